@@ -1,0 +1,37 @@
+"""Settings read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings.
+
+    Attributes
+    ----------
+    database_url : str or None
+        ``postgresql+psycopg://...`` of an existing server; ``None`` starts the embedded one.
+    data_dir : Path
+        Folder for the embedded database, the file store and exports.
+    max_content_length : int
+        Largest request body the API accepts, in bytes.
+    """
+
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path("var").resolve())
+    max_content_length: int = 32 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from ``DATABASE_URL`` and ``NEUROSTORE_DATA_DIR``."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("NEUROSTORE_DATA_DIR", "var")).expanduser().resolve()
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=data_dir,
+            max_content_length=int(env.get("NEUROSTORE_MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
+        )

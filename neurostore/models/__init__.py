@@ -1,0 +1,38 @@
+"""ORM models, one module per aggregate; importing this package registers them all."""
+
+from neurostore.models.annotations import Annotation, AnnotationNote
+from neurostore.models.base_studies import BaseStudy
+from neurostore.models.conditions import Condition
+from neurostore.models.history import Revision
+from neurostore.models.ingest_runs import IngestRun
+from neurostore.models.studies import (
+    Analysis,
+    AnalysisCondition,
+    Image,
+    Point,
+    PointValue,
+    Study,
+    Table,
+)
+from neurostore.models.studysets import Studyset, StudysetStudy
+from neurostore.models.users import ApiToken, User
+
+__all__ = [
+    "Analysis",
+    "AnalysisCondition",
+    "Annotation",
+    "AnnotationNote",
+    "ApiToken",
+    "BaseStudy",
+    "Condition",
+    "Image",
+    "IngestRun",
+    "Point",
+    "PointValue",
+    "Revision",
+    "Study",
+    "Studyset",
+    "StudysetStudy",
+    "Table",
+    "User",
+]

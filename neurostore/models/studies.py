@@ -1,0 +1,174 @@
+"""The study aggregate: a version of a publication's data and everything it holds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from neurostore.db import JSON, Base, PublicId
+from neurostore.models.columns import (
+    Owned,
+    PublicationFields,
+    Versioned,
+    identifier_checks,
+    not_blank,
+)
+
+
+def _finite(col: str) -> str:
+    # abs(NaN) is NaN, and PostgreSQL orders NaN above Infinity, so this refuses both.
+    return f"abs({col}) < 'Infinity'::float8"
+
+
+class Study(PublicationFields, Versioned, Owned, Base):
+    """One version of a publication's data: from a source, or a curator's copy."""
+
+    __tablename__ = "studies"
+    __table_args__ = (
+        *identifier_checks(),
+        not_blank("source"),
+        not_blank("source_id"),
+        Index(
+            "uq_studies_active_source",
+            "source",
+            "source_id",
+            unique=True,
+            postgresql_where=text(
+                "deleted_at IS NULL AND source IS NOT NULL AND source_id IS NOT NULL"
+                " AND source <> 'neurostore'"
+            ),
+        ),
+    )
+
+    id: Mapped[PublicId]
+    base_study_id: Mapped[str | None] = mapped_column(
+        ForeignKey("base_studies.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str | None] = mapped_column(String(64))
+    source_id: Mapped[str | None] = mapped_column(String(255))
+    source_updated_at: Mapped[dt.datetime | None]
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("studies.id", ondelete="SET NULL"), index=True
+    )
+
+
+class Table(Base):
+    """A table of a publication that analyses were read from."""
+
+    __tablename__ = "tables"
+
+    id: Mapped[PublicId]
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    t_id: Mapped[str | None] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(Text)
+    caption: Mapped[str | None] = mapped_column(Text)
+    footer: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[JSON | None] = mapped_column("metadata")
+    order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Analysis(Base):
+    """A contrast: its peaks, images and the conditions it weights."""
+
+    __tablename__ = "analyses"
+
+    id: Mapped[PublicId]
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    table_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tables.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[JSON | None] = mapped_column("metadata")
+    order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalysisCondition(Base):
+    """A condition used by an analysis, with its weight."""
+
+    __tablename__ = "analysis_conditions"
+    __table_args__ = (CheckConstraint(_finite("weight"), name="weight_finite"),)
+
+    analysis_id: Mapped[str] = mapped_column(
+        ForeignKey("analyses.id", ondelete="CASCADE"), primary_key=True
+    )
+    order: Mapped[int] = mapped_column(Integer, primary_key=True)
+    condition_id: Mapped[str] = mapped_column(
+        ForeignKey("conditions.id", ondelete="RESTRICT"), index=True
+    )
+    weight: Mapped[float] = mapped_column(Float(precision=53))
+
+
+class Point(Base):
+    """A reported peak."""
+
+    __tablename__ = "points"
+    __table_args__ = (
+        CheckConstraint(
+            f"(x IS NULL AND y IS NULL AND z IS NULL) OR"
+            f" ({_finite('x')} AND {_finite('y')} AND {_finite('z')})",
+            name="coordinates_finite",
+        ),
+        CheckConstraint("space IS NULL OR space IN ('MNI', 'TAL', 'UNKNOWN')", name="space_known"),
+        CheckConstraint("cluster_size IS NULL OR cluster_size >= 0", name="cluster_size_positive"),
+        Index("ix_points_analysis_order", "analysis_id", "order"),
+    )
+
+    id: Mapped[PublicId]
+    analysis_id: Mapped[str] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
+    x: Mapped[float | None]
+    y: Mapped[float | None]
+    z: Mapped[float | None]
+    space: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(64))
+    label_id: Mapped[str | None] = mapped_column(String(255))
+    cluster_size: Mapped[float | None]
+    subpeak: Mapped[bool | None]
+    deactivation: Mapped[bool | None]
+    order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PointValue(Base):
+    """A statistic reported at a peak (``kind`` e.g. Z, T)."""
+
+    __tablename__ = "point_values"
+    __table_args__ = (CheckConstraint(f"value IS NULL OR {_finite('value')}", name="value_finite"),)
+
+    point_id: Mapped[str] = mapped_column(
+        ForeignKey("points.id", ondelete="CASCADE"), primary_key=True
+    )
+    order: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[float | None]
+
+
+class Image(Base):
+    """A statistical map attached to an analysis."""
+
+    __tablename__ = "images"
+    __table_args__ = (
+        CheckConstraint("sha256 IS NULL OR sha256 ~ '^[0-9a-f]{64}$'", name="sha256_format"),
+        CheckConstraint(
+            "space IS NULL OR space ~ '^(MNI|TAL|UNKNOWN)[A-Za-z0-9_.-]*$'", name="space_known"
+        ),
+        CheckConstraint(
+            "value_type IS NULL OR value_type IN ('T', 'Z', 'F', 'X2', 'P', 'IP', 'BETA', 'SE',"
+            " 'VARCOPE', 'VARIANCE', 'M', 'U', 'R', 'PA', 'A', 'OTHER')",
+            name="value_type_known",
+        ),
+    )
+
+    id: Mapped[PublicId]
+    analysis_id: Mapped[str] = mapped_column(
+        ForeignKey("analyses.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    space: Mapped[str | None] = mapped_column(String(64))
+    value_type: Mapped[str | None] = mapped_column(String(16))
+    metadata_: Mapped[JSON | None] = mapped_column("metadata")
+    add_date: Mapped[dt.datetime | None]
+    order: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,159 @@
+"""Schemas of the study aggregate: what a write may send (a GET's output loads back)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from neurostore.schemas.fields import (
+    Coordinates,
+    FiniteFloat,
+    Identifier,
+    ImageSpace,
+    PointSpace,
+    Reference,
+    UtcDateTime,
+    ValueType,
+)
+
+SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="must be a lower-case sha256 hex digest")
+
+
+class InputSchema(Schema):
+    """Base of input schemas: unknown keys (read-only fields of a GET) are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class PointValueSchema(InputSchema):
+    """A statistic at a peak."""
+
+    kind = fields.String(allow_none=True, validate=validate.Length(max=64), load_default=None)
+    value = FiniteFloat(allow_none=True, load_default=None)
+
+
+class PointSchema(InputSchema):
+    """A peak; ``coordinates`` are ``[x, y, z]`` in mm."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))
+    coordinates = Coordinates(required=True)
+    space = PointSpace(allow_none=True, load_default=None)
+    kind = fields.String(allow_none=True, validate=validate.Length(max=64), load_default=None)
+    label_id = fields.String(allow_none=True, validate=validate.Length(max=255), load_default=None)
+    cluster_size = FiniteFloat(allow_none=True, validate=validate.Range(min=0), load_default=None)
+    subpeak = fields.Boolean(allow_none=True, load_default=None)
+    deactivation = fields.Boolean(allow_none=True, load_default=None)
+    values = fields.List(fields.Nested(PointValueSchema), load_default=list)
+
+
+class ImageSchema(InputSchema):
+    """A statistical map."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))
+    url = fields.String(allow_none=True, load_default=None)
+    filename = fields.String(allow_none=True, load_default=None)
+    sha256 = fields.String(allow_none=True, validate=SHA256, load_default=None)
+    space = ImageSpace(allow_none=True, load_default=None)
+    value_type = ValueType(allow_none=True, load_default=None)
+    metadata = fields.Dict(allow_none=True, load_default=None)
+    add_date = UtcDateTime(allow_none=True, load_default=None)
+
+
+class ConditionSchema(InputSchema):
+    """A condition given inline."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))
+    name = fields.String(allow_none=True, load_default=None)
+    description = fields.String(allow_none=True, load_default=None)
+
+
+class TableSchema(InputSchema):
+    """A publication table."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))
+    t_id = fields.String(allow_none=True, validate=validate.Length(max=255), load_default=None)
+    name = fields.String(allow_none=True, load_default=None)
+    caption = fields.String(allow_none=True, load_default=None)
+    footer = fields.String(allow_none=True, load_default=None)
+    metadata = fields.Dict(allow_none=True, load_default=None)
+
+
+class AnalysisSchema(InputSchema):
+    """A contrast with its conditions, weights, points and images."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))
+    name = fields.String(allow_none=True, load_default=None)
+    description = fields.String(allow_none=True, load_default=None)
+    metadata = fields.Dict(allow_none=True, load_default=None)
+    table = Reference(TableSchema(), allow_none=True, load_default=None)
+    conditions = fields.List(Reference(ConditionSchema()), load_default=list)
+    weights = fields.List(FiniteFloat(), load_default=None)
+    points = fields.List(fields.Nested(PointSchema), load_default=list)
+    images = fields.List(fields.Nested(ImageSchema), load_default=list)
+
+    @post_load
+    def default_weights(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        if data.get("weights") is None:
+            data["weights"] = [1.0] * len(data["conditions"])
+        elif len(data["weights"]) != len(data["conditions"]):
+            raise ValidationError(
+                f"{len(data['weights'])} weights for {len(data['conditions'])} conditions:"
+                " give one weight per condition",
+                "weights",
+            )
+        return data
+
+
+class PublicationSchema(InputSchema):
+    """Descriptive fields shared by publications, studies and studysets."""
+
+    name = fields.String(allow_none=True, load_default=None)
+    description = fields.String(allow_none=True, load_default=None)
+    publication = fields.String(allow_none=True, load_default=None)
+    authors = fields.String(allow_none=True, load_default=None)
+    year = fields.Integer(
+        allow_none=True, strict=False, validate=validate.Range(1800, 2200), load_default=None
+    )
+    doi = Identifier("doi", load_default=None)
+    pmid = Identifier("pmid", load_default=None)
+    pmcid = Identifier("pmcid", load_default=None)
+    metadata = fields.Dict(allow_none=True, load_default=None)
+
+    @validates_schema
+    def name_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
+        name = data.get("name")
+        if name is not None and not name.strip():
+            raise ValidationError("must not be blank; send null for no name", "name")
+
+
+class StudySchema(PublicationSchema):
+    """A study version with its whole tree."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))
+    base_study = fields.String(allow_none=True, load_default=None)
+    source = fields.String(
+        allow_none=True, validate=validate.Length(min=1, max=64), load_default=None
+    )
+    source_id = fields.String(
+        allow_none=True, validate=validate.Length(min=1, max=255), load_default=None
+    )
+    source_updated_at = UtcDateTime(allow_none=True, load_default=None)
+    public = fields.Boolean(load_default=True)
+    tables = fields.List(fields.Nested(TableSchema), load_default=list)
+    analyses = fields.List(fields.Nested(AnalysisSchema), load_default=list)
+
+
+class BaseStudySchema(PublicationSchema):
+    """A publication."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))

@@ -1,0 +1,244 @@
+"""Publications: linking study versions to one BaseStudy per paper, edits and merges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from neurostore.db import new_id
+from neurostore.models import BaseStudy, Study
+from neurostore.schemas.studies import BaseStudySchema
+from neurostore.services import history, versioning
+from neurostore.services.actors import Actor
+from neurostore.services.errors import Conflict, Invalid, NotFound, PermissionDenied
+from neurostore.services.history import NO_PROVENANCE, Provenance
+from neurostore.services.permissions import require_user
+from neurostore.services.uow import UnitOfWork
+
+KIND = "base_study"
+IDENTIFIERS = ("pmid", "doi", "pmcid")
+FIELDS = (
+    "name",
+    "description",
+    "publication",
+    "authors",
+    "year",
+    "doi",
+    "pmid",
+    "pmcid",
+    "metadata",
+)
+
+
+def base_state(row: dict[str, Any]) -> dict[str, Any]:
+    """Canonical JSON state of a base study row (``metadata`` under its public name)."""
+    state = {k: row.get(k) for k in FIELDS}
+    state["id"] = row["id"]
+    state["merged_into"] = row.get("merged_into_id")
+    return state
+
+
+def _row_state(row: BaseStudy) -> dict[str, Any]:
+    values = {k: getattr(row, k) for k in FIELDS if k != "metadata"}
+    values.update(id=row.id, metadata=row.metadata_, merged_into_id=row.merged_into_id)
+    return base_state(values)
+
+
+def link(
+    session: Session, actor: Actor, studies: list[dict[str, Any]], provenance: Provenance
+) -> list[str]:
+    """Return the base study id of each loaded study, creating publications as needed.
+
+    A study naming ``base_study`` keeps it (merged ids resolve to the survivor); otherwise
+    it joins the active publication sharing its PMID, DOI or PMCID (in that order), or a
+    new one is created from its descriptive fields. Studies of one batch with the same
+    identifier share one new publication.
+    """
+    wanted = {k: {s[k] for s in studies if s.get(k)} for k in IDENTIFIERS}
+    found: dict[tuple[str, str], str] = {}
+    if any(wanted.values()):
+        clauses = [getattr(BaseStudy, k).in_(v) for k, v in wanted.items() if v]
+        rows = session.execute(
+            select(BaseStudy.id, BaseStudy.pmid, BaseStudy.doi, BaseStudy.pmcid).where(
+                BaseStudy.deleted_at.is_(None), BaseStudy.merged_into_id.is_(None), or_(*clauses)
+            )
+        )
+        for row in rows:
+            for key in IDENTIFIERS:
+                value = getattr(row, key)
+                if value:
+                    found[(key, value)] = row.id
+    explicit = _resolve_explicit(session, {s["base_study"] for s in studies if s.get("base_study")})
+    result: list[str] = []
+    created: list[dict[str, Any]] = []
+    for study in studies:
+        if study.get("base_study"):
+            result.append(explicit[study["base_study"]])
+            continue
+        keys = [(k, study[k]) for k in IDENTIFIERS if study.get(k)]
+        base_id = next((found[key] for key in keys if key in found), None)
+        if base_id is None:
+            base_id = new_id()
+            row = {k: study.get(k) for k in FIELDS}
+            row["id"] = base_id
+            created.append(row)
+            for key in keys:
+                found[key] = base_id
+        result.append(base_id)
+    if created:
+        session.execute(
+            insert(BaseStudy),
+            [
+                {
+                    **{k: r[k] for k in FIELDS if k != "metadata"},
+                    "id": r["id"],
+                    "metadata_": r["metadata"],
+                }
+                for r in created
+            ],
+        )
+        history.record(
+            session,
+            actor,
+            KIND,
+            [(r["id"], 1, "create", base_state(r), None) for r in created],
+            provenance,
+        )
+    return result
+
+
+def _resolve_explicit(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = {
+        r.id: r
+        for r in session.execute(
+            select(BaseStudy.id, BaseStudy.merged_into_id, BaseStudy.deleted_at).where(
+                BaseStudy.id.in_(ids)
+            )
+        )
+    }
+    out: dict[str, str] = {}
+    for id_ in ids:
+        row = rows.get(id_)
+        if row is None or row.deleted_at is not None:
+            raise Invalid({"base_study": f"base study {id_} not found"})
+        out[id_] = row.merged_into_id or row.id
+    return out
+
+
+class BaseStudyService:
+    """Reads and edits of publications."""
+
+    def __init__(self, session_factory: sessionmaker) -> None:
+        self._sf = session_factory
+
+    def get(self, actor: Actor, base_study_id: str) -> versioning.Record:
+        """Return a publication; a merged id answers with the survivor."""
+        with UnitOfWork(self._sf) as uow:
+            row = uow.session.get(BaseStudy, base_study_id)
+            if row is not None and row.merged_into_id:
+                row = uow.session.get(BaseStudy, row.merged_into_id)
+            if row is None or row.deleted_at is not None:
+                raise NotFound(f"base study {base_study_id} not found")
+            return versioning.Record(row.id, row.version, _row_state(row))
+
+    def update(
+        self,
+        actor: Actor,
+        base_study_id: str,
+        data: dict[str, Any],
+        *,
+        if_match: int | None = None,
+        uow: UnitOfWork | None = None,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> versioning.Record:
+        """Edit a publication's fields (curators and admins only)."""
+        require_user(actor, "edit publications")
+        if not actor.is_curator:
+            raise PermissionDenied("only curators may edit publications")
+        try:
+            loaded = BaseStudySchema(partial=True).load(data)
+        except ValidationError as exc:
+            raise Invalid(exc.normalized_messages()) from exc
+        with versioning.unit(self._sf, uow) as u:
+            s = u.session
+            root = versioning.lock(s, BaseStudy, KIND, base_study_id)
+            versioning.expect(KIND, root, if_match)
+            versioning.expect_alive(KIND, root)
+            row = s.get(BaseStudy, base_study_id)
+            before = _row_state(row)
+            after = {**before, **{k: v for k, v in loaded.items() if k in FIELDS}}
+            self._check_unique(s, base_study_id, after)
+            values = {k: after[k] for k in FIELDS if k != "metadata"}
+            values["metadata"] = after["metadata"]
+            version = versioning.bump(s, BaseStudy, root, **values)
+            history.record(
+                s, actor, KIND, [(root.id, version, "update", after, before)], provenance
+            )
+            s.expire(row)
+        return versioning.Record(root.id, version, after)
+
+    def merge(
+        self,
+        actor: Actor,
+        survivor_id: str,
+        duplicate_id: str,
+        *,
+        uow: UnitOfWork | None = None,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> versioning.Record:
+        """Merge a duplicate publication into ``survivor_id``; its id then redirects."""
+        if not actor.is_curator:
+            raise PermissionDenied("only curators may merge publications")
+        if survivor_id == duplicate_id:
+            raise Invalid({"duplicate": "a publication cannot be merged into itself"})
+        with versioning.unit(self._sf, uow) as u:
+            s = u.session
+            survivor = versioning.lock(s, BaseStudy, KIND, survivor_id)
+            duplicate = versioning.lock(s, BaseStudy, KIND, duplicate_id)
+            for root in (survivor, duplicate):
+                versioning.expect_alive(KIND, root)
+            dup_row = s.get(BaseStudy, duplicate_id)
+            if dup_row.merged_into_id:
+                raise Conflict(f"base study {duplicate_id} is already merged")
+            before = _row_state(dup_row)
+            version = versioning.bump(s, BaseStudy, duplicate, merged_into_id=survivor_id)
+            s.execute(
+                update(BaseStudy)
+                .where(BaseStudy.merged_into_id == duplicate_id)
+                .values(merged_into_id=survivor_id)
+            )
+            s.execute(
+                update(Study)
+                .where(Study.base_study_id == duplicate_id)
+                .values(base_study_id=survivor_id)
+            )
+            after = {**before, "merged_into": survivor_id}
+            history.record(
+                s, actor, KIND, [(duplicate_id, version, "merge", after, before)], provenance
+            )
+        return self.get(actor, survivor_id)
+
+    @staticmethod
+    def _check_unique(session: Session, base_study_id: str, state: dict[str, Any]) -> None:
+        for key in IDENTIFIERS:
+            value = state.get(key)
+            if not value:
+                continue
+            clash = session.execute(
+                select(BaseStudy.id).where(
+                    getattr(BaseStudy, key) == value,
+                    BaseStudy.id != base_study_id,
+                    BaseStudy.deleted_at.is_(None),
+                    BaseStudy.merged_into_id.is_(None),
+                )
+            ).scalar()
+            if clash:
+                raise Conflict(
+                    f"{key} {value} already belongs to base study {clash}",
+                    field_errors={key: f"already used by base study {clash}"},
+                )

@@ -1,0 +1,104 @@
+"""Recording and reading revisions, for every kind of aggregate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jsonpatch
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from neurostore.models import Revision
+from neurostore.services.actors import Actor
+from neurostore.services.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Why a write happened: the change message and the run or job behind it."""
+
+    message: str | None = None
+    ingest_run_id: int | None = None
+    job_id: int | None = None
+
+
+NO_PROVENANCE = Provenance()
+
+
+def diff_states(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the RFC 6902 JSON patch that turns ``before`` into ``after``."""
+    return jsonpatch.make_patch(before or {}, after).patch
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    aggregate_type: str,
+    entries: list[tuple[str, int, str, dict[str, Any], dict[str, Any] | None]],
+    provenance: Provenance,
+) -> None:
+    """Append revisions in one statement.
+
+    ``entries`` holds ``(aggregate_id, version, action, state_after, state_before)``.
+    """
+    if not entries:
+        return
+    session.execute(
+        insert(Revision),
+        [
+            {
+                "aggregate_type": aggregate_type,
+                "aggregate_id": aggregate_id,
+                "version": version,
+                "action": action,
+                "actor_id": actor.id,
+                "message": provenance.message,
+                "state": after,
+                "diff": diff_states(before, after) if before is not None else [],
+                "ingest_run_id": provenance.ingest_run_id,
+                "job_id": provenance.job_id,
+            }
+            for aggregate_id, version, action, after, before in entries
+        ],
+    )
+
+
+def summary(rev: Revision) -> dict[str, Any]:
+    """The listing form of a revision (no state)."""
+    return {
+        "version": rev.version,
+        "action": rev.action,
+        "user": rev.actor_id,
+        "created_at": rev.created_at.isoformat(),
+        "message": rev.message,
+        "ingest_run": rev.ingest_run_id,
+        "job": rev.job_id,
+    }
+
+
+def list_revisions(session: Session, aggregate_type: str, aggregate_id: str) -> list[Revision]:
+    """All revisions of an aggregate, oldest first."""
+    return list(
+        session.execute(
+            select(Revision)
+            .where(Revision.aggregate_type == aggregate_type, Revision.aggregate_id == aggregate_id)
+            .order_by(Revision.version)
+        ).scalars()
+    )
+
+
+def get_revision(
+    session: Session, aggregate_type: str, aggregate_id: str, version: int
+) -> Revision:
+    """One revision, or :class:`NotFound` naming what is missing."""
+    rev = session.execute(
+        select(Revision).where(
+            Revision.aggregate_type == aggregate_type,
+            Revision.aggregate_id == aggregate_id,
+            Revision.version == version,
+        )
+    ).scalar_one_or_none()
+    if rev is None:
+        raise NotFound(f"{aggregate_type} {aggregate_id} has no revision {version}")
+    return rev

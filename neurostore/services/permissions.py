@@ -1,0 +1,88 @@
+"""Declarative permission policies evaluated inside the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurostore.services.actors import Actor
+from neurostore.services.errors import NotFound, PermissionDenied, Unauthenticated
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a policy needs to know about an object."""
+
+    kind: str
+    id: str
+    owner_id: str | None
+    public: bool
+
+
+class Need:
+    """A condition under which an actor is allowed an action."""
+
+    def allows(self, actor: Actor, subject: Subject) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class Owner(Need):
+    """The actor owns the object."""
+
+    def allows(self, actor: Actor, subject: Subject) -> bool:
+        return actor.id is not None and actor.id == subject.owner_id
+
+
+class Curator(Need):
+    """Curators may act on public objects."""
+
+    def allows(self, actor: Actor, subject: Subject) -> bool:
+        return actor.is_curator and subject.public
+
+
+class Admin(Need):
+    """Administrators may act on anything."""
+
+    def allows(self, actor: Actor, subject: Subject) -> bool:
+        return actor.is_admin
+
+
+class Public(Need):
+    """Anyone may act on a public object."""
+
+    def allows(self, actor: Actor, subject: Subject) -> bool:
+        return subject.public
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which needs grant each action on one kind of aggregate."""
+
+    can_read: tuple[Need, ...] = (Public(), Owner(), Admin())
+    can_update: tuple[Need, ...] = (Owner(), Curator(), Admin())
+    can_delete: tuple[Need, ...] = (Owner(), Admin())
+
+    def check(self, action: str, actor: Actor, subject: Subject) -> None:
+        """Raise unless ``actor`` may do ``action`` to ``subject``.
+
+        Objects the actor may not read are reported as missing, so private rows are
+        invisible to everyone else.
+        """
+        if not any(need.allows(actor, subject) for need in self.can_read):
+            raise NotFound(f"{subject.kind} {subject.id} not found")
+        if action == "read":
+            return
+        needs = self.can_update if action == "update" else self.can_delete
+        if any(need.allows(actor, subject) for need in needs):
+            return
+        if not actor.is_authenticated:
+            raise Unauthenticated(f"sign in to {action} {subject.kind} {subject.id}")
+        raise PermissionDenied(f"you may not {action} {subject.kind} {subject.id}")
+
+
+def require_user(actor: Actor, action: str) -> None:
+    """Raise :class:`Unauthenticated` for anonymous actors."""
+    if not actor.is_authenticated:
+        raise Unauthenticated(f"sign in to {action}")
+
+
+DEFAULT_POLICY = Policy()

@@ -1,0 +1,508 @@
+"""Set-based reading and writing of whole study trees.
+
+A study tree is a study with its tables, analyses, conditions, weights, points, point
+values and images. Writes take many trees at once and issue one multi-row statement per
+table, so saving one study or ten thousand costs the same number of round trips. The
+canonical JSON state built here from the written data equals what :func:`read_trees`
+reads back, which is what revisions store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from neurostore.db import new_id
+from neurostore.models import (
+    Analysis,
+    AnalysisCondition,
+    Condition,
+    Image,
+    Point,
+    PointValue,
+    Study,
+    Table,
+)
+from neurostore.services.errors import Invalid
+
+PUBLICATION_FIELDS = (
+    "name",
+    "description",
+    "publication",
+    "authors",
+    "year",
+    "doi",
+    "pmid",
+    "pmcid",
+    "metadata",
+)
+STUDY_FIELDS = (*PUBLICATION_FIELDS, "source", "source_id", "source_updated_at", "public")
+
+
+@dataclass
+class TreeWrite:
+    """One study tree to write.
+
+    ``data`` is loaded (validated, normalised) input whose children all carry ids
+    (see :func:`assign_ids`).
+    """
+
+    study_id: str
+    data: dict[str, Any]
+    base_study_id: str | None
+    owner_id: str | None
+    parent_id: str | None
+    is_new: bool
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """Return a UTC ISO 8601 string, the form states keep date-times in."""
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
+def assign_ids(
+    session: Session, study_id: str | None, data: dict[str, Any], *, reuse_free_ids: bool = False
+) -> None:
+    """Give every child in ``data`` an id, in place, checking the ids it already has.
+
+    On a new study (``study_id`` is None) given ids are dropped and new ones made. On an
+    existing study a given id must name a child of that study; with ``reuse_free_ids``
+    (a revert) an id that exists nowhere is also accepted, so deleted children come back
+    under their old ids.
+    """
+    given: dict[str, list[str]] = defaultdict(list)
+    for table in data["tables"]:
+        _take(table, "tables", given, study_id)
+    for analysis in data["analyses"]:
+        _take(analysis, "analyses", given, study_id)
+        if analysis["table"] is not None and set(analysis["table"]) != {"id"}:
+            _take(analysis["table"], "tables", given, study_id)
+        for point in analysis["points"]:
+            _take(point, "points", given, study_id)
+        for image in analysis["images"]:
+            _take(image, "images", given, study_id)
+    if study_id is not None:
+        _check_given_ids(session, study_id, given, reuse_free_ids)
+    _link_tables(data)
+
+
+def _take(
+    child: dict[str, Any], kind: str, given: dict[str, list[str]], study_id: str | None
+) -> None:
+    if study_id is not None and child.get("id"):
+        given[kind].append(child["id"])
+    else:
+        child["id"] = new_id()
+
+
+_OWNER_QUERIES = {
+    "tables": lambda ids: select(Table.id, Table.study_id).where(Table.id.in_(ids)),
+    "analyses": lambda ids: select(Analysis.id, Analysis.study_id).where(Analysis.id.in_(ids)),
+    "points": lambda ids: (
+        select(Point.id, Analysis.study_id)
+        .join(Analysis, Analysis.id == Point.analysis_id)
+        .where(Point.id.in_(ids))
+    ),
+    "images": lambda ids: (
+        select(Image.id, Analysis.study_id)
+        .join(Analysis, Analysis.id == Image.analysis_id)
+        .where(Image.id.in_(ids))
+    ),
+}
+
+
+def _check_given_ids(
+    session: Session, study_id: str, given: dict[str, list[str]], reuse_free_ids: bool
+) -> None:
+    errors: dict[str, Any] = {}
+    for kind, ids in given.items():
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates and kind != "tables":
+            errors[kind] = f"ids given twice: {', '.join(duplicates)}"
+            continue
+        owners = dict(session.execute(_OWNER_QUERIES[kind](set(ids))).all())
+        foreign = sorted(i for i in set(ids) if owners.get(i, study_id) != study_id)
+        unknown = sorted(i for i in set(ids) if i not in owners)
+        if foreign:
+            errors[kind] = f"ids belong to another study: {', '.join(foreign)}"
+        elif unknown and not reuse_free_ids:
+            errors[kind] = (
+                f"unknown ids: {', '.join(unknown)} (omit the id to create a new {kind[:-1]})"
+            )
+    if errors:
+        raise Invalid(errors)
+
+
+def _link_tables(data: dict[str, Any]) -> None:
+    """Resolve each analysis's ``table`` to the id of a table in ``data['tables']``."""
+    by_id = {t["id"]: t for t in data["tables"]}
+    by_tid = {t["t_id"]: t for t in data["tables"] if t.get("t_id")}
+    errors: dict[str, Any] = {}
+    for n, analysis in enumerate(data["analyses"]):
+        ref = analysis["table"]
+        if ref is None:
+            continue
+        if set(ref) == {"id"}:
+            if ref["id"] not in by_id:
+                errors[f"analyses.{n}.table"] = f"table {ref['id']} is not a table of this study"
+            analysis["table"] = ref["id"]
+            continue
+        existing = by_tid.get(ref.get("t_id")) if ref.get("t_id") else None
+        if existing is None:
+            ref.setdefault("t_id", None)
+            for key in ("name", "caption", "footer", "metadata"):
+                ref.setdefault(key, None)
+            data["tables"].append(ref)
+            by_id[ref["id"]] = ref
+            if ref.get("t_id"):
+                by_tid[ref["t_id"]] = ref
+            existing = ref
+        analysis["table"] = existing["id"]
+    if errors:
+        raise Invalid(errors)
+
+
+def state_of(write: TreeWrite, condition_rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Return the canonical JSON state of a tree about to be written."""
+    data = write.data
+    state = {key: data.get(key) for key in STUDY_FIELDS}
+    state["source_updated_at"] = iso(data.get("source_updated_at"))
+    state.update(
+        id=write.study_id,
+        base_study=write.base_study_id,
+        user=write.owner_id,
+        parent=write.parent_id,
+        tables=[_table_state(t) for t in data["tables"]],
+        analyses=[_analysis_state(a, condition_rows) for a in data["analyses"]],
+    )
+    return state
+
+
+def _table_state(table: dict[str, Any]) -> dict[str, Any]:
+    return {k: table.get(k) for k in ("id", "t_id", "name", "caption", "footer", "metadata")}
+
+
+def _analysis_state(a: dict[str, Any], conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": a["id"],
+        "name": a.get("name"),
+        "description": a.get("description"),
+        "metadata": a.get("metadata"),
+        "table": a.get("table"),
+        "conditions": [conditions[c["id"]] for c in a["conditions"]],
+        "weights": [float(w) for w in a["weights"]],
+        "points": [
+            {
+                "id": p["id"],
+                "coordinates": list(p["coordinates"]),
+                "space": p.get("space"),
+                "kind": p.get("kind"),
+                "label_id": p.get("label_id"),
+                "cluster_size": p.get("cluster_size"),
+                "subpeak": p.get("subpeak"),
+                "deactivation": p.get("deactivation"),
+                "values": [{"kind": v.get("kind"), "value": v.get("value")} for v in p["values"]],
+            }
+            for p in a["points"]
+        ],
+        "images": [
+            {
+                "id": i["id"],
+                "url": i.get("url"),
+                "filename": i.get("filename"),
+                "sha256": i.get("sha256"),
+                "space": i.get("space"),
+                "value_type": i.get("value_type"),
+                "metadata": i.get("metadata"),
+                "add_date": iso(i.get("add_date")),
+            }
+            for i in a["images"]
+        ],
+    }
+
+
+def resolve_conditions(
+    session: Session, owner_id: str | None, writes: Iterable[TreeWrite]
+) -> dict[str, dict[str, Any]]:
+    """Create inline conditions and look up referenced ones; return them by id."""
+    referenced: set[str] = set()
+    new_rows: list[dict[str, Any]] = []
+    for write in writes:
+        for analysis in write.data["analyses"]:
+            for cond in analysis["conditions"]:
+                if set(cond) == {"id"} or cond.get("id"):
+                    referenced.add(cond["id"])
+                else:
+                    cond["id"] = new_id()
+                    new_rows.append(
+                        {
+                            "id": cond["id"],
+                            "name": cond.get("name"),
+                            "description": cond.get("description"),
+                            "owner_id": owner_id,
+                        }
+                    )
+    found = (
+        {
+            row.id: {"id": row.id, "name": row.name, "description": row.description}
+            for row in session.execute(
+                select(Condition.id, Condition.name, Condition.description).where(
+                    Condition.id.in_(referenced)
+                )
+            )
+        }
+        if referenced
+        else {}
+    )
+    missing = sorted(referenced - set(found))
+    if missing:
+        raise Invalid({"analyses.conditions": f"unknown condition ids: {', '.join(missing)}"})
+    if new_rows:
+        session.execute(insert(Condition), new_rows)
+        found.update({r["id"]: {k: r[k] for k in ("id", "name", "description")} for r in new_rows})
+    return found
+
+
+def write_trees(session: Session, writes: list[TreeWrite]) -> None:
+    """Write the trees: insert new studies, replace the children of existing ones."""
+    if not writes:
+        return
+    now = dt.datetime.now(dt.UTC)
+    existing = [w for w in writes if not w.is_new]
+    if existing:
+        _clear_children(session, existing)
+        session.execute(
+            update(Study),
+            [{"id": w.study_id, **_study_columns(w), "updated_at": now} for w in existing],
+        )
+    new = [w for w in writes if w.is_new]
+    if new:
+        session.execute(insert(Study), [{"id": w.study_id, **_study_columns(w)} for w in new])
+    _insert_children(session, writes)
+
+
+def _study_columns(w: TreeWrite) -> dict[str, Any]:
+    cols = {key: w.data.get(key) for key in STUDY_FIELDS if key != "metadata"}
+    cols["metadata_"] = w.data.get("metadata")
+    cols["public"] = bool(w.data.get("public", True))
+    cols.update(base_study_id=w.base_study_id, owner_id=w.owner_id, parent_id=w.parent_id)
+    return cols
+
+
+def _clear_children(session: Session, writes: list[TreeWrite]) -> None:
+    study_ids = [w.study_id for w in writes]
+    keep_analyses = [a["id"] for w in writes for a in w.data["analyses"]]
+    keep_tables = [t["id"] for w in writes for t in w.data["tables"]]
+    session.execute(
+        delete(Analysis).where(Analysis.study_id.in_(study_ids), Analysis.id.not_in(keep_analyses))
+    )
+    session.execute(
+        delete(Table).where(Table.study_id.in_(study_ids), Table.id.not_in(keep_tables))
+    )
+    if keep_analyses:
+        for model in (Point, Image, AnalysisCondition):
+            session.execute(delete(model).where(model.analysis_id.in_(keep_analyses)))
+
+
+def _upsert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = pg_insert(model)
+    columns = [c for c in rows[0] if c != "id"]
+    names = {c: model.__table__.c[c if c != "metadata_" else "metadata"] for c in columns}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={names[c].name: stmt.excluded[names[c].name] for c in columns},
+    )
+    session.execute(stmt, rows)
+
+
+def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
+    tables, analyses, links, points, values, images = [], [], [], [], [], []
+    for w in writes:
+        for order, t in enumerate(w.data["tables"]):
+            tables.append(
+                {
+                    "id": t["id"],
+                    "study_id": w.study_id,
+                    "t_id": t.get("t_id"),
+                    "name": t.get("name"),
+                    "caption": t.get("caption"),
+                    "footer": t.get("footer"),
+                    "metadata_": t.get("metadata"),
+                    "order": order,
+                }
+            )
+        for a_order, a in enumerate(w.data["analyses"]):
+            analyses.append(
+                {
+                    "id": a["id"],
+                    "study_id": w.study_id,
+                    "table_id": a.get("table"),
+                    "name": a.get("name"),
+                    "description": a.get("description"),
+                    "metadata_": a.get("metadata"),
+                    "order": a_order,
+                }
+            )
+            for c_order, (cond, weight) in enumerate(
+                zip(a["conditions"], a["weights"], strict=True)
+            ):
+                links.append(
+                    {
+                        "analysis_id": a["id"],
+                        "order": c_order,
+                        "condition_id": cond["id"],
+                        "weight": float(weight),
+                    }
+                )
+            for p_order, p in enumerate(a["points"]):
+                x, y, z = p["coordinates"]
+                points.append(
+                    {
+                        "id": p["id"],
+                        "analysis_id": a["id"],
+                        "x": x,
+                        "y": y,
+                        "z": z,
+                        "space": p.get("space"),
+                        "kind": p.get("kind"),
+                        "label_id": p.get("label_id"),
+                        "cluster_size": p.get("cluster_size"),
+                        "subpeak": p.get("subpeak"),
+                        "deactivation": p.get("deactivation"),
+                        "order": p_order,
+                    }
+                )
+                for v_order, v in enumerate(p["values"]):
+                    values.append(
+                        {
+                            "point_id": p["id"],
+                            "order": v_order,
+                            "kind": v.get("kind"),
+                            "value": v.get("value"),
+                        }
+                    )
+            for i_order, i in enumerate(a["images"]):
+                images.append(
+                    {
+                        "id": i["id"],
+                        "analysis_id": a["id"],
+                        "url": i.get("url"),
+                        "filename": i.get("filename"),
+                        "sha256": i.get("sha256"),
+                        "space": i.get("space"),
+                        "value_type": i.get("value_type"),
+                        "metadata_": i.get("metadata"),
+                        "add_date": i.get("add_date"),
+                        "order": i_order,
+                    }
+                )
+    _upsert(session, Table, tables)
+    _upsert(session, Analysis, analyses)
+    for model, rows in (
+        (AnalysisCondition, links),
+        (Point, points),
+        (PointValue, values),
+        (Image, images),
+    ):
+        if rows:
+            session.execute(insert(model), rows)
+
+
+def read_trees(session: Session, study_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Read the canonical states of the given studies (one query per table, no ORM objects)."""
+    if not study_ids:
+        return {}
+    S, T, A = Study.__table__.c, Table.__table__.c, Analysis.__table__.c
+    P, V, IM = Point.__table__.c, PointValue.__table__.c, Image.__table__.c
+    L, C = AnalysisCondition.__table__.c, Condition.__table__.c
+    states: dict[str, dict[str, Any]] = {}
+    for s in session.execute(select(Study.__table__).where(S.id.in_(study_ids))).mappings():
+        state = {key: s[key] for key in STUDY_FIELDS}
+        state.update(
+            id=s["id"],
+            source_updated_at=iso(s["source_updated_at"]),
+            base_study=s["base_study_id"],
+            user=s["owner_id"],
+            parent=s["parent_id"],
+            tables=[],
+            analyses=[],
+        )
+        states[s["id"]] = state
+    ids = list(states)
+    for t in session.execute(
+        select(Table.__table__).where(T.study_id.in_(ids)).order_by(T.study_id, T.order)
+    ).mappings():
+        states[t["study_id"]]["tables"].append(
+            {k: t[k] for k in ("id", "t_id", "name", "caption", "footer", "metadata")}
+        )
+    analyses: dict[str, dict[str, Any]] = {}
+    for a in session.execute(
+        select(Analysis.__table__).where(A.study_id.in_(ids)).order_by(A.study_id, A.order)
+    ).mappings():
+        node = {
+            "id": a["id"],
+            "name": a["name"],
+            "description": a["description"],
+            "metadata": a["metadata"],
+            "table": a["table_id"],
+            "conditions": [],
+            "weights": [],
+            "points": [],
+            "images": [],
+        }
+        analyses[a["id"]] = node
+        states[a["study_id"]]["analyses"].append(node)
+    if not analyses:
+        return states
+    a_ids = list(analyses)
+    for row in session.execute(
+        select(L.analysis_id, L.weight, C.id, C.name, C.description)
+        .join(Condition.__table__, C.id == L.condition_id)
+        .where(L.analysis_id.in_(a_ids))
+        .order_by(L.analysis_id, L.order)
+    ):
+        node = analyses[row.analysis_id]
+        node["conditions"].append({"id": row.id, "name": row.name, "description": row.description})
+        node["weights"].append(row.weight)
+    points: dict[str, dict[str, Any]] = {}
+    for p in session.execute(
+        select(Point.__table__).where(P.analysis_id.in_(a_ids)).order_by(P.analysis_id, P.order)
+    ).mappings():
+        node = {
+            "id": p["id"],
+            "coordinates": [p["x"], p["y"], p["z"]],
+            "space": p["space"],
+            "kind": p["kind"],
+            "label_id": p["label_id"],
+            "cluster_size": p["cluster_size"],
+            "subpeak": p["subpeak"],
+            "deactivation": p["deactivation"],
+            "values": [],
+        }
+        points[p["id"]] = node
+        analyses[p["analysis_id"]]["points"].append(node)
+    if points:
+        for v in session.execute(
+            select(V.point_id, V.kind, V.value)
+            .where(V.point_id.in_(list(points)))
+            .order_by(V.point_id, V.order)
+        ):
+            points[v.point_id]["values"].append({"kind": v.kind, "value": v.value})
+    for i in session.execute(
+        select(Image.__table__).where(IM.analysis_id.in_(a_ids)).order_by(IM.analysis_id, IM.order)
+    ).mappings():
+        node = {
+            k: i[k] for k in ("id", "url", "filename", "sha256", "space", "value_type", "metadata")
+        }
+        node["add_date"] = iso(i["add_date"])
+        analyses[i["analysis_id"]]["images"].append(node)
+    return states
