@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from neurostore.models import (
     Study,
     Table,
 )
+from neurostore.services.bulk import copy_rows
 from neurostore.services.errors import Invalid
 
 PUBLICATION_FIELDS = (
@@ -72,18 +73,25 @@ def assign_ids(
 ) -> None:
     """Give every child in ``data`` an id, in place, checking the ids it already has.
 
-    On a new study (``study_id`` is None) given ids are dropped and new ones made. On an
-    existing study a given id must name a child of that study; with ``reuse_free_ids``
-    (a revert) an id that exists nowhere is also accepted, so deleted children come back
-    under their old ids.
+    On a new study (``study_id`` is None) given ids are replaced by new ones (an analysis
+    naming a table by its old id follows it). On an existing study a given id must name a
+    child of that study; with ``reuse_free_ids`` (a revert) an id that exists nowhere is
+    also accepted, so deleted children come back under their old ids.
     """
     given: dict[str, list[str]] = defaultdict(list)
+    renamed: dict[str, str] = {}
     for table in data["tables"]:
+        old = table.get("id")
         _take(table, "tables", given, study_id)
+        if old and study_id is None:
+            renamed[old] = table["id"]
     for analysis in data["analyses"]:
         _take(analysis, "analyses", given, study_id)
-        if analysis["table"] is not None and set(analysis["table"]) != {"id"}:
-            _take(analysis["table"], "tables", given, study_id)
+        ref = analysis["table"]
+        if ref is not None and set(ref) == {"id"}:
+            analysis["table"] = {"id": renamed.get(ref["id"], ref["id"])}
+        elif ref is not None:
+            _take(ref, "tables", given, study_id)
         for point in analysis["points"]:
             _take(point, "points", given, study_id)
         for image in analysis["images"]:
@@ -278,19 +286,24 @@ def write_trees(session: Session, writes: list[TreeWrite]) -> None:
     existing = [w for w in writes if not w.is_new]
     if existing:
         _clear_children(session, existing)
+        table = Study.__table__
+        columns = _study_columns(existing[0])
         session.execute(
-            update(Study),
-            [{"id": w.study_id, **_study_columns(w), "updated_at": now} for w in existing],
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({c: bindparam(c) for c in columns} | {"updated_at": now}),
+            [{"_id": w.study_id, **_study_columns(w)} for w in existing],
         )
     new = [w for w in writes if w.is_new]
     if new:
-        session.execute(insert(Study), [{"id": w.study_id, **_study_columns(w)} for w in new])
+        session.execute(
+            insert(Study.__table__), [{"id": w.study_id, **_study_columns(w)} for w in new]
+        )
     _insert_children(session, writes)
 
 
 def _study_columns(w: TreeWrite) -> dict[str, Any]:
-    cols = {key: w.data.get(key) for key in STUDY_FIELDS if key != "metadata"}
-    cols["metadata_"] = w.data.get("metadata")
+    cols = {key: w.data.get(key) for key in STUDY_FIELDS}
     cols["public"] = bool(w.data.get("public", True))
     cols.update(base_study_id=w.base_study_id, owner_id=w.owner_id, parent_id=w.parent_id)
     return cols
@@ -314,12 +327,10 @@ def _clear_children(session: Session, writes: list[TreeWrite]) -> None:
 def _upsert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = pg_insert(model)
+    stmt = pg_insert(model.__table__)
     columns = [c for c in rows[0] if c != "id"]
-    names = {c: model.__table__.c[c if c != "metadata_" else "metadata"] for c in columns}
     stmt = stmt.on_conflict_do_update(
-        index_elements=["id"],
-        set_={names[c].name: stmt.excluded[names[c].name] for c in columns},
+        index_elements=["id"], set_={c: stmt.excluded[c] for c in columns}
     )
     session.execute(stmt, rows)
 
@@ -336,7 +347,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                     "name": t.get("name"),
                     "caption": t.get("caption"),
                     "footer": t.get("footer"),
-                    "metadata_": t.get("metadata"),
+                    "metadata": t.get("metadata"),
                     "order": order,
                 }
             )
@@ -348,7 +359,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                     "table_id": a.get("table"),
                     "name": a.get("name"),
                     "description": a.get("description"),
-                    "metadata_": a.get("metadata"),
+                    "metadata": a.get("metadata"),
                     "order": a_order,
                 }
             )
@@ -400,7 +411,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                         "sha256": i.get("sha256"),
                         "space": i.get("space"),
                         "value_type": i.get("value_type"),
-                        "metadata_": i.get("metadata"),
+                        "metadata": i.get("metadata"),
                         "add_date": i.get("add_date"),
                         "order": i_order,
                     }
@@ -413,8 +424,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
         (PointValue, values),
         (Image, images),
     ):
-        if rows:
-            session.execute(insert(model), rows)
+        copy_rows(session, model.__table__, rows)
 
 
 def read_trees(session: Session, study_ids: list[str]) -> dict[str, dict[str, Any]]:

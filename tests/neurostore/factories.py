@@ -21,7 +21,7 @@ def make_user(session_factory, role: str = "user", name: str | None = None) -> A
     with session_factory() as s:
         s.execute(
             insert(User).values(
-                id=user_id, external_id=f"test|{n}", name=name or f"user {n}", role=role
+                id=user_id, external_id=f"test|{user_id}", name=name or f"user {n}", role=role
             )
         )
         s.commit()

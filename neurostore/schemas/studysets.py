@@ -1,0 +1,100 @@
+"""Schemas of studysets and annotations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate
+
+from neurostore.schemas.studies import InputSchema, PublicationSchema, StudySchema
+
+NOTE_TYPES = ("boolean", "string", "number", "integer")
+
+
+class StudyRef(fields.Field):
+    """A study given by id, or a new study given inline (created with the studyset)."""
+
+    _study = StudySchema()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValidationError("a study id must not be blank")
+            return {"id": value}
+        if isinstance(value, dict):
+            if value.get("id") and set(value) <= {"id", "version"}:
+                return {"id": value["id"]}
+            if value.get("id"):
+                raise ValidationError(
+                    "send an existing study as its id; inline studies must not carry an id"
+                )
+            return {"new": self._study.load(value)}
+        raise ValidationError("expected a study id or a study object")
+
+
+class StudysetSchema(PublicationSchema):
+    """A curated, ordered list of study versions."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))
+    public = fields.Boolean(load_default=True)
+    studies = fields.List(StudyRef(), load_default=list)
+
+
+class NoteSchema(InputSchema):
+    """One analysis's note."""
+
+    analysis = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    study = fields.String(allow_none=True, load_default=None)
+    note = fields.Dict(allow_none=True, load_default=dict)
+
+
+class AnnotationSchema(InputSchema):
+    """Typed columns over a studyset's analyses, with one note per analysis."""
+
+    id = fields.String(validate=validate.Length(min=1, max=32))
+    studyset = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    name = fields.String(allow_none=True, load_default=None)
+    description = fields.String(allow_none=True, load_default=None)
+    metadata = fields.Dict(allow_none=True, load_default=None)
+    public = fields.Boolean(load_default=True)
+    note_keys = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=255)),
+        values=fields.String(validate=validate.OneOf(NOTE_TYPES)),
+        load_default=dict,
+    )
+    notes = fields.List(fields.Nested(NoteSchema), load_default=None)
+
+    @post_load
+    def check_notes(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        keys = data["note_keys"]
+        errors: dict[str, Any] = {}
+        seen: set[str] = set()
+        for n, item in enumerate(data["notes"] or []):
+            if item["analysis"] in seen:
+                errors[f"notes.{n}.analysis"] = f"analysis {item['analysis']} has two notes"
+            seen.add(item["analysis"])
+            note = item["note"] or {}
+            unknown = sorted(set(note) - set(keys))
+            if unknown:
+                errors[f"notes.{n}.note"] = (
+                    f"keys not in note_keys: {', '.join(unknown)}; declare them in note_keys"
+                )
+                continue
+            for key, kind in keys.items():
+                value = note.get(key)
+                if value is not None and not _matches(value, kind):
+                    errors[f"notes.{n}.note.{key}"] = f"expected a {kind}, got {value!r}"
+            item["note"] = {key: note.get(key) for key in keys}
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+def _matches(value: Any, kind: str) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int | float) and not isinstance(value, bool)

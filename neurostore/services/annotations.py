@@ -1,0 +1,170 @@
+"""The annotation service: typed notes on the analyses of a studyset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from neurostore.db import new_id
+from neurostore.models import Analysis, Annotation, AnnotationNote, StudysetStudy
+from neurostore.schemas.studysets import AnnotationSchema
+from neurostore.services import history, versioning
+from neurostore.services.actors import Actor
+from neurostore.services.aggregates import AggregateService
+from neurostore.services.errors import Invalid, NotFound
+from neurostore.services.history import NO_PROVENANCE, Provenance
+from neurostore.services.permissions import require_user
+from neurostore.services.studysets import StudysetService
+from neurostore.services.uow import UnitOfWork
+from neurostore.services.versioning import Record, Root
+
+FIELDS = ("name", "description", "metadata", "note_keys", "public")
+
+
+class AnnotationService(AggregateService):
+    """Create, read, edit, delete, restore, clone and revert annotations.
+
+    Every analysis of every study in the studyset has one note holding each key of
+    ``note_keys`` (``null`` when not set). Notes are kept ordered by study then analysis id.
+    """
+
+    kind = "annotation"
+    label = "annotation"
+    model = Annotation
+    schema = AnnotationSchema()
+    many_schema = AnnotationSchema(many=True)
+
+    def __init__(self, session_factory: Any, studysets: StudysetService, policy: Any = None):
+        super().__init__(session_factory, policy or studysets.policy)
+        self.studysets = studysets
+        studysets.annotations = self
+
+    def _read(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+        t = Annotation.__table__
+        states = {}
+        for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
+            state = {k: row[k] for k in FIELDS}
+            state.update(id=row["id"], studyset=row["studyset_id"], user=row["owner_id"],
+                         parent=row["parent_id"], notes=[])
+            states[row["id"]] = state
+        for row in session.execute(
+            select(AnnotationNote).where(AnnotationNote.annotation_id.in_(list(states)))
+            .order_by(AnnotationNote.annotation_id, AnnotationNote.study_id,
+                      AnnotationNote.analysis_id)
+        ).scalars():
+            states[row.annotation_id]["notes"].append(
+                {"analysis": row.analysis_id, "study": row.study_id, "note": row.note}
+            )
+        return states
+
+    def _notes(
+        self, session: Session, actor: Actor, data: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The complete, validated note list for ``data`` (defaults filled in)."""
+        root = self.studysets.root(session, data["studyset"])
+        self.studysets.policy.check("read", actor, root.subject("studyset"))
+        if root.deleted:
+            raise NotFound(f"studyset {data['studyset']} not found")
+        analyses = dict(
+            session.execute(
+                select(Analysis.id, Analysis.study_id)
+                .join(StudysetStudy, StudysetStudy.study_id == Analysis.study_id)
+                .where(StudysetStudy.studyset_id == data["studyset"])
+            ).all()
+        )
+        blank = {key: None for key in data["note_keys"]}
+        given = {n["analysis"]: n["note"] for n in data["notes"] or []}
+        foreign = sorted(set(given) - set(analyses))
+        if foreign:
+            raise Invalid({"notes": f"analyses not in the studyset: {', '.join(foreign)}"})
+        notes = [
+            {"analysis": a, "study": s, "note": given.get(a, dict(blank))}
+            for a, s in analyses.items()
+        ]
+        notes.sort(key=lambda n: (n["study"], n["analysis"]))
+        return notes
+
+    def _state(self, id_: str, data: dict[str, Any], owner: str | None, parent: str | None,
+               notes: list[dict[str, Any]]) -> dict[str, Any]:
+        state = {k: data.get(k) for k in FIELDS}
+        state.update(id=id_, studyset=data["studyset"], user=owner, parent=parent, notes=notes)
+        return state
+
+    def _insert(
+        self, session: Session, actor: Actor, loaded: list[dict[str, Any]],
+        provenance: Provenance, parents: list[str | None], action: str,
+    ) -> list[Record]:
+        states = [
+            self._state(new_id(), data, actor.id, parent, self._notes(session, actor, data))
+            for data, parent in zip(loaded, parents, strict=True)
+        ]
+        session.execute(insert(Annotation.__table__), [
+            {**{k: st[k] for k in FIELDS}, "id": st["id"], "studyset_id": st["studyset"],
+             "owner_id": actor.id, "parent_id": st["parent"]} for st in states
+        ])
+        self._write_notes(session, states)
+        history.record(session, actor, self.kind,
+                       [(st["id"], 1, action, st, None) for st in states], provenance)
+        return [Record(st["id"], 1, st) for st in states]
+
+    @staticmethod
+    def _write_notes(session: Session, states: list[dict[str, Any]]) -> None:
+        rows = [
+            {"annotation_id": st["id"], "analysis_id": n["analysis"], "study_id": n["study"],
+             "note": n["note"]}
+            for st in states for n in st["notes"]
+        ]
+        if rows:
+            session.execute(insert(AnnotationNote.__table__), rows)
+
+    def _write(
+        self, session: Session, actor: Actor, root: Root, loaded: dict[str, Any],
+        before: dict[str, Any], *, reuse_free_ids: bool,
+    ) -> tuple[dict[str, Any], Any]:
+        if loaded["studyset"] != before["studyset"]:
+            raise Invalid({"studyset": "an annotation cannot move to another studyset"})
+        after = self._state(root.id, loaded, root.owner_id, before["parent"],
+                            self._notes(session, actor, loaded))
+
+        def write() -> None:
+            session.execute(
+                update(Annotation.__table__).where(Annotation.__table__.c.id == root.id)
+                .values({k: after[k] for k in FIELDS})
+            )
+            session.execute(delete(AnnotationNote).where(AnnotationNote.annotation_id == root.id))
+            self._write_notes(session, [after])
+
+        return after, write
+
+    def _merge_patch(self, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+        merged = {**current, **patch}
+        if isinstance(patch.get("notes"), list) and "note_keys" not in patch:
+            by_analysis = {n["analysis"]: n for n in current["notes"]}
+            for item in patch["notes"]:
+                if isinstance(item, dict) and item.get("analysis") in by_analysis:
+                    by_analysis[item["analysis"]] = {
+                        **by_analysis[item["analysis"]],
+                        "note": {**by_analysis[item["analysis"]]["note"],
+                                 **(item.get("note") or {})},
+                    }
+            merged["notes"] = list(by_analysis.values())
+        return merged
+
+    def _clone_data(self, state: dict[str, Any]) -> dict[str, Any]:
+        return dict(state)
+
+    def clone(
+        self, actor: Actor, source_id: str, *, uow: UnitOfWork | None = None,
+        provenance: Provenance = NO_PROVENANCE, studyset_id: str | None = None,
+    ) -> Record:
+        """Copy an annotation, onto another studyset holding the same analyses if given."""
+        require_user(actor, "clone annotations")
+        source = self.get(actor, source_id).state
+        data = self._clone_data(source)
+        if studyset_id is not None:
+            data["studyset"] = studyset_id
+        loaded = self.load(data)
+        with versioning.unit(self._sf, uow) as u:
+            return self._insert(u.session, actor, [loaded], provenance, [source_id], "clone")[0]

@@ -1,0 +1,191 @@
+"""Users and API tokens: creation, authentication and revocation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from neurostore.db import new_id
+from neurostore.models import ApiToken, User
+from neurostore.models.users import ROLES
+from neurostore.services import versioning
+from neurostore.services.actors import ANONYMOUS, Actor
+from neurostore.services.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from neurostore.services.permissions import require_user
+from neurostore.services.uow import UnitOfWork
+
+TOKEN_PREFIX = "nst_"
+
+
+def hash_token(token: str) -> str:
+    """The sha256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token: ``token`` is shown once and never stored."""
+
+    id: str
+    name: str
+    token: str
+    user_id: str
+    expires_at: dt.datetime | None
+
+
+class UserService:
+    """Accounts and bearer tokens."""
+
+    def __init__(self, session_factory: sessionmaker) -> None:
+        self._sf = session_factory
+
+    def create(
+        self,
+        actor: Actor | None,
+        *,
+        name: str,
+        external_id: str | None = None,
+        email: str | None = None,
+        role: str = "user",
+        uow: UnitOfWork | None = None,
+    ) -> dict:
+        """Create a user; ``actor=None`` is the operator at the command line."""
+        if actor is not None and not actor.is_admin:
+            raise PermissionDenied("only administrators may create users")
+        errors = {}
+        if not name or not name.strip():
+            errors["name"] = "must not be blank"
+        if role not in ROLES:
+            errors["role"] = f"unknown role {role!r}; expected one of {', '.join(ROLES)}"
+        if external_id is not None and not external_id.strip():
+            errors["external_id"] = "must not be blank"
+        if errors:
+            raise Invalid(errors)
+        user_id = new_id()
+        with versioning.unit(self._sf, uow) as u:
+            u.session.add(
+                User(id=user_id, name=name.strip(), external_id=external_id or f"local|{user_id}",
+                     email=email, role=role)
+            )
+            try:
+                u.session.flush()
+            except IntegrityError as exc:
+                raise Conflict(f"a user with external id {external_id!r} exists",
+                               {"external_id": "already used"}) from exc
+        return {"id": user_id, "name": name.strip(), "role": role, "email": email,
+                "external_id": external_id or f"local|{user_id}"}
+
+    def get(self, actor: Actor, user_id: str) -> dict:
+        """Return a user's public profile."""
+        with UnitOfWork(self._sf) as uow:
+            user = uow.session.get(User, user_id)
+            if user is None:
+                raise NotFound(f"user {user_id} not found")
+            profile = {"id": user.id, "name": user.name, "role": user.role}
+            if actor.id == user.id or actor.is_admin:
+                profile.update(email=user.email, external_id=user.external_id)
+            return profile
+
+    def find(self, ref: str) -> dict:
+        """Find a user by id or external id (for the command line)."""
+        with UnitOfWork(self._sf) as uow:
+            user = uow.session.execute(
+                select(User).where((User.id == ref) | (User.external_id == ref))
+            ).scalar_one_or_none()
+            if user is None:
+                raise NotFound(f"no user with id or external id {ref!r}")
+            return {"id": user.id, "name": user.name, "role": user.role}
+
+    def issue_token(
+        self,
+        actor: Actor | None,
+        user_id: str,
+        *,
+        name: str = "default",
+        expires_in_days: int | None = None,
+        uow: UnitOfWork | None = None,
+    ) -> IssuedToken:
+        """Create a token for ``user_id`` (the user, an admin, or the operator)."""
+        if actor is not None:
+            require_user(actor, "create tokens")
+            if actor.id != user_id and not actor.is_admin:
+                raise PermissionDenied("you may only create tokens for yourself")
+        if expires_in_days is not None and expires_in_days <= 0:
+            raise Invalid({"expires_in_days": "must be a positive number of days"})
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = (
+            dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_in_days)
+            if expires_in_days else None
+        )
+        token_id = new_id()
+        with versioning.unit(self._sf, uow) as u:
+            if u.session.get(User, user_id) is None:
+                raise NotFound(f"user {user_id} not found")
+            u.session.add(ApiToken(id=token_id, user_id=user_id, name=name,
+                                   token_hash=hash_token(token), prefix=token[:10],
+                                   expires_at=expires))
+        return IssuedToken(token_id, name, token, user_id, expires)
+
+    def list_tokens(self, actor: Actor, user_id: str) -> list[dict]:
+        """List a user's tokens (never their secrets)."""
+        require_user(actor, "list tokens")
+        if actor.id != user_id and not actor.is_admin:
+            raise PermissionDenied("you may only list your own tokens")
+        with UnitOfWork(self._sf) as uow:
+            rows = uow.session.execute(
+                select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)
+            ).scalars()
+            return [
+                {"id": t.id, "name": t.name, "prefix": t.prefix,
+                 "created_at": t.created_at.isoformat(),
+                 "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+                 "revoked": t.revoked_at is not None}
+                for t in rows
+            ]
+
+    def revoke_token(self, actor: Actor | None, token_id: str, *,
+                     uow: UnitOfWork | None = None) -> None:
+        """Revoke a token; it stops authenticating at once."""
+        with versioning.unit(self._sf, uow) as u:
+            token = u.session.get(ApiToken, token_id)
+            if token is None or (
+                actor is not None and actor.id != token.user_id and not actor.is_admin
+            ):
+                raise NotFound(f"token {token_id} not found")
+            u.session.execute(
+                update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=dt.datetime.now(dt.UTC))
+            )
+
+    def authenticate(self, token: str | None) -> Actor:
+        """Return the actor a bearer token stands for, or anonymous for no token.
+
+        Raises
+        ------
+        Unauthenticated
+            For an unknown, revoked or expired token.
+        """
+        if token is None:
+            return ANONYMOUS
+        now = dt.datetime.now(dt.UTC)
+        with UnitOfWork(self._sf) as uow:
+            row = uow.session.execute(
+                select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, User.id, User.role)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == hash_token(token))
+            ).first()
+            if row is None or row[1] is not None or (row[2] is not None and row[2] <= now):
+                raise Unauthenticated("the token is unknown, revoked or expired")
+            return Actor(id=row[3], role=row[4])
