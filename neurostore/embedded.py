@@ -15,7 +15,9 @@ import psycopg
 DATABASE_NAME = "neurostore"
 
 
-def embedded_database_url(data_dir: Path, database: str = DATABASE_NAME) -> str:
+def embedded_database_url(
+    data_dir: Path, database: str = DATABASE_NAME, *, keep_running: bool = True
+) -> str:
     """Start (or reuse) the embedded server under ``data_dir`` and return its URL.
 
     Parameters
@@ -24,6 +26,9 @@ def embedded_database_url(data_dir: Path, database: str = DATABASE_NAME) -> str:
         The project's data folder; the cluster lives in ``data_dir / "pg"``.
     database : str
         Database to create if missing.
+    keep_running : bool
+        Leave the server running when this process exits (so later commands share it);
+        ``False`` stops it and deletes the cluster at exit (tests).
 
     Returns
     -------
@@ -36,7 +41,9 @@ def embedded_database_url(data_dir: Path, database: str = DATABASE_NAME) -> str:
         import pgserver
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir / "pg", cleanup_mode=None)
+        server = pgserver.get_server(
+            data_dir / "pg", cleanup_mode=None if keep_running else "delete"
+        )
     uri = server.get_uri()
     _ensure_database(uri, database)
     base, _, query = uri.partition("?")

@@ -8,6 +8,7 @@ temporary folder. Each test starts from empty tables.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +23,15 @@ from neurostore.db import Base, make_engine, make_session_factory
 from neurostore.embedded import embedded_database_url
 
 
-def _server_url(tmp_root: Path) -> tuple[str, str | None]:
+def _server_url() -> tuple[str, str | None]:
     configured = os.environ.get("DATABASE_URL")
     if not configured:
-        return embedded_database_url(tmp_root, database="neurostore_test"), None
+        # Not under pytest's basetemp: pytest keeps that folder private (0700), and as root
+        # the embedded server runs as its own system user, which must reach its data folder.
+        root = Path(tempfile.mkdtemp(prefix="neurostore-test-"))
+        root.chmod(0o755)
+        url = embedded_database_url(root, database="neurostore_test", keep_running=False)
+        return url, None
     url = make_url(configured.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"neurostore_test_{uuid.uuid4().hex[:8]}"
     admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -35,9 +41,9 @@ def _server_url(tmp_root: Path) -> tuple[str, str | None]:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url() -> Iterator[str]:
     """URL of a migrated, empty test database."""
-    url, created = _server_url(tmp_path_factory.mktemp("pg"))
+    url, created = _server_url()
     migrate.upgrade(url)
     yield url
     if created:

@@ -42,20 +42,34 @@ class RevisionConflict(ServiceError):
 
 
 class Invalid(ServiceError):
-    """The input is malformed; ``field_errors`` maps field paths to messages."""
+    """The input is malformed.
 
-    def __init__(self, field_errors: dict[str, Any], detail: str | None = None) -> None:
-        super().__init__(detail or _summarise(field_errors))
-        self.field_errors = field_errors
+    ``field_errors`` maps dotted field paths (``analyses.0.points.3.coordinates``) to
+    lists of messages.
+    """
+
+    def __init__(self, field_errors: dict[Any, Any], detail: str | None = None) -> None:
+        flat = flatten_errors(field_errors)
+        super().__init__(detail or _summarise(flat))
+        self.field_errors = flat
 
 
-def _summarise(errors: dict[str, Any], prefix: str = "") -> str:
-    parts = []
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Flatten marshmallow-style nested messages into ``{dotted.path: [messages]}``."""
+    if not isinstance(errors, dict):
+        msgs = errors if isinstance(errors, list) else [errors]
+        if msgs and all(isinstance(m, str) for m in msgs):
+            return {prefix or "_schema": [str(m) for m in msgs]}
+        out: dict[str, list[str]] = {}
+        for n, item in enumerate(msgs):
+            out.update(flatten_errors(item, f"{prefix}.{n}" if prefix else str(n)))
+        return out
+    out = {}
     for key, value in errors.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            parts.append(_summarise(value, path))
-        else:
-            msgs = value if isinstance(value, list) else [value]
-            parts.append(f"{path}: {'; '.join(str(m) for m in msgs)}")
-    return ", ".join(p for p in parts if p)
+        path = str(key) if not prefix else (prefix if key == "_schema" else f"{prefix}.{key}")
+        out.update(flatten_errors(value, path))
+    return out
+
+
+def _summarise(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in errors.items())
