@@ -185,7 +185,6 @@ def read_studies(
         If the studyset has no list of studies.
     """
     seen_studies: set[str] = set()
-    seen_analyses: set[str] = set()
     for i, study in enumerate(studies_of(studyset)):
         study_id = reference_id(study)
         if not isinstance(study, Mapping) or study_id is None:
@@ -200,6 +199,7 @@ def read_studies(
             skipped.append(Skip(study_id, None, None, "analyses is not a list"))
             continue
         experiments = []
+        seen_analyses: set[str] = set()
         n_excluded = 0
         for j, analysis in enumerate(analyses):
             analysis_id = reference_id(analysis)
@@ -207,11 +207,12 @@ def read_studies(
                 reason = f"analyses[{j}] is not an analysis with an id"
                 skipped.append(Skip(study_id, analysis_id, None, reason))
                 continue
-            if not selection.includes(analysis_id):
+            if not selection.includes(study_id, analysis_id):
                 n_excluded += 1
                 continue
             if analysis_id in seen_analyses:
-                skipped.append(Skip(study_id, analysis_id, None, "analysis id repeated"))
+                reason = "analysis id repeated in its study"
+                skipped.append(Skip(study_id, analysis_id, None, reason))
                 continue
             seen_analyses.add(analysis_id)
             experiments.append(_experiment(study, study_id, analysis, analysis_id, selection))
@@ -233,7 +234,7 @@ def _experiment(
             skipped.append(Skip(study_id, analysis_id, index, problem))
         else:
             points.append(point)
-    note = selection.note(analysis_id)
+    note = selection.note(study_id, analysis_id)
     return Experiment(
         study=study,
         analysis=analysis,

@@ -46,7 +46,8 @@ def _study(study: Any, selection: Selection) -> tuple[Any, int, int, int]:
     if not isinstance(study, Mapping) or not isinstance(study.get("analyses"), list):
         return study, 0, 0, 0
     analyses = study["analyses"]
-    kept = [_analysis(a) for a in analyses if selection.includes(reference_id(a))]
+    study_id = reference_id(study)
+    kept = [_analysis(a) for a in analyses if selection.includes(study_id, reference_id(a))]
     n_excluded = len(analyses) - len(kept)
     if analyses and not kept:
         return None, 0, 0, n_excluded
@@ -68,7 +69,7 @@ def _annotation(selection: Selection) -> dict | None:
     if selection.include is not None:
         copy["notes"] = [
             n for n in annotation.get("notes") or []
-            if selection.includes(reference_id(n.get("analysis")))
+            if selection.includes(reference_id(n.get("study")), reference_id(n.get("analysis")))
         ]
     return copy
 

@@ -24,7 +24,10 @@ def reference_id(value: Any) -> str | None:
 
 
 class Selection:
-    """The notes of one annotation, indexed by analysis id, and which analyses to export.
+    """The notes of one annotation, indexed by analysis, and which analyses to export.
+
+    A note is found by its study and analysis ids, or by its analysis id alone when the note
+    names no study (analysis ids need then be unique in the studyset).
 
     Parameters
     ----------
@@ -47,7 +50,7 @@ class Selection:
     def __init__(self, annotation: Mapping | None = None, include: str | None = None) -> None:
         self.annotation = annotation
         self.include = include
-        self._notes: dict[str, Mapping] = {}
+        self._notes: dict[tuple[str | None, str], Mapping] = {}
         note_keys: dict[str, Any] = {}
         if annotation is not None:
             note_keys = self._read(annotation)
@@ -55,15 +58,18 @@ class Selection:
         if include is not None:
             self._check_include(include, note_keys)
 
-    def note(self, analysis_id: str | None) -> Mapping:
+    def note(self, study_id: str | None, analysis_id: str | None) -> Mapping:
         """Return the note of an analysis (empty when it has none)."""
-        return self._notes.get(analysis_id, {}) if analysis_id is not None else {}
+        if analysis_id is None:
+            return {}
+        found = self._notes.get((study_id, analysis_id))
+        return found if found is not None else self._notes.get((None, analysis_id), {})
 
-    def includes(self, analysis_id: str | None) -> bool:
+    def includes(self, study_id: str | None, analysis_id: str | None) -> bool:
         """Say whether the analysis goes into the export."""
         if self.include is None:
             return True
-        return self.note(analysis_id).get(self.include) is True
+        return self.note(study_id, analysis_id).get(self.include) is True
 
     def _read(self, annotation: Mapping) -> dict[str, Any]:
         if not isinstance(annotation, Mapping):
@@ -84,9 +90,10 @@ class Selection:
             note = entry.get("note") or {}
             if not isinstance(note, Mapping):
                 raise MalformedSnapshot(f"{where}.note", "expected an object")
-            if analysis_id in self._notes:
+            key = (reference_id(entry.get("study")), analysis_id)
+            if key in self._notes:
                 raise MalformedSnapshot(where, f"a second note for analysis {analysis_id!r}")
-            self._notes[analysis_id] = note
+            self._notes[key] = note
         return dict(note_keys)
 
     def _check_include(self, include: str, note_keys: Mapping[str, Any]) -> None:
@@ -99,7 +106,7 @@ class Selection:
         declared = _declared_type(note_keys[include])
         if declared not in BOOLEAN_TYPES:
             raise SnapshotError(f"include={include!r} is a {declared!r} note key, not boolean")
-        for analysis_id, note in self._notes.items():
+        for (_, analysis_id), note in self._notes.items():
             value = note.get(include)
             if value is not None and not isinstance(value, bool):
                 raise SnapshotError(f"include={include!r}: analysis {analysis_id!r} has "
