@@ -75,7 +75,7 @@ class ReplayServer:
         for scheme in ("https", "http"):
             server = _QuietServer(("127.0.0.1", 0), _handler_for(self, scheme))
             self._servers[scheme] = server
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
 
     def stop(self) -> None:
         """Stop both listeners and wake any reply that is sleeping."""
