@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import jsonpatch
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -27,8 +26,42 @@ NO_PROVENANCE = Provenance()
 
 
 def diff_states(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return the RFC 6902 JSON patch that turns ``before`` into ``after``."""
-    return jsonpatch.make_patch(before or {}, after).patch
+    """Return an RFC 6902 JSON patch that turns ``before`` into ``after``.
+
+    Objects are compared key by key and lists of equal length item by item; a list whose
+    length changed is replaced whole. That keeps diffs of large study trees linear in
+    their size (a general list diff is quadratic) while staying a valid patch.
+    """
+    ops: list[dict[str, Any]] = []
+    _diff(before or {}, after, "", ops)
+    return ops
+
+
+def _pointer(token: Any) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _diff(a: Any, b: Any, path: str, ops: list[dict[str, Any]]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in a:
+            if key not in b:
+                ops.append({"op": "remove", "path": f"{path}/{_pointer(key)}"})
+        for key, value in b.items():
+            if key not in a:
+                ops.append({"op": "add", "path": f"{path}/{_pointer(key)}", "value": value})
+            else:
+                _diff(a[key], value, f"{path}/{_pointer(key)}", ops)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for n, (x, y) in enumerate(zip(a, b, strict=True)):
+            _diff(x, y, f"{path}/{n}", ops)
+    elif a != b or type(a) is not type(b) and not _same_number(a, b):
+        ops.append({"op": "replace", "path": path, "value": b})
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    numeric = (int, float)
+    return (isinstance(a, numeric) and isinstance(b, numeric)
+            and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
 
 
 def record(

@@ -13,9 +13,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -427,92 +428,84 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
         copy_rows(session, model.__table__, rows)
 
 
+# One statement builds every tree as JSON inside PostgreSQL: a single round trip whatever
+# the number of analyses and peaks, and no per-row Python objects. Date-times come back as
+# epoch seconds so that Python renders them exactly as the write path does.
+_TREE_SQL = text("""
+SELECT s.id, s.name, s.description, s.publication, s.authors, s.year, s.doi, s.pmid,
+       s.pmcid, s.metadata, s.source, s.source_id,
+       extract(epoch FROM s.source_updated_at) AS source_updated_at,
+       s.public, s.base_study_id, s.owner_id, s.parent_id,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'id', t.id, 't_id', t.t_id, 'name', t.name, 'caption', t.caption,
+                 'footer', t.footer, 'metadata', t.metadata) ORDER BY t."order"), '[]')
+          FROM tables t WHERE t.study_id = s.id) AS tables,
+       (SELECT coalesce(json_agg(json_build_object(
+                 'id', a.id, 'name', a.name, 'description', a.description,
+                 'metadata', a.metadata, 'table', a.table_id,
+                 'conditions', (SELECT coalesce(json_agg(json_build_object(
+                        'id', c.id, 'name', c.name, 'description', c.description)
+                        ORDER BY l."order"), '[]')
+                      FROM analysis_conditions l JOIN conditions c ON c.id = l.condition_id
+                      WHERE l.analysis_id = a.id),
+                 'weights', (SELECT coalesce(json_agg(l.weight ORDER BY l."order"), '[]')
+                      FROM analysis_conditions l WHERE l.analysis_id = a.id),
+                 'points', (SELECT coalesce(json_agg(json_build_object(
+                        'id', p.id, 'coordinates', json_build_array(p.x, p.y, p.z),
+                        'space', p.space, 'kind', p.kind, 'label_id', p.label_id,
+                        'cluster_size', p.cluster_size, 'subpeak', p.subpeak,
+                        'deactivation', p.deactivation,
+                        'values', (SELECT coalesce(json_agg(json_build_object(
+                               'kind', v.kind, 'value', v.value) ORDER BY v."order"), '[]')
+                             FROM point_values v WHERE v.point_id = p.id))
+                        ORDER BY p."order"), '[]')
+                      FROM points p WHERE p.analysis_id = a.id),
+                 'images', (SELECT coalesce(json_agg(json_build_object(
+                        'id', i.id, 'url', i.url, 'filename', i.filename, 'sha256', i.sha256,
+                        'space', i.space, 'value_type', i.value_type, 'metadata', i.metadata,
+                        'add_date', extract(epoch FROM i.add_date)) ORDER BY i."order"), '[]')
+                      FROM images i WHERE i.analysis_id = a.id))
+                 ORDER BY a."order"), '[]')
+          FROM analyses a WHERE a.study_id = s.id) AS analyses
+FROM studies s
+WHERE s.id = ANY(:ids)
+""")
+
+
+def _from_epoch(value: Any) -> str | None:
+    if value is None:
+        return None
+    micros = int(round(Decimal(str(value)) * 1_000_000))
+    return iso(_EPOCH + dt.timedelta(microseconds=micros))
+
+
+def _as_float(value: Any) -> Any:
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def read_trees(session: Session, study_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Read the canonical states of the given studies (one query per table, no ORM objects)."""
+    """Read the canonical states of the given studies in one statement."""
     if not study_ids:
         return {}
-    S, T, A = Study.__table__.c, Table.__table__.c, Analysis.__table__.c
-    P, V, IM = Point.__table__.c, PointValue.__table__.c, Image.__table__.c
-    L, C = AnalysisCondition.__table__.c, Condition.__table__.c
     states: dict[str, dict[str, Any]] = {}
-    for s in session.execute(select(Study.__table__).where(S.id.in_(study_ids))).mappings():
-        state = {key: s[key] for key in STUDY_FIELDS}
+    for row in session.execute(_TREE_SQL, {"ids": list(study_ids)}).mappings():
+        state = {key: row[key] for key in STUDY_FIELDS}
         state.update(
-            id=s["id"],
-            source_updated_at=iso(s["source_updated_at"]),
-            base_study=s["base_study_id"],
-            user=s["owner_id"],
-            parent=s["parent_id"],
-            tables=[],
-            analyses=[],
+            id=row["id"], source_updated_at=_from_epoch(row["source_updated_at"]),
+            base_study=row["base_study_id"], user=row["owner_id"], parent=row["parent_id"],
+            tables=row["tables"], analyses=row["analyses"],
         )
-        states[s["id"]] = state
-    ids = list(states)
-    for t in session.execute(
-        select(Table.__table__).where(T.study_id.in_(ids)).order_by(T.study_id, T.order)
-    ).mappings():
-        states[t["study_id"]]["tables"].append(
-            {k: t[k] for k in ("id", "t_id", "name", "caption", "footer", "metadata")}
-        )
-    analyses: dict[str, dict[str, Any]] = {}
-    for a in session.execute(
-        select(Analysis.__table__).where(A.study_id.in_(ids)).order_by(A.study_id, A.order)
-    ).mappings():
-        node = {
-            "id": a["id"],
-            "name": a["name"],
-            "description": a["description"],
-            "metadata": a["metadata"],
-            "table": a["table_id"],
-            "conditions": [],
-            "weights": [],
-            "points": [],
-            "images": [],
-        }
-        analyses[a["id"]] = node
-        states[a["study_id"]]["analyses"].append(node)
-    if not analyses:
-        return states
-    a_ids = list(analyses)
-    for row in session.execute(
-        select(L.analysis_id, L.weight, C.id, C.name, C.description)
-        .join(Condition.__table__, C.id == L.condition_id)
-        .where(L.analysis_id.in_(a_ids))
-        .order_by(L.analysis_id, L.order)
-    ):
-        node = analyses[row.analysis_id]
-        node["conditions"].append({"id": row.id, "name": row.name, "description": row.description})
-        node["weights"].append(row.weight)
-    points: dict[str, dict[str, Any]] = {}
-    for p in session.execute(
-        select(Point.__table__).where(P.analysis_id.in_(a_ids)).order_by(P.analysis_id, P.order)
-    ).mappings():
-        node = {
-            "id": p["id"],
-            "coordinates": [p["x"], p["y"], p["z"]],
-            "space": p["space"],
-            "kind": p["kind"],
-            "label_id": p["label_id"],
-            "cluster_size": p["cluster_size"],
-            "subpeak": p["subpeak"],
-            "deactivation": p["deactivation"],
-            "values": [],
-        }
-        points[p["id"]] = node
-        analyses[p["analysis_id"]]["points"].append(node)
-    if points:
-        for v in session.execute(
-            select(V.point_id, V.kind, V.value)
-            .where(V.point_id.in_(list(points)))
-            .order_by(V.point_id, V.order)
-        ):
-            points[v.point_id]["values"].append({"kind": v.kind, "value": v.value})
-    for i in session.execute(
-        select(Image.__table__).where(IM.analysis_id.in_(a_ids)).order_by(IM.analysis_id, IM.order)
-    ).mappings():
-        node = {
-            k: i[k] for k in ("id", "url", "filename", "sha256", "space", "value_type", "metadata")
-        }
-        node["add_date"] = iso(i["add_date"])
-        analyses[i["analysis_id"]]["images"].append(node)
+        for analysis in state["analyses"]:
+            analysis["weights"] = [float(w) for w in analysis["weights"]]
+            for point in analysis["points"]:
+                point["coordinates"] = [_as_float(c) for c in point["coordinates"]]
+                point["cluster_size"] = _as_float(point["cluster_size"])
+                for value in point["values"]:
+                    value["value"] = _as_float(value["value"])
+            for image in analysis["images"]:
+                image["add_date"] = _from_epoch(image["add_date"])
+        states[row["id"]] = state
     return states

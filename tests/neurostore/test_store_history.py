@@ -101,3 +101,22 @@ def test_history_of_private_study_is_hidden_from_others(services, alice, bob):
     ):
         with pytest.raises(NotFound):
             call()
+
+
+def test_dates_numbers_and_nulls_read_back_exactly(services, alice):
+    payload = study_payload(seed=7, source="sleuth", source_id="file-1",
+                            source_updated_at="2024-05-01T12:00:00.123456+02:00")
+    payload["analyses"][0]["points"][0].update(coordinates=[None, None, None], cluster_size=12,
+                                               subpeak=True, deactivation=False)
+    payload["analyses"][0]["images"] = [
+        {"url": "https://example.org/z.nii.gz", "value_type": "z", "space": "MNI152NLin6Asym",
+         "add_date": "2023-01-02T03:04:05.000001Z", "metadata": {"n": 1}}
+    ]
+    created = services.studies.create(alice, payload)
+    assert created.state["source_updated_at"] == "2024-05-01T10:00:00.123456+00:00"
+    image = created.state["analyses"][0]["images"][0]
+    assert image["add_date"] == "2023-01-02T03:04:05.000001+00:00"
+    assert image["value_type"] == "Z"
+    read = services.studies.get(alice, created.id).state
+    assert read == created.state
+    assert services.studies.revision(alice, created.id, 1)["state"] == read

@@ -1,0 +1,91 @@
+"""``manage.py demo``: the whole journey on real bundled data, on the embedded database."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from cli.runtime import Runtime, pass_runtime
+from neurostore import migrate
+from neurostore.services.actors import Actor
+from neurostore.services.errors import NotFound
+from neurostore.services.history import Provenance
+from neurostore.services.nimads import import_studyset
+
+DEMO_USER = "demo|local"
+
+
+def _example(name: str) -> dict:
+    return json.loads(files("neurostore.examples").joinpath(name).read_text())
+
+
+def _demo_actor(rt: Runtime) -> Actor:
+    try:
+        found = rt.services.users.find(DEMO_USER)
+    except NotFound:
+        found = rt.services.users.create(None, name="Demo Curator", external_id=DEMO_USER,
+                                         role="curator")
+    return Actor(found["id"], found["role"])
+
+
+@click.command()
+@pass_runtime
+def demo(rt: Runtime) -> None:
+    """Start the database, load real NIMADS studies, curate one and show its history."""
+    console = Console()
+    where = "DATABASE_URL" if rt.settings.database_url else f"embedded ({rt.settings.data_dir})"
+    with console.status("starting PostgreSQL and migrating ..."):
+        migrate.upgrade(rt.url)
+    console.print(f"[bold]database[/] {where}: schema at head")
+    actor = _demo_actor(rt)
+
+    with console.status("importing the bundled NIMADS studyset and annotation ..."):
+        result = import_studyset(
+            rt.services, actor, _example("nimads_studyset.json"),
+            _example("nimads_annotation.json"),
+            provenance=Provenance(message="demo: import bundled NIMADS example"),
+        )
+    n_points = sum(len(a["points"]) for s in result.studies for a in s.state["analyses"])
+    console.print(
+        f"[bold]imported[/] studyset {result.studyset.id}: {len(result.studies)} studies, "
+        f"{len(result.analysis_ids)} analyses, {n_points} peaks; annotation "
+        f"{result.annotation.id if result.annotation else '-'}"
+    )
+
+    study = next(s for s in result.studies if s.state["analyses"])
+    _curate(rt, actor, study.id)
+    _print_history(console, rt, actor, study.id)
+
+
+def _curate(rt: Runtime, actor: Actor, study_id: str) -> None:
+    studies = rt.services.studies
+    current = studies.get(actor, study_id)
+    analyses = current.state["analyses"]
+    fixed = dict(analyses[0], points=[dict(p) for p in analyses[0]["points"]])
+    x, y, z = fixed["points"][0]["coordinates"]
+    fixed["points"][0]["coordinates"] = [x, y, z + 2.0]
+    step = studies.update(actor, study_id, {"analyses": [fixed, *analyses[1:]]},
+                          if_match=current.version,
+                          provenance=Provenance(message="fix a mistyped z coordinate"))
+    step = studies.update(actor, study_id, {"metadata": {**(step.state["metadata"] or {}),
+                                                         "sample_size": 12}},
+                          if_match=step.version,
+                          provenance=Provenance(message="add the sample size from the methods"))
+    studies.revert(actor, study_id, 2, if_match=step.version,
+                   provenance=Provenance(message="the sample size was wrong: undo"))
+
+
+def _print_history(console: Console, rt: Runtime, actor: Actor, study_id: str) -> None:
+    table = Table(title=f"history of study {study_id}")
+    for col in ("version", "action", "when", "message", "changes"):
+        table.add_column(col)
+    for rev in rt.services.studies.revisions(actor, study_id):
+        full = rt.services.studies.revision(actor, study_id, rev["version"])
+        changes = ", ".join(sorted({op["path"] for op in full["diff"]})) or "-"
+        table.add_row(str(rev["version"]), rev["action"], rev["created_at"][:19],
+                      rev["message"] or "", changes[:60])
+    console.print(table)

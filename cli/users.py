@@ -1,0 +1,66 @@
+"""``manage.py users`` and ``manage.py tokens``: accounts and API tokens."""
+
+from __future__ import annotations
+
+import click
+
+from cli.runtime import Runtime, fail, pass_runtime
+from neurostore.models.users import ROLES
+from neurostore.services.errors import ServiceError
+
+
+@click.group()
+def users() -> None:
+    """Manage user accounts."""
+
+
+@users.command("create")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--external-id", help="Identity from a sign-in provider (e.g. orcid|0000-...).")
+@click.option("--email")
+@click.option("--role", type=click.Choice(ROLES), default="user", show_default=True)
+@pass_runtime
+def create_user(rt: Runtime, name: str, external_id: str | None, email: str | None,
+                role: str) -> None:
+    """Create a user and print its id."""
+    try:
+        user = rt.services.users.create(None, name=name, external_id=external_id, email=email,
+                                        role=role)
+    except ServiceError as exc:
+        raise fail(exc) from exc
+    click.echo(f"created user {user['id']} ({user['name']}, {user['role']})")
+
+
+@click.group()
+def tokens() -> None:
+    """Manage API tokens (only their sha256 is stored)."""
+
+
+@tokens.command("create")
+@click.argument("user")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+@click.option("--expires-in-days", type=click.IntRange(min=1), help="Default: never expires.")
+@pass_runtime
+def create_token(rt: Runtime, user: str, name: str, expires_in_days: int | None) -> None:
+    """Create a token for USER (id or external id) and print it once."""
+    try:
+        found = rt.services.users.find(user)
+        issued = rt.services.users.issue_token(None, found["id"], name=name,
+                                               expires_in_days=expires_in_days)
+    except ServiceError as exc:
+        raise fail(exc) from exc
+    click.echo(issued.token)
+    click.echo(f"token {issued.id} for {found['name']}: store it now, it is not shown again",
+               err=True)
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@pass_runtime
+def revoke_token(rt: Runtime, token_id: str) -> None:
+    """Revoke the token TOKEN_ID."""
+    try:
+        rt.services.users.revoke_token(None, token_id)
+    except ServiceError as exc:
+        raise fail(exc) from exc
+    click.echo(f"revoked {token_id}")

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""neurostore's command line: the composition root that registers every command group."""
+
+from __future__ import annotations
+
+import click
+
+from cli.db import db
+from cli.demo import demo
+from cli.runtime import Runtime
+from cli.users import tokens, users
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """neurostore: a versioned NIMADS store and meta-analysis platform.
+
+    Uses DATABASE_URL when set, otherwise an embedded PostgreSQL in NEUROSTORE_DATA_DIR
+    (default ./var).
+    """
+    ctx.obj = Runtime()
+
+
+for command in (db, users, tokens, demo):
+    cli.add_command(command)
+
+
+if __name__ == "__main__":
+    cli()

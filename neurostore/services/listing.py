@@ -1,0 +1,126 @@
+"""Read-side listing: visibility, keyset pagination and sorting, shared by every list.
+
+Pages are addressed by an opaque cursor holding the sort key and id of the last row, so a
+page deep in the result set costs the same as the first (no OFFSET scan).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true, tuple_
+from sqlalchemy.orm import Session
+
+from neurostore.services.actors import Actor
+from neurostore.services.errors import Invalid
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Which page of a list: its size, the cursor of the previous page and the order."""
+
+    limit: int = 20
+    cursor: str | None = None
+    sort: str = "created_at"
+    desc: bool = True
+
+
+@dataclass
+class Page:
+    """One page: the rows, the total count of the filtered list and the next cursor."""
+
+    rows: list[Any]
+    total_count: int
+    next: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def timestamps_sort(table: Any) -> dict[str, SortKey]:
+    """The sort orders every versioned aggregate offers."""
+    return {
+        "created_at": SortKey(table.c.created_at, dt.datetime),
+        "updated_at": SortKey(func.coalesce(table.c.updated_at, table.c.created_at), dt.datetime),
+    }
+
+
+def visible(table: Any, actor: Actor) -> ColumnElement:
+    """Rows ``actor`` may see: alive, and public, own, or anything for an administrator."""
+    alive = table.c.deleted_at.is_(None)
+    if actor.is_admin:
+        return alive
+    if "public" not in table.c:
+        return alive
+    mine = table.c.owner_id == actor.id if actor.id is not None else false()
+    return alive & or_(table.c.public.is_(true()), mine)
+
+
+def _encode(value: Any, id_: str) -> str:
+    if isinstance(value, dt.datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps([value, id_], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, kind: type) -> tuple[Any, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, id_ = json.loads(raw)
+        if isinstance(value, dict):
+            value = dt.datetime.fromisoformat(value["t"])
+        # A cursor of another sort order (or a forged one) must not reach the SQL.
+        if not isinstance(id_, str) or type(value) is not kind or "\x00" in id_ + str(value):
+            raise ValueError(value)
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Invalid(
+            {"cursor": ["not a cursor of this list and order; start from the first page"]}
+        ) from exc
+    return value, id_
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A documented sort order: a non-null SQL expression and the Python type of its values."""
+
+    expression: ColumnElement
+    kind: type
+
+
+def paginate(
+    session: Session, stmt: Select, id_column: Any, sort_keys: dict[str, SortKey],
+    query: ListQuery, *, count: bool = True,
+) -> Page:
+    """Run ``stmt`` (a select of rows, filters applied) one keyset page at a time.
+
+    ``sort_keys`` maps the documented sort names to their keys; the row id breaks ties.
+    The rows come back as ``Row`` objects with an extra ``_sort`` column.
+    """
+    if query.sort not in sort_keys:
+        raise Invalid({"sort": [f"one of {', '.join(sorted(sort_keys))}"]})
+    if not 1 <= query.limit <= MAX_LIMIT:
+        raise Invalid({"limit": [f"between 1 and {MAX_LIMIT}"]})
+    key = sort_keys[query.sort].expression
+    total = (
+        session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        .scalar_one() if count else -1
+    )
+    paged = stmt.add_columns(key.label("_sort"))
+    if query.cursor:
+        value, last_id = _decode(query.cursor, sort_keys[query.sort].kind)
+        position = tuple_(key, id_column)
+        paged = paged.where(
+            position < tuple_(value, last_id) if query.desc else position > tuple_(value, last_id)
+        )
+    order = (key.desc(), id_column.desc()) if query.desc else (key.asc(), id_column.asc())
+    rows = session.execute(paged.order_by(*order).limit(query.limit + 1)).all()
+    nxt = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        nxt = _encode(rows[-1]._sort, rows[-1].id)
+    return Page(rows=rows, total_count=total, next=nxt)

@@ -1,0 +1,169 @@
+"""Read-side lists of studysets, annotations, users, conditions and the children of studies.
+
+Children (analyses, tables, points, images) are parts of their study: they are visible
+when their study is, and listing returns each child's id with its study's id so callers
+can show it from the study's state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from neurostore.models import (
+    Analysis,
+    Annotation,
+    AnnotationNote,
+    Condition,
+    Image,
+    Point,
+    Study,
+    Studyset,
+    StudysetStudy,
+    Table,
+    User,
+)
+from neurostore.services.actors import Actor
+from neurostore.services.listing import ListQuery, Page, SortKey, paginate, timestamps_sort, visible
+from neurostore.services.study_queries import meta_of
+
+STUDYSET_FIELDS = ("name", "description", "publication", "authors", "year", "doi", "pmid",
+                   "pmcid", "metadata", "public")
+ANNOTATION_FIELDS = ("name", "description", "metadata", "note_keys", "public")
+CHILD_KINDS = ("analyses", "tables", "points", "images")
+
+
+def _by_id(table: Any) -> dict[str, SortKey]:
+    return {"id": SortKey(table.c.id, str)}
+
+
+def list_studysets(
+    session: Session, actor: Actor, query: ListQuery, *, user_id: str | None = None,
+    study: str | None = None,
+) -> Page:
+    """A page of visible studysets, optionally of one owner or holding one study."""
+    t = Studyset.__table__
+    stmt = select(t.c.id).where(visible(t, actor))
+    if user_id:
+        stmt = stmt.where(t.c.owner_id == user_id)
+    if study:
+        stmt = stmt.where(t.c.id.in_(
+            select(StudysetStudy.studyset_id).where(StudysetStudy.study_id == study)
+        ))
+    return paginate(session, stmt, t.c.id, timestamps_sort(t), query)
+
+
+def list_annotations(
+    session: Session, actor: Actor, query: ListQuery, *, studyset: str | None = None,
+    user_id: str | None = None,
+) -> Page:
+    """A page of visible annotations, optionally of one studyset or owner."""
+    t = Annotation.__table__
+    stmt = select(t.c.id).where(visible(t, actor))
+    if studyset:
+        stmt = stmt.where(t.c.studyset_id == studyset)
+    if user_id:
+        stmt = stmt.where(t.c.owner_id == user_id)
+    return paginate(session, stmt, t.c.id, timestamps_sort(t), query)
+
+
+def studyset_states(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Studysets with their study ids, version and timestamps."""
+    t = Studyset.__table__
+    out: dict[str, dict[str, Any]] = {}
+    for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
+        state = {k: row[k] for k in STUDYSET_FIELDS}
+        state.update(id=row["id"], user=row["owner_id"], parent=row["parent_id"], studies=[],
+                     **meta_of(row))
+        out[row["id"]] = state
+    for set_id, study_id in session.execute(
+        select(StudysetStudy.studyset_id, StudysetStudy.study_id)
+        .where(StudysetStudy.studyset_id.in_(ids))
+        .order_by(StudysetStudy.studyset_id, StudysetStudy.order)
+    ):
+        out[set_id]["studies"].append(study_id)
+    return out
+
+
+def annotation_states(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Annotations with their notes, version and timestamps."""
+    t = Annotation.__table__
+    out: dict[str, dict[str, Any]] = {}
+    for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
+        state = {k: row[k] for k in ANNOTATION_FIELDS}
+        state.update(id=row["id"], studyset=row["studyset_id"], user=row["owner_id"],
+                     parent=row["parent_id"], notes=[], **meta_of(row))
+        out[row["id"]] = state
+    n = AnnotationNote
+    for row in session.execute(
+        select(n.annotation_id, n.analysis_id, n.study_id, n.note)
+        .where(n.annotation_id.in_(ids))
+        .order_by(n.annotation_id, n.study_id, n.analysis_id)
+    ):
+        out[row.annotation_id]["notes"].append(
+            {"analysis": row.analysis_id, "study": row.study_id, "note": row.note}
+        )
+    return out
+
+
+def visible_study_ids(session: Session, actor: Actor, ids: list[str]) -> set[str]:
+    """The subset of ``ids`` naming studies ``actor`` may read."""
+    t = Study.__table__
+    return set(session.execute(select(t.c.id).where(t.c.id.in_(ids), visible(t, actor)))
+               .scalars())
+
+
+def _child_select(kind: str) -> tuple[Select, Any]:
+    """Select (child id, study id) for a kind of child, with its id column."""
+    if kind == "analyses":
+        return select(Analysis.id, Analysis.study_id), Analysis.__table__
+    if kind == "tables":
+        return select(Table.id, Table.study_id), Table.__table__
+    model = Point if kind == "points" else Image
+    return (
+        select(model.id, Analysis.study_id).join(Analysis, Analysis.id == model.analysis_id),
+        model.__table__,
+    )
+
+
+def list_children(
+    session: Session, actor: Actor, kind: str, query: ListQuery, *,
+    study: str | None = None, analysis: str | None = None, value_type: str | None = None,
+) -> Page:
+    """A page of ``(id, study_id)`` of one kind of child, in visible studies."""
+    stmt, table = _child_select(kind)
+    s = Study.__table__
+    stmt = stmt.join(s, s.c.id == (Analysis.study_id if kind != "tables" else Table.study_id))
+    stmt = stmt.where(visible(s, actor))
+    if study:
+        stmt = stmt.where(s.c.id == study)
+    if analysis and kind in ("points", "images"):
+        stmt = stmt.where(table.c.analysis_id == analysis)
+    if value_type and kind == "images":
+        stmt = stmt.where(table.c.value_type == value_type)
+    return paginate(session, stmt, table.c.id, _by_id(table), query)
+
+
+def study_of_child(session: Session, kind: str, child_id: str) -> str | None:
+    """The id of the study holding a child, or None for an unknown id."""
+    stmt, table = _child_select(kind)
+    row = session.execute(stmt.where(table.c.id == child_id)).first()
+    return None if row is None else row[1]
+
+
+def list_users(session: Session, query: ListQuery) -> Page:
+    """A page of users' public profiles."""
+    t = User.__table__
+    stmt = select(t.c.id, t.c.name, t.c.role)
+    return paginate(session, stmt, t.c.id, _by_id(t), query)
+
+
+def list_conditions(session: Session, query: ListQuery, *, name: str | None = None) -> Page:
+    """A page of conditions, optionally those whose name contains ``name``."""
+    t = Condition.__table__
+    stmt = select(t.c.id, t.c.name, t.c.description)
+    if name:
+        stmt = stmt.where(t.c.name.icontains(name, autoescape=True))
+    return paginate(session, stmt, t.c.id, _by_id(t), query)

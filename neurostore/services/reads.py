@@ -1,0 +1,185 @@
+"""The read side the API uses: lists, searches and views of children, with visibility.
+
+Every method opens its own short session and only reads. Writes stay in the aggregate
+services; views of children (an analysis, a point) are cut out of their study's state so
+they can never disagree with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from neurostore.models import Condition, Study
+from neurostore.services import queries, study_queries
+from neurostore.services.actors import Actor
+from neurostore.services.errors import NotFound
+from neurostore.services.listing import ListQuery, Page
+from neurostore.services.studies import StudyService
+from neurostore.services.study_queries import StudyFilters
+from neurostore.services.study_trees import read_trees
+from neurostore.services.uow import UnitOfWork
+
+CHILD_LABELS = {"analyses": "analysis", "tables": "table", "points": "point", "images": "image"}
+
+
+def find_child(state: dict[str, Any], kind: str, child_id: str) -> dict[str, Any] | None:
+    """The child ``child_id`` of a study state, or None."""
+    if kind == "tables":
+        return next((t for t in state["tables"] if t["id"] == child_id), None)
+    if kind == "analyses":
+        return next((a for a in state["analyses"] if a["id"] == child_id), None)
+    for analysis in state["analyses"]:
+        for child in analysis[kind]:
+            if child["id"] == child_id:
+                return {**child, "analysis": analysis["id"]}
+    return None
+
+
+def flat_study(state: dict[str, Any]) -> dict[str, Any]:
+    """A study state with its tables and analyses as ids (the default, non-nested view)."""
+    return {**state, "tables": [t["id"] for t in state["tables"]],
+            "analyses": [a["id"] for a in state["analyses"]]}
+
+
+class ReadService:
+    """Lists, searches and child views over one session factory."""
+
+    def __init__(self, session_factory: sessionmaker, studies: StudyService) -> None:
+        self._sf = session_factory
+        self._studies = studies
+
+    def studies(
+        self, actor: Actor, filters: StudyFilters, query: ListQuery, *, nested: bool = False
+    ) -> Page:
+        """A page of studies: flat summaries, or whole trees with ``nested``."""
+        with UnitOfWork(self._sf) as uow:
+            page = study_queries.list_studies(uow.session, actor, filters, query)
+            ids = [r.id for r in page.rows]
+            if nested:
+                states = read_trees(uow.session, ids)
+                meta = study_queries.root_meta(uow.session, Study, ids)
+                page.rows = [{**states[i], **meta[i]} for i in ids]
+            else:
+                summaries = study_queries.study_summaries(uow.session, ids)
+                page.rows = [summaries[i] for i in ids]
+            return page
+
+    def meta(self, model: type, id_: str) -> dict[str, Any]:
+        """Version and timestamps of one aggregate root."""
+        with UnitOfWork(self._sf) as uow:
+            return study_queries.root_meta(uow.session, model, [id_]).get(id_, {})
+
+    def base_studies(
+        self, actor: Actor, filters: StudyFilters, query: ListQuery, *, nested: bool = False
+    ) -> Page:
+        """A page of publications with the ids (or summaries) of their visible versions."""
+        with UnitOfWork(self._sf) as uow:
+            page = study_queries.list_base_studies(uow.session, actor, filters, query)
+            ids = [r.id for r in page.rows]
+            states = study_queries.base_study_states(uow.session, actor, ids)
+            page.rows = [states[i] for i in ids]
+            if nested:
+                self._expand_versions(uow, page.rows)
+            return page
+
+    def base_study(self, actor: Actor, id_: str, *, nested: bool = False) -> dict[str, Any]:
+        """One publication (a merged id answers with the survivor)."""
+        with UnitOfWork(self._sf) as uow:
+            states = study_queries.base_study_states(uow.session, actor, [id_])
+            state = states.get(id_)
+            if state is not None and state["merged_into"]:
+                state = study_queries.base_study_states(
+                    uow.session, actor, [state["merged_into"]]
+                ).get(state["merged_into"])
+            if state is None:
+                raise NotFound(f"base study {id_} not found")
+            if nested:
+                self._expand_versions(uow, [state])
+            return state
+
+    @staticmethod
+    def _expand_versions(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+        ids = [v for row in rows for v in row["versions"]]
+        summaries = study_queries.study_summaries(uow.session, ids)
+        for row in rows:
+            row["versions"] = [summaries[v] for v in row["versions"]]
+
+    def studysets(
+        self, actor: Actor, query: ListQuery, *, user_id: str | None = None,
+        study: str | None = None,
+    ) -> Page:
+        """A page of studysets with their study ids."""
+        with UnitOfWork(self._sf) as uow:
+            page = queries.list_studysets(uow.session, actor, query, user_id=user_id,
+                                          study=study)
+            states = queries.studyset_states(uow.session, [r.id for r in page.rows])
+            page.rows = [states[r.id] for r in page.rows]
+            return page
+
+    def nested_studies(self, actor: Actor, ids: list[str]) -> list[dict[str, Any]]:
+        """Whole trees of the given studies in order; ones ``actor`` may not read stay ids."""
+        with UnitOfWork(self._sf) as uow:
+            readable = queries.visible_study_ids(uow.session, actor, ids)
+            states = read_trees(uow.session, sorted(readable))
+        return [states[i] if i in states else {"id": i} for i in ids]
+
+    def annotations(
+        self, actor: Actor, query: ListQuery, *, studyset: str | None = None,
+        user_id: str | None = None,
+    ) -> Page:
+        """A page of annotations with their notes."""
+        with UnitOfWork(self._sf) as uow:
+            page = queries.list_annotations(uow.session, actor, query, studyset=studyset,
+                                            user_id=user_id)
+            states = queries.annotation_states(uow.session, [r.id for r in page.rows])
+            page.rows = [states[r.id] for r in page.rows]
+            return page
+
+    def study_of(self, kind: str, child_id: str) -> str:
+        """The study holding a child; :class:`NotFound` for an unknown id."""
+        with UnitOfWork(self._sf) as uow:
+            study_id = queries.study_of_child(uow.session, kind, child_id)
+        if study_id is None:
+            raise NotFound(f"{CHILD_LABELS[kind]} {child_id} not found")
+        return study_id
+
+    def children(self, actor: Actor, kind: str, query: ListQuery, **filters: Any) -> Page:
+        """A page of children of one kind, each cut out of its (visible) study."""
+        with UnitOfWork(self._sf) as uow:
+            page = queries.list_children(uow.session, actor, kind, query, **filters)
+            states = read_trees(uow.session, sorted({r.study_id for r in page.rows}))
+        rows = []
+        for row in page.rows:
+            child = find_child(states[row.study_id], kind, row.id)
+            rows.append({**child, "study": row.study_id})
+        page.rows = rows
+        return page
+
+    def users(self, query: ListQuery) -> Page:
+        """A page of users' public profiles."""
+        with UnitOfWork(self._sf) as uow:
+            page = queries.list_users(uow.session, query)
+        page.rows = [{"id": r.id, "name": r.name, "role": r.role} for r in page.rows]
+        return page
+
+    def conditions(self, query: ListQuery, *, name: str | None = None) -> Page:
+        """A page of conditions."""
+        with UnitOfWork(self._sf) as uow:
+            page = queries.list_conditions(uow.session, query, name=name)
+        page.rows = [{"id": r.id, "name": r.name, "description": r.description}
+                     for r in page.rows]
+        return page
+
+    def condition(self, id_: str) -> dict[str, Any]:
+        """One condition; :class:`NotFound` for an unknown id."""
+        with UnitOfWork(self._sf) as uow:
+            row = uow.session.execute(
+                select(Condition.id, Condition.name, Condition.description)
+                .where(Condition.id == id_)
+            ).first()
+        if row is None:
+            raise NotFound(f"condition {id_} not found")
+        return {"id": row.id, "name": row.name, "description": row.description}

@@ -1,0 +1,216 @@
+"""Lists and searches of studies and publications (base studies), with their filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from neurostore.models import Analysis, BaseStudy, Image, Point, Study, Table
+from neurostore.services import coordinates, search
+from neurostore.services.actors import Actor
+from neurostore.services.errors import Invalid
+from neurostore.services.listing import ListQuery, Page, SortKey, paginate, timestamps_sort, visible
+from neurostore.services.study_trees import STUDY_FIELDS, iso
+
+BASE_FIELDS = ("name", "description", "publication", "authors", "year", "doi", "pmid", "pmcid",
+               "metadata")
+
+
+@dataclass(frozen=True)
+class StudyFilters:
+    """Filters of the study and base-study lists; ``None`` means "not filtered"."""
+
+    search: str | None = None
+    pmid: str | None = None
+    doi: str | None = None
+    pmcid: str | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    source: str | None = None
+    has_coordinates: bool | None = None
+    has_images: bool | None = None
+    value_type: str | None = None
+    space: str | None = None
+    user_id: str | None = None
+    base_study: str | None = None
+    x: float | None = None
+    y: float | None = None
+    z: float | None = None
+    radius: float | None = None
+
+    def location(self) -> tuple[float, float, float, float] | None:
+        """The radius search, or None; all of x, y, z and radius or none of them."""
+        parts = (self.x, self.y, self.z, self.radius)
+        if all(p is None for p in parts):
+            return None
+        if any(p is None for p in parts):
+            missing = [n for n, p in zip(("x", "y", "z", "radius"), parts, strict=True)
+                       if p is None]
+            raise Invalid({name: ["x, y, z and radius go together"] for name in missing})
+        return parts  # type: ignore[return-value]
+
+
+def _publication_sorts(table: Any) -> dict[str, SortKey]:
+    return {
+        **timestamps_sort(table),
+        "name": SortKey(func.coalesce(table.c.name, ""), str),
+        "year": SortKey(func.coalesce(table.c.year, 0), int),
+    }
+
+
+def _point_exists(study_id: ColumnElement, *where: ColumnElement) -> ColumnElement:
+    return exists(
+        select(Point.id).join(Analysis, Analysis.id == Point.analysis_id)
+        .where(Analysis.study_id == study_id, *where)
+    )
+
+
+def _image_exists(study_id: ColumnElement, *where: ColumnElement) -> ColumnElement:
+    return exists(
+        select(Image.id).join(Analysis, Analysis.id == Image.analysis_id)
+        .where(Analysis.study_id == study_id, *where)
+    )
+
+
+def _content_clauses(f: StudyFilters, study_id: ColumnElement) -> list[ColumnElement]:
+    """Conditions on a study's analyses (the study is ``study_id``)."""
+    clauses = []
+    if f.has_coordinates is not None:
+        found = _point_exists(study_id, Point.x.is_not(None))
+        clauses.append(found if f.has_coordinates else ~found)
+    if f.has_images is not None:
+        found = _image_exists(study_id)
+        clauses.append(found if f.has_images else ~found)
+    if f.value_type:
+        clauses.append(_image_exists(study_id, Image.value_type == f.value_type))
+    if f.space:
+        clauses.append(or_(
+            _point_exists(study_id, Point.space == f.space),
+            _image_exists(study_id, Image.space.startswith(f.space)),
+        ))
+    location = f.location()
+    if location is not None:
+        clauses.append(_point_exists(study_id, coordinates.within(*location)))
+    return clauses
+
+
+def _publication_clauses(f: StudyFilters, table: Any) -> list[ColumnElement]:
+    clauses = []
+    if f.search:
+        clauses.append(search.matches(f.search))
+    for key in ("pmid", "doi", "pmcid"):
+        if getattr(f, key):
+            clauses.append(table.c[key] == getattr(f, key))
+    if f.year_min is not None:
+        clauses.append(table.c.year >= f.year_min)
+    if f.year_max is not None:
+        clauses.append(table.c.year <= f.year_max)
+    return clauses
+
+
+def study_clauses(f: StudyFilters, actor: Actor) -> list[ColumnElement]:
+    """Every condition of the study list for ``f``, visibility included."""
+    t = Study.__table__
+    clauses = [visible(t, actor), *_publication_clauses(f, t), *_content_clauses(f, t.c.id)]
+    if f.source:
+        clauses.append(t.c.source == f.source)
+    if f.user_id:
+        clauses.append(t.c.owner_id == f.user_id)
+    if f.base_study:
+        clauses.append(t.c.base_study_id == f.base_study)
+    return clauses
+
+
+def list_studies(session: Session, actor: Actor, f: StudyFilters, query: ListQuery) -> Page:
+    """A page of visible studies matching ``f``; rows are ``(id, version, created_at, ...)``."""
+    t = Study.__table__
+    stmt = select(t.c.id).where(*study_clauses(f, actor))
+    return paginate(session, stmt, t.c.id, _publication_sorts(t), query)
+
+
+def list_base_studies(
+    session: Session, actor: Actor, f: StudyFilters, query: ListQuery
+) -> Page:
+    """A page of publications matching ``f``; content filters apply to their visible studies."""
+    b, s = BaseStudy.__table__, Study.__table__
+    clauses = [b.c.deleted_at.is_(None), b.c.merged_into_id.is_(None),
+               *_publication_clauses(f, b)]
+    version_clauses = _content_clauses(f, s.c.id)
+    if f.source:
+        version_clauses.append(s.c.source == f.source)
+    if f.user_id:
+        version_clauses.append(s.c.owner_id == f.user_id)
+    if version_clauses:
+        clauses.append(exists(
+            select(s.c.id).where(s.c.base_study_id == b.c.id, visible(s, actor),
+                                 *version_clauses)
+        ))
+    stmt = select(b.c.id).where(and_(*clauses))
+    return paginate(session, stmt, b.c.id, _publication_sorts(b), query)
+
+
+def study_summaries(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Studies with their analyses and tables as ids, plus version and timestamps."""
+    t = Study.__table__
+    out: dict[str, dict[str, Any]] = {}
+    for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
+        state = {key: row[key] for key in STUDY_FIELDS}
+        state.update(
+            id=row["id"], source_updated_at=iso(row["source_updated_at"]),
+            base_study=row["base_study_id"], user=row["owner_id"], parent=row["parent_id"],
+            tables=[], analyses=[], **meta_of(row),
+        )
+        out[row["id"]] = state
+    for study_id, table_id in session.execute(
+        select(Table.study_id, Table.id).where(Table.study_id.in_(ids))
+        .order_by(Table.study_id, Table.order)
+    ):
+        out[study_id]["tables"].append(table_id)
+    for study_id, analysis_id in session.execute(
+        select(Analysis.study_id, Analysis.id).where(Analysis.study_id.in_(ids))
+        .order_by(Analysis.study_id, Analysis.order)
+    ):
+        out[study_id]["analyses"].append(analysis_id)
+    return out
+
+
+def meta_of(row: Any) -> dict[str, Any]:
+    """The version and timestamps of a root row, as the API shows them."""
+    return {"version": row["version"], "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"])}
+
+
+def root_meta(session: Session, model: type, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Version and timestamps of aggregate roots by id."""
+    t = model.__table__
+    return {
+        row["id"]: meta_of(row)
+        for row in session.execute(
+            select(t.c.id, t.c.version, t.c.created_at, t.c.updated_at).where(t.c.id.in_(ids))
+        ).mappings()
+    }
+
+
+def base_study_states(
+    session: Session, actor: Actor, ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Publications with the ids of their visible study versions."""
+    b, s = BaseStudy.__table__, Study.__table__
+    out: dict[str, dict[str, Any]] = {}
+    for row in session.execute(
+        select(b).where(b.c.id.in_(ids), b.c.deleted_at.is_(None))
+    ).mappings():
+        state = {key: row[key] for key in BASE_FIELDS}
+        state.update(id=row["id"], merged_into=row["merged_into_id"], versions=[],
+                     **meta_of(row))
+        out[row["id"]] = state
+    for base_id, study_id in session.execute(
+        select(s.c.base_study_id, s.c.id)
+        .where(s.c.base_study_id.in_(ids), visible(s, actor))
+        .order_by(s.c.base_study_id, s.c.created_at, s.c.id)
+    ):
+        out[base_id]["versions"].append(study_id)
+    return out
