@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.records import Skipped
-from ingest.space import mni_box_excess
+from ingest.space import MNI_BOX_MM, mni_box_excess
 from ingest.tabular import TsvFile
 
 _WHITESPACE = re.compile(r"\s+")
@@ -65,6 +66,13 @@ def read_peaks(
     i_id, i_table, i_label = c["id"], c["table_id"], c[table_label_column]
     i_x, i_y, i_z = c["x"], c["y"], c["z"]
     width = len(c)
+    # Fast path: one chained comparison per axis; NaN and +-inf always fail it.
+    if max_mni_excess is None:
+        (x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi) = [(-sys.float_info.max, sys.float_info.max)] * 3
+    else:
+        (x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi) = (
+            (low - max_mni_excess, high + max_mni_excess) for low, high in MNI_BOX_MM
+        )
     for line, fields in tsv.rows():
         if not fields:
             continue
@@ -73,30 +81,27 @@ def read_peaks(
             skipped.append(Skipped(study_id, line, f"expected {width} fields, found {len(fields)}"))
             continue
         try:
-            xyz = [float(fields[i_x]), float(fields[i_y]), float(fields[i_z])]
+            x, y, z = float(fields[i_x]), float(fields[i_y]), float(fields[i_z])
         except ValueError:
             raw = ", ".join(fields[i] for i in (i_x, i_y, i_z))
             skipped.append(Skipped(study_id, line, f"coordinates are not numbers: ({raw})"))
             continue
-        if not all(math.isfinite(v) for v in xyz):
-            skipped.append(Skipped(study_id, line, f"coordinates are not finite: {xyz}"))
+        if not (x_lo <= x <= x_hi and y_lo <= y <= y_hi and z_lo <= z <= z_hi):
+            skipped.append(Skipped(study_id, line, _peak_problem([x, y, z], max_mni_excess)))
             continue
-        if max_mni_excess is not None:
-            excess = mni_box_excess(xyz)
-            if excess > max_mni_excess:
-                skipped.append(
-                    Skipped(
-                        study_id,
-                        line,
-                        f"implausible peak {xyz}: {excess:g} mm outside the MNI box "
-                        f"(more than the {max_mni_excess:g} mm margin)",
-                    )
-                )
-                continue
         if not study_id:
             skipped.append(Skipped(None, line, "empty study id"))
             continue
-        yield line, study_id, fields[i_table].strip(), fields[i_label], xyz
+        yield line, study_id, fields[i_table].strip(), fields[i_label], [x, y, z]
+
+
+def _peak_problem(xyz: list[float], max_mni_excess: float | None) -> str:
+    if not all(math.isfinite(v) for v in xyz):
+        return f"coordinates are not finite: {xyz}"
+    return (
+        f"implausible peak {xyz}: {mni_box_excess(xyz):g} mm outside the MNI box "
+        f"(more than the {max_mni_excess:g} mm margin)"
+    )
 
 
 def group_by_study(

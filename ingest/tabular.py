@@ -93,11 +93,13 @@ class TsvFile:
         Raises
         ------
         ParseError
-            If the csv module cannot parse a record (e.g. an unbalanced quote).
+            If a record cannot be tokenised: the reader is strict, so a quote that
+            never closes (which would swallow the rest of the file into one field)
+            or text right after a closing quote is an error naming the line.
         """
         if self._stream is None:
             raise RuntimeError("TsvFile.rows() called outside its context")
-        reader = csv.reader(self._stream, delimiter="\t")
+        reader = csv.reader(self._stream, delimiter="\t", strict=True)
         previous_end = 1  # the header line
         try:
             for fields in reader:
