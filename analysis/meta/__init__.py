@@ -1,0 +1,36 @@
+"""Meta-analysis engine: coordinate- and image-based estimators, nulls and corrections.
+
+A pure library (numpy, scipy, nibabel, pymare, numba); it imports nothing else from the
+project.
+"""
+
+from .corrections import BonferroniCorrection, FDRCorrection, MonteCarloFWE
+from .errors import MetaAnalysisInputError
+from .estimators.ale import ALE
+from .estimators.mkda import KDA, MKDADensity
+from .inputs import CoordinateInputs, ImageInputs
+from .kernels import ALEKernel, KDAKernel, MKDAKernel
+from .mask import Mask
+from .montecarlo import NullCache
+from .nulls import ApproximateNull, MonteCarloNull
+from .results import MetaResult
+
+__all__ = [
+    "ALE",
+    "ALEKernel",
+    "ApproximateNull",
+    "BonferroniCorrection",
+    "CoordinateInputs",
+    "FDRCorrection",
+    "ImageInputs",
+    "KDA",
+    "KDAKernel",
+    "MKDADensity",
+    "MKDAKernel",
+    "Mask",
+    "MetaAnalysisInputError",
+    "MetaResult",
+    "MonteCarloFWE",
+    "MonteCarloNull",
+    "NullCache",
+]

@@ -1,0 +1,205 @@
+"""Multiple-comparison corrections, applied to a fitted model.
+
+A correction receives the :class:`~analysis.meta.estimators.base.FittedModel` of a fit
+and returns new maps named like NiMARE's (``<kind>[_desc-x][_level-y]_corr-<TYPE>_method-
+<method>``) plus a sentence for the methods paragraph. The uncorrected maps are never
+modified.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .clusters import cluster_measures
+from .stats import clip_p, nlogp_to_logp, nlogp_to_z, null_to_p, p_to_z
+
+_FLOAT32_TINY = float(np.nextafter(np.float32(0), np.float32(1)))
+
+
+def _p_maps(maps):
+    """Yield the uncorrected p-map names of a map dictionary."""
+    return [name for name in maps if name.split("_")[0] == "p" and "_corr-" not in name]
+
+
+def _nlogp(maps, p_name):
+    """Natural-log p-values of a p map, taken from logp where p hit its float32 floor."""
+    p = np.asarray(maps[p_name])
+    nlogp = np.log(np.clip(p.astype(np.float64), np.finfo(np.float64).tiny, 1.0))
+    logp_name = p_name.replace("p", "logp", 1)
+    if logp_name in maps:
+        floored = p <= _FLOAT32_TINY
+        nlogp = np.where(floored, -np.log(10.0) * maps[logp_name].astype(np.float64), nlogp)
+    return nlogp
+
+
+def _secondary(maps, p_name, nlogp, suffix):
+    """Return the corrected p, z and logp maps for one p map."""
+    z_name = p_name.replace("p", "z", 1)
+    logp_name = p_name.replace("p", "logp", 1)
+    out = {p_name + suffix: clip_p(np.exp(nlogp))}
+    if z_name in maps:
+        out[z_name + suffix] = (nlogp_to_z(nlogp, two_sided=True) * np.sign(maps[z_name])).astype(
+            np.float32
+        )
+    if logp_name in maps:
+        out[logp_name + suffix] = nlogp_to_logp(nlogp)
+    return out
+
+
+def fdr_nlogp(nlogp, method="bh"):
+    """Benjamini-Hochberg ("bh") or -Yekutieli ("by") step-up adjustment in log space."""
+    n_tests = nlogp.size
+    order = np.argsort(nlogp)
+    log_factor = np.log(np.arange(1, n_tests + 1) / n_tests)
+    if method == "by":
+        log_factor = log_factor - np.log(np.sum(1 / np.arange(1, n_tests + 1)))
+    adjusted = nlogp[order] - log_factor
+    adjusted = np.minimum.accumulate(adjusted[::-1])[::-1]
+    out = np.empty_like(adjusted)
+    out[order] = np.minimum(adjusted, 0.0)
+    return out
+
+
+@dataclass(frozen=True)
+class FDRCorrection:
+    """False discovery rate adjustment of every uncorrected p map.
+
+    Parameters
+    ----------
+    method : {"indep", "negcorr"}
+        Benjamini-Hochberg (independent or positively dependent tests) or
+        Benjamini-Yekutieli (any dependence).
+    """
+
+    method: str = "indep"
+
+    def __post_init__(self):
+        if self.method not in ("indep", "negcorr"):
+            raise ValueError(
+                f"FDRCorrection: method must be 'indep' or 'negcorr', not {self.method!r}"
+            )
+
+    def apply(self, model):
+        """Return the FDR-adjusted maps and a description."""
+        suffix = f"_corr-FDR_method-{self.method}"
+        rule = "bh" if self.method == "indep" else "by"
+        maps = {}
+        for p_name in _p_maps(model.maps):
+            nlogp = _nlogp(model.maps, p_name)
+            valid = ~np.isnan(nlogp)
+            adjusted = np.full_like(nlogp, np.nan)
+            adjusted[valid] = fdr_nlogp(nlogp[valid], rule)
+            maps.update(_secondary(model.maps, p_name, adjusted, suffix))
+        who = "Benjamini and Hochberg (1995)" if rule == "bh" else "Benjamini and Yekutieli (2001)"
+        return maps, f"P-values were adjusted for the false discovery rate ({who})."
+
+
+@dataclass(frozen=True)
+class BonferroniCorrection:
+    """Bonferroni family-wise error correction of every uncorrected p map."""
+
+    def apply(self, model):
+        """Return the Bonferroni-corrected maps and a description."""
+        maps = {}
+        for p_name in _p_maps(model.maps):
+            nlogp = _nlogp(model.maps, p_name)
+            corrected = np.minimum(nlogp + np.log(nlogp.size), 0.0)
+            maps.update(_secondary(model.maps, p_name, corrected, "_corr-FWE_method-bonferroni"))
+        return maps, "P-values were corrected for family-wise error with the Bonferroni method."
+
+
+@dataclass(frozen=True)
+class MonteCarloFWE:
+    """Family-wise error correction from a Monte Carlo null of maxima.
+
+    Voxel level: each statistic is compared with the maximum statistic of every random
+    dataset. Cluster level: clusters above the cluster-forming threshold (``voxel_thresh``,
+    an uncorrected p-value) are compared by size and by mass with the largest random
+    cluster. The null depends only on the design and is cached (see
+    :class:`~analysis.meta.montecarlo.NullCache`).
+
+    Parameters
+    ----------
+    n_iters : int
+        Number of random datasets.
+    voxel_thresh : float
+        Cluster-forming uncorrected p-value threshold.
+    seed : int
+        Seed; the same seed gives the same output.
+    cache : NullCache or None
+        Where nulls are cached; None disables caching.
+    """
+
+    n_iters: int = 1000
+    voxel_thresh: float = 0.001
+    seed: int = 0
+    cache: object = None
+
+    def apply(self, model):
+        """Return the FWE-corrected maps and a description."""
+        return model.correct_fwe_montecarlo(self)
+
+    def description(self):
+        """Return a sentence describing the correction."""
+        return (
+            "Family-wise error was controlled with a Monte Carlo procedure: "
+            f"{self.n_iters} null datasets with foci drawn uniformly from the mask gave "
+            "null distributions of the maximum statistic, the largest cluster size and the "
+            "largest cluster mass, clusters being formed (face connectivity) at an "
+            f"uncorrected p < {self.voxel_thresh}."
+        )
+
+
+def fwe_montecarlo_maps(desc, p_voxel, p_size, p_mass):
+    """Name NiMARE-style p, z and logp maps for voxel- and cluster-level FWE p-values.
+
+    Parameters
+    ----------
+    desc : str
+        Statistic description ("" for a single-statistic estimator, e.g. "association").
+    p_voxel, p_size, p_mass : numpy.ndarray
+        Voxel-level, cluster-size and cluster-mass corrected p-values.
+
+    Returns
+    -------
+    dict
+    """
+    suffix = "_corr-FWE_method-montecarlo"
+    voxel = f"_desc-{desc}_level-voxel" if desc else "_level-voxel"
+    size = f"_desc-{desc}Size_level-cluster" if desc else "_desc-size_level-cluster"
+    mass = f"_desc-{desc}Mass_level-cluster" if desc else "_desc-mass_level-cluster"
+    maps = {}
+    for name, p in ((voxel, p_voxel), (size, p_size), (mass, p_mass)):
+        p32 = clip_p(p)
+        maps[f"p{name}{suffix}"] = p32
+        maps[f"z{name}{suffix}"] = p_to_z(p).astype(np.float32)
+        maps[f"logp{name}{suffix}"] = -np.log10(p32)
+    return maps
+
+
+def cluster_level_p(volume, threshold, mask, null):
+    """Return cluster-size and cluster-mass FWE p-values of every in-mask voxel.
+
+    Voxels outside supra-threshold clusters get the largest p-value the null allows.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        3D statistic map (zero outside the mask).
+    threshold : float
+        Cluster-forming threshold on the statistic.
+    mask : Mask
+        Analysis mask.
+    null : NullMaxima
+        Null maxima of cluster size and mass.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Size and mass p-values, masked.
+    """
+    labels, sizes, masses = cluster_measures(volume, threshold)
+    masses[0] = 0.0
+    p_size = null_to_p(sizes.astype(np.float64), null.size)[labels]
+    p_mass = null_to_p(masses, null.mass)[labels]
+    return p_size[mask.data], p_mass[mask.data]

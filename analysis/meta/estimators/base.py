@@ -1,0 +1,231 @@
+"""Shared shape of the estimators: public ``fit`` around a private ``_fit``."""
+
+import numpy as np
+
+from ..corrections import cluster_level_p, fwe_montecarlo_maps
+from ..errors import MetaAnalysisInputError
+from ..inputs import CoordinateInputs
+from ..mask import Mask
+from ..montecarlo import DEFAULT_CACHE, MonteCarloDesign
+from ..nulls import ApproximateNull
+from ..results import MetaResult
+from ..stats import nlogp_to_logp, null_to_p, nullhist_to_p, p_to_z
+
+
+class FittedModel:
+    """What corrections need from a fit: maps, mask and the means to simulate nulls.
+
+    Attributes
+    ----------
+    maps : dict
+        Uncorrected maps (masked arrays).
+    mask : Mask
+        Analysis mask.
+    null_distributions : dict
+        Null distributions used so far; corrections add theirs.
+    """
+
+    def __init__(self, maps, mask):
+        self.maps = maps
+        self.mask = mask
+        self.null_distributions = {}
+
+    def correct_fwe_montecarlo(self, correction):
+        """Return Monte Carlo FWE maps; estimators that support it override this."""
+        raise MetaAnalysisInputError(
+            f"corrections: {type(self).__name__} does not support Monte Carlo FWE correction"
+        )
+
+
+class Estimator:
+    """Base estimator: ``fit(inputs) -> MetaResult``.
+
+    Parameters
+    ----------
+    corrections : sequence, optional
+        Correction objects applied in order after the fit (e.g. ``FDRCorrection()``,
+        ``MonteCarloFWE(n_iters=1000, seed=0)``).
+    mask : Mask, optional
+        Analysis mask; the MNI152 2 mm brain mask by default.
+    """
+
+    name = "estimator"
+    citations = ()
+
+    def __init__(self, *, corrections=(), mask=None):
+        self.corrections = tuple(corrections)
+        self.mask = mask
+
+    def _mask(self):
+        return self.mask if self.mask is not None else Mask.default()
+
+    def params(self):
+        """Return the estimator's parameters."""
+        return {"estimator": self.name}
+
+    def _result(self, model, description, citations):
+        """Apply the corrections to ``model`` and wrap everything in a MetaResult."""
+        maps = dict(model.maps)
+        texts = [description]
+        corrections = []
+        for correction in self.corrections:
+            new_maps, text = correction.apply(model)
+            maps.update(new_maps)
+            texts.append(text)
+            corrections.append({"correction": type(correction).__name__, **_fields(correction)})
+            citations = list(citations) + list(getattr(correction, "citations", ()))
+        params = {**self.params(), "corrections": corrections}
+        return MetaResult(
+            self.name,
+            model.mask,
+            maps,
+            " ".join(texts),
+            list(citations) + ["salo2023"],
+            params,
+            model.null_distributions,
+        )
+
+
+def _fields(obj):
+    """Return an object's public, plainly representable attributes."""
+    return {
+        key: value
+        for key, value in vars(obj).items()
+        if not key.startswith("_") and isinstance(value, int | float | str | bool | type(None))
+    }
+
+
+class CBMAFit(FittedModel):
+    """A fitted one-group CBMA model (ALE, MKDA density, KDA)."""
+
+    def __init__(self, maps, mask, design, bins, null_hist):
+        super().__init__(maps, mask)
+        self.design = design
+        self.bins = bins
+        self.null_distributions["histweights_corr-none"] = null_hist
+        self.null_distributions["histogram_bins"] = bins
+
+    def threshold_for_p(self, p):
+        """Return the statistic whose uncorrected upper tail first falls to ``p``."""
+        weights = self.null_distributions["histweights_corr-none"].astype(np.float64)
+        tail = np.cumsum(weights[::-1])[::-1]
+        tail /= tail[0]
+        below = np.flatnonzero(tail <= p)
+        if below.size == 0:
+            return float(self.bins[-1])
+        return float(self.bins[max(0, below[0] - 1)])
+
+    def correct_fwe_montecarlo(self, correction):
+        """Return voxel- and cluster-level FWE maps from the design's Monte Carlo null."""
+        threshold = self.threshold_for_p(correction.voxel_thresh)
+        cache = DEFAULT_CACHE if correction.cache is None else correction.cache
+        null = self.design.maxima(correction.n_iters, correction.seed, threshold, cache)
+        stat = self.maps["stat"]
+        volume = self.mask.unmask(stat.astype(np.float64))
+        p_size, p_mass = cluster_level_p(volume, threshold, self.mask, null)
+        self.null_distributions.update(
+            {
+                "values_level-voxel_corr-fwe_method-montecarlo": null.stat,
+                "values_desc-size_level-cluster_corr-fwe_method-montecarlo": null.size,
+                "values_desc-mass_level-cluster_corr-fwe_method-montecarlo": null.mass,
+            }
+        )
+        maps = fwe_montecarlo_maps("", null_to_p(stat, null.stat), p_size, p_mass)
+        return maps, correction.description()
+
+
+class CBMAEstimator(Estimator):
+    """One-group coordinate-based estimator.
+
+    Parameters
+    ----------
+    kernel : Kernel, optional
+        Kernel object; each estimator has its own default.
+    null : ApproximateNull or MonteCarloNull, optional
+        Null model for uncorrected p-values (approximate by default).
+    corrections : sequence, optional
+        Corrections applied after the fit.
+    mask : Mask, optional
+        Analysis mask.
+    """
+
+    mode = None
+
+    def __init__(self, kernel=None, null=None, *, corrections=(), mask=None):
+        super().__init__(corrections=corrections, mask=mask)
+        self.kernel = kernel if kernel is not None else self._default_kernel()
+        self.null = null if null is not None else ApproximateNull()
+
+    def _default_kernel(self):
+        raise NotImplementedError
+
+    def params(self):
+        """Return estimator, kernel and null parameters."""
+        return {"estimator": self.name, **self.kernel.params(), **self.null.params()}
+
+    def fit(self, inputs):
+        """Fit the estimator to coordinates.
+
+        Parameters
+        ----------
+        inputs : CoordinateInputs
+            Foci grouped by experiment.
+
+        Returns
+        -------
+        MetaResult
+        """
+        if not isinstance(inputs, CoordinateInputs):
+            raise MetaAnalysisInputError(
+                f"inputs: {self.name} needs CoordinateInputs, got {type(inputs).__name__}"
+            )
+        model = self._fit(inputs, self._mask())
+        return self._result(model, self._description(inputs), self.citations)
+
+    def _weights(self, inputs):
+        return np.ones(inputs.n_experiments)
+
+    def design(self, inputs, mask):
+        """Return the Monte Carlo design of these inputs (it ignores where foci are)."""
+        supports, support_index = self.kernel.null_supports(inputs, mask)
+        return MonteCarloDesign(
+            self.mode,
+            supports,
+            support_index,
+            inputs.foci_per_experiment,
+            self._weights(inputs),
+            mask,
+        )
+
+    def _fit(self, inputs, mask):
+        ma = self.kernel.ma_maps(inputs, mask)
+        stat = self.summary_stat(ma)
+        bins = self.bin_centers(ma, inputs)
+        design = self.design(inputs, mask)
+        null_hist = self.null.histogram(self, ma, bins, design)
+        model = CBMAFit({}, mask, design, bins, null_hist)
+        p = nullhist_to_p(stat, null_hist, bins)
+        model.maps.update(
+            {
+                "stat": stat,
+                "p": p.astype(np.float32),
+                "z": p_to_z(p).astype(np.float32),
+                "logp": nlogp_to_logp(np.log(p)),
+            }
+        )
+        return model
+
+    def summary_stat(self, ma):
+        """Return the summary statistic of MA maps, one value per voxel."""
+        raise NotImplementedError
+
+    def bin_centers(self, ma, inputs):
+        """Return the bin centres of the null histogram."""
+        raise NotImplementedError
+
+    def approximate_histogram(self, ma, bins):
+        """Return the approximate null histogram over ``bins``."""
+        raise NotImplementedError
+
+    def _description(self, inputs):
+        raise NotImplementedError

@@ -1,0 +1,274 @@
+"""Inputs of a meta-analysis: coordinate tables and per-experiment images."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import MetaAnalysisInputError
+from .space import tal_to_mni
+
+_MNI_NAMES = {"mni", "mni152", "mni152_2mm", "icbm"}
+_TAL_NAMES = {"tal", "talairach"}
+
+
+def _to_mni(xyz, spaces):
+    """Return MNI coordinates, converting the rows whose space is Talairach."""
+    xyz = np.array(xyz, dtype=np.float64)
+    for space in np.unique(spaces):
+        key = str(space).strip().lower()
+        if key in _TAL_NAMES:
+            rows = spaces == space
+            xyz[rows] = tal_to_mni(xyz[rows])
+        elif key not in _MNI_NAMES:
+            raise MetaAnalysisInputError(
+                f"space: unknown coordinate space {space!r} (expected 'MNI' or 'TAL')"
+            )
+    return xyz
+
+
+@dataclass(frozen=True, eq=False)
+class CoordinateInputs:
+    """Peak coordinates grouped by experiment, in MNI space.
+
+    Experiments are kept sorted by id (string order), which fixes the order in which they
+    enter every computation. Build instances with :meth:`from_table` or
+    :meth:`from_experiments`, which validate and convert the input.
+
+    Attributes
+    ----------
+    experiment_ids : tuple of str
+        Sorted experiment ids.
+    xyz : numpy.ndarray of shape (n_foci, 3)
+        MNI coordinates in mm.
+    focus_experiment : numpy.ndarray of shape (n_foci,)
+        Index into ``experiment_ids`` of each focus.
+    sample_sizes : numpy.ndarray of shape (n_experiments,)
+        Sample size of each experiment, NaN where unknown.
+    """
+
+    experiment_ids: tuple
+    xyz: np.ndarray
+    focus_experiment: np.ndarray
+    sample_sizes: np.ndarray
+
+    @classmethod
+    def from_table(cls, experiment_id, x, y, z, space="MNI", sample_size=None):
+        """Build inputs from one row per focus.
+
+        Parameters
+        ----------
+        experiment_id : array_like of str
+            Experiment of each focus.
+        x, y, z : array_like of float
+            Coordinates in mm.
+        space : str or array_like of str, optional
+            ``"MNI"`` or ``"TAL"``, for all rows or per row. Talairach rows are converted
+            to MNI (inverse Lancaster icbm2tal).
+        sample_size : float, array_like or None, optional
+            Sample size per row (constant within an experiment) or None.
+
+        Returns
+        -------
+        CoordinateInputs
+
+        Raises
+        ------
+        MetaAnalysisInputError
+            On an empty table, a missing or non-finite coordinate, an unknown space, or
+            sample sizes that differ within an experiment.
+        """
+        ids = np.asarray(experiment_id, dtype=str).ravel()
+        if ids.size == 0:
+            raise MetaAnalysisInputError("coordinates: no coordinates were given")
+        xyz = np.column_stack([np.asarray(v, dtype=np.float64).ravel() for v in (x, y, z)])
+        if xyz.shape[0] != ids.size:
+            raise MetaAnalysisInputError(
+                "coordinates: experiment_id, x, y and z must have the same length"
+            )
+        bad = ~np.isfinite(xyz).all(axis=1)
+        if bad.any():
+            first = str(ids[bad][0])
+            raise MetaAnalysisInputError(
+                f"coordinates: experiment {first!r} has a missing or non-finite coordinate"
+            )
+        spaces = np.broadcast_to(np.asarray(space, dtype=str), ids.shape)
+        xyz = _to_mni(xyz, spaces)
+
+        experiment_ids, focus_experiment = np.unique(ids, return_inverse=True)
+        order = np.argsort(focus_experiment, kind="stable")
+        focus_experiment = focus_experiment[order].astype(np.int32)
+        xyz = xyz[order]
+
+        sample_sizes = np.full(experiment_ids.size, np.nan)
+        if sample_size is not None:
+            per_row = np.broadcast_to(np.asarray(sample_size, dtype=np.float64), ids.shape)
+            per_row = per_row[order]
+            for index, exp_id in enumerate(experiment_ids):
+                values = per_row[focus_experiment == index]
+                if np.isnan(values).all():
+                    continue
+                if np.isnan(values).any() or np.ptp(values) > 0:
+                    raise MetaAnalysisInputError(
+                        f"sample_size: experiment {str(exp_id)!r} has inconsistent sample sizes"
+                    )
+                if values[0] <= 0:
+                    raise MetaAnalysisInputError(
+                        f"sample_size: experiment {str(exp_id)!r} has a non-positive sample size"
+                    )
+                sample_sizes[index] = values[0]
+        return cls(tuple(experiment_ids.tolist()), xyz, focus_experiment, sample_sizes)
+
+    @classmethod
+    def from_experiments(cls, experiments):
+        """Build inputs from a mapping of experiment id to its foci.
+
+        Parameters
+        ----------
+        experiments : mapping
+            ``{experiment_id: {"coordinates": [[x, y, z], ...], "space": "MNI",
+            "sample_size": n}}``; ``space`` defaults to MNI and ``sample_size`` to unknown.
+
+        Returns
+        -------
+        CoordinateInputs
+
+        Raises
+        ------
+        MetaAnalysisInputError
+            On no experiment, or an experiment with no coordinates, plus the errors of
+            :meth:`from_table`.
+        """
+        if not experiments:
+            raise MetaAnalysisInputError("experiments: no experiments were given")
+        ids, coords, spaces, sizes = [], [], [], []
+        for exp_id, exp in experiments.items():
+            foci = np.asarray(exp.get("coordinates", []), dtype=np.float64).reshape(-1, 3)
+            if foci.shape[0] == 0:
+                raise MetaAnalysisInputError(
+                    f"experiments: experiment {str(exp_id)!r} has no coordinates"
+                )
+            size = exp.get("sample_size")
+            ids += [str(exp_id)] * foci.shape[0]
+            coords.append(foci)
+            spaces += [exp.get("space", "MNI")] * foci.shape[0]
+            sizes += [np.nan if size is None else float(size)] * foci.shape[0]
+        coords = np.vstack(coords)
+        return cls.from_table(ids, coords[:, 0], coords[:, 1], coords[:, 2], spaces, sizes)
+
+    @property
+    def n_experiments(self):
+        """Number of experiments."""
+        return len(self.experiment_ids)
+
+    @property
+    def n_foci(self):
+        """Number of foci."""
+        return self.xyz.shape[0]
+
+    @property
+    def foci_per_experiment(self):
+        """Number of foci of each experiment, in experiment order."""
+        return np.bincount(self.focus_experiment, minlength=self.n_experiments)
+
+    def require_sample_sizes(self):
+        """Return the sample sizes, raising if any experiment lacks one."""
+        missing = np.isnan(self.sample_sizes)
+        if missing.any():
+            names = [self.experiment_ids[i] for i in np.flatnonzero(missing)[:10]]
+            raise MetaAnalysisInputError(
+                f"sample_size: {int(missing.sum())} experiment(s) have no sample size "
+                f"({', '.join(map(repr, names))}); the ALE kernel derives its width from it "
+                "(or give ALEKernel a fixed fwhm or sample_size)"
+            )
+        return self.sample_sizes
+
+
+def _stack_images(images, mask, name):
+    """Check a list of images against the mask and return their masked values (k x v)."""
+    if images is None:
+        return None
+    if len(images) == 0:
+        raise MetaAnalysisInputError(f"{name}: no images were given")
+    rows = []
+    for index, img in enumerate(images):
+        label = f"{name}[{index}]"
+        if hasattr(img, "affine"):
+            mask.check_image(img, label)
+            data = np.asanyarray(img.dataobj)
+        else:
+            data = np.asarray(img)
+            if data.shape != mask.shape:
+                raise MetaAnalysisInputError(
+                    f"{label}: array shape {data.shape} does not match the mask shape {mask.shape}"
+                )
+        if data.ndim != 3:
+            raise MetaAnalysisInputError(f"{label}: expected a 3D image, got shape {data.shape}")
+        rows.append(np.asarray(data[mask.data], dtype=np.float64))
+    return np.vstack(rows)
+
+
+@dataclass(frozen=True, eq=False)
+class ImageInputs:
+    """Per-experiment statistical images, masked to the analysis mask.
+
+    Build with :meth:`from_images`. Each map attribute is a (n_experiments, n_voxels)
+    float64 array or None.
+    """
+
+    mask: object
+    z: np.ndarray | None = None
+    t: np.ndarray | None = None
+    beta: np.ndarray | None = None
+    varcope: np.ndarray | None = None
+    sample_sizes: np.ndarray | None = None
+
+    @classmethod
+    def from_images(
+        cls, mask, *, z=None, t=None, beta=None, varcope=None, se=None, sample_sizes=None
+    ):
+        """Validate and mask per-experiment images.
+
+        Parameters
+        ----------
+        mask : Mask
+            Analysis mask; every image must share its shape and affine.
+        z, t, beta, varcope, se : list of nibabel images or 3D arrays, optional
+            One image per experiment, in the same order. ``se`` is squared into
+            ``varcope`` when no varcope is given.
+        sample_sizes : array_like, optional
+            One sample size per experiment.
+
+        Returns
+        -------
+        ImageInputs
+
+        Raises
+        ------
+        MetaAnalysisInputError
+            On no image at all, an image whose shape or affine differs from the mask's, or
+            inputs with different numbers of experiments.
+        """
+        given = {"z": z, "t": t, "beta": beta, "varcope": varcope, "se": se}
+        arrays = {name: _stack_images(images, mask, name) for name, images in given.items()}
+        present = {name: a for name, a in arrays.items() if a is not None}
+        if not present:
+            raise MetaAnalysisInputError("images: no images were given")
+        counts = {name: a.shape[0] for name, a in present.items()}
+        if sample_sizes is not None:
+            sample_sizes = np.asarray(sample_sizes, dtype=np.float64).ravel()
+            counts["sample_sizes"] = sample_sizes.size
+        if len(set(counts.values())) > 1:
+            raise MetaAnalysisInputError(
+                f"images: inputs have different numbers of experiments: {counts}"
+            )
+        varcope_arr = arrays["varcope"]
+        if varcope_arr is None and arrays["se"] is not None:
+            varcope_arr = arrays["se"] ** 2
+        return cls(mask, arrays["z"], arrays["t"], arrays["beta"], varcope_arr, sample_sizes)
+
+    def require(self, name):
+        """Return the named input, raising if it was not given."""
+        value = getattr(self, name)
+        if value is None:
+            raise MetaAnalysisInputError(f"{name}: this estimator needs {name} inputs")
+        return value

@@ -1,0 +1,211 @@
+"""Monte Carlo null distributions of CBMA maxima, and their cache.
+
+The null of the maximum statistic (and of the largest cluster) depends only on the
+*design*: each experiment's number of foci, its kernel (for ALE, its sample size), its
+weight, the mask, the cluster-forming threshold, the number of iterations and the seed --
+not on where the observed foci are. :class:`NullCache` keys results by that design, in
+memory and optionally in a folder, so a later analysis with the same design reuses them.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from ._simulate import simulate
+
+#: Bump when the simulation changes in a way that alters its output.
+ENGINE_VERSION = "1"
+
+#: Iterations drawn per block of random numbers (fixed, so results depend only on the seed).
+_DRAW_BLOCK = 64
+
+
+@dataclass(frozen=True)
+class NullMaxima:
+    """Per-iteration maxima of a Monte Carlo null."""
+
+    stat: np.ndarray
+    size: np.ndarray
+    mass: np.ndarray
+
+
+class NullCache:
+    """Cache of Monte Carlo nulls keyed by design, in memory and optionally on disk.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path, optional
+        Folder for ``.npz`` files (created if needed); None keeps results in memory only.
+    max_items : int, optional
+        Number of nulls kept in memory (least recently used are dropped).
+    """
+
+    def __init__(self, folder=None, max_items=32):
+        self.folder = Path(folder) if folder is not None else None
+        self.max_items = max_items
+        self._memory = OrderedDict()
+
+    def get(self, key):
+        """Return the cached arrays for ``key`` or None."""
+        if key in self._memory:
+            self._memory.move_to_end(key)
+            return self._memory[key]
+        if self.folder is not None:
+            path = self.folder / f"{key}.npz"
+            if path.exists():
+                with np.load(path) as stored:
+                    value = {name: stored[name] for name in stored.files}
+                self._remember(key, value)
+                return value
+        return None
+
+    def put(self, key, value):
+        """Store the dict of arrays ``value`` under ``key``."""
+        self._remember(key, value)
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".npz")
+            with os.fdopen(handle, "wb") as out:
+                np.savez(out, **value)
+            os.replace(tmp, self.folder / f"{key}.npz")
+
+    def _remember(self, key, value):
+        self._memory[key] = value
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.max_items:
+            self._memory.popitem(last=False)
+
+
+#: Process-wide default cache (memory only).
+DEFAULT_CACHE = NullCache()
+
+
+class MonteCarloDesign:
+    """Everything a Monte Carlo null of a CBMA statistic depends on.
+
+    Parameters
+    ----------
+    mode : int
+        ``MODE_ALE``, ``MODE_MKDA`` or ``MODE_KDA`` from :mod:`analysis.meta._simulate`.
+    supports : list of KernelSupport
+        Kernel supports.
+    support_index : numpy.ndarray
+        Support used by each experiment.
+    foci_counts : numpy.ndarray
+        Foci per experiment.
+    weights : numpy.ndarray
+        Experiment weights (used by MKDA).
+    mask : Mask
+        Analysis mask; random foci are drawn uniformly from its voxels.
+    """
+
+    def __init__(self, mode, supports, support_index, foci_counts, weights, mask):
+        self.mode = mode
+        self.supports = supports
+        self.support_index = np.asarray(support_index, dtype=np.int64)
+        self.foci_counts = np.asarray(foci_counts, dtype=np.int64)
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.mask = mask
+
+    def key(self, n_iters, seed, threshold, bins=None):
+        """Return the sha256 key of this design for a given run."""
+        digest = hashlib.sha256()
+        header = {
+            "engine": ENGINE_VERSION,
+            "mode": self.mode,
+            "mask": self.mask.fingerprint,
+            "n_iters": int(n_iters),
+            "seed": int(seed),
+            "threshold": repr(float(threshold)),
+            "bins": None if bins is None else [repr(float(bins[1] - bins[0])), len(bins)],
+        }
+        digest.update(json.dumps(header, sort_keys=True).encode())
+        for array in (self.support_index, self.foci_counts, self.weights):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        for support in self.supports:
+            digest.update(np.ascontiguousarray(support.offsets).tobytes())
+            digest.update(np.ascontiguousarray(support.values).tobytes())
+        return digest.hexdigest()
+
+    def _padded(self):
+        """Return the padded mask, its strides, voxel centres and flat support offsets."""
+        pad = 1 + max(int(np.abs(s.offsets).max()) for s in self.supports)
+        mask = np.pad(self.mask.data, pad).astype(np.uint8)
+        shape = mask.shape
+        strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+        centers = (self.mask.ijk.astype(np.int64) + pad) @ strides
+        offsets = np.concatenate([s.offsets.astype(np.int64) @ strides for s in self.supports])
+        values = np.concatenate([s.values.astype(np.float64) for s in self.supports])
+        starts = np.cumsum([0] + [s.values.size for s in self.supports]).astype(np.int64)
+        return mask.ravel(), strides, centers, offsets, values, starts
+
+    def run(self, n_iters, seed, threshold, bins=None):
+        """Simulate ``n_iters`` null datasets.
+
+        Parameters
+        ----------
+        n_iters : int
+            Number of iterations.
+        seed : int
+            Seed of the random draws; the same seed gives the same output.
+        threshold : float
+            Cluster-forming threshold on the statistic.
+        bins : numpy.ndarray, optional
+            Uniform bin centres; when given, also return the voxel-wise histogram of
+            every iteration's statistic over the mask.
+
+        Returns
+        -------
+        tuple
+            (NullMaxima, histogram counts or None)
+        """
+        mask, strides, centers, offsets, values, starts = self._padded()
+        n_bins = 0 if bins is None else bins.size
+        inv_step = 1.0 if bins is None else 1.0 / (bins[1] - bins[0])
+        n_chunks = numba.get_num_threads()
+        rng = np.random.default_rng(seed)
+        n_foci = int(self.foci_counts.sum())
+        parts, hist = [], None
+        for start in range(0, n_iters, _DRAW_BLOCK):
+            block = min(_DRAW_BLOCK, n_iters - start)
+            draws = rng.integers(0, centers.size, size=(block, n_foci), dtype=np.int64)
+            out = simulate(
+                draws.astype(np.int32),
+                centers,
+                self.foci_counts,
+                self.support_index,
+                offsets,
+                values,
+                starts,
+                self.weights,
+                mask,
+                strides,
+                self.mode,
+                float(threshold),
+                centers.size,
+                inv_step,
+                n_bins,
+                n_chunks,
+            )
+            parts.append(out[:3])
+            hist = out[3] if hist is None else hist + out[3]
+        maxima = NullMaxima(*(np.concatenate([p[i] for p in parts]) for i in range(3)))
+        return maxima, (hist if bins is not None else None)
+
+    def maxima(self, n_iters, seed, threshold, cache=None):
+        """Return the null maxima, from ``cache`` when this design was run before."""
+        key = self.key(n_iters, seed, threshold)
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            return NullMaxima(cached["stat"], cached["size"], cached["mass"])
+        maxima, _ = self.run(n_iters, seed, threshold)
+        if cache is not None:
+            cache.put(key, {"stat": maxima.stat, "size": maxima.size, "mass": maxima.mass})
+        return maxima

@@ -1,0 +1,63 @@
+"""Null models that turn a CBMA summary statistic into uncorrected p-values.
+
+Both produce a histogram of the statistic under spatial uniformity on the estimator's bin
+grid; :func:`~analysis.meta.stats.nullhist_to_p` then reads p-values from it.
+"""
+
+from dataclasses import dataclass
+
+
+class ApproximateNull:
+    """Analytic null: each experiment's MA histogram, combined experiment by experiment."""
+
+    name = "approximate"
+
+    def histogram(self, estimator, ma, bins, design):
+        """Return the null histogram over ``bins`` (``design`` is not needed)."""
+        return estimator.approximate_histogram(ma, bins)
+
+    def description(self):
+        """Return a sentence describing the null."""
+        return (
+            "Summary statistics were converted to p-values with an approximate null "
+            "distribution built by combining the experiments' modeled-activation histograms "
+            "(Eickhoff et al., 2012)."
+        )
+
+    def params(self):
+        """Return the null's parameters."""
+        return {"null": self.name}
+
+
+@dataclass(frozen=True)
+class MonteCarloNull:
+    """Monte Carlo null: the statistic of ``n_iters`` datasets with uniformly random foci.
+
+    Parameters
+    ----------
+    n_iters : int
+        Number of random datasets.
+    seed : int
+        Seed; the same seed gives the same null.
+    """
+
+    n_iters: int = 1000
+    seed: int = 0
+    name = "montecarlo"
+
+    def histogram(self, estimator, ma, bins, design):
+        """Return the pooled voxel-wise histogram of the random datasets' statistics."""
+        _, hist = design.run(self.n_iters, self.seed, float("inf"), bins=bins)
+        return hist.astype(float)
+
+    def description(self):
+        """Return a sentence describing the null."""
+        return (
+            "Summary statistics were converted to p-values with a Monte Carlo null "
+            f"distribution of {self.n_iters} datasets in which every focus was drawn "
+            "uniformly from the mask."
+        )
+
+    def params(self):
+        """Return the null's parameters."""
+        return {"null": self.name, "n_iters": self.n_iters, "seed": self.seed}

@@ -1,0 +1,122 @@
+"""MetaResult: maps, cluster tables, methods text and provenance of a fit."""
+
+import platform
+from importlib import metadata
+
+import numpy as np
+
+from .clusters import cluster_table
+
+REFERENCES = {
+    "eickhoff2009": "Eickhoff SB et al. (2009). Coordinate-based activation likelihood "
+    "estimation meta-analysis of neuroimaging data. Hum Brain Mapp 30:2907-2926.",
+    "eickhoff2012": "Eickhoff SB et al. (2012). Activation likelihood estimation meta-analysis "
+    "revisited. NeuroImage 59:2349-2361.",
+    "turkeltaub2002": "Turkeltaub PE et al. (2002). Meta-analysis of the functional "
+    "neuroanatomy of single-word reading. NeuroImage 16:765-780.",
+    "laird2005": "Laird AR et al. (2005). ALE meta-analysis: controlling the false discovery "
+    "rate and performing statistical contrasts. Hum Brain Mapp 25:155-164.",
+    "wager2004": "Wager TD et al. (2004). Neuroimaging studies of shifting attention: a "
+    "meta-analysis. NeuroImage 22:1679-1693.",
+    "wager2007": "Wager TD et al. (2007). Meta-analysis of functional neuroimaging data: "
+    "current and future directions. Soc Cogn Affect Neurosci 2:150-158.",
+    "lancaster2007": "Lancaster JL et al. (2007). Bias between MNI and Talairach coordinates "
+    "analyzed using the ICBM-152 brain template. Hum Brain Mapp 28:1194-1205.",
+    "benjamini1995": "Benjamini Y, Hochberg Y (1995). Controlling the false discovery rate. "
+    "J R Stat Soc B 57:289-300.",
+    "benjamini2001": "Benjamini Y, Yekutieli D (2001). The control of the false discovery rate "
+    "in multiple testing under dependency. Ann Stat 29:1165-1188.",
+    "salo2023": "Salo T et al. (2023). NiMARE: Neuroimaging Meta-Analysis Research "
+    "Environment. Aperture Neuro 3.",
+    "yarkoni2019": "Yarkoni T et al. (2019). PyMARE: Python Meta-Analysis & Regression Engine.",
+    "dersimonian1986": "DerSimonian R, Laird N (1986). Meta-analysis in clinical trials. "
+    "Control Clin Trials 7:177-188.",
+    "hedges1985": "Hedges LV, Olkin I (1985). Statistical Methods for Meta-Analysis.",
+    "stouffer1949": "Stouffer SA et al. (1949). The American Soldier.",
+    "fisher1925": "Fisher RA (1925). Statistical Methods for Research Workers.",
+    "freedman1983": "Freedman D, Lane D (1983). A nonstochastic interpretation of reported "
+    "significance levels. J Bus Econ Stat 1:292-298.",
+}
+
+
+def versions():
+    """Return the versions of the packages a result depends on."""
+    out = {"python": platform.python_version()}
+    for name in ("neurostore", "numpy", "scipy", "nibabel", "numba", "pymare"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+class MetaResult:
+    """The outcome of a meta-analysis.
+
+    Parameters
+    ----------
+    estimator : str
+        Name of the estimator.
+    mask : Mask
+        Analysis mask; maps hold one value per in-mask voxel.
+    maps : dict of str to numpy.ndarray
+        Named maps (NiMARE-style names such as ``z``, ``p``, ``stat``, ``logp``,
+        ``z_level-voxel_corr-FWE_method-montecarlo``).
+    description : str
+        Methods paragraph.
+    citations : list of str
+        Keys of :data:`REFERENCES` cited by ``description``.
+    params : dict
+        Parameters of the estimator, kernel, null and corrections.
+    null_distributions : dict of str to numpy.ndarray, optional
+        Null distributions used.
+    """
+
+    def __init__(self, estimator, mask, maps, description, citations, params, null_distributions):
+        self.estimator = estimator
+        self.mask = mask
+        self.maps = {name: np.asarray(value) for name, value in maps.items()}
+        self.description = description
+        self.citations = sorted(set(citations))
+        self.params = params
+        self.null_distributions = dict(null_distributions or {})
+        self.versions = versions()
+
+    def get_map(self, name):
+        """Return a map as a masked 1D array."""
+        if name not in self.maps:
+            raise KeyError(f"no map named {name!r}; available: {sorted(self.maps)}")
+        return self.maps[name]
+
+    def get_image(self, name):
+        """Return a map as a NIfTI image on the mask grid."""
+        return self.mask.to_image(self.get_map(name))
+
+    def references(self):
+        """Return the full references cited by the methods paragraph."""
+        return [REFERENCES[key] for key in self.citations]
+
+    def methods(self):
+        """Return the methods paragraph followed by its references."""
+        return self.description + "\n\nReferences\n" + "\n".join(self.references())
+
+    def cluster_table(self, map_name="z", threshold=3.090232306167813, min_size=1):
+        """Return the clusters of a map above a threshold, largest peak first.
+
+        Parameters
+        ----------
+        map_name : str
+            Map to cluster.
+        threshold : float
+            Voxels strictly above it form clusters (face connectivity); the default is
+            z for p = 0.001.
+        min_size : int
+            Smallest cluster reported, in voxels.
+
+        Returns
+        -------
+        list of Cluster
+            Peak MNI coordinates, peak value, size in voxels and in mm3.
+        """
+        volume = self.mask.unmask(self.get_map(map_name).astype(np.float64))
+        return cluster_table(volume, self.mask.affine, threshold, min_size)

@@ -1,0 +1,99 @@
+"""Conversions between statistics, p-values, z-values and -log10(p)."""
+
+import numpy as np
+from scipy import special
+
+_FLOAT32_TINY = np.nextafter(np.float32(0), np.float32(1))
+
+
+def round_half_away(values):
+    """Round to the nearest integer, halves away from zero; return int64."""
+    values = np.asarray(values, dtype=np.float64)
+    magnitude = np.abs(values)
+    rounded = np.round(magnitude)
+    halves = np.abs(magnitude - rounded) == 0.5
+    rounded[halves] = np.ceil(magnitude[halves])
+    return (np.sign(values) * rounded).astype(np.int64)
+
+
+def p_to_z(p):
+    """Convert one-sided p-values to non-negative z-values (computed in log space)."""
+    p = np.clip(np.asarray(p, dtype=np.float64), np.finfo(np.float64).tiny, 1.0)
+    return np.maximum(-special.ndtri_exp(np.log(p)), 0.0)
+
+
+def nlogp_to_z(nlogp, two_sided=False):
+    """Convert natural-log p-values to unsigned z-values."""
+    nlogp = np.asarray(nlogp, dtype=np.float64)
+    if two_sided:
+        return -special.ndtri_exp(nlogp - np.log(2.0)) + 0.0
+    return np.maximum(-special.ndtri_exp(nlogp), 0.0)
+
+
+def nlogp_to_logp(nlogp):
+    """Convert natural-log p-values to float32 -log10(p), clipped to [0, float32 max]."""
+    logp = np.asarray(nlogp, dtype=np.float64) / -np.log(10.0) + 0.0
+    return np.clip(logp.astype(np.float32), 0, np.finfo(np.float32).max)
+
+
+def clip_p(p):
+    """Return p-values as float32, clipped to [smallest positive float32, 1]."""
+    return np.clip(np.asarray(p, dtype=np.float32), _FLOAT32_TINY, np.float32(1))
+
+
+def nullhist_to_p(stat, weights, bin_centers):
+    """Upper-tail p-values of statistics against a null histogram on uniform bin centres.
+
+    A statistic is read from the bin nearest it (halves rounded away from zero); the tail
+    probability is normalised by its value at the first bin, and p-values are floored at
+    the smallest non-zero tail probability. Statistics <= 0 get p = 1.
+
+    Parameters
+    ----------
+    stat : numpy.ndarray
+        Statistics, one per voxel.
+    weights : numpy.ndarray
+        Unnormalised null histogram, one weight per bin.
+    bin_centers : numpy.ndarray
+        Uniformly spaced bin centres starting at 0.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+    """
+    stat = np.asarray(stat)
+    inv_step = 1 / (bin_centers[1] - bin_centers[0])
+    tail = weights / np.sum(weights)
+    tail = np.cumsum(tail[::-1])[::-1]
+    tail /= np.max(tail)
+    smallest = np.min(tail[tail != 0])
+    p = np.ones(stat.shape)
+    positive = np.flatnonzero(stat > 0)
+    bins = round_half_away(stat[positive] * inv_step)
+    bins[bins >= bin_centers.size] = bin_centers.size - 1
+    p[positive] = tail[bins]
+    return np.maximum(smallest, np.minimum(p, 1.0))
+
+
+def null_to_p(values, null, minimum_p=None):
+    """Upper-tail permutation p-values: the fraction of null values >= each value.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Observed values.
+    null : numpy.ndarray
+        Null sample (e.g. the maximum statistic of each Monte Carlo iteration).
+    minimum_p : float, optional
+        Floor of the p-values; default ``1 / len(null)``. p is also capped at
+        ``1 - 1 / len(null)``.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+    """
+    null = np.sort(np.asarray(null, dtype=np.float64))
+    values = np.asarray(values)
+    floor = 1.0 / null.size if minimum_p is None else minimum_p
+    p = 1 - np.searchsorted(null, values, side="left") / null.size
+    return np.maximum(floor, np.minimum(p, 1.0 - 1.0 / null.size))

@@ -1,0 +1,25 @@
+"""Shared fixtures of the meta-analysis tests."""
+
+import pytest
+
+from analysis.meta import Mask
+
+from .fixtures import neurosynth_rows, nimads_rows, to_inputs
+
+
+@pytest.fixture(scope="session")
+def mask():
+    """The default MNI152 2 mm brain mask."""
+    return Mask.default()
+
+
+@pytest.fixture(scope="session")
+def neurosynth_inputs():
+    """Neurosynth 20-study subset, with seeded sample sizes."""
+    return to_inputs(neurosynth_rows())
+
+
+@pytest.fixture(scope="session")
+def nimads_inputs():
+    """Included analyses of the NIMADS example studyset, with seeded sample sizes."""
+    return to_inputs(nimads_rows())
