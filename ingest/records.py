@@ -18,7 +18,9 @@ class Skipped:
     source_id : str or None
         Identifier of the study (or collection, image, analysis) the record belongs to.
     line : int or None
-        1-based line of the record in its file, when the source is a text file.
+        1-based line of the record in its file, when the source is a text file. For
+        a release of two files it is a line of the coordinates file, unless the
+        reason starts with ``"metadata file:"``.
     reason : str
         Human-readable reason, meant for an ingest run's error list.
     """

@@ -104,12 +104,12 @@ def _read_titles(path: PathLike, skipped: list[Skipped]) -> dict[str, str | None
             if not fields:
                 continue
             if len(fields) != len(tsv.columns):
-                reason = f"metadata row has {len(fields)} fields, expected {len(tsv.columns)}"
+                reason = f"metadata file: {len(fields)} fields, expected {len(tsv.columns)}"
                 skipped.append(Skipped(fields[0].strip(), line, reason))
                 continue
             pmid = fields[i_id].strip()
             if pmid in titles:
-                skipped.append(Skipped(pmid, line, "duplicate metadata row for this id"))
+                skipped.append(Skipped(pmid, line, "metadata file: duplicate row for this id"))
                 continue
             titles[pmid] = " ".join(fields[i_title].split()) or None
     return titles

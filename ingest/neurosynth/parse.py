@@ -119,15 +119,17 @@ def _read_metadata(path: PathLike, skipped: list[Skipped]) -> dict[str, dict[str
                 continue
             pmid = fields[c["id"]].strip()
             if len(fields) != len(c):
-                reason = f"metadata row has {len(fields)} fields, expected {len(c)}"
+                reason = f"metadata file: {len(fields)} fields, expected {len(c)}"
                 skipped.append(Skipped(pmid, line, reason))
                 continue
             if pmid in papers:
-                skipped.append(Skipped(pmid, line, "duplicate metadata row for this id"))
+                skipped.append(Skipped(pmid, line, "metadata file: duplicate row for this id"))
                 continue
             year = fields[c["year"]].strip()
             if year and not year.isdigit():
-                skipped.append(Skipped(pmid, line, f"year {year!r} is not a number; kept empty"))
+                skipped.append(
+                    Skipped(pmid, line, f"metadata file: year {year!r} is not a number; kept empty")
+                )
             papers[pmid] = {
                 "name": _text(fields[c["title"]]),
                 "authors": _text(fields[c["authors"]]),
