@@ -8,7 +8,7 @@ for every format, and lists what it had to leave out.
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from analysis.snapshot.errors import MalformedSnapshot, SnapshotError
 from analysis.snapshot.output import Skip
@@ -19,6 +19,10 @@ TAL = "TAL"
 UNKNOWN = "UNKNOWN"
 #: Spaces an export can name.
 KNOWN_SPACES = (MNI, TAL)
+
+
+#: The usual spellings, looked up before :func:`normalise_space` parses a value.
+SPACE_NAMES = {"MNI": MNI, "TAL": TAL, None: UNKNOWN, "UNKNOWN": UNKNOWN}
 
 
 def normalise_space(value: Any) -> str:
@@ -46,9 +50,8 @@ def check_space(space: str | None, name: str) -> str | None:
     return normalised
 
 
-@dataclass(frozen=True)
-class Point:
-    """A peak with usable coordinates.
+class Point(NamedTuple):
+    """A peak with usable coordinates (a named tuple: hundreds of thousands are made).
 
     Attributes
     ----------
@@ -257,17 +260,32 @@ def _point(index: int, raw: Any) -> tuple[Point | None, str | None]:
         return None, "point has no coordinates"
     if not isinstance(coordinates, list | tuple) or len(coordinates) != 3:
         return None, f"coordinates {coordinates!r} are not three numbers"
-    if not all(_is_number(c) and math.isfinite(c) for c in coordinates):
+    x, y, z = coordinates
+    if not (_is_finite(x) and _is_finite(y) and _is_finite(z)):
         return None, f"coordinates {list(coordinates)!r} are not three finite numbers"
-    x, y, z = (float(c) for c in coordinates)
     kind = raw.get("kind")
-    space = normalise_space(raw.get("space"))
-    kind = kind if isinstance(kind, str) else None
-    return Point(index, reference_id(raw), x, y, z, space, kind), None
+    point_id = raw.get("id")
+    space = raw.get("space")
+    space = (space is None or type(space) is str) and SPACE_NAMES.get(space)
+    return Point(
+        index,
+        point_id if type(point_id) is str else reference_id(point_id),
+        float(x),
+        float(y),
+        float(z),
+        space or normalise_space(raw.get("space")),
+        kind if isinstance(kind, str) else None,
+    ), None
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_finite(value: Any) -> bool:
+    if type(value) is float:  # the common case first: this runs for every coordinate
+        return math.isfinite(value)
+    return _is_number(value) and math.isfinite(value)
 
 
 def _positive(value: Any) -> int | float | None:
@@ -282,7 +300,8 @@ def _positive(value: Any) -> int | float | None:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _metadata(obj: Mapping) -> Mapping:
+def metadata_of(obj: Mapping) -> Mapping:
+    """Return the ``metadata`` object of a study or analysis (empty when it is not one)."""
     metadata = obj.get("metadata")
     return metadata if isinstance(metadata, Mapping) else {}
 
@@ -301,7 +320,7 @@ def sample_sizes(
     -------
     tuple of int or float, or None
     """
-    analysis_md, study_md = _metadata(analysis), _metadata(study)
+    analysis_md, study_md = metadata_of(analysis), metadata_of(study)
     candidates = (
         ("sample_size", note), ("sample_sizes", note),
         ("sample_sizes", analysis_md), ("sample_size", analysis_md),

@@ -12,7 +12,13 @@ which space to assume.
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
-from analysis.snapshot.experiments import Experiment, StudyRecord, check_space, read_studies
+from analysis.snapshot.experiments import (
+    Experiment,
+    StudyRecord,
+    check_space,
+    metadata_of,
+    read_studies,
+)
 from analysis.snapshot.output import ExportSummary, HashingSink, Skip, dumps_json
 from analysis.snapshot.selection import Selection
 
@@ -103,8 +109,7 @@ def _bibliography(study: Mapping, study_id: str) -> dict:
 def _contrast(experiment: Experiment, selection: Selection, unknown_space: str | None,
               skipped: list[Skip]) -> tuple[dict, int]:
     analysis = experiment.analysis
-    metadata = {k: v for k, v in (analysis.get("metadata") or {}).items()
-                if k not in SAMPLE_SIZE_KEYS}
+    metadata = {k: v for k, v in metadata_of(analysis).items() if k not in SAMPLE_SIZE_KEYS}
     metadata.update(_bibliography(experiment.study, experiment.study_id))
     analysis_name = analysis.get("name") or experiment.analysis_id
     metadata["analysis_name"] = analysis_name
@@ -156,9 +161,7 @@ def _study_entries(
         counts["studies"] += 1
         counts["analyses"] += len(contrasts)
         metadata = _bibliography(record.study, record.study_id)
-        study_md = record.study.get("metadata")
-        if isinstance(study_md, Mapping):
-            metadata.update(study_md)
+        metadata.update(metadata_of(record.study))
         yield record.study_id, {"metadata": metadata, "contrasts": contrasts}
 
 

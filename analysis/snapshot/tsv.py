@@ -5,7 +5,8 @@ space, kind, sample_size``, then ``note_<key>`` for each annotation note key (so
 is the point's own (``MNI``, ``TAL`` or ``UNKNOWN``); ``sample_size`` is the mean of the
 analysis' sample sizes (the figure NiMARE's ALE kernel uses). Whitespace runs in text, tabs
 and line breaks included, become one space; fields holding a double quote are quoted as CSV
-does. Booleans are ``true``/``false``, missing values empty, other note values compact JSON.
+does. Booleans are ``true``/``false``, missing values empty, other note values compact JSON
+(or their Python text when JSON cannot hold them).
 """
 
 import csv
@@ -14,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
+from analysis.snapshot.errors import MalformedSnapshot
 from analysis.snapshot.experiments import Experiment, read_studies
 from analysis.snapshot.output import ExportSummary, HashingSink, Skip, dumps_json, format_number
 from analysis.snapshot.selection import Selection
@@ -37,7 +39,10 @@ def cell(value: Any) -> str:
         return format_number(value)
     if isinstance(value, str):
         return _WHITESPACE.sub(" ", value).strip()
-    return dumps_json(value, "note value")
+    try:
+        return dumps_json(value, "TSV cell")
+    except MalformedSnapshot:  # NaN inside a list, say: a cell can still show it
+        return _WHITESPACE.sub(" ", repr(value))
 
 
 def _rows(experiment: Experiment, note_keys: tuple[str, ...]) -> list[list[str]]:
