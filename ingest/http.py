@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
@@ -222,7 +223,7 @@ def download(
             path = folder / f"{sha256}{_suffix(final_url)}"
             os.replace(part, path)
             return Download(path=path, sha256=sha256, size=size, url=final_url)
-        except BODY_ERRORS as error:
+        except (*BODY_ERRORS, urllib3.exceptions.HTTPError) as error:
             last = error
         finally:
             if part is not None:
@@ -237,7 +238,9 @@ def _stream_into(
     size = 0
     with session.get(url, stream=True) as response:
         _raise_for_status(response)
-        for chunk in response.iter_content(chunk_size):
+        # Raw bytes as the server holds them: a .nii.gz sent with Content-Encoding: gzip
+        # must stay gzipped, or its name and its sha256 would describe other bytes.
+        for chunk in response.raw.stream(chunk_size, decode_content=False):
             digest.update(chunk)
             handle.write(chunk)
             size += len(chunk)

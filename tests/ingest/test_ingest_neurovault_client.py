@@ -159,3 +159,14 @@ def test_corrupt_nifti_downloads_but_fails_the_check(replay, nv_client, tmp_path
 def test_image_record_without_file_url(nv_client, tmp_path):
     with pytest.raises(FetchError, match="no file URL"):
         nv_client.download_image({"id": 5, "file": None}, tmp_path)
+
+
+def test_download_keeps_bytes_sent_with_content_encoding_gzip(replay, nv_client, tmp_path):
+    content = (STATMAPS / "pain_01_beta.nii.gz").read_bytes()
+    replay.add(MAP_FILE, content, headers={"Content-Encoding": "gzip"})
+    saved = nv_client.download_image(
+        MAP_FILE.replace("https://neurovault.org", replay.https_url), tmp_path
+    )
+    assert saved.path.read_bytes() == content
+    assert saved.sha256 == hashlib.sha256(content).hexdigest()
+    assert check_nifti(saved.path).shape == (10, 10, 10)
