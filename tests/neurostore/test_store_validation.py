@@ -9,8 +9,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from neurostore.models import BaseStudy, Point, Revision, Study
-from neurostore.services.errors import Conflict, Invalid, Unauthenticated
 from neurostore.services.actors import ANONYMOUS
+from neurostore.services.errors import Conflict, Invalid, Unauthenticated
 from tests.neurostore.factories import study_payload
 
 
