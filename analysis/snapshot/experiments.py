@@ -17,10 +17,6 @@ from analysis.snapshot.selection import Selection, reference_id
 MNI = "MNI"
 TAL = "TAL"
 UNKNOWN = "UNKNOWN"
-#: Spaces an export can name.
-KNOWN_SPACES = (MNI, TAL)
-
-
 #: The usual spellings, looked up before :func:`normalise_space` parses a value.
 SPACE_NAMES = {"MNI": MNI, "TAL": TAL, None: UNKNOWN, "UNKNOWN": UNKNOWN}
 

@@ -1,4 +1,4 @@
-"""What every exporter shares: a hashing byte sink and the summary it returns."""
+"""What every exporter shares: a hashing byte sink, its summary, numbers and JSON as text."""
 
 import hashlib
 import json
