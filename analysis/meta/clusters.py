@@ -40,7 +40,7 @@ class Cluster:
     size_mm3: float
 
 
-def cluster_table(volume, affine, threshold, min_size=1):
+def cluster_table(volume, affine, threshold, min_size=1, peaks=None):
     """Return the clusters of ``volume > threshold``, largest peak first.
 
     Parameters
@@ -53,17 +53,20 @@ def cluster_table(volume, affine, threshold, min_size=1):
         Voxels strictly above it form clusters (face connectivity).
     min_size : int, optional
         Smallest cluster kept, in voxels.
+    peaks : numpy.ndarray, optional
+        3D map whose maximum within a cluster is its peak (default ``volume``).
 
     Returns
     -------
     list of Cluster
     """
     labels, sizes = label_clusters(volume, threshold)
+    peaks = volume if peaks is None else peaks
     voxel_mm3 = float(abs(np.linalg.det(affine[:3, :3])))
     rows = []
     for label in np.flatnonzero(sizes >= max(min_size, 1)):
         ijk = np.argwhere(labels == label)
-        values = volume[tuple(ijk.T)]
+        values = peaks[tuple(ijk.T)]
         peak = ijk[np.argmax(values)]
         x, y, z = voxel_to_mm(peak[None, :], affine)[0]
         rows.append((float(values.max()), int(sizes[label]), float(x), float(y), float(z)))

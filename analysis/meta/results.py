@@ -100,7 +100,7 @@ class MetaResult:
         """Return the methods paragraph followed by its references."""
         return self.description + "\n\nReferences\n" + "\n".join(self.references())
 
-    def cluster_table(self, map_name="z", threshold=3.090232306167813, min_size=1):
+    def cluster_table(self, map_name="z", threshold=3.090232306167813, min_size=1, peak_map=None):
         """Return the clusters of a map above a threshold, largest peak first.
 
         Parameters
@@ -112,6 +112,10 @@ class MetaResult:
             z for p = 0.001.
         min_size : int
             Smallest cluster reported, in voxels.
+        peak_map : str, optional
+            Map whose maximum in each cluster gives the peak (default ``map_name``); use
+            ``"stat"`` or ``"z"`` with a cluster-level corrected map, which is constant
+            within a cluster.
 
         Returns
         -------
@@ -119,4 +123,5 @@ class MetaResult:
             Peak MNI coordinates, peak value, size in voxels and in mm3.
         """
         volume = self.mask.unmask(self.get_map(map_name).astype(np.float64))
-        return cluster_table(volume, self.mask.affine, threshold, min_size)
+        peaks = self.mask.unmask(self.get_map(peak_map or map_name).astype(np.float64))
+        return cluster_table(volume, self.mask.affine, threshold, min_size, peaks)
