@@ -6,7 +6,9 @@ Two layers of retry, because failures happen in two places:
   5xx status): urllib3's :class:`~urllib3.util.Retry` inside the session, with
   exponential backoff, honouring ``Retry-After``;
 * while reading the body (a connection cut mid-body, a truncated gzip, invalid
-  JSON): :func:`fetch_json` and :func:`download` repeat the whole request.
+  JSON): :func:`fetch_json` and :func:`download` repeat the whole request, up to
+  ``attempts`` times (a connection error that outlasts the session's retries is
+  repeated the same way).
 
 Every request waits its turn so that at most one starts per ``min_interval``
 seconds (a polite rate limit shared by threads using the session), has a

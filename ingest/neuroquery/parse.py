@@ -20,7 +20,7 @@ from ingest.space import DEFAULT_MARGIN_MM
 from ingest.tabular import TsvFile
 
 SOURCE = "neuroquery"
-RELEASE_URL = "https://github.com/neuroquery/neuroquery_data/raw/4580f86/data/"
+RELEASE_URL = "https://github.com/neuroquery/neuroquery_data/raw/4580f86/data/"  # + *_FILE
 COORDINATES_FILE = "data-neuroquery_version-1_coordinates.tsv.gz"
 METADATA_FILE = "data-neuroquery_version-1_metadata.tsv.gz"
 

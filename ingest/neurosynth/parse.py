@@ -20,7 +20,7 @@ from ingest.space import normalise_space
 from ingest.tabular import TsvFile
 
 SOURCE = "neurosynth"
-RELEASE_URL = "https://github.com/neurosynth/neurosynth-data/raw/209c33c/data-neurosynth_version-7/"
+RELEASE_URL = "https://github.com/neurosynth/neurosynth-data/raw/209c33c/"  # + *_FILE
 COORDINATES_FILE = "data-neurosynth_version-7_coordinates.tsv.gz"
 METADATA_FILE = "data-neurosynth_version-7_metadata.tsv.gz"
 
