@@ -1,0 +1,1 @@
+"""The HTTP API: one blueprint per resource; errors map to problem details in errors.py."""

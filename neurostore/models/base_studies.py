@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from neurostore.db import Base, PublicId
 from neurostore.models.columns import PublicationFields, Versioned, identifier_checks, not_blank
+from neurostore.models.search import FULLTEXT_DOCUMENT
 
 ACTIVE = text("deleted_at IS NULL AND merged_into_id IS NULL")
 
@@ -21,6 +22,8 @@ class BaseStudy(PublicationFields, Versioned, Base):
         Index("uq_base_studies_active_doi", "doi", unique=True, postgresql_where=ACTIVE),
         Index("uq_base_studies_active_pmid", "pmid", unique=True, postgresql_where=ACTIVE),
         Index("uq_base_studies_active_pmcid", "pmcid", unique=True, postgresql_where=ACTIVE),
+        Index("ix_base_studies_fulltext", text(FULLTEXT_DOCUMENT), postgresql_using="gin"),
+        Index("ix_base_studies_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[PublicId]

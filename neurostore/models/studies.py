@@ -15,6 +15,7 @@ from neurostore.models.columns import (
     identifier_checks,
     not_blank,
 )
+from neurostore.models.search import FULLTEXT_DOCUMENT, MNI_XY_POINT
 
 
 def _finite(col: str) -> str:
@@ -40,6 +41,8 @@ class Study(PublicationFields, Versioned, Owned, Base):
                 " AND source <> 'neurostore'"
             ),
         ),
+        Index("ix_studies_fulltext", text(FULLTEXT_DOCUMENT), postgresql_using="gin"),
+        Index("ix_studies_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[PublicId]
@@ -114,6 +117,7 @@ class Point(Base):
         CheckConstraint("space IS NULL OR space IN ('MNI', 'TAL', 'UNKNOWN')", name="space_known"),
         CheckConstraint("cluster_size IS NULL OR cluster_size >= 0", name="cluster_size_positive"),
         Index("ix_points_analysis_order", "analysis_id", "order"),
+        Index("ix_points_mni_xy", text(MNI_XY_POINT), postgresql_using="gist"),
     )
 
     id: Mapped[PublicId]

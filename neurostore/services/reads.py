@@ -124,7 +124,7 @@ class ReadService:
         with UnitOfWork(self._sf) as uow:
             readable = queries.visible_study_ids(uow.session, actor, ids)
             states = read_trees(uow.session, sorted(readable))
-        return [states[i] if i in states else {"id": i} for i in ids]
+        return [states.get(i, {"id": i}) for i in ids]
 
     def annotations(
         self, actor: Actor, query: ListQuery, *, studyset: str | None = None,

@@ -1,0 +1,195 @@
+"""Views shared by the editable aggregates (studies, studysets, annotations).
+
+Each resource module builds an :class:`AggregateViews` with its service and its
+representation, then routes its blueprint's functions to these flows. History routes are
+the same for every aggregate and are added by :func:`add_history_routes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, url_for
+from flask_smorest import Blueprint
+from marshmallow import Schema
+
+from neurostore.api import http
+from neurostore.api.context import actor, reads
+from neurostore.schemas.api_queries import DiffArgs, RevertBody, WriteArgs
+from neurostore.schemas.api_responses import DiffOut, RevisionOut
+from neurostore.services.aggregates import AggregateService
+from neurostore.services.errors import Invalid, RevisionConflict
+from neurostore.services.history import Provenance
+from neurostore.services.versioning import Record
+
+# Without If-Match, a write that must read first retries this often on a concurrent edit.
+READ_WRITE_ATTEMPTS = 3
+
+
+def provenance(args: dict[str, Any]) -> Provenance:
+    """The change message of a write."""
+    return Provenance(message=args.get("message"))
+
+
+def read_then_write(
+    service: AggregateService, id_: str, write: Callable[[Record, int | None], Record]
+) -> Record:
+    """Run ``write(current, if_match)`` on a freshly read state, compare-and-set.
+
+    With the caller's If-Match the write is checked against it; without one, against the
+    version just read, and retried if another write came in between, so building the new
+    state from the current one never loses a concurrent edit.
+    """
+    client = http.if_match()
+    for attempt in range(READ_WRITE_ATTEMPTS):
+        current = service.get(actor(), id_)
+        try:
+            return write(current, client if client is not None else current.version)
+        except RevisionConflict:
+            if client is not None or attempt == READ_WRITE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def check_patch(patch: Any) -> None:
+    """Refuse shapes a merge over the current state cannot handle: ids and analysis
+    references must be strings, notes objects (the schema only sees the merged result)."""
+    stack = [("", patch)]
+    errors: dict[str, list[str]] = {}
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key in ("id", "analysis"):
+                if key in item and not isinstance(item[key], str):
+                    errors[f"{path}{key}"] = ["must be a string id"]
+            if "note" in item and not isinstance(item["note"], dict | None):
+                errors[f"{path}note"] = ["must be an object"]
+            # Free-form user data may hold anything, "id" keys included.
+            stack.extend((f"{path}{k}.", v) for k, v in item.items()
+                         if k not in ("metadata", "note"))
+        elif isinstance(item, list):
+            stack.extend((f"{path}{n}.", v) for n, v in enumerate(item))
+    if errors:
+        raise Invalid(errors)
+
+
+@dataclass(frozen=True)
+class AggregateViews:
+    """The flows of one aggregate's routes.
+
+    Attributes
+    ----------
+    service : callable
+        Returns the aggregate's service (looked up per request, from the app).
+    model : type
+        The root model, for the version and timestamps shown with each state.
+    endpoint : str
+        The ``blueprint.view`` of the single-resource GET, for ``Location``.
+    shape : callable
+        ``shape(state, nested) -> JSON`` of the resource.
+    schema : type
+        The response schema documenting that JSON.
+    """
+
+    service: Callable[[], AggregateService]
+    model: type
+    endpoint: str
+    shape: Callable[[dict[str, Any], bool], dict[str, Any]]
+    schema: type[Schema]
+
+    def show(self, record: Record, nested: bool, status: int = 200, *,
+             location: bool = False) -> Response:
+        """The resource's JSON with its version as ETag."""
+        body = {**self.shape(record.state, nested), **reads().meta(self.model, record.id)}
+        return http.respond(
+            body, status, version=record.version,
+            location=url_for(self.endpoint, id_=record.id) if location else None,
+        )
+
+    def get(self, id_: str, args: dict[str, Any]) -> Response:
+        """GET one."""
+        return self.show(self.service().get(actor(), id_), args.get("nested", False))
+
+    def create(self, args: dict[str, Any], prepare: Callable[[Any], Any] = lambda b: b
+               ) -> Response:
+        """POST: create from the body, or clone ``source_id``."""
+        if args.get("source_id"):
+            record = self.service().clone(actor(), args["source_id"],
+                                          provenance=provenance(args))
+        else:
+            record = self.service().create(actor(), prepare(http.json_body()),
+                                           provenance=provenance(args))
+        return self.show(record, args.get("nested", False), 201, location=True)
+
+    def replace(self, id_: str, args: dict[str, Any], body: Any) -> Response:
+        """PUT with a prepared body."""
+        record = self.service().replace(actor(), id_, body, if_match=http.if_match(),
+                                        provenance=provenance(args))
+        return self.show(record, args.get("nested", False))
+
+    def update(self, id_: str, args: dict[str, Any], patch: Any) -> Response:
+        """PATCH with a prepared body."""
+        return self.show(self.update_record(id_, args, patch), args.get("nested", False))
+
+    def update_record(self, id_: str, args: dict[str, Any], patch: Any) -> Record:
+        """PATCH, returning the new record."""
+        check_patch(patch)
+        return self.service().update(actor(), id_, patch, if_match=http.if_match(),
+                                     provenance=provenance(args))
+
+    def delete(self, id_: str, args: dict[str, Any]) -> Response:
+        """DELETE: a restorable tombstone."""
+        record = self.service().delete(actor(), id_, if_match=http.if_match(),
+                                       provenance=provenance(args))
+        return http.respond({"id": record.id, "version": record.version, "deleted": True},
+                            version=record.version)
+
+    def restore(self, id_: str, args: dict[str, Any]) -> Response:
+        """Bring a deleted resource back."""
+        record = self.service().restore(actor(), id_, provenance=provenance(args))
+        return self.show(record, False)
+
+
+def add_history_routes(blp: Blueprint, views: AggregateViews) -> None:
+    """Add ``revisions``, ``revisions/{n}``, ``revisions/{n}/diff``, ``revert`` and
+    ``restore`` routes to ``blp``."""
+
+    @blp.route("/<id_>/revisions", endpoint="revisions")
+    @blp.response(200, RevisionOut(many=True))
+    def revisions(id_: str) -> Response:
+        """Edit history, oldest first: who, when, why, and which ingest run or job."""
+        return http.respond(views.service().revisions(actor(), id_))
+
+    @blp.route("/<id_>/revisions/<int:n>", endpoint="revision")
+    @blp.response(200, RevisionOut)
+    def revision(id_: str, n: int) -> Response:
+        """One revision with the full state then."""
+        return http.respond(views.service().revision(actor(), id_, n))
+
+    @blp.route("/<id_>/revisions/<int:n>/diff", endpoint="diff")
+    @blp.arguments(DiffArgs, location="query", error_status_code=400)
+    @blp.response(200, DiffOut)
+    def diff(args: dict[str, Any], id_: str, n: int) -> Response:
+        """The JSON patch (RFC 6902) from revision ``n`` to revision ``to``."""
+        patch = views.service().diff(actor(), id_, n, args["to"])
+        return http.respond({"from": n, "to": args["to"], "patch": patch})
+
+    @blp.route("/<id_>/revert", methods=["POST"], endpoint="revert")
+    @blp.arguments(WriteArgs, location="query", error_status_code=400)
+    @blp.doc(requestBody=http.body_doc(RevertBody))
+    @blp.response(200, views.schema)
+    def revert(args: dict[str, Any], id_: str) -> Response:
+        """Write the state of an earlier revision as a new revision (send If-Match)."""
+        body = http.load(RevertBody(), http.json_body())
+        record = views.service().revert(actor(), id_, body["revision"],
+                                        if_match=http.if_match(), provenance=provenance(args))
+        return views.show(record, False)
+
+    @blp.route("/<id_>/restore", methods=["POST"], endpoint="restore")
+    @blp.arguments(WriteArgs, location="query", error_status_code=400)
+    @blp.response(200, views.schema)
+    def restore(args: dict[str, Any], id_: str) -> Response:
+        """Undo a delete."""
+        return views.restore(id_, args)

@@ -1,0 +1,106 @@
+"""``/api/annotations``: typed notes on a studyset's analyses, and their history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from neurostore.api import http
+from neurostore.api.aggregates import AggregateViews, add_history_routes
+from neurostore.api.context import actor, reads, services
+from neurostore.api.studies import split_list_args
+from neurostore.models import Annotation
+from neurostore.schemas.api_queries import AnnotationListArgs, CreateArgs, WriteArgs
+from neurostore.schemas.api_responses import AnnotationOut, AnnotationPage, DeletedOut, NoteOut
+from neurostore.schemas.studysets import AnnotationSchema
+from neurostore.services.errors import Invalid
+
+blp = Blueprint("annotations", __name__, url_prefix="/api/annotations",
+                description="Annotations: typed columns with one note per analysis")
+
+
+def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
+    return state
+
+
+views = AggregateViews(lambda: services().annotations, Annotation, "annotations.annotation",
+                       _shape, AnnotationOut)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(AnnotationListArgs, location="query", error_status_code=400)
+@blp.response(200, AnnotationPage)
+def list_annotations(args: dict[str, Any]) -> Response:
+    """List annotations (keyset pages)."""
+    query, filters = split_list_args(args)
+    return http.page(reads().annotations(actor(), query, **filters))
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CreateArgs, location="query", error_status_code=400)
+@blp.doc(requestBody={**http.body_doc(AnnotationSchema), "required": False})
+@blp.response(201, AnnotationOut)
+def create_annotation(args: dict[str, Any]) -> Response:
+    """Create an annotation of a studyset, or clone `source_id`."""
+    return views.create(args)
+
+
+@blp.route("/<id_>", methods=["GET"], endpoint="annotation")
+@blp.response(200, AnnotationOut)
+def get_annotation(id_: str) -> Response:
+    """One annotation with every note."""
+    return views.get(id_, {})
+
+
+@blp.route("/<id_>", methods=["PUT"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.doc(requestBody=http.body_doc(AnnotationSchema))
+@blp.response(200, AnnotationOut)
+def replace_annotation(args: dict[str, Any], id_: str) -> Response:
+    """Replace an annotation's whole state; send If-Match."""
+    return views.replace(id_, args, http.json_body())
+
+
+@blp.route("/<id_>", methods=["PATCH"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.doc(requestBody=http.body_doc(AnnotationSchema, "Only the fields to change; `notes` items"
+                                   " are merged into the current notes of their analyses."))
+@blp.response(200, AnnotationOut)
+def update_annotation(args: dict[str, Any], id_: str) -> Response:
+    """Change some fields or notes of an annotation; send If-Match."""
+    return views.update(id_, args, http.json_body())
+
+
+
+@blp.route("/<id_>", methods=["DELETE"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.response(200, DeletedOut)
+def delete_annotation(args: dict[str, Any], id_: str) -> Response:
+    """Delete an annotation (restorable)."""
+    return views.delete(id_, args)
+
+
+@blp.route("/<id_>/notes", methods=["GET"])
+@blp.response(200, NoteOut(many=True))
+def get_notes(id_: str) -> Response:
+    """The notes of an annotation, one per analysis."""
+    record = services().annotations.get(actor(), id_)
+    return http.respond(record.state["notes"], version=record.version)
+
+
+@blp.route("/<id_>/notes", methods=["PATCH"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.doc(requestBody=http.body_doc(NoteOut(many=True), "Notes to merge, by analysis."))
+@blp.response(200, NoteOut(many=True))
+def update_notes(args: dict[str, Any], id_: str) -> Response:
+    """Merge notes into the annotation (keys not sent keep their values); send If-Match."""
+    notes = http.json_body()
+    if not isinstance(notes, list):
+        raise Invalid({"_schema": ["expected a list of notes"]})
+    record = views.update_record(id_, args, {"notes": notes})
+    return http.respond(record.state["notes"], version=record.version)
+
+
+add_history_routes(blp, views)

@@ -1,0 +1,183 @@
+"""Views of the parts of a study (analyses, tables, points, images).
+
+A part has no life of its own: every write is a PATCH of its study through the study
+service, so the study's version is the part's ETag and the study's history records it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, url_for
+from marshmallow import Schema, missing
+
+from neurostore.api import http
+from neurostore.api.aggregates import check_patch, provenance, read_then_write
+from neurostore.api.context import actor, reads, services
+from neurostore.api.studies import expand_refs, split_list_args
+from neurostore.services.errors import Invalid, NotFound
+from neurostore.services.reads import CHILD_LABELS, find_child
+from neurostore.services.versioning import Record
+
+PARENT = {"analyses": "study", "tables": "study", "points": "analysis", "images": "analysis"}
+
+
+def _defaults(schema: Schema) -> dict[str, Any]:
+    """Load defaults of a schema's fields: what a PUT resets the fields it omits to."""
+    out = {}
+    for name, field in schema.fields.items():
+        default = field.load_default
+        if default is not missing:
+            out[name] = default() if callable(default) else default
+    return out
+
+
+def _flat(kind: str, child: dict[str, Any], nested: bool) -> dict[str, Any]:
+    if kind != "analyses" or nested:
+        return child
+    return {**child, "points": [p["id"] for p in child["points"]],
+            "images": [i["id"] for i in child["images"]]}
+
+
+@dataclass(frozen=True)
+class ChildViews:
+    """The flows of one kind of study part.
+
+    Attributes
+    ----------
+    kind : str
+        ``analyses``, ``tables``, ``points`` or ``images``.
+    schema : Schema
+        The input schema of one part (its defaults fill what a PUT omits).
+    endpoint : str
+        The ``blueprint.view`` of the single-part GET, for ``Location``.
+    """
+
+    kind: str
+    schema: Schema
+    endpoint: str
+
+    @property
+    def label(self) -> str:
+        """Singular name."""
+        return CHILD_LABELS[self.kind]
+
+    def list(self, args: dict[str, Any]) -> Response:
+        """A page of parts."""
+        query, filters = split_list_args(args)
+        result = reads().children(actor(), self.kind, query, **filters)
+        result.rows = [_flat(self.kind, row, args.get("nested", False)) for row in result.rows]
+        return http.page(result)
+
+    def _show(self, record: Record, child_id: str, nested: bool, status: int = 200,
+              location: bool = False) -> Response:
+        child = find_child(record.state, self.kind, child_id)
+        if child is None:
+            raise NotFound(f"{self.label} {child_id} not found")
+        body = {**_flat(self.kind, child, nested), "study": record.id}
+        return http.respond(body, status, version=record.version,
+                            location=url_for(self.endpoint, id_=child_id) if location else None)
+
+    def get(self, id_: str, args: dict[str, Any]) -> Response:
+        """One part, cut out of its study."""
+        study_id = reads().study_of(self.kind, id_)
+        return self._show(services().studies.get(actor(), study_id), id_,
+                          args.get("nested", False))
+
+    def _container(self, state: dict[str, Any], parent: str | None) -> list[dict[str, Any]]:
+        if self.kind in ("analyses", "tables"):
+            return state[self.kind]
+        analysis = next((a for a in state["analyses"] if a["id"] == parent), None)
+        if analysis is None:
+            raise NotFound(f"analysis {parent} not found")
+        return analysis[self.kind]
+
+    def _patch(self, state: dict[str, Any]) -> dict[str, Any]:
+        if self.kind == "tables":
+            return {"tables": state["tables"], "analyses": state["analyses"]}
+        return {"analyses": state["analyses"]}
+
+    def _write(self, study_id: str, args: dict[str, Any], change: Any) -> Record:
+        """PATCH the study with ``change(state)`` applied to a fresh copy of its state."""
+        studies = services().studies
+
+        def write(current: Record, version: int | None) -> Record:
+            change(current.state)
+            return studies.update(actor(), study_id, self._patch(current.state),
+                                  if_match=version, provenance=provenance(args))
+
+        return read_then_write(studies, study_id, write)
+
+    def _expanded(self, state: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+        if self.kind != "analyses":
+            return child
+        return expand_refs({"analyses": [child]}, state)["analyses"][0]
+
+    def create(self, args: dict[str, Any]) -> Response:
+        """Add a part to the study (or analysis) its body names."""
+        body = http.json_body()
+        key = PARENT[self.kind]
+        if not isinstance(body, dict):
+            raise Invalid({"_schema": [f"expected a {self.label} object"]})
+        parent = body.get(key)
+        if not isinstance(parent, str) or not parent:
+            raise Invalid({key: [f"the id of the {key} to add the {self.label} to"]})
+        check_patch(body)
+        study_id = parent if key == "study" else reads().study_of("analyses", parent)
+        new = {k: v for k, v in body.items() if k not in ("id", "study", "analysis")}
+        before: set[str] = set()
+
+        def add(state: dict[str, Any]) -> None:
+            container = self._container(state, parent)
+            before.update(c["id"] for c in container)
+            container.append(self._expanded(state, new))
+
+        record = self._write(study_id, args, add)
+        container = self._container(record.state, parent)
+        new_id = next(c["id"] for c in container if c["id"] not in before)
+        return self._show(record, new_id, args.get("nested", False), 201, location=True)
+
+    def _locate(self, state: dict[str, Any], id_: str) -> tuple[list[dict[str, Any]], int]:
+        for container in self._containers(state):
+            for n, child in enumerate(container):
+                if child["id"] == id_:
+                    return container, n
+        raise NotFound(f"{self.label} {id_} not found")
+
+    def _containers(self, state: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        if self.kind in ("analyses", "tables"):
+            return [state[self.kind]]
+        return [a[self.kind] for a in state["analyses"]]
+
+    def change(self, id_: str, args: dict[str, Any], method: str) -> Response:
+        """PUT (``method="PUT"``: omitted fields reset) or PATCH one part."""
+        body = http.json_body()
+        if not isinstance(body, dict):
+            raise Invalid({"_schema": [f"expected a {self.label} object"]})
+        check_patch(body)
+        study_id = reads().study_of(self.kind, id_)
+        fields = {k: v for k, v in body.items() if k not in ("id", "study", "analysis")}
+
+        def replace(state: dict[str, Any]) -> None:
+            container, n = self._locate(state, id_)
+            base = _defaults(self.schema) if method == "PUT" else container[n]
+            container[n] = self._expanded(state, {**base, **fields, "id": id_})
+
+        return self._show(self._write(study_id, args, replace), id_, False)
+
+    def delete(self, id_: str, args: dict[str, Any]) -> Response:
+        """Remove one part from its study."""
+        study_id = reads().study_of(self.kind, id_)
+
+        def remove(state: dict[str, Any]) -> None:
+            container, n = self._locate(state, id_)
+            del container[n]
+            if self.kind == "tables":
+                for analysis in state["analyses"]:
+                    if analysis["table"] == id_:
+                        analysis["table"] = None
+
+        record = self._write(study_id, args, remove)
+        return http.respond({"id": id_, "version": record.version, "deleted": True},
+                            version=record.version)

@@ -1,0 +1,115 @@
+"""Request bodies, versions (ETag / If-Match) and JSON responses."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Response, request
+from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import UnsupportedMediaType
+
+from neurostore.api.errors import BadRequest
+from neurostore.services.errors import Invalid
+
+# PostgreSQL integers are 64-bit at most; larger numbers are refused while parsing.
+_INT_LIMIT = 2**63
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if abs(value) >= _INT_LIMIT:
+        raise BadRequest("an integer in the body is too large",
+                         {"_body": [f"integer {text[:20]}... is out of range"]})
+    return value
+
+
+def _refuse_constant(name: str) -> None:
+    raise BadRequest(f"{name} is not valid JSON", {"_body": [f"{name} is not a JSON number"]})
+
+
+def _check_text(value: Any) -> None:
+    # PostgreSQL text cannot hold NUL characters; refuse them before they reach a service.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise BadRequest("strings must not contain NUL (\\u0000) characters",
+                                 {"_body": ["a string contains a NUL (\\u0000) character"]})
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def json_body(*, required: bool = True) -> Any:
+    """The request's JSON body; 415 for another content type, 400 for malformed JSON."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        if required:
+            raise BadRequest("a JSON body is required", {"_body": ["missing"]})
+        return None
+    if not request.is_json:
+        raise UnsupportedMediaType("send the body as application/json")
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_int=_parse_int,
+                          parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}", {"_body": ["malformed JSON"]}) \
+            from exc
+    _check_text(data)
+    return data
+
+
+def if_match() -> int | None:
+    """The version named by ``If-Match``; None when absent or ``*``.
+
+    An unparsable value becomes ``-1``, which matches no version, so the write is refused
+    with 412 and the current version, as for a stale one.
+    """
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.match(header)
+    return int(match.group(1)) if match else -1
+
+
+def respond(body: Any, status: int = 200, *, version: int | None = None,
+            location: str | None = None) -> Response:
+    """A JSON response, with ``ETag`` for a versioned resource."""
+    response = Response(json.dumps(body, separators=(",", ":")), status=status,
+                        mimetype="application/json")
+    if version is not None:
+        response.headers["ETag"] = f'"{version}"'
+    if location is not None:
+        response.headers["Location"] = location
+    return response
+
+
+def page(result: Any) -> Response:
+    """The list envelope: ``{"metadata": {"total_count", "next"}, "results"}``."""
+    return respond({"metadata": {"total_count": result.total_count, "next": result.next},
+                    "results": result.rows})
+
+
+def load(schema: Schema, data: Any) -> Any:
+    """Validate a small body with ``schema``; :class:`Invalid` names the bad fields."""
+    if not isinstance(data, dict):
+        raise Invalid({"_schema": ["expected a JSON object"]})
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise Invalid(exc.normalized_messages()) from exc
+
+
+def body_doc(schema: type[Schema] | Schema, description: str | None = None) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a JSON body validated by ``schema``."""
+    doc: dict[str, Any] = {"required": True,
+                           "content": {"application/json": {"schema": schema}}}
+    if description:
+        doc["description"] = description
+    return doc

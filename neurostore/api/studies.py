@@ -1,0 +1,159 @@
+"""``/api/studies``: study versions, their history, and their search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from neurostore.api import http
+from neurostore.api.aggregates import (
+    AggregateViews,
+    add_history_routes,
+    check_patch,
+    provenance,
+    read_then_write,
+)
+from neurostore.api.context import actor, reads, services
+from neurostore.models import Study
+from neurostore.schemas.api_queries import CreateArgs, NestedArgs, StudyListArgs, WriteArgs
+from neurostore.schemas.api_responses import DeletedOut, StudyOut, StudyPage
+from neurostore.schemas.studies import StudySchema
+from neurostore.services.errors import Invalid
+from neurostore.services.listing import ListQuery
+from neurostore.services.reads import flat_study
+from neurostore.services.study_queries import StudyFilters
+from neurostore.services.versioning import Record
+
+blp = Blueprint("studies", __name__, url_prefix="/api/studies",
+                description="Study versions: a publication's data from one source or curator")
+
+LIST_KEYS = ("limit", "cursor", "sort", "desc")
+BODY_NOTE = (
+    "A whole study. Analyses and tables may be given as the ids of current ones (as a GET"
+    " without nested=true returns them), which keeps them unchanged."
+)
+
+
+def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
+    return state if nested else flat_study(state)
+
+
+views = AggregateViews(lambda: services().studies, Study, "studies.study", _shape, StudyOut)
+
+
+def split_list_args(args: dict[str, Any]) -> tuple[ListQuery, dict[str, Any]]:
+    """The page part and the filter part of a list's query arguments."""
+    query = ListQuery(**{k: args[k] for k in LIST_KEYS if k in args})
+    return query, {k: v for k, v in args.items() if k not in LIST_KEYS and k != "nested"}
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(StudyListArgs, location="query", error_status_code=400)
+@blp.response(200, StudyPage)
+def list_studies(args: dict[str, Any]) -> Response:
+    """Search and list studies (keyset pages; pass `metadata.next` as `cursor`)."""
+    query, filters = split_list_args(args)
+    result = reads().studies(actor(), StudyFilters(**filters), query,
+                             nested=args.get("nested", False))
+    return http.page(result)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CreateArgs, location="query", error_status_code=400)
+@blp.doc(requestBody={**http.body_doc(StudySchema, BODY_NOTE), "required": False})
+@blp.response(201, StudyOut)
+def create_study(args: dict[str, Any]) -> Response:
+    """Create a study with its whole tree, or clone `source_id` into your own copy."""
+    return views.create(args)
+
+
+@blp.route("/<id_>", methods=["GET"], endpoint="study")
+@blp.arguments(NestedArgs, location="query", error_status_code=400)
+@blp.response(200, StudyOut)
+def get_study(args: dict[str, Any], id_: str) -> Response:
+    """One study; `nested=true` embeds tables and analyses with their points and images."""
+    return views.get(id_, args)
+
+
+def _has_refs(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    lists = [body.get("tables"), body.get("analyses")]
+    lists += [a.get(k) for a in body.get("analyses") or [] if isinstance(a, dict)
+              for k in ("points", "images")]
+    return any(isinstance(x, list) and any(isinstance(i, str) for i in x) for x in lists)
+
+
+def _expand(items: list[Any], current: dict[str, dict[str, Any]], path: str) -> list[Any]:
+    errors = {f"{path}.{n}": [f"{item} is not a current {path[:-1]} id of this study"]
+              for n, item in enumerate(items) if isinstance(item, str) and item not in current}
+    if errors:
+        raise Invalid(errors)
+    return [current[item] if isinstance(item, str) else item for item in items]
+
+
+def expand_refs(body: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """Replace ids of current tables, analyses, points and images by their objects."""
+    out = dict(body)
+    analyses = {a["id"]: a for a in state["analyses"]}
+    if isinstance(body.get("tables"), list):
+        out["tables"] = _expand(body["tables"], {t["id"]: t for t in state["tables"]}, "tables")
+    if isinstance(body.get("analyses"), list):
+        out["analyses"] = _expand(body["analyses"], analyses, "analyses")
+        points = {p["id"]: p for a in state["analyses"] for p in a["points"]}
+        images = {i["id"]: i for a in state["analyses"] for i in a["images"]}
+        out["analyses"] = [
+            {**a, **{k: _expand(a[k], pool, k) for k, pool in (("points", points),
+                                                                 ("images", images))
+                     if isinstance(a.get(k), list)}} if isinstance(a, dict) else a
+            for a in out["analyses"]
+        ]
+    return out
+
+
+def _write(id_: str, args: dict[str, Any], method: str) -> Record:
+    service = services().studies
+    change = service.replace if method == "PUT" else service.update
+    body = http.json_body()
+    if method == "PATCH":
+        check_patch(body)
+    if not _has_refs(body):
+        return change(actor(), id_, body, if_match=http.if_match(), provenance=provenance(args))
+    return read_then_write(
+        service, id_,
+        lambda current, version: change(actor(), id_, expand_refs(body, current.state),
+                                        if_match=version, provenance=provenance(args)),
+    )
+
+
+@blp.route("/<id_>", methods=["PUT"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.doc(requestBody=http.body_doc(StudySchema, BODY_NOTE))
+@blp.response(200, StudyOut)
+def replace_study(args: dict[str, Any], id_: str) -> Response:
+    """Replace a study's whole state (a GET's output is a valid body); send If-Match."""
+    return views.show(_write(id_, args, "PUT"), False)
+
+
+@blp.route("/<id_>", methods=["PATCH"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.doc(requestBody=http.body_doc(StudySchema, "Only the fields to change. `analyses`, when"
+                                   " given, is the complete new list; an item with the id of a"
+                                   " current analysis is merged over it."))
+@blp.response(200, StudyOut)
+def update_study(args: dict[str, Any], id_: str) -> Response:
+    """Change some fields of a study; send If-Match."""
+    return views.show(_write(id_, args, "PATCH"), False)
+
+
+@blp.route("/<id_>", methods=["DELETE"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.response(200, DeletedOut)
+def delete_study(args: dict[str, Any], id_: str) -> Response:
+    """Delete a study (a tombstone: its history stays readable, `restore` undoes it)."""
+    return views.delete(id_, args)
+
+
+add_history_routes(blp, views)

@@ -1,0 +1,104 @@
+"""The Flask application factory of the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from flask_smorest import Api
+
+from neurostore.api import annotations, base_studies, children, errors, studies, studysets, users
+from neurostore.api.context import EXTENSION, Backend
+from neurostore.config import Settings
+from neurostore.db import database_url, make_engine, make_session_factory
+from neurostore.schemas.api_responses import ProblemSchema
+from neurostore.services.reads import ReadService
+from neurostore.services.registry import Services, build_services
+
+BLUEPRINTS = (
+    studies.blp,
+    base_studies.blp,
+    children.analyses,
+    children.tables,
+    children.points,
+    children.images,
+    children.conditions,
+    studysets.blp,
+    annotations.blp,
+    users.users,
+    users.tokens,
+)
+API_DESCRIPTION = (
+    "NIMADS studies, studysets and annotations with history and optimistic concurrency.\n\n"
+    "Send `Authorization: Bearer <token>` to act as a user. Every editable resource has an"
+    " `ETag` (its version); send it back as `If-Match` and a stale write is refused with 412."
+    " Errors are `application/problem+json`."
+)
+
+
+class NeurostoreApi(Api):
+    """flask-smorest's Api, documenting errors as problem details."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
+
+    def _register_responses(self) -> None:
+        # Error responses are problem+json; only success bodies are plain JSON.
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = errors.PROBLEM_TYPE
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
+
+
+def _refuse_nul() -> Any:
+    # PostgreSQL text cannot hold NUL: refuse it in the path or query before any lookup.
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
+        return errors.problem(400, "Bad Request", "NUL characters are not allowed in URLs")
+    return None
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    """Build the API application.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Read from the environment when omitted.
+    services : Services, optional
+        The services to serve; built on ``settings``' database when omitted.
+
+    Returns
+    -------
+    Flask
+        The application, with the OpenAPI document at ``/api/openapi.json`` and its
+        browsable docs at ``/api/docs``.
+    """
+    settings = settings or Settings.from_env()
+    if services is None:
+        engine = make_engine(database_url(settings), pool_size=10, max_overflow=10)
+        services = build_services(make_session_factory(engine))
+    app = Flask("neurostore")
+    app.config.update(
+        API_TITLE="NeuroStore",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="/docs",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js",
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{}, {"bearer": []}],
+        },
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+    )
+    app.extensions[EXTENSION] = Backend(services, ReadService(services.session_factory,
+                                                              services.studies))
+    api = NeurostoreApi(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    errors.register(app)
+    app.before_request(_refuse_nul)
+    return app

@@ -1,0 +1,152 @@
+"""Query-string and small body schemas of the HTTP API (validated and documented by them)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from neurostore.schemas.fields import Identifier, PointSpace, ValueType
+
+MAX_LIMIT = 1000
+ID = validate.Length(min=1, max=32)
+# Coordinates and radii in mm; anything outside this box is no brain location.
+MM = validate.Range(min=-1000, max=1000)
+
+
+def _flag(description: str) -> fields.Boolean:
+    return fields.Boolean(metadata={"description": description})
+
+
+class ListArgs(Schema):
+    """Page size and cursor, shared by every list."""
+
+    limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT),
+                           metadata={"description": "page size (at most 1000)"})
+    cursor = fields.String(validate=validate.Length(max=500),
+                           metadata={"description": "`metadata.next` of the previous page"})
+    desc = fields.Boolean(load_default=True, metadata={"description": "descending order"})
+
+
+class IdSortedListArgs(ListArgs):
+    """A list ordered by id."""
+
+    sort = fields.String(load_default="id", validate=validate.OneOf(["id"]))
+
+
+class TimestampListArgs(ListArgs):
+    """A list of versioned aggregates, ordered by a timestamp."""
+
+    sort = fields.String(load_default="created_at",
+                         validate=validate.OneOf(["created_at", "updated_at"]))
+    user_id = fields.String(validate=ID, metadata={"description": "owner's user id"})
+
+
+class NestedArgs(Schema):
+    """``nested=true`` embeds related objects instead of their ids."""
+
+    nested = _flag("embed related objects instead of listing their ids")
+
+
+class StudyListArgs(ListArgs, NestedArgs):
+    """Search and filters of the study and base-study lists."""
+
+    sort = fields.String(load_default="created_at",
+                         validate=validate.OneOf(["created_at", "updated_at", "name", "year"]))
+    search = fields.String(validate=validate.Length(min=1, max=1000), metadata={
+        "description": 'full text over title, abstract, authors and journal: words, "phrases",'
+                       " AND, OR, NOT, parentheses; side-by-side words are ANDed"})
+    pmid = Identifier("pmid")
+    doi = Identifier("doi")
+    pmcid = Identifier("pmcid")
+    year_min = fields.Integer(validate=validate.Range(1800, 2200))
+    year_max = fields.Integer(validate=validate.Range(1800, 2200))
+    source = fields.String(validate=validate.Length(min=1, max=64))
+    has_coordinates = _flag("has (or, false: has no) peak coordinates")
+    has_images = _flag("has (or, false: has no) images")
+    value_type = ValueType(metadata={"description": "has an image of this statistic"})
+    space = PointSpace(metadata={"description": "has peaks (or images) in this space"})
+    user_id = fields.String(validate=ID, metadata={"description": "owner's user id"})
+    base_study = fields.String(validate=ID)
+    x = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI x (mm)"})
+    y = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI y (mm)"})
+    z = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI z (mm)"})
+    radius = fields.Float(allow_nan=False, validate=validate.Range(0, 100, min_inclusive=False),
+                          metadata={"description": "mm around (x, y, z); Talairach peaks are"
+                                                   " converted to MNI to match"})
+
+
+class StudysetListArgs(TimestampListArgs, NestedArgs):
+    """Filters of the studyset list."""
+
+    study = fields.String(validate=ID, metadata={"description": "holding this study"})
+
+
+class AnnotationListArgs(TimestampListArgs):
+    """Filters of the annotation list."""
+
+    studyset = fields.String(validate=ID)
+
+
+class ChildListArgs(IdSortedListArgs, NestedArgs):
+    """Filters of the lists of analyses, tables, points and images."""
+
+    study = fields.String(validate=ID)
+    analysis = fields.String(validate=ID, metadata={"description": "points and images only"})
+    value_type = ValueType(metadata={"description": "images only"})
+
+
+class ConditionListArgs(IdSortedListArgs):
+    """Filters of the condition list."""
+
+    name = fields.String(validate=validate.Length(min=1, max=255))
+
+
+class WriteArgs(Schema):
+    """What any write may carry: the change message kept in the history."""
+
+    message = fields.String(validate=validate.Length(max=2000),
+                            metadata={"description": "why: kept with the revision"})
+
+
+class CreateArgs(WriteArgs, NestedArgs):
+    """A create, or a clone of ``source_id`` into the caller's own copy."""
+
+    source_id = fields.String(validate=ID, metadata={
+        "description": "clone this resource (the body is then ignored)"})
+
+
+class DiffArgs(Schema):
+    """The other end of a diff."""
+
+    to = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+
+
+class RevertBody(Schema):
+    """Which revision's state to bring back."""
+
+    revision = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+
+
+class TokenBody(Schema):
+    """A new API token."""
+
+    name = fields.String(load_default="default", validate=validate.Length(min=1, max=255))
+    expires_in_days = fields.Integer(allow_none=True, load_default=None,
+                                     validate=validate.Range(1, 3650))
+    user = fields.String(validate=ID, metadata={"description": "administrators only"})
+
+
+class UserBody(Schema):
+    """A new user (administrators only)."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    external_id = fields.String(allow_none=True, load_default=None,
+                                validate=validate.Length(min=1, max=255))
+    email = fields.Email(allow_none=True, load_default=None, validate=validate.Length(max=320))
+    role = fields.String(load_default="user", validate=validate.OneOf(["user", "curator",
+                                                                       "admin"]))
+
+
+class MergeBody(Schema):
+    """The duplicate publication to merge into this one."""
+
+    duplicate = fields.String(required=True, validate=ID)
