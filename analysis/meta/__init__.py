@@ -7,6 +7,16 @@ project.
 from .corrections import BonferroniCorrection, FDRCorrection, MonteCarloFWE
 from .errors import MetaAnalysisInputError
 from .estimators.ale import ALE
+from .estimators.ibma import (
+    DerSimonianLaird,
+    Fishers,
+    Hedges,
+    PermutedOLS,
+    SampleSizeBasedLikelihood,
+    Stouffers,
+    VarianceBasedLikelihood,
+    WeightedLeastSquares,
+)
 from .estimators.mkda import KDA, MKDADensity
 from .inputs import CoordinateInputs, ImageInputs
 from .kernels import ALEKernel, KDAKernel, MKDAKernel
@@ -21,7 +31,10 @@ __all__ = [
     "ApproximateNull",
     "BonferroniCorrection",
     "CoordinateInputs",
+    "DerSimonianLaird",
     "FDRCorrection",
+    "Fishers",
+    "Hedges",
     "ImageInputs",
     "KDA",
     "KDAKernel",
@@ -33,4 +46,9 @@ __all__ = [
     "MonteCarloFWE",
     "MonteCarloNull",
     "NullCache",
+    "PermutedOLS",
+    "SampleSizeBasedLikelihood",
+    "Stouffers",
+    "VarianceBasedLikelihood",
+    "WeightedLeastSquares",
 ]

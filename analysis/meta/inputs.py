@@ -195,6 +195,8 @@ def _stack_images(images, mask, name):
         if hasattr(img, "affine"):
             mask.check_image(img, label)
             data = np.asanyarray(img.dataobj)
+            if data.ndim == 4 and data.shape[3] == 1:
+                data = data[..., 0]
         else:
             data = np.asarray(img)
             if data.shape != mask.shape:

@@ -18,7 +18,7 @@ class Mask:
     Parameters
     ----------
     img : nibabel.Nifti1Image
-        A 3D image; every non-zero voxel is in the mask.
+        A 3D image (or 4D with one volume); every non-zero voxel is in the mask.
 
     Raises
     ------
@@ -27,6 +27,8 @@ class Mask:
     """
 
     def __init__(self, img):
+        if len(img.shape) == 4 and img.shape[3] == 1:
+            img = nib.Nifti1Image(np.asanyarray(img.dataobj)[..., 0], img.affine, img.header)
         if len(img.shape) != 3:
             raise MetaAnalysisInputError(f"mask: expected a 3D image, got shape {img.shape}")
         self.img = img

@@ -1,0 +1,305 @@
+"""Image-based meta-analysis (IBMA) through PyMARE.
+
+Images are masked once (a boolean index, no per-image resampling), voxels where any
+experiment has a non-finite or zero value are left out (they get NaN-free zeros with p = 1),
+and the remaining voxels are fitted by a PyMARE estimator in one vectorised call.
+"""
+
+import numpy as np
+import pymare
+
+from ..errors import MetaAnalysisInputError
+from ..inputs import ImageInputs
+from ..stats import nlogp_to_logp, nlogp_to_z
+from .base import Estimator, FittedModel
+
+
+def _usable(*arrays):
+    """Voxels where every experiment has a finite, non-zero value in every array."""
+    keep = np.ones(arrays[0].shape[1], dtype=bool)
+    for array in arrays:
+        keep &= np.all(np.isfinite(array) & (array != 0), axis=0)
+    return keep
+
+
+def _expand(values, keep, fill):
+    out = np.full(keep.size, fill, dtype=np.float64)
+    out[keep] = np.asarray(values, dtype=np.float64).ravel()
+    return out
+
+
+class IBMAEstimator(Estimator):
+    """Base class: validates ImageInputs, fits usable voxels, returns maps.
+
+    Parameters
+    ----------
+    corrections : sequence, optional
+        Corrections applied after the fit (FDR, Bonferroni).
+    mask : Mask, optional
+        Analysis mask; must be the one the inputs were masked with.
+    """
+
+    inputs_needed = ()
+
+    def fit(self, inputs):
+        """Fit the estimator to per-experiment images.
+
+        Parameters
+        ----------
+        inputs : ImageInputs
+
+        Returns
+        -------
+        MetaResult
+        """
+        if not isinstance(inputs, ImageInputs):
+            raise MetaAnalysisInputError(
+                f"inputs: {self.name} needs ImageInputs, got {type(inputs).__name__}"
+            )
+        if self.mask is not None and self.mask.fingerprint != inputs.mask.fingerprint:
+            raise MetaAnalysisInputError("mask: the estimator's mask is not the inputs' mask")
+        arrays = [inputs.require(name) for name in self.inputs_needed]
+        if self._needs_sample_sizes and inputs.sample_sizes is None:
+            raise MetaAnalysisInputError(f"sample_sizes: {self.name} needs sample sizes")
+        keep = _usable(*arrays)
+        model = FittedModel(self._fit(inputs, [a[:, keep] for a in arrays], keep), inputs.mask)
+        description = (
+            f"An image-based meta-analysis ({self.method_text}) of {arrays[0].shape[0]} "
+            f"experiments was performed with PyMARE {pymare.__version__} (Yarkoni et al., "
+            f"2019) on the {int(keep.sum())} in-mask voxels where every experiment had data."
+        )
+        return self._result(model, description, self.citations + ("yarkoni2019",))
+
+    _needs_sample_sizes = False
+    method_text = ""
+
+    def _maps(self, keep, z, p, logp, est=None, se=None):
+        maps = {
+            "z": _expand(z, keep, 0.0).astype(np.float32),
+            "p": _expand(p, keep, 1.0).astype(np.float32),
+            "logp": nlogp_to_logp(_expand(logp, keep, 0.0)),
+        }
+        if est is not None:
+            maps["est"] = _expand(est, keep, 0.0).astype(np.float32)
+            maps["se"] = _expand(se, keep, 0.0).astype(np.float32)
+        return maps
+
+
+class _CombinationTest(IBMAEstimator):
+    inputs_needed = ("z",)
+
+    def _pymare(self, inputs, z):
+        raise NotImplementedError
+
+    def _fit(self, inputs, arrays, keep):
+        summary = self._pymare(inputs, arrays[0]).summary()
+        return self._maps(keep, summary.z, summary.p, summary.logp)
+
+
+class Fishers(_CombinationTest):
+    """Fisher's combination of z maps (directed: one-sided in the positive direction)."""
+
+    name = "Fishers"
+    citations = ("fisher1925",)
+    method_text = "Fisher's combined probability test"
+
+    def _pymare(self, inputs, z):
+        return pymare.estimators.FisherCombinationTest().fit(z=z)
+
+
+class Stouffers(_CombinationTest):
+    """Stouffer's combination of z maps, optionally weighted by the square root of n.
+
+    Parameters
+    ----------
+    use_sample_size : bool, optional
+        Weight each experiment by sqrt(sample size).
+    corrections, mask : see :class:`IBMAEstimator`
+    """
+
+    name = "Stouffers"
+    citations = ("stouffer1949",)
+
+    def __init__(self, use_sample_size=False, *, corrections=(), mask=None):
+        super().__init__(corrections=corrections, mask=mask)
+        self.use_sample_size = use_sample_size
+        self._needs_sample_sizes = use_sample_size
+        self.method_text = "Stouffer's method" + (
+            ", weighted by the square root of sample size" if use_sample_size else ""
+        )
+
+    def params(self):
+        """Return the estimator's parameters."""
+        return {"estimator": self.name, "use_sample_size": self.use_sample_size}
+
+    def _pymare(self, inputs, z):
+        estimator = pymare.estimators.StoufferCombinationTest()
+        if self.use_sample_size:
+            return estimator.fit(z=z, w=np.sqrt(inputs.sample_sizes)[:, None])
+        return estimator.fit(z=z)
+
+
+class _Regression(IBMAEstimator):
+    inputs_needed = ("beta", "varcope")
+
+    def _estimator(self):
+        raise NotImplementedError
+
+    def _dataset(self, inputs, arrays):
+        beta, varcope = arrays
+        return pymare.Dataset(y=beta, v=varcope)
+
+    def _fit(self, inputs, arrays, keep):
+        estimator = self._estimator()
+        estimator.fit_dataset(self._dataset(inputs, arrays))
+        stats = estimator.summary().get_fe_stats()
+        return self._maps(keep, stats["z"], stats["p"], stats["logp"], stats["est"], stats["se"])
+
+
+class WeightedLeastSquares(_Regression):
+    """Weighted least squares with a fixed between-study variance ``tau2`` (default 0)."""
+
+    name = "WeightedLeastSquares"
+    citations = ("hedges1985",)
+    method_text = "weighted least squares"
+
+    def __init__(self, tau2=0.0, *, corrections=(), mask=None):
+        super().__init__(corrections=corrections, mask=mask)
+        self.tau2 = tau2
+
+    def params(self):
+        """Return the estimator's parameters."""
+        return {"estimator": self.name, "tau2": self.tau2}
+
+    def _estimator(self):
+        return pymare.estimators.WeightedLeastSquares(tau2=self.tau2)
+
+
+class DerSimonianLaird(_Regression):
+    """Random-effects meta-analysis with the DerSimonian-Laird tau^2 estimator."""
+
+    name = "DerSimonianLaird"
+    citations = ("dersimonian1986",)
+    method_text = "DerSimonian-Laird random-effects model"
+
+    def _estimator(self):
+        return pymare.estimators.DerSimonianLaird()
+
+
+class Hedges(_Regression):
+    """Random-effects meta-analysis with the Hedges tau^2 estimator."""
+
+    name = "Hedges"
+    citations = ("hedges1985",)
+    method_text = "Hedges random-effects model"
+
+    def _estimator(self):
+        return pymare.estimators.Hedges()
+
+
+class VarianceBasedLikelihood(_Regression):
+    """Likelihood-based random-effects model from betas and their variances.
+
+    Parameters
+    ----------
+    method : {"ml", "reml"}
+        Maximum or restricted maximum likelihood.
+    corrections, mask : see :class:`IBMAEstimator`
+    """
+
+    name = "VarianceBasedLikelihood"
+    citations = ("hedges1985",)
+
+    def __init__(self, method="ml", *, corrections=(), mask=None):
+        super().__init__(corrections=corrections, mask=mask)
+        self.method = method
+        self.method_text = f"variance-based {method.upper()} random-effects model"
+
+    def params(self):
+        """Return the estimator's parameters."""
+        return {"estimator": self.name, "method": self.method}
+
+    def _estimator(self):
+        return pymare.estimators.VarianceBasedLikelihoodEstimator(method=self.method)
+
+
+class SampleSizeBasedLikelihood(_Regression):
+    """Likelihood-based random-effects model from betas and sample sizes (no variances).
+
+    Parameters
+    ----------
+    method : {"ml", "reml"}
+        Maximum or restricted maximum likelihood.
+    corrections, mask : see :class:`IBMAEstimator`
+    """
+
+    name = "SampleSizeBasedLikelihood"
+    citations = ("hedges1985",)
+    inputs_needed = ("beta",)
+    _needs_sample_sizes = True
+
+    def __init__(self, method="ml", *, corrections=(), mask=None):
+        super().__init__(corrections=corrections, mask=mask)
+        self.method = method
+        self.method_text = f"sample-size-based {method.upper()} random-effects model"
+
+    def params(self):
+        """Return the estimator's parameters."""
+        return {"estimator": self.name, "method": self.method}
+
+    def _estimator(self):
+        return pymare.estimators.SampleSizeBasedLikelihoodEstimator(method=self.method)
+
+    def _dataset(self, inputs, arrays):
+        (beta,) = arrays
+        n = np.repeat(inputs.sample_sizes[:, None], beta.shape[1], axis=1)
+        return pymare.Dataset(y=beta, n=n)
+
+
+class PermutedOLS(IBMAEstimator):
+    """Intercept-only least squares on betas, with sign-flipping permutation p-values.
+
+    The model is PyMARE's weighted least squares with unit weights (the ordinary
+    least-squares mean); PyMARE's permutation test flips the experiments' signs (exactly,
+    over all 2^k patterns, when 2^k <= ``n_perm``) and two-sided p-values are returned with
+    the signed z-values they correspond to. PyMARE draws from NumPy's global generator, so
+    it is seeded with ``seed`` for the call and its state restored afterwards.
+
+    Parameters
+    ----------
+    n_perm : int, optional
+        Number of sign flips.
+    seed : int, optional
+        Seed of the sign flips.
+    corrections, mask : see :class:`IBMAEstimator`
+    """
+
+    name = "PermutedOLS"
+    citations = ("freedman1983",)
+    inputs_needed = ("beta",)
+    method_text = "ordinary least squares with sign-flipping permutation p-values"
+
+    def __init__(self, n_perm=1000, seed=0, *, corrections=(), mask=None):
+        super().__init__(corrections=corrections, mask=mask)
+        self.n_perm = n_perm
+        self.seed = seed
+
+    def params(self):
+        """Return the estimator's parameters."""
+        return {"estimator": self.name, "n_perm": self.n_perm, "seed": self.seed}
+
+    def _fit(self, inputs, arrays, keep):
+        (beta,) = arrays
+        estimator = pymare.estimators.WeightedLeastSquares()
+        estimator.fit_dataset(pymare.Dataset(y=beta, v=np.ones_like(beta)))
+        summary = estimator.summary()
+        state = np.random.get_state()
+        np.random.seed(self.seed)
+        try:
+            permuted = summary.permutation_test(n_perm=self.n_perm)
+        finally:
+            np.random.set_state(state)
+        stats = summary.get_fe_stats()
+        p = np.asarray(permuted.perm_p["fe_p"], dtype=np.float64).ravel()
+        z = np.sign(np.ravel(stats["est"])) * nlogp_to_z(np.log(p), two_sided=True)
+        return self._maps(keep, z, p, np.log(p), stats["est"], stats["se"])
