@@ -35,7 +35,7 @@ views = AggregateViews(lambda: services().annotations, Annotation, "annotations.
 def list_annotations(args: dict[str, Any]) -> Response:
     """List annotations (keyset pages)."""
     query, filters = split_list_args(args)
-    return http.page(reads().annotations(actor(), query, **filters))
+    return http.page(lambda: reads().annotations(actor(), query, **filters))
 
 
 @blp.route("", methods=["POST"])

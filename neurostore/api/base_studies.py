@@ -29,8 +29,8 @@ def list_base_studies(args: dict[str, Any]) -> Response:
     """Search and list publications; content filters (coordinates, images, radius) apply to
     their visible study versions."""
     query, filters = split_list_args(args)
-    return http.page(reads().base_studies(actor(), StudyFilters(**filters), query,
-                                          nested=args.get("nested", False)))
+    return http.page(lambda: reads().base_studies(actor(), StudyFilters(**filters), query,
+                                                  nested=args.get("nested", False)))
 
 
 def _show(id_: str, nested: bool) -> Response:

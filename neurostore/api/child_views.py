@@ -66,9 +66,14 @@ class ChildViews:
     def list(self, args: dict[str, Any]) -> Response:
         """A page of parts."""
         query, filters = split_list_args(args)
-        result = reads().children(actor(), self.kind, query, **filters)
-        result.rows = [_flat(self.kind, row, args.get("nested", False)) for row in result.rows]
-        return http.page(result)
+
+        def fetch() -> Any:
+            result = reads().children(actor(), self.kind, query, **filters)
+            result.rows = [_flat(self.kind, row, args.get("nested", False))
+                           for row in result.rows]
+            return result
+
+        return http.page(fetch)
 
     def _show(self, record: Record, child_id: str, nested: bool, status: int = 200,
               location: bool = False) -> Response:

@@ -268,7 +268,7 @@ def delete_image(args: dict[str, Any], id_: str) -> Response:
 def list_conditions(args: dict[str, Any]) -> Response:
     """List conditions, optionally those whose name contains `name`."""
     query, filters = split_list_args(args)
-    return http.page(reads().conditions(query, **filters))
+    return http.page(lambda: reads().conditions(query, **filters))
 
 
 @conditions.route("/<id_>", methods=["GET"])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import UnsupportedMediaType
 
-from neurostore.api.errors import BadRequest
+from neurostore.api.errors import BadRequest, field_errors
 from neurostore.services.errors import Invalid
 
 # PostgreSQL integers are 64-bit at most; larger numbers are refused while parsing.
@@ -90,8 +91,16 @@ def respond(body: Any, status: int = 200, *, version: int | None = None,
     return response
 
 
-def page(result: Any) -> Response:
-    """The list envelope: ``{"metadata": {"total_count", "next"}, "results"}``."""
+def page(fetch: Callable[[], Any]) -> Response:
+    """The list envelope ``{"metadata": {"total_count", "next"}, "results"}`` of ``fetch()``.
+
+    A search string, cursor or filter combination the read side refuses is a bad query
+    parameter (400), like those the query schema refuses.
+    """
+    try:
+        result = fetch()
+    except Invalid as exc:
+        raise BadRequest(exc.detail, field_errors(exc.field_errors)) from exc
     return respond({"metadata": {"total_count": result.total_count, "next": result.next},
                     "results": result.rows})
 

@@ -55,9 +55,8 @@ def split_list_args(args: dict[str, Any]) -> tuple[ListQuery, dict[str, Any]]:
 def list_studies(args: dict[str, Any]) -> Response:
     """Search and list studies (keyset pages; pass `metadata.next` as `cursor`)."""
     query, filters = split_list_args(args)
-    result = reads().studies(actor(), StudyFilters(**filters), query,
-                             nested=args.get("nested", False))
-    return http.page(result)
+    return http.page(lambda: reads().studies(actor(), StudyFilters(**filters), query,
+                                             nested=args.get("nested", False)))
 
 
 @blp.route("", methods=["POST"])

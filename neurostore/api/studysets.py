@@ -50,10 +50,14 @@ def as_references(body: Any) -> Any:
 def list_studysets(args: dict[str, Any]) -> Response:
     """List studysets (keyset pages)."""
     query, filters = split_list_args(args)
-    result = reads().studysets(actor(), query, **filters)
-    if args.get("nested"):
-        result.rows = [_shape(row, True) for row in result.rows]
-    return http.page(result)
+
+    def fetch() -> Any:
+        result = reads().studysets(actor(), query, **filters)
+        if args.get("nested"):
+            result.rows = [_shape(row, True) for row in result.rows]
+        return result
+
+    return http.page(fetch)
 
 
 @blp.route("", methods=["POST"])

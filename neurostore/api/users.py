@@ -32,7 +32,7 @@ def _me() -> str:
 def list_users(args: dict[str, Any]) -> Response:
     """List users' public profiles."""
     query, _ = split_list_args(args)
-    return http.page(reads().users(query))
+    return http.page(lambda: reads().users(query))
 
 
 @users.route("", methods=["POST"])

@@ -1,0 +1,71 @@
+"""Bad input never gets a 500: every error is a problem+json with a fitting 4xx."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.neurostore.factories import study_payload
+
+
+def _problem(r, status):
+    assert r.status_code == status, (r.status_code, r.get_data(as_text=True)[:300])
+    assert r.mimetype == "application/problem+json"
+    assert {"type", "title", "status", "detail"} <= set(r.json) and r.json["status"] == status
+    return r.json
+
+
+@pytest.mark.parametrize("data,content_type,status", [
+    (b"{not json", "application/json", 400),
+    (b'{"name": NaN}', "application/json", 400),
+    (b'{"year": 1' + b"0" * 30 + b"}", "application/json", 400),
+    (b'{"name": "a\\u0000b"}', "application/json", 400),
+    (b"\xff\xfe", "application/json", 400),
+    (b"name=x", "application/x-www-form-urlencoded", 415),
+    (b'{"name": "x"}', "text/plain", 415),
+    (b"", "application/json", 400),
+    (b"[1, 2]", "application/json", 422),
+    (b'"a string"', "application/json", 422),
+])
+def test_malformed_bodies(client, alice, data, content_type, status):
+    r = client.post("/api/studies", data=data, content_type=content_type, headers=alice.headers)
+    _problem(r, status)
+
+
+def test_oversized_body_is_413(client, alice):
+    big = b'{"name": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    r = client.post("/api/studies", data=big, content_type="application/json",
+                    headers=alice.headers)
+    _problem(r, 413)
+
+
+@pytest.mark.parametrize("query", [
+    "limit=0", "limit=abc", "limit=100000", "sort=nope", "year_min=99", "x=1&y=2",
+    "x=1&y=2&z=3&radius=-1", "x=nan&y=1&z=1&radius=5", "search=(pain", 'search="open',
+    "search=AND", "cursor=@@@", "cursor=WzEsMl0", "pmid=abc", "space=MARS",
+    "value_type=foo", "has_images=maybe", "search=a%00b",
+])
+def test_bad_query_parameters_are_400(client, query):
+    body = _problem(client.get(f"/api/studies?{query}"), 400)
+    assert body["detail"] and (body.get("errors") or "NUL" in body["detail"])
+
+
+def test_unknown_ids_routes_and_methods(client, alice):
+    for path in ("/api/studies/nope", "/api/analyses/nope", "/api/points/nope",
+                 "/api/studysets/nope", "/api/annotations/nope", "/api/base-studies/nope",
+                 "/api/users/nope", "/api/conditions/nope", "/api/tables/nope",
+                 "/api/images/nope", "/api/studies/nope/revisions", "/api/nothing"):
+        _problem(client.get(path, headers=alice.headers), 404)
+    _problem(client.delete("/api/studies", headers=alice.headers), 405)
+    _problem(client.get("/api/studies/x%00y"), 400)
+
+
+def test_wrong_types_are_422_with_field_paths(client, alice):
+    body = study_payload(1, 1, year="nineteen", pmid="abc")
+    body["analyses"][0]["points"][0]["values"] = [{"value": "high"}]
+    errors = _problem(client.post("/api/studies", json=body, headers=alice.headers), 422)
+    assert {"year", "pmid"} <= set(errors["errors"])
+    assert any(k.startswith("analyses.0.points.0.values") for k in errors["errors"])
+    sid = client.post("/api/studies", json=study_payload(1, 1), headers=alice.headers).json["id"]
+    r = client.patch(f"/api/studies/{sid}", json={"analyses": [{"id": []}]},
+                     headers=alice.headers)
+    _problem(r, 422)
