@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Integer, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neurostore.db import JSON, Base, JSONList
@@ -20,6 +30,12 @@ class IngestRun(Base):
         CheckConstraint(
             "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
             name="status_known",
+        ),
+        Index(
+            "uq_ingest_runs_active_source",
+            "source",
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running')"),
         ),
     )
 

@@ -52,6 +52,9 @@ class Study(PublicationFields, Versioned, Owned, Base):
     source: Mapped[str | None] = mapped_column(String(64))
     source_id: Mapped[str | None] = mapped_column(String(255))
     source_updated_at: Mapped[dt.datetime | None]
+    # sha256 of the upstream record last ingested: an unchanged record is recognised
+    # without loading or comparing its tree.
+    source_hash: Mapped[str | None] = mapped_column(String(64))
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("studies.id", ondelete="SET NULL"), index=True
     )

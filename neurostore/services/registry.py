@@ -8,6 +8,7 @@ from sqlalchemy.orm import sessionmaker
 
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.base_studies import BaseStudyService
+from neurostore.services.ingest import IngestService
 from neurostore.services.studies import StudyService
 from neurostore.services.studysets import StudysetService
 from neurostore.services.users import UserService
@@ -23,6 +24,7 @@ class Services:
     studies: StudyService
     studysets: StudysetService
     annotations: AnnotationService
+    ingest: IngestService
 
 
 def build_services(session_factory: sessionmaker) -> Services:
@@ -30,11 +32,13 @@ def build_services(session_factory: sessionmaker) -> Services:
     studies = StudyService(session_factory)
     studysets = StudysetService(session_factory, studies)
     annotations = AnnotationService(session_factory, studysets)
+    users = UserService(session_factory)
     return Services(
         session_factory=session_factory,
-        users=UserService(session_factory),
+        users=users,
         base_studies=BaseStudyService(session_factory),
         studies=studies,
         studysets=studysets,
         annotations=annotations,
+        ingest=IngestService(session_factory, studies, users),
     )

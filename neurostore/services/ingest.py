@@ -1,0 +1,335 @@
+"""Ingestion runs and the idempotent, set-based sync of a source's studies into the store.
+
+A run is a row in ``ingest_runs`` (the source of truth for its status and counts). Each
+batch of parsed records is synced in one transaction: new records are created together,
+records equal to the stored version are left alone, changed ones are rewritten as a
+revision attributed to the run. A source's own study version is rewritten only while the
+last change to it came from ingestion: once a curator edited it, the curator's edit wins
+and the record is reported, not overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from neurostore.models import IngestRun, Revision, Study
+from neurostore.services import history, versioning
+from neurostore.services.actors import Actor
+from neurostore.services.errors import Conflict, NotFound, PermissionDenied, flatten_errors
+from neurostore.services.history import Provenance
+from neurostore.services.source_sync import carry_ids
+from neurostore.services.studies import StudyService
+from neurostore.services.study_trees import (
+    TreeWrite,
+    assign_ids,
+    read_trees,
+    resolve_conditions,
+    state_of,
+    write_trees,
+)
+from neurostore.services.uow import UnitOfWork
+from neurostore.services.users import UserService
+
+SYSTEM_USER = "system|ingest"
+ACTIVE = ("queued", "running")
+MAX_ERRORS = 1000
+
+
+@dataclass
+class BatchReport:
+    """What one batch did (or, in a dry run, would do)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    diffs: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: BatchReport) -> None:
+        """Accumulate another batch's counts, errors and diffs."""
+        for name in ("created", "updated", "unchanged", "skipped", "failed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
+        self.diffs.extend(other.diffs)
+
+
+class IngestService:
+    """Runs and batches of ingestion."""
+
+    def __init__(self, session_factory: sessionmaker, studies: StudyService,
+                 users: UserService) -> None:
+        self._sf = session_factory
+        self.studies = studies
+        self.users = users
+
+    def system_actor(self) -> Actor:
+        """The account ingestion writes as (created on first use)."""
+        try:
+            found = self.users.find(SYSTEM_USER)
+        except NotFound:
+            try:
+                found = self.users.create(None, name="ingestion", external_id=SYSTEM_USER,
+                                          role="admin")
+            except Conflict:
+                found = self.users.find(SYSTEM_USER)
+        return Actor(found["id"], found["role"])
+
+    # runs ------------------------------------------------------------------------------
+    def start_run(self, actor: Actor | None, source: str, parameters: dict[str, Any], *,
+                  status: str = "running") -> int:
+        """Open a run; refuses a second active run of the same source."""
+        if actor is not None and not actor.is_admin:
+            raise PermissionDenied("only administrators may start ingestion")
+        now = dt.datetime.now(dt.UTC)
+        with UnitOfWork(self._sf) as uow:
+            s = uow.session
+            # One run per source at a time: serialise starts of the same source.
+            s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"ingest:{source}"))))
+            busy = s.execute(
+                select(IngestRun.id).where(IngestRun.source == source,
+                                           IngestRun.status.in_(ACTIVE))
+            ).scalar()
+            if busy:
+                raise Conflict(f"ingest run {busy} of {source} is still active")
+            run = IngestRun(source=source, parameters=parameters, status=status,
+                            requested_by=actor.id if actor else None,
+                            started_at=now if status == "running" else None, errors=[])
+            s.add(run)
+            s.flush()
+            run_id = run.id
+            uow.commit()
+        return run_id
+
+    def mark_running(self, run_id: int) -> None:
+        """Move a queued run to running."""
+        with UnitOfWork(self._sf) as uow:
+            uow.session.execute(
+                update(IngestRun).where(IngestRun.id == run_id)
+                .values(status="running", started_at=dt.datetime.now(dt.UTC))
+            )
+            uow.commit()
+
+    def record_batch(self, run_id: int, report: BatchReport) -> None:
+        """Add a committed batch's counts and errors to the run."""
+        with UnitOfWork(self._sf) as uow:
+            run = uow.session.get(IngestRun, run_id, with_for_update=True)
+            for name in ("created", "updated", "unchanged", "skipped", "failed"):
+                setattr(run, name, getattr(run, name) + getattr(report, name))
+            room = MAX_ERRORS - len(run.errors)
+            if room > 0 and report.errors:
+                run.errors = [*run.errors, *report.errors[:room]]
+            uow.commit()
+
+    def finish_run(self, run_id: int, status: str, error: str | None = None) -> dict[str, Any]:
+        """Close a run as succeeded, failed or cancelled; return its summary."""
+        with UnitOfWork(self._sf) as uow:
+            run = uow.session.get(IngestRun, run_id, with_for_update=True)
+            if run is None:
+                raise NotFound(f"ingest run {run_id} not found")
+            run.status = status
+            run.finished_at = dt.datetime.now(dt.UTC)
+            if error:
+                run.errors = [*run.errors, {"source_id": None, "line": None, "reason": error}]
+            uow.commit()
+            return run_summary(run)
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        """A run's summary."""
+        with UnitOfWork(self._sf) as uow:
+            run = uow.session.get(IngestRun, run_id)
+            if run is None:
+                raise NotFound(f"ingest run {run_id} not found")
+            return run_summary(run)
+
+    def list_runs(self, *, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest runs, newest first."""
+        with UnitOfWork(self._sf) as uow:
+            query = select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)
+            if source:
+                query = query.where(IngestRun.source == source)
+            return [run_summary(r) for r in uow.session.execute(query).scalars()]
+
+    # batches ---------------------------------------------------------------------------
+    def sync(self, actor: Actor, run_id: int | None, source: str, records: list[dict[str, Any]],
+             *, dry_run: bool = False) -> BatchReport:
+        """Bring the store in line with a batch of parsed records of ``source``.
+
+        A record whose hash equals the one stored at its last ingestion is unchanged and
+        costs nothing more. Bad records are skipped and reported; the rest are written in
+        one transaction (rolled back when ``dry_run``, which reports the diffs instead).
+        """
+        report = BatchReport()
+        provenance = Provenance(message=f"ingest {source}", ingest_run_id=run_id)
+        with UnitOfWork(self._sf) as uow:
+            s = uow.session
+            hashed = self._hash(source, records, report)
+            existing = self._existing(s, source, list(hashed))
+            todo = []
+            for source_id, (record, digest) in hashed.items():
+                row = existing.get(source_id)
+                if row is not None and row.source_hash == digest:
+                    report.unchanged += 1
+                else:
+                    todo.append(record)
+            loaded = self._load(source, todo, report)
+            currents = read_trees(s, [existing[d["source_id"]].id for d in loaded
+                                      if d["source_id"] in existing])
+            ingest_owned = self._last_change_by_ingest(s, list(currents))
+            new: list[dict[str, Any]] = []
+            hashes: dict[str, str] = {}
+            for data in loaded:
+                row = existing.get(data["source_id"])
+                if row is None:
+                    new.append(data)
+                    continue
+                if self._sync_one(s, actor, row, currents[row.id], data, row.id in ingest_owned,
+                                  provenance, report, dry_run):
+                    hashes[row.id] = hashed[data["source_id"]][1]
+            if new:
+                made = self.studies._insert(s, actor, new, provenance, [None] * len(new),
+                                            "create")
+                report.created += len(made)
+                hashes.update({r.id: hashed[r.state["source_id"]][1] for r in made})
+                if dry_run:
+                    report.diffs.extend(
+                        {"source_id": r.state["source_id"], "action": "create",
+                         "analyses": len(r.state["analyses"]),
+                         "points": sum(len(a["points"]) for a in r.state["analyses"])}
+                        for r in made
+                    )
+            self._store_hashes(s, hashes)
+            if dry_run:
+                s.rollback()
+            else:
+                uow.commit()
+        return report
+
+    @staticmethod
+    def _hash(source: str, records: list[dict[str, Any]],
+              report: BatchReport) -> dict[str, tuple[dict[str, Any], str]]:
+        out: dict[str, tuple[dict[str, Any], str]] = {}
+        for record in records:
+            source_id = str(record.get("source_id") or "").strip()
+            if not source_id:
+                report.skipped += 1
+                report.errors.append({"source_id": None, "line": None,
+                                      "reason": "record without a source_id"})
+                continue
+            if source_id in out:
+                report.skipped += 1
+                report.errors.append({"source_id": source_id, "line": None,
+                                      "reason": "the same source_id twice in one batch"})
+                continue
+            record = {**record, "source": source, "source_id": source_id}
+            text = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"))
+            out[source_id] = (record, hashlib.sha256(text.encode()).hexdigest())
+        return out
+
+    @staticmethod
+    def _store_hashes(session: Session, hashes: dict[str, str]) -> None:
+        if not hashes:
+            return
+        table = Study.__table__
+        session.execute(
+            update(table).where(table.c.id == bindparam("_id"))
+            .values(source_hash=bindparam("_hash")),
+            [{"_id": k, "_hash": v} for k, v in hashes.items()],
+        )
+
+    def _load(self, source: str, records: list[dict[str, Any]],
+              report: BatchReport) -> list[dict[str, Any]]:
+        loaded: list[dict[str, Any]] = []
+        for record in records:
+            try:
+                loaded.append(self.studies.schema.load(record))
+            except ValidationError as exc:
+                report.skipped += 1
+                flat = flatten_errors(exc.normalized_messages())
+                reason = "; ".join(f"{k}: {' '.join(v)}" for k, v in flat.items())
+                report.errors.append({"source_id": record["source_id"], "line": None,
+                                      "reason": reason})
+        return loaded
+
+    @staticmethod
+    def _existing(session: Session, source: str, source_ids: list[str]) -> dict[str, Any]:
+        if not source_ids:
+            return {}
+        rows = session.execute(
+            select(Study.id, Study.source_id, Study.version, Study.owner_id, Study.source_hash)
+            .where(Study.source == source, Study.source_id.in_(source_ids),
+                   Study.deleted_at.is_(None))
+        )
+        return {row.source_id: row for row in rows}
+
+    @staticmethod
+    def _last_change_by_ingest(session: Session, study_ids: list[str]) -> set[str]:
+        if not study_ids:
+            return set()
+        latest = (
+            select(Revision.aggregate_id, func.max(Revision.version).label("version"))
+            .where(Revision.aggregate_type == "study", Revision.aggregate_id.in_(study_ids))
+            .group_by(Revision.aggregate_id)
+            .subquery()
+        )
+        rows = session.execute(
+            select(Revision.aggregate_id)
+            .join(latest, (latest.c.aggregate_id == Revision.aggregate_id)
+                  & (latest.c.version == Revision.version))
+            .where(Revision.aggregate_type == "study", Revision.ingest_run_id.is_not(None))
+        )
+        return {r[0] for r in rows}
+
+    def _sync_one(self, s: Session, actor: Actor, row: Any, current: dict[str, Any],
+                  data: dict[str, Any], ingest_owned: bool, provenance: Provenance,
+                  report: BatchReport, dry_run: bool) -> bool:
+        carry_ids(current, data)
+        data["public"] = current["public"]
+        assign_ids(s, row.id, data, reuse_free_ids=True)
+        write = TreeWrite(row.id, data, current["base_study"], row.owner_id, current["parent"],
+                          False)
+        conditions = resolve_conditions(s, actor.id, [write])
+        after = state_of(write, conditions)
+        if after == current:
+            report.unchanged += 1
+            return True
+        if not ingest_owned:
+            report.skipped += 1
+            report.errors.append({
+                "source_id": row.source_id, "line": None,
+                "reason": f"study {row.id} was edited by a curator since it was ingested: "
+                          "the upstream change was not applied",
+            })
+            return False
+        root = versioning.lock(s, Study, "study", row.id)
+        version = versioning.bump(s, Study, root)
+        write_trees(s, [write])
+        history.record(s, actor, "study", [(row.id, version, "update", after, current)],
+                       provenance)
+        report.updated += 1
+        if dry_run:
+            report.diffs.append({"source_id": row.source_id, "action": "update",
+                                 "study": row.id, "diff": history.diff_states(current, after)})
+        return True
+
+
+def run_summary(run: IngestRun) -> dict[str, Any]:
+    """The JSON form of a run."""
+    return {
+        "id": run.id, "source": run.source, "status": run.status,
+        "parameters": run.parameters, "requested_by": run.requested_by,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "created": run.created, "updated": run.updated, "unchanged": run.unchanged,
+        "skipped": run.skipped, "failed": run.failed, "errors": run.errors,
+    }
