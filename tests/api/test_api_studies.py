@@ -37,7 +37,8 @@ def test_get_output_is_a_valid_put_flat_and_nested(client, alice):
 def test_put_replaces_and_patch_merges(client, alice):
     sid = _create(client, alice).json["id"]
     flat = client.get(f"/api/studies/{sid}").json
-    r = client.put(f"/api/studies/{sid}", json={"name": "Renamed", "analyses": flat["analyses"][:1]},
+    r = client.put(f"/api/studies/{sid}",
+                   json={"name": "Renamed", "analyses": flat["analyses"][:1]},
                    headers=alice.headers)
     assert r.status_code == 200, r.json
     assert r.json["name"] == "Renamed" and r.json["authors"] is None

@@ -1,0 +1,77 @@
+"""Studysets and annotations over HTTP: nesting, round trips, clone with annotations, notes."""
+
+from __future__ import annotations
+
+from tests.neurostore.factories import study_payload
+
+
+def _studyset(client, caller, n=3):
+    ids = [client.post("/api/studies", json=study_payload(2, 2, seed=i),
+                       headers=caller.headers).json["id"] for i in range(n)]
+    r = client.post("/api/studysets", json={"name": "set", "studies": ids},
+                    headers=caller.headers)
+    assert r.status_code == 201, r.json
+    return r.json
+
+
+def test_studyset_nested_round_trip_and_history(client, alice):
+    ss = _studyset(client, alice)
+    nested = client.get(f"/api/studysets/{ss['id']}?nested=true").json
+    assert [s["id"] for s in nested["studies"]] == ss["studies"]
+    assert nested["studies"][0]["analyses"][0]["points"]
+    r = client.put(f"/api/studysets/{ss['id']}", json=nested,
+                   headers={**alice.headers, "If-Match": '"1"'})
+    assert r.status_code == 200 and r.json["version"] == 1
+    r = client.patch(f"/api/studysets/{ss['id']}", json={"studies": ss["studies"][:1]},
+                     headers={**alice.headers, "If-Match": '"1"'})
+    assert r.json["studies"] == ss["studies"][:1] and r.headers["ETag"] == '"2"'
+    assert client.patch(f"/api/studysets/{ss['id']}", json={"name": "x"},
+                        headers={**alice.headers, "If-Match": '"1"'}).status_code == 412
+    diff = client.get(f"/api/studysets/{ss['id']}/revisions/1/diff?to=2").json["patch"]
+    assert diff and all(op["path"].startswith("/studies") for op in diff)
+    r = client.post(f"/api/studysets/{ss['id']}/revert", json={"revision": 1},
+                    headers=alice.headers)
+    assert r.json["studies"] == ss["studies"]
+    listed = client.get("/api/studysets?nested=true").json
+    assert listed["metadata"]["total_count"] == 1
+    assert listed["results"][0]["studies"][0]["id"] == ss["studies"][0]
+    r = client.post("/api/studysets", json={"studies": ["missing"]}, headers=alice.headers)
+    assert r.status_code == 422 and "studies.0" in r.json["errors"]
+
+
+def test_annotations_notes_and_studyset_clone(client, alice, bob):
+    ss = _studyset(client, alice, 2)
+    body = {"studyset": ss["id"], "name": "incl", "note_keys": {"included": "boolean"}}
+    r = client.post("/api/annotations", json=body, headers=alice.headers)
+    assert r.status_code == 201, r.json
+    annotation = r.json
+    assert len(annotation["notes"]) == 4
+    assert all(n["note"] == {"included": None} for n in annotation["notes"])
+    first = annotation["notes"][0]["analysis"]
+    r = client.patch(f"/api/annotations/{annotation['id']}/notes",
+                     json=[{"analysis": first, "note": {"included": True}}],
+                     headers={**alice.headers, "If-Match": '"1"'})
+    assert r.status_code == 200 and r.headers["ETag"] == '"2"'
+    assert {n["analysis"]: n["note"]["included"] for n in r.json}[first] is True
+    r = client.patch(f"/api/annotations/{annotation['id']}/notes",
+                     json=[{"analysis": first, "note": {"included": "yes"}}],
+                     headers=alice.headers)
+    assert r.status_code == 422
+    assert client.patch(f"/api/annotations/{annotation['id']}/notes", json=[],
+                        headers=bob.headers).status_code == 403
+    got = client.get(f"/api/annotations/{annotation['id']}")
+    assert client.put(f"/api/annotations/{annotation['id']}", json=got.json,
+                      headers=alice.headers).json["version"] == 2
+    assert client.get(f"/api/annotations?studyset={ss['id']}").json["metadata"][
+        "total_count"] == 1
+    r = client.post(f"/api/studysets?source_id={ss['id']}", headers=bob.headers)
+    assert r.status_code == 201 and r.json["parent"] == ss["id"]
+    copies = client.get(f"/api/annotations?studyset={r.json['id']}").json["results"]
+    assert len(copies) == 1 and copies[0]["user"] == bob.actor.id
+    assert copies[0]["notes"] == got.json["notes"]
+    r = client.post(f"/api/annotations?source_id={annotation['id']}", headers=bob.headers)
+    assert r.status_code == 201 and r.json["parent"] == annotation["id"]
+    r = client.delete(f"/api/annotations/{annotation['id']}", headers=alice.headers)
+    assert r.status_code == 200 and r.json["deleted"]
+    assert client.get(f"/api/annotations/{annotation['id']}/revisions").json[-1]["action"] \
+        == "delete"
