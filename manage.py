@@ -9,6 +9,7 @@ from cli.db import db
 from cli.demo import demo
 from cli.runtime import Runtime
 from cli.users import tokens, users
+from cli.worker import worker
 
 
 @click.group()
@@ -22,7 +23,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = Runtime()
 
 
-for command in (db, users, tokens, demo):
+for command in (db, users, tokens, worker, demo):
     cli.add_command(command)
 
 

@@ -30,6 +30,12 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    # The task queue's tables belong to procrastinate (created by migration 0004), not to
+    # the models, so autogenerate and ``alembic check`` leave them alone.
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate"))
+
+
 def _run(connection) -> None:
     connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
     connection.execute(text(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'"))
@@ -38,6 +44,7 @@ def _run(connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=True,
+        include_name=_include_name,
         transaction_per_migration=True,
     )
     with context.begin_transaction():
