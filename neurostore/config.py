@@ -25,6 +25,11 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("var").resolve())
     max_content_length: int = 32 * 1024 * 1024
 
+    @property
+    def files_dir(self) -> Path:
+        """Folder of the content-addressed file store."""
+        return self.data_dir / "files"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Build settings from ``DATABASE_URL`` and ``NEUROSTORE_DATA_DIR``."""
