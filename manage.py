@@ -8,6 +8,7 @@ import click
 from cli.db import db
 from cli.demo import demo
 from cli.runtime import Runtime
+from cli.serve import serve
 from cli.users import tokens, users
 from cli.worker import worker
 
@@ -23,7 +24,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = Runtime()
 
 
-for command in (db, users, tokens, worker, demo):
+for command in (db, users, tokens, serve, worker, demo):
     cli.add_command(command)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from importlib.resources import files
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from cli.demo_api import running_api, show_requests
 from cli.runtime import Runtime, pass_runtime
 from neurostore import migrate
 from neurostore.services.actors import Actor
@@ -33,9 +36,17 @@ def _demo_actor(rt: Runtime) -> Actor:
 
 
 @click.command()
+@click.option("--serve", "keep_serving", is_flag=True,
+              help="Keep serving the API at the end (Ctrl-C to stop).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="API port (default: a free one).")
 @pass_runtime
-def demo(rt: Runtime) -> None:
-    """Start the database, load real NIMADS studies, curate one and show its history."""
+def demo(rt: Runtime, keep_serving: bool, port: int) -> None:
+    """The whole journey on real bundled data.
+
+    Starts the database, loads real NIMADS studies, curates one and shows its history, then
+    serves the API and runs typical client calls against it.
+    """
     console = Console()
     where = "DATABASE_URL" if rt.settings.database_url else f"embedded ({rt.settings.data_dir})"
     with console.status("starting PostgreSQL and migrating ..."):
@@ -59,6 +70,13 @@ def demo(rt: Runtime) -> None:
     study = next(s for s in result.studies if s.state["analyses"])
     _curate(rt, actor, study.id)
     _print_history(console, rt, actor, study.id)
+
+    with running_api(rt, port=port) as base:
+        show_requests(console, rt, actor, base, study.id)
+        if keep_serving:
+            console.print(f"serving on {base}/api until Ctrl-C")
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
 
 
 def _curate(rt: Runtime, actor: Actor, study_id: str) -> None:
