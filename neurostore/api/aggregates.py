@@ -34,7 +34,7 @@ def provenance(args: dict[str, Any]) -> Provenance:
 
 
 def read_then_write(
-    service: AggregateService, id_: str, write: Callable[[Record, int | None], Record]
+    service: AggregateService, id: str, write: Callable[[Record, int | None], Record]
 ) -> Record:
     """Run ``write(current, if_match)`` on a freshly read state, compare-and-set.
 
@@ -44,7 +44,7 @@ def read_then_write(
     """
     client = http.if_match()
     for attempt in range(READ_WRITE_ATTEMPTS):
-        current = service.get(actor(), id_)
+        current = service.get(actor(), id)
         try:
             return write(current, client if client is not None else current.version)
         except RevisionConflict:
@@ -105,12 +105,12 @@ class AggregateViews:
         body = {**self.shape(record.state, nested), **reads().meta(self.model, record.id)}
         return http.respond(
             body, status, version=record.version,
-            location=url_for(self.endpoint, id_=record.id) if location else None,
+            location=url_for(self.endpoint, id=record.id) if location else None,
         )
 
-    def get(self, id_: str, args: dict[str, Any]) -> Response:
+    def get(self, id: str, args: dict[str, Any]) -> Response:
         """GET one."""
-        return self.show(self.service().get(actor(), id_), args.get("nested", False))
+        return self.show(self.service().get(actor(), id), args.get("nested", False))
 
     def create(self, args: dict[str, Any], prepare: Callable[[Any], Any] = lambda b: b
                ) -> Response:
@@ -123,32 +123,32 @@ class AggregateViews:
                                            provenance=provenance(args))
         return self.show(record, args.get("nested", False), 201, location=True)
 
-    def replace(self, id_: str, args: dict[str, Any], body: Any) -> Response:
+    def replace(self, id: str, args: dict[str, Any], body: Any) -> Response:
         """PUT with a prepared body."""
-        record = self.service().replace(actor(), id_, body, if_match=http.if_match(),
+        record = self.service().replace(actor(), id, body, if_match=http.if_match(),
                                         provenance=provenance(args))
         return self.show(record, args.get("nested", False))
 
-    def update(self, id_: str, args: dict[str, Any], patch: Any) -> Response:
+    def update(self, id: str, args: dict[str, Any], patch: Any) -> Response:
         """PATCH with a prepared body."""
-        return self.show(self.update_record(id_, args, patch), args.get("nested", False))
+        return self.show(self.update_record(id, args, patch), args.get("nested", False))
 
-    def update_record(self, id_: str, args: dict[str, Any], patch: Any) -> Record:
+    def update_record(self, id: str, args: dict[str, Any], patch: Any) -> Record:
         """PATCH, returning the new record."""
         check_patch(patch)
-        return self.service().update(actor(), id_, patch, if_match=http.if_match(),
+        return self.service().update(actor(), id, patch, if_match=http.if_match(),
                                      provenance=provenance(args))
 
-    def delete(self, id_: str, args: dict[str, Any]) -> Response:
+    def delete(self, id: str, args: dict[str, Any]) -> Response:
         """DELETE: a restorable tombstone."""
-        record = self.service().delete(actor(), id_, if_match=http.if_match(),
+        record = self.service().delete(actor(), id, if_match=http.if_match(),
                                        provenance=provenance(args))
         return http.respond({"id": record.id, "version": record.version, "deleted": True},
                             version=record.version)
 
-    def restore(self, id_: str, args: dict[str, Any]) -> Response:
+    def restore(self, id: str, args: dict[str, Any]) -> Response:
         """Bring a deleted resource back."""
-        record = self.service().restore(actor(), id_, provenance=provenance(args))
+        record = self.service().restore(actor(), id, provenance=provenance(args))
         return self.show(record, False)
 
 
@@ -156,40 +156,40 @@ def add_history_routes(blp: Blueprint, views: AggregateViews) -> None:
     """Add ``revisions``, ``revisions/{n}``, ``revisions/{n}/diff``, ``revert`` and
     ``restore`` routes to ``blp``."""
 
-    @blp.route("/<id_>/revisions", endpoint="revisions")
+    @blp.route("/<id>/revisions", endpoint="revisions")
     @blp.response(200, RevisionOut(many=True))
-    def revisions(id_: str) -> Response:
+    def revisions(id: str) -> Response:
         """Edit history, oldest first: who, when, why, and which ingest run or job."""
-        return http.respond(views.service().revisions(actor(), id_))
+        return http.respond(views.service().revisions(actor(), id))
 
-    @blp.route("/<id_>/revisions/<int:n>", endpoint="revision")
+    @blp.route("/<id>/revisions/<int:n>", endpoint="revision")
     @blp.response(200, RevisionOut)
-    def revision(id_: str, n: int) -> Response:
+    def revision(id: str, n: int) -> Response:
         """One revision with the full state then."""
-        return http.respond(views.service().revision(actor(), id_, n))
+        return http.respond(views.service().revision(actor(), id, n))
 
-    @blp.route("/<id_>/revisions/<int:n>/diff", endpoint="diff")
+    @blp.route("/<id>/revisions/<int:n>/diff", endpoint="diff")
     @blp.arguments(DiffArgs, location="query", error_status_code=400)
     @blp.response(200, DiffOut)
-    def diff(args: dict[str, Any], id_: str, n: int) -> Response:
+    def diff(args: dict[str, Any], id: str, n: int) -> Response:
         """The JSON patch (RFC 6902) from revision ``n`` to revision ``to``."""
-        patch = views.service().diff(actor(), id_, n, args["to"])
+        patch = views.service().diff(actor(), id, n, args["to"])
         return http.respond({"from": n, "to": args["to"], "patch": patch})
 
-    @blp.route("/<id_>/revert", methods=["POST"], endpoint="revert")
+    @blp.route("/<id>/revert", methods=["POST"], endpoint="revert")
     @blp.arguments(WriteArgs, location="query", error_status_code=400)
     @blp.doc(requestBody=http.body_doc(RevertBody))
     @blp.response(200, views.schema)
-    def revert(args: dict[str, Any], id_: str) -> Response:
+    def revert(args: dict[str, Any], id: str) -> Response:
         """Write the state of an earlier revision as a new revision (send If-Match)."""
         body = http.load(RevertBody(), http.json_body())
-        record = views.service().revert(actor(), id_, body["revision"],
+        record = views.service().revert(actor(), id, body["revision"],
                                         if_match=http.if_match(), provenance=provenance(args))
         return views.show(record, False)
 
-    @blp.route("/<id_>/restore", methods=["POST"], endpoint="restore")
+    @blp.route("/<id>/restore", methods=["POST"], endpoint="restore")
     @blp.arguments(WriteArgs, location="query", error_status_code=400)
     @blp.response(200, views.schema)
-    def restore(args: dict[str, Any], id_: str) -> Response:
+    def restore(args: dict[str, Any], id: str) -> Response:
         """Undo a delete."""
-        return views.restore(id_, args)
+        return views.restore(id, args)

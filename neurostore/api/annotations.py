@@ -47,59 +47,59 @@ def create_annotation(args: dict[str, Any]) -> Response:
     return views.create(args)
 
 
-@blp.route("/<id_>", methods=["GET"], endpoint="annotation")
+@blp.route("/<id>", methods=["GET"], endpoint="annotation")
 @blp.response(200, AnnotationOut)
-def get_annotation(id_: str) -> Response:
+def get_annotation(id: str) -> Response:
     """One annotation with every note."""
-    return views.get(id_, {})
+    return views.get(id, {})
 
 
-@blp.route("/<id_>", methods=["PUT"])
+@blp.route("/<id>", methods=["PUT"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(AnnotationSchema))
 @blp.response(200, AnnotationOut)
-def replace_annotation(args: dict[str, Any], id_: str) -> Response:
+def replace_annotation(args: dict[str, Any], id: str) -> Response:
     """Replace an annotation's whole state; send If-Match."""
-    return views.replace(id_, args, http.json_body())
+    return views.replace(id, args, http.json_body())
 
 
-@blp.route("/<id_>", methods=["PATCH"])
+@blp.route("/<id>", methods=["PATCH"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(AnnotationSchema, "Only the fields to change; `notes` items"
                                    " are merged into the current notes of their analyses."))
 @blp.response(200, AnnotationOut)
-def update_annotation(args: dict[str, Any], id_: str) -> Response:
+def update_annotation(args: dict[str, Any], id: str) -> Response:
     """Change some fields or notes of an annotation; send If-Match."""
-    return views.update(id_, args, http.json_body())
+    return views.update(id, args, http.json_body())
 
 
 
-@blp.route("/<id_>", methods=["DELETE"])
+@blp.route("/<id>", methods=["DELETE"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.response(200, DeletedOut)
-def delete_annotation(args: dict[str, Any], id_: str) -> Response:
+def delete_annotation(args: dict[str, Any], id: str) -> Response:
     """Delete an annotation (restorable)."""
-    return views.delete(id_, args)
+    return views.delete(id, args)
 
 
-@blp.route("/<id_>/notes", methods=["GET"])
+@blp.route("/<id>/notes", methods=["GET"])
 @blp.response(200, NoteOut(many=True))
-def get_notes(id_: str) -> Response:
+def get_notes(id: str) -> Response:
     """The notes of an annotation, one per analysis."""
-    record = services().annotations.get(actor(), id_)
+    record = services().annotations.get(actor(), id)
     return http.respond(record.state["notes"], version=record.version)
 
 
-@blp.route("/<id_>/notes", methods=["PATCH"])
+@blp.route("/<id>/notes", methods=["PATCH"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(NoteOut(many=True), "Notes to merge, by analysis."))
 @blp.response(200, NoteOut(many=True))
-def update_notes(args: dict[str, Any], id_: str) -> Response:
+def update_notes(args: dict[str, Any], id: str) -> Response:
     """Merge notes into the annotation (keys not sent keep their values); send If-Match."""
     notes = http.json_body()
     if not isinstance(notes, list):
         raise Invalid({"_schema": ["expected a list of notes"]})
-    record = views.update_record(id_, args, {"notes": notes})
+    record = views.update_record(id, args, {"notes": notes})
     return http.respond(record.state["notes"], version=record.version)
 
 

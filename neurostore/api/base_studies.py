@@ -33,56 +33,56 @@ def list_base_studies(args: dict[str, Any]) -> Response:
                                                   nested=args.get("nested", False)))
 
 
-def _show(id_: str, nested: bool) -> Response:
-    state = reads().base_study(actor(), id_, nested=nested)
+def _show(id: str, nested: bool) -> Response:
+    state = reads().base_study(actor(), id, nested=nested)
     return http.respond(state, version=state["version"])
 
 
-@blp.route("/<id_>", methods=["GET"])
+@blp.route("/<id>", methods=["GET"])
 @blp.arguments(NestedArgs, location="query", error_status_code=400)
 @blp.response(200, BaseStudyOut)
-def get_base_study(args: dict[str, Any], id_: str) -> Response:
+def get_base_study(args: dict[str, Any], id: str) -> Response:
     """One publication (a merged id answers with the survivor); `nested=true` summarises
     its versions."""
-    return _show(id_, args.get("nested", False))
+    return _show(id, args.get("nested", False))
 
 
-def _edit(id_: str, args: dict[str, Any], body: Any) -> Response:
+def _edit(id: str, args: dict[str, Any], body: Any) -> Response:
     if not isinstance(body, dict):
         raise Invalid({"_schema": ["expected a base study object"]})
-    record = services().base_studies.update(actor(), id_, body, if_match=http.if_match(),
+    record = services().base_studies.update(actor(), id, body, if_match=http.if_match(),
                                             provenance=provenance(args))
     return _show(record.id, False)
 
 
-@blp.route("/<id_>", methods=["PUT"])
+@blp.route("/<id>", methods=["PUT"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(BaseStudySchema))
 @blp.response(200, BaseStudyOut)
-def replace_base_study(args: dict[str, Any], id_: str) -> Response:
+def replace_base_study(args: dict[str, Any], id: str) -> Response:
     """Replace a publication's fields (omitted ones become null); curators only."""
     body = http.json_body()
     if isinstance(body, dict):
         body = {**dict.fromkeys(BASE_FIELDS), **body}
-    return _edit(id_, args, body)
+    return _edit(id, args, body)
 
 
-@blp.route("/<id_>", methods=["PATCH"])
+@blp.route("/<id>", methods=["PATCH"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(BaseStudySchema))
 @blp.response(200, BaseStudyOut)
-def update_base_study(args: dict[str, Any], id_: str) -> Response:
+def update_base_study(args: dict[str, Any], id: str) -> Response:
     """Change some fields of a publication; curators only."""
-    return _edit(id_, args, http.json_body())
+    return _edit(id, args, http.json_body())
 
 
-@blp.route("/<id_>/merge", methods=["POST"])
+@blp.route("/<id>/merge", methods=["POST"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(MergeBody))
 @blp.response(200, BaseStudyOut)
-def merge_base_study(args: dict[str, Any], id_: str) -> Response:
+def merge_base_study(args: dict[str, Any], id: str) -> Response:
     """Merge the duplicate publication into this one; its id then redirects here."""
     body = http.load(MergeBody(), http.json_body())
-    record = services().base_studies.merge(actor(), id_, body["duplicate"],
+    record = services().base_studies.merge(actor(), id, body["duplicate"],
                                            provenance=provenance(args))
     return _show(record.id, False)

@@ -82,12 +82,12 @@ class ChildViews:
             raise NotFound(f"{self.label} {child_id} not found")
         body = {**_flat(self.kind, child, nested), "study": record.id}
         return http.respond(body, status, version=record.version,
-                            location=url_for(self.endpoint, id_=child_id) if location else None)
+                            location=url_for(self.endpoint, id=child_id) if location else None)
 
-    def get(self, id_: str, args: dict[str, Any]) -> Response:
+    def get(self, id: str, args: dict[str, Any]) -> Response:
         """One part, cut out of its study."""
-        study_id = reads().study_of(self.kind, id_)
-        return self._show(services().studies.get(actor(), study_id), id_,
+        study_id = reads().study_of(self.kind, id)
+        return self._show(services().studies.get(actor(), study_id), id,
                           args.get("nested", False))
 
     def _container(self, state: dict[str, Any], parent: str | None) -> list[dict[str, Any]]:
@@ -143,46 +143,46 @@ class ChildViews:
         new_id = next(c["id"] for c in container if c["id"] not in before)
         return self._show(record, new_id, args.get("nested", False), 201, location=True)
 
-    def _locate(self, state: dict[str, Any], id_: str) -> tuple[list[dict[str, Any]], int]:
+    def _locate(self, state: dict[str, Any], id: str) -> tuple[list[dict[str, Any]], int]:
         for container in self._containers(state):
             for n, child in enumerate(container):
-                if child["id"] == id_:
+                if child["id"] == id:
                     return container, n
-        raise NotFound(f"{self.label} {id_} not found")
+        raise NotFound(f"{self.label} {id} not found")
 
     def _containers(self, state: dict[str, Any]) -> list[list[dict[str, Any]]]:
         if self.kind in ("analyses", "tables"):
             return [state[self.kind]]
         return [a[self.kind] for a in state["analyses"]]
 
-    def change(self, id_: str, args: dict[str, Any], method: str) -> Response:
+    def change(self, id: str, args: dict[str, Any], method: str) -> Response:
         """PUT (``method="PUT"``: omitted fields reset) or PATCH one part."""
         body = http.json_body()
         if not isinstance(body, dict):
             raise Invalid({"_schema": [f"expected a {self.label} object"]})
         check_patch(body)
-        study_id = reads().study_of(self.kind, id_)
+        study_id = reads().study_of(self.kind, id)
         fields = {k: v for k, v in body.items() if k not in ("id", "study", "analysis")}
 
         def replace(state: dict[str, Any]) -> None:
-            container, n = self._locate(state, id_)
+            container, n = self._locate(state, id)
             base = _defaults(self.schema) if method == "PUT" else container[n]
-            container[n] = self._expanded(state, {**base, **fields, "id": id_})
+            container[n] = self._expanded(state, {**base, **fields, "id": id})
 
-        return self._show(self._write(study_id, args, replace), id_, False)
+        return self._show(self._write(study_id, args, replace), id, False)
 
-    def delete(self, id_: str, args: dict[str, Any]) -> Response:
+    def delete(self, id: str, args: dict[str, Any]) -> Response:
         """Remove one part from its study."""
-        study_id = reads().study_of(self.kind, id_)
+        study_id = reads().study_of(self.kind, id)
 
         def remove(state: dict[str, Any]) -> None:
-            container, n = self._locate(state, id_)
+            container, n = self._locate(state, id)
             del container[n]
             if self.kind == "tables":
                 for analysis in state["analyses"]:
-                    if analysis["table"] == id_:
+                    if analysis["table"] == id:
                         analysis["table"] = None
 
         record = self._write(study_id, args, remove)
-        return http.respond({"id": id_, "version": record.version, "deleted": True},
+        return http.respond({"id": id, "version": record.version, "deleted": True},
                             version=record.version)

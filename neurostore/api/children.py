@@ -74,38 +74,38 @@ def create_analysis(args: dict[str, Any]) -> Response:
     return analysis_views.create(args)
 
 
-@analyses.route("/<id_>", methods=["GET"], endpoint="analysis")
+@analyses.route("/<id>", methods=["GET"], endpoint="analysis")
 @analyses.arguments(NestedArgs, location="query", error_status_code=400)
 @analyses.response(200, AnalysisOut)
-def get_analysis(args: dict[str, Any], id_: str) -> Response:
+def get_analysis(args: dict[str, Any], id: str) -> Response:
     """One analysis."""
-    return analysis_views.get(id_, args)
+    return analysis_views.get(id, args)
 
 
-@analyses.route("/<id_>", methods=["PUT"])
+@analyses.route("/<id>", methods=["PUT"])
 @analyses.arguments(WriteArgs, location="query", error_status_code=400)
 @analyses.doc(requestBody=_body(AnalysisSchema, "study"))
 @analyses.response(200, AnalysisOut)
-def replace_analysis(args: dict[str, Any], id_: str) -> Response:
+def replace_analysis(args: dict[str, Any], id: str) -> Response:
     """Replace an analysis (points and images may be given as current ids)."""
-    return analysis_views.change(id_, args, "PUT")
+    return analysis_views.change(id, args, "PUT")
 
 
-@analyses.route("/<id_>", methods=["PATCH"])
+@analyses.route("/<id>", methods=["PATCH"])
 @analyses.arguments(WriteArgs, location="query", error_status_code=400)
 @analyses.doc(requestBody=_body(AnalysisSchema, "study"))
 @analyses.response(200, AnalysisOut)
-def update_analysis(args: dict[str, Any], id_: str) -> Response:
+def update_analysis(args: dict[str, Any], id: str) -> Response:
     """Change some fields of an analysis."""
-    return analysis_views.change(id_, args, "PATCH")
+    return analysis_views.change(id, args, "PATCH")
 
 
-@analyses.route("/<id_>", methods=["DELETE"])
+@analyses.route("/<id>", methods=["DELETE"])
 @analyses.arguments(WriteArgs, location="query", error_status_code=400)
 @analyses.response(200, DeletedOut)
-def delete_analysis(args: dict[str, Any], id_: str) -> Response:
+def delete_analysis(args: dict[str, Any], id: str) -> Response:
     """Remove an analysis from its study."""
-    return analysis_views.delete(id_, args)
+    return analysis_views.delete(id, args)
 
 
 # tables --------------------------------------------------------------------------------
@@ -126,37 +126,37 @@ def create_table(args: dict[str, Any]) -> Response:
     return table_views.create(args)
 
 
-@tables.route("/<id_>", methods=["GET"], endpoint="table")
+@tables.route("/<id>", methods=["GET"], endpoint="table")
 @tables.response(200, TableOut)
-def get_table(id_: str) -> Response:
+def get_table(id: str) -> Response:
     """One table."""
-    return table_views.get(id_, {})
+    return table_views.get(id, {})
 
 
-@tables.route("/<id_>", methods=["PUT"])
+@tables.route("/<id>", methods=["PUT"])
 @tables.arguments(WriteArgs, location="query", error_status_code=400)
 @tables.doc(requestBody=_body(TableSchema, "study"))
 @tables.response(200, TableOut)
-def replace_table(args: dict[str, Any], id_: str) -> Response:
+def replace_table(args: dict[str, Any], id: str) -> Response:
     """Replace a table."""
-    return table_views.change(id_, args, "PUT")
+    return table_views.change(id, args, "PUT")
 
 
-@tables.route("/<id_>", methods=["PATCH"])
+@tables.route("/<id>", methods=["PATCH"])
 @tables.arguments(WriteArgs, location="query", error_status_code=400)
 @tables.doc(requestBody=_body(TableSchema, "study"))
 @tables.response(200, TableOut)
-def update_table(args: dict[str, Any], id_: str) -> Response:
+def update_table(args: dict[str, Any], id: str) -> Response:
     """Change some fields of a table."""
-    return table_views.change(id_, args, "PATCH")
+    return table_views.change(id, args, "PATCH")
 
 
-@tables.route("/<id_>", methods=["DELETE"])
+@tables.route("/<id>", methods=["DELETE"])
 @tables.arguments(WriteArgs, location="query", error_status_code=400)
 @tables.response(200, DeletedOut)
-def delete_table(args: dict[str, Any], id_: str) -> Response:
+def delete_table(args: dict[str, Any], id: str) -> Response:
     """Remove a table (analyses read from it keep their data, unlinked)."""
-    return table_views.delete(id_, args)
+    return table_views.delete(id, args)
 
 
 # points --------------------------------------------------------------------------------
@@ -177,37 +177,37 @@ def create_point(args: dict[str, Any]) -> Response:
     return point_views.create(args)
 
 
-@points.route("/<id_>", methods=["GET"], endpoint="point")
+@points.route("/<id>", methods=["GET"], endpoint="point")
 @points.response(200, PointOut)
-def get_point(id_: str) -> Response:
+def get_point(id: str) -> Response:
     """One peak."""
-    return point_views.get(id_, {})
+    return point_views.get(id, {})
 
 
-@points.route("/<id_>", methods=["PUT"])
+@points.route("/<id>", methods=["PUT"])
 @points.arguments(WriteArgs, location="query", error_status_code=400)
 @points.doc(requestBody=_body(PointSchema, "analysis"))
 @points.response(200, PointOut)
-def replace_point(args: dict[str, Any], id_: str) -> Response:
+def replace_point(args: dict[str, Any], id: str) -> Response:
     """Replace a peak."""
-    return point_views.change(id_, args, "PUT")
+    return point_views.change(id, args, "PUT")
 
 
-@points.route("/<id_>", methods=["PATCH"])
+@points.route("/<id>", methods=["PATCH"])
 @points.arguments(WriteArgs, location="query", error_status_code=400)
 @points.doc(requestBody=_body(PointSchema, "analysis"))
 @points.response(200, PointOut)
-def update_point(args: dict[str, Any], id_: str) -> Response:
+def update_point(args: dict[str, Any], id: str) -> Response:
     """Change some fields of a peak (e.g. fix its coordinates)."""
-    return point_views.change(id_, args, "PATCH")
+    return point_views.change(id, args, "PATCH")
 
 
-@points.route("/<id_>", methods=["DELETE"])
+@points.route("/<id>", methods=["DELETE"])
 @points.arguments(WriteArgs, location="query", error_status_code=400)
 @points.response(200, DeletedOut)
-def delete_point(args: dict[str, Any], id_: str) -> Response:
+def delete_point(args: dict[str, Any], id: str) -> Response:
     """Remove a peak."""
-    return point_views.delete(id_, args)
+    return point_views.delete(id, args)
 
 
 # images --------------------------------------------------------------------------------
@@ -228,37 +228,37 @@ def create_image(args: dict[str, Any]) -> Response:
     return image_views.create(args)
 
 
-@images.route("/<id_>", methods=["GET"], endpoint="image")
+@images.route("/<id>", methods=["GET"], endpoint="image")
 @images.response(200, ImageOut)
-def get_image(id_: str) -> Response:
+def get_image(id: str) -> Response:
     """One image."""
-    return image_views.get(id_, {})
+    return image_views.get(id, {})
 
 
-@images.route("/<id_>", methods=["PUT"])
+@images.route("/<id>", methods=["PUT"])
 @images.arguments(WriteArgs, location="query", error_status_code=400)
 @images.doc(requestBody=_body(ImageSchema, "analysis"))
 @images.response(200, ImageOut)
-def replace_image(args: dict[str, Any], id_: str) -> Response:
+def replace_image(args: dict[str, Any], id: str) -> Response:
     """Replace an image."""
-    return image_views.change(id_, args, "PUT")
+    return image_views.change(id, args, "PUT")
 
 
-@images.route("/<id_>", methods=["PATCH"])
+@images.route("/<id>", methods=["PATCH"])
 @images.arguments(WriteArgs, location="query", error_status_code=400)
 @images.doc(requestBody=_body(ImageSchema, "analysis"))
 @images.response(200, ImageOut)
-def update_image(args: dict[str, Any], id_: str) -> Response:
+def update_image(args: dict[str, Any], id: str) -> Response:
     """Change some fields of an image."""
-    return image_views.change(id_, args, "PATCH")
+    return image_views.change(id, args, "PATCH")
 
 
-@images.route("/<id_>", methods=["DELETE"])
+@images.route("/<id>", methods=["DELETE"])
 @images.arguments(WriteArgs, location="query", error_status_code=400)
 @images.response(200, DeletedOut)
-def delete_image(args: dict[str, Any], id_: str) -> Response:
+def delete_image(args: dict[str, Any], id: str) -> Response:
     """Remove an image."""
-    return image_views.delete(id_, args)
+    return image_views.delete(id, args)
 
 
 # conditions ----------------------------------------------------------------------------
@@ -271,8 +271,8 @@ def list_conditions(args: dict[str, Any]) -> Response:
     return http.page(lambda: reads().conditions(query, **filters))
 
 
-@conditions.route("/<id_>", methods=["GET"])
+@conditions.route("/<id>", methods=["GET"])
 @conditions.response(200, ConditionOut)
-def get_condition(id_: str) -> Response:
+def get_condition(id: str) -> Response:
     """One condition."""
-    return http.respond(reads().condition(id_))
+    return http.respond(reads().condition(id))

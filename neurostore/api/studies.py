@@ -68,12 +68,12 @@ def create_study(args: dict[str, Any]) -> Response:
     return views.create(args)
 
 
-@blp.route("/<id_>", methods=["GET"], endpoint="study")
+@blp.route("/<id>", methods=["GET"], endpoint="study")
 @blp.arguments(NestedArgs, location="query", error_status_code=400)
 @blp.response(200, StudyOut)
-def get_study(args: dict[str, Any], id_: str) -> Response:
+def get_study(args: dict[str, Any], id: str) -> Response:
     """One study; `nested=true` embeds tables and analyses with their points and images."""
-    return views.get(id_, args)
+    return views.get(id, args)
 
 
 def _has_refs(body: Any) -> bool:
@@ -112,47 +112,47 @@ def expand_refs(body: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _write(id_: str, args: dict[str, Any], method: str) -> Record:
+def _write(id: str, args: dict[str, Any], method: str) -> Record:
     service = services().studies
     change = service.replace if method == "PUT" else service.update
     body = http.json_body()
     if method == "PATCH":
         check_patch(body)
     if not _has_refs(body):
-        return change(actor(), id_, body, if_match=http.if_match(), provenance=provenance(args))
+        return change(actor(), id, body, if_match=http.if_match(), provenance=provenance(args))
     return read_then_write(
-        service, id_,
-        lambda current, version: change(actor(), id_, expand_refs(body, current.state),
+        service, id,
+        lambda current, version: change(actor(), id, expand_refs(body, current.state),
                                         if_match=version, provenance=provenance(args)),
     )
 
 
-@blp.route("/<id_>", methods=["PUT"])
+@blp.route("/<id>", methods=["PUT"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(StudySchema, BODY_NOTE))
 @blp.response(200, StudyOut)
-def replace_study(args: dict[str, Any], id_: str) -> Response:
+def replace_study(args: dict[str, Any], id: str) -> Response:
     """Replace a study's whole state (a GET's output is a valid body); send If-Match."""
-    return views.show(_write(id_, args, "PUT"), False)
+    return views.show(_write(id, args, "PUT"), False)
 
 
-@blp.route("/<id_>", methods=["PATCH"])
+@blp.route("/<id>", methods=["PATCH"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(StudySchema, "Only the fields to change. `analyses`, when"
                                    " given, is the complete new list; an item with the id of a"
                                    " current analysis is merged over it."))
 @blp.response(200, StudyOut)
-def update_study(args: dict[str, Any], id_: str) -> Response:
+def update_study(args: dict[str, Any], id: str) -> Response:
     """Change some fields of a study; send If-Match."""
-    return views.show(_write(id_, args, "PATCH"), False)
+    return views.show(_write(id, args, "PATCH"), False)
 
 
-@blp.route("/<id_>", methods=["DELETE"])
+@blp.route("/<id>", methods=["DELETE"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.response(200, DeletedOut)
-def delete_study(args: dict[str, Any], id_: str) -> Response:
+def delete_study(args: dict[str, Any], id: str) -> Response:
     """Delete a study (a tombstone: its history stays readable, `restore` undoes it)."""
-    return views.delete(id_, args)
+    return views.delete(id, args)
 
 
 add_history_routes(blp, views)

@@ -69,38 +69,38 @@ def create_studyset(args: dict[str, Any]) -> Response:
     return views.create(args, as_references)
 
 
-@blp.route("/<id_>", methods=["GET"], endpoint="studyset")
+@blp.route("/<id>", methods=["GET"], endpoint="studyset")
 @blp.arguments(NestedArgs, location="query", error_status_code=400)
 @blp.response(200, StudysetOut)
-def get_studyset(args: dict[str, Any], id_: str) -> Response:
+def get_studyset(args: dict[str, Any], id: str) -> Response:
     """One studyset; `nested=true` embeds its studies' whole trees."""
-    return views.get(id_, args)
+    return views.get(id, args)
 
 
-@blp.route("/<id_>", methods=["PUT"])
+@blp.route("/<id>", methods=["PUT"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(StudysetSchema, BODY_NOTE))
 @blp.response(200, StudysetOut)
-def replace_studyset(args: dict[str, Any], id_: str) -> Response:
+def replace_studyset(args: dict[str, Any], id: str) -> Response:
     """Replace a studyset's whole state; send If-Match."""
-    return views.replace(id_, args, as_references(http.json_body()))
+    return views.replace(id, args, as_references(http.json_body()))
 
 
-@blp.route("/<id_>", methods=["PATCH"])
+@blp.route("/<id>", methods=["PATCH"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(StudysetSchema, "Only the fields to change."))
 @blp.response(200, StudysetOut)
-def update_studyset(args: dict[str, Any], id_: str) -> Response:
+def update_studyset(args: dict[str, Any], id: str) -> Response:
     """Change some fields of a studyset; send If-Match."""
-    return views.update(id_, args, as_references(http.json_body()))
+    return views.update(id, args, as_references(http.json_body()))
 
 
-@blp.route("/<id_>", methods=["DELETE"])
+@blp.route("/<id>", methods=["DELETE"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.response(200, DeletedOut)
-def delete_studyset(args: dict[str, Any], id_: str) -> Response:
+def delete_studyset(args: dict[str, Any], id: str) -> Response:
     """Delete a studyset (restorable)."""
-    return views.delete(id_, args)
+    return views.delete(id, args)
 
 
 add_history_routes(blp, views)

@@ -54,11 +54,11 @@ def get_me() -> Response:
     return http.respond(services().users.get(actor(), _me()))
 
 
-@users.route("/<id_>", methods=["GET"])
+@users.route("/<id>", methods=["GET"])
 @users.response(200, UserOut)
-def get_user(id_: str) -> Response:
+def get_user(id: str) -> Response:
     """A user's profile."""
-    return http.respond(services().users.get(actor(), id_))
+    return http.respond(services().users.get(actor(), id))
 
 
 @tokens.route("", methods=["GET"])
@@ -87,10 +87,10 @@ def create_token() -> Response:
     }, 201)
 
 
-@tokens.route("/<id_>", methods=["DELETE"])
+@tokens.route("/<id>", methods=["DELETE"])
 @tokens.response(204)
-def revoke_token(id_: str) -> Response:
+def revoke_token(id: str) -> Response:
     """Revoke one of your tokens; it stops working at once."""
     _me()
-    services().users.revoke_token(actor(), id_)
+    services().users.revoke_token(actor(), id)
     return Response(status=204)
