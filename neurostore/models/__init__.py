@@ -1,10 +1,12 @@
 """ORM models, one module per aggregate; importing this package registers them all."""
 
+from neurostore.models.analysis_runs import AnalysisRun
 from neurostore.models.annotations import Annotation, AnnotationNote
 from neurostore.models.base_studies import BaseStudy
 from neurostore.models.conditions import Condition
 from neurostore.models.history import Revision
 from neurostore.models.ingest_runs import IngestRun
+from neurostore.models.snapshots import Snapshot, SnapshotExport
 from neurostore.models.studies import (
     Analysis,
     AnalysisCondition,
@@ -20,6 +22,7 @@ from neurostore.models.users import ApiToken, User
 __all__ = [
     "Analysis",
     "AnalysisCondition",
+    "AnalysisRun",
     "Annotation",
     "AnnotationNote",
     "ApiToken",
@@ -30,6 +33,8 @@ __all__ = [
     "Point",
     "PointValue",
     "Revision",
+    "Snapshot",
+    "SnapshotExport",
     "Study",
     "Studyset",
     "StudysetStudy",
