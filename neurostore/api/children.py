@@ -26,7 +26,8 @@ from neurostore.schemas.api_responses import (
     TableOut,
     TablePage,
 )
-from neurostore.schemas.studies import AnalysisSchema, ImageSchema, PointSchema, TableSchema
+from neurostore.schemas.points import PointSchema
+from neurostore.schemas.studies import AnalysisSchema, ImageSchema, TableSchema
 
 PART_NOTE = (
     " A write changes the study that holds it: the ETag is the study's version and the"

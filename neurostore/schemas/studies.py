@@ -15,15 +15,14 @@ from marshmallow import (
 )
 
 from neurostore.schemas.fields import (
-    Coordinates,
     FiniteFloat,
     Identifier,
     ImageSpace,
-    PointSpace,
     Reference,
     UtcDateTime,
     ValueType,
 )
+from neurostore.schemas.points import PointList
 
 SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="must be a lower-case sha256 hex digest")
 
@@ -33,27 +32,6 @@ class InputSchema(Schema):
 
     class Meta:
         unknown = EXCLUDE
-
-
-class PointValueSchema(InputSchema):
-    """A statistic at a peak."""
-
-    kind = fields.String(allow_none=True, validate=validate.Length(max=64), load_default=None)
-    value = FiniteFloat(allow_none=True, load_default=None)
-
-
-class PointSchema(InputSchema):
-    """A peak; ``coordinates`` are ``[x, y, z]`` in mm."""
-
-    id = fields.String(validate=validate.Length(min=1, max=32))
-    coordinates = Coordinates(required=True)
-    space = PointSpace(allow_none=True, load_default=None)
-    kind = fields.String(allow_none=True, validate=validate.Length(max=64), load_default=None)
-    label_id = fields.String(allow_none=True, validate=validate.Length(max=255), load_default=None)
-    cluster_size = FiniteFloat(allow_none=True, validate=validate.Range(min=0), load_default=None)
-    subpeak = fields.Boolean(allow_none=True, load_default=None)
-    deactivation = fields.Boolean(allow_none=True, load_default=None)
-    values = fields.List(fields.Nested(PointValueSchema), load_default=list)
 
 
 class ImageSchema(InputSchema):
@@ -98,7 +76,7 @@ class AnalysisSchema(InputSchema):
     table = Reference(TableSchema(), allow_none=True, load_default=None)
     conditions = fields.List(Reference(ConditionSchema()), load_default=list)
     weights = fields.List(FiniteFloat(), load_default=None)
-    points = fields.List(fields.Nested(PointSchema), load_default=list)
+    points = PointList(load_default=list)
     images = fields.List(fields.Nested(ImageSchema), load_default=list)
 
     @post_load
