@@ -13,14 +13,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, sessionmaker
 
-from neurostore.models import IngestRun, Revision, Study
+from neurostore.models import (
+    Analysis,
+    Annotation,
+    Image,
+    IngestRun,
+    Revision,
+    Study,
+    Studyset,
+)
 from neurostore.services import history, versioning
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, NotFound, PermissionDenied, flatten_errors
@@ -41,6 +52,8 @@ from neurostore.services.users import UserService
 SYSTEM_USER = "system|ingest"
 ACTIVE = ("queued", "running")
 MAX_ERRORS = 1000
+ABANDONED = {"source_id": None, "line": None,
+             "reason": "abandoned: the process running it stopped before it finished"}
 
 
 @dataclass
@@ -86,8 +99,13 @@ class IngestService:
 
     # runs ------------------------------------------------------------------------------
     def start_run(self, actor: Actor | None, source: str, parameters: dict[str, Any], *,
-                  status: str = "running") -> int:
-        """Open a run; refuses a second active run of the same source."""
+                  status: str = "running",
+                  on_start: Callable[[Session, int], None] | None = None) -> int:
+        """Open a run; refuses a second active run of the same source.
+
+        ``on_start(session, run_id)`` runs inside the transaction that creates the run
+        (e.g. to enqueue its job there, so a run is never queued without its job).
+        """
         if actor is not None and not actor.is_admin:
             raise PermissionDenied("only administrators may start ingestion")
         now = dt.datetime.now(dt.UTC)
@@ -107,8 +125,39 @@ class IngestService:
             s.add(run)
             s.flush()
             run_id = run.id
+            if on_start is not None:
+                on_start(s, run_id)
             uow.commit()
         return run_id
+
+    @contextmanager
+    def hold(self, source: str, *, keep: int | None = None) -> Iterator[None]:
+        """Be the one process loading ``source`` while the block runs.
+
+        A session advisory lock on a dedicated connection marks the holder; PostgreSQL
+        drops it when the process dies, however it dies. Once it is held, any other
+        run of ``source`` still ``running`` was left by a dead process: it is marked
+        failed, so the store never waits for it (``keep`` names the run being resumed).
+        Raises :class:`Conflict` while another live process holds the source.
+        """
+        key = func.hashtext(f"ingest-holder:{source}")
+        engine = self._sf.kw["bind"]
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if not conn.execute(select(func.pg_try_advisory_lock(key))).scalar():
+                raise Conflict(f"another process is ingesting {source}")
+            try:
+                with UnitOfWork(self._sf) as uow:
+                    uow.session.execute(
+                        update(IngestRun)
+                        .where(IngestRun.source == source, IngestRun.status == "running",
+                               IngestRun.id != (keep or 0))
+                        .values(status="failed", finished_at=dt.datetime.now(dt.UTC),
+                                errors=IngestRun.errors.op("||")(literal([ABANDONED], JSONB)))
+                    )
+                    uow.commit()
+                yield
+            finally:
+                conn.execute(select(func.pg_advisory_unlock(key)))
 
     def mark_running(self, run_id: int) -> None:
         """Move a queued run to running."""
@@ -158,6 +207,34 @@ class IngestService:
             if source:
                 query = query.where(IngestRun.source == source)
             return [run_summary(r) for r in uow.session.execute(query).scalars()]
+
+    # lookups for loaders ------------------------------------------------------------------
+    def study_ids(self, source: str, source_ids: list[str]) -> dict[str, str]:
+        """The store ids of a source's current study versions, by ``source_id``."""
+        with UnitOfWork(self._sf) as uow:
+            rows = self._existing(uow.session, source, source_ids)
+        return {source_id: row.id for source_id, row in rows.items()}
+
+    def stored_files(self, source: str, source_id: str) -> dict[str, tuple[str, Any]]:
+        """Image URL -> (sha256, image metadata) of a source's stored study version."""
+        with UnitOfWork(self._sf) as uow:
+            rows = uow.session.execute(
+                select(Image.url, Image.sha256, Image.metadata_)
+                .join(Analysis, Analysis.id == Image.analysis_id)
+                .join(Study, Study.id == Analysis.study_id)
+                .where(Study.source == source, Study.source_id == source_id,
+                       Study.deleted_at.is_(None), Image.sha256.is_not(None))
+            )
+            return {r.url: (r.sha256, r.metadata_) for r in rows}
+
+    def find_marked(self, kind: str, marker: dict[str, Any]) -> str | None:
+        """The id of the live ``studyset`` or ``annotation`` whose metadata holds ``marker``."""
+        model = {"studyset": Studyset, "annotation": Annotation}[kind]
+        with UnitOfWork(self._sf) as uow:
+            return uow.session.execute(
+                select(model.id).where(model.metadata_.contains(marker),
+                                       model.deleted_at.is_(None)).order_by(model.id).limit(1)
+            ).scalar()
 
     # batches ---------------------------------------------------------------------------
     def sync(self, actor: Actor, run_id: int | None, source: str, records: list[dict[str, Any]],

@@ -1,0 +1,164 @@
+"""Stream a source's parsed studies into the store in batches, as one ingest run.
+
+Each batch is one call of :meth:`IngestService.sync`, hence one transaction: a process
+killed mid-run leaves whole batches behind, never part of a study, and the next run
+finds the committed studies unchanged (their upstream hash matches) and carries on.
+Records the parser left out are counted with the batch they were found in: as
+``failed`` when the source could not be fetched (worth retrying), as ``skipped`` when
+the record itself is bad.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from typing import Any
+
+from ingest.records import Skipped, Study
+from neurostore.services.actors import Actor
+from neurostore.services.ingest import BatchReport
+from neurostore.services.registry import Services
+
+DEFAULT_BATCH_SIZE = 1000
+COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
+
+# Called after each batch with the number of studies read so far and that batch's report.
+Progress = Callable[[int, BatchReport], None]
+
+
+@dataclass
+class SourceStream:
+    """What a source hands the loader.
+
+    Attributes
+    ----------
+    studies : iterable of dict
+        Study dicts in the store's input shape; iterated once.
+    skipped : list of Skipped
+        Filled while ``studies`` is iterated.
+    is_failure : callable
+        Tells a :class:`Skipped` that means "could not be fetched" from a bad record.
+    finish : callable or None
+        ``finish(services, actor, run_id, dry_run) -> BatchReport``, run after the last
+        batch (the NIMADS loader writes its studyset and annotation there).
+    """
+
+    studies: Iterable[Study]
+    skipped: list[Skipped]
+    is_failure: Callable[[Skipped], bool] = lambda _: False
+    finish: Callable[[Services, Actor, int | None, bool], BatchReport] | None = None
+
+
+@dataclass
+class LoadSummary:
+    """What a load did (or, in a dry run, would do)."""
+
+    source: str
+    run_id: int | None = None
+    status: str = "running"
+    studies: int = 0
+    peaks: int = 0
+    seconds: float = 0.0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    diffs: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, report: BatchReport) -> None:
+        """Accumulate a batch's counts, errors and diffs."""
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(report, name))
+        self.errors.extend(report.errors)
+        self.diffs.extend(report.diffs)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as plain data (for JSON output and the demo)."""
+        return asdict(self)
+
+
+def load(
+    services: Services,
+    source: str,
+    stream: SourceStream,
+    *,
+    run_id: int | None = None,
+    actor: Actor | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> LoadSummary:
+    """Sync every study of ``stream`` into the store, ``batch_size`` at a time.
+
+    Parameters
+    ----------
+    services : Services
+        The store's services.
+    source : str
+        Source name (``Study.source``).
+    stream : SourceStream
+        The studies and the parser's skipped records.
+    run_id : int, optional
+        The ingest run the batches are attributed to; its counts grow batch by batch.
+    actor : Actor, optional
+        Who writes; the ingestion system account by default.
+    batch_size : int, optional
+        Studies per transaction.
+    dry_run : bool, optional
+        Roll every batch back and collect the diffs instead.
+    progress : callable, optional
+        Called after each batch (see :data:`Progress`).
+
+    Returns
+    -------
+    LoadSummary
+        Counts, errors, diffs (dry run), studies and peaks read, and seconds taken.
+    """
+    started = time.perf_counter()
+    ingest = services.ingest
+    actor = actor or ingest.system_actor()
+    summary = LoadSummary(source=source, run_id=run_id)
+    seen = 0
+    for batch in _batches(stream.studies, batch_size):
+        summary.studies += len(batch)
+        summary.peaks += sum(len(a.get("points") or []) for s in batch for a in s["analyses"])
+        report = ingest.sync(actor, run_id, source, batch, dry_run=dry_run)
+        seen = _add_skips(report, stream, seen)
+        _record(services, run_id, report, dry_run)
+        summary.add(report)
+        if progress is not None:
+            progress(summary.studies, report)
+    tail = BatchReport()
+    _add_skips(tail, stream, seen)
+    if stream.finish is not None:
+        tail.add(stream.finish(services, actor, run_id, dry_run))
+    _record(services, run_id, tail, dry_run)
+    summary.add(tail)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _batches(studies: Iterable[Study], size: int) -> Iterator[list[Study]]:
+    iterator = iter(studies)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _add_skips(report: BatchReport, stream: SourceStream, seen: int) -> int:
+    for item in stream.skipped[seen:]:
+        if stream.is_failure(item):
+            report.failed += 1
+        else:
+            report.skipped += 1
+        report.errors.append({"source_id": item.source_id, "line": item.line,
+                              "reason": item.reason})
+    return len(stream.skipped)
+
+
+def _record(services: Services, run_id: int | None, report: BatchReport, dry_run: bool) -> None:
+    if run_id is not None and not dry_run:
+        services.ingest.record_batch(run_id, report)

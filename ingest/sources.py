@@ -1,0 +1,193 @@
+"""The sources a run can ingest, and how a run's parameters open one.
+
+A run's parameters are plain JSON (they are stored on the run, and a worker rebuilds
+the source from them), so a file is named by a path or a URL. A URL is fetched once
+into ``<data_dir>/downloads/<source>/``: release URLs pin a commit, so a file already
+there is the same file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ingest.http import PoliteSession, download
+from ingest.load import SourceStream
+from ingest.neuroquery import parse as neuroquery
+from ingest.neurosynth import parse as neurosynth
+from ingest.neurovault import load as neurovault
+from ingest.neurovault.client import DEFAULT_BASE_URL, NeuroVaultClient
+from ingest.neurovault.parse import Selection
+from ingest.nimads import load as nimads
+from ingest.records import ParseError, Skipped, Study, StudyStream
+from ingest.sleuth import parse as sleuth
+from neurostore.services.registry import Services
+from neurostore.storage import LocalFileStore
+
+SOURCES = ("neuroquery", "neurosynth", "neurovault", "sleuth", "nimads")
+
+
+class SourceError(ValueError):
+    """A run's parameters name no usable input (a missing file, an unknown source)."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where a load keeps what it fetches.
+
+    Attributes
+    ----------
+    services : Services
+        The store (the NeuroVault loader asks it which maps it already holds).
+    data_dir : Path
+        Release downloads go to ``data_dir/downloads``.
+    files : LocalFileStore
+        The content-addressed store for NeuroVault maps.
+    http : PoliteSession or None
+        The HTTP session to use; a default polite one when None.
+    """
+
+    services: Services
+    data_dir: Path
+    files: LocalFileStore
+    http: PoliteSession | None = None
+
+    def session(self) -> PoliteSession:
+        """The HTTP session."""
+        return self.http or PoliteSession()
+
+
+def default_parameters(source: str) -> dict[str, Any]:
+    """The parameters of a run of the public release (what a schedule runs).
+
+    Parameters
+    ----------
+    source : str
+        One of :data:`SOURCES`.
+
+    Returns
+    -------
+    dict
+        JSON parameters; file sources have none (their files must be given).
+    """
+    if source == "neuroquery":
+        return {"coordinates": neuroquery.RELEASE_URL + neuroquery.COORDINATES_FILE,
+                "metadata": neuroquery.RELEASE_URL + neuroquery.METADATA_FILE}
+    if source == "neurosynth":
+        return {"coordinates": neurosynth.RELEASE_URL + neurosynth.COORDINATES_FILE,
+                "metadata": neurosynth.RELEASE_URL + neurosynth.METADATA_FILE}
+    if source == "neurovault":
+        return {"base_url": DEFAULT_BASE_URL, "collection_ids": None, "require_doi": False,
+                "group_level_only": False, "max_collections": None,
+                "max_images_per_collection": None}
+    if source in ("sleuth", "nimads"):
+        return {}
+    raise SourceError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
+
+
+def open_source(source: str, parameters: dict[str, Any], env: Environment) -> SourceStream:
+    """Open a source's study stream from a run's parameters.
+
+    Parameters
+    ----------
+    source : str
+        One of :data:`SOURCES`.
+    parameters : dict
+        As stored on the run (see :func:`default_parameters` for their names).
+    env : Environment
+        Folders, file store and HTTP session.
+
+    Returns
+    -------
+    SourceStream
+        Studies parsed lazily where the parser allows it.
+
+    Raises
+    ------
+    SourceError
+        For an unknown source, missing parameters or a missing file.
+    ParseError
+        If a file is unusable as a whole (the Sleuth and NIMADS files are read here).
+    """
+    p = {**default_parameters(source), **parameters}
+    if source in ("neuroquery", "neurosynth"):
+        module = neuroquery if source == "neuroquery" else neurosynth
+        stream = module.iter_studies(_local(p, "coordinates", source, env),
+                                     _local(p, "metadata", source, env))
+        return SourceStream(stream, stream.skipped)
+    if source == "neurovault":
+        ids = p["collection_ids"]
+        selection = Selection(collection_ids=frozenset(ids) if ids else None,
+                              require_doi=bool(p["require_doi"]),
+                              group_level_only=bool(p["group_level_only"]))
+        client = NeuroVaultClient(p["base_url"], session=env.session())
+        return neurovault.open_stream(
+            client, env.files, partial(env.services.ingest.stored_files, "neurovault"),
+            selection, max_collections=p["max_collections"],
+            max_images_per_collection=p["max_images_per_collection"])
+    if source == "sleuth":
+        paths = [_local({"path": path}, "path", source, env) for path in p.get("paths") or []]
+        if not paths:
+            raise SourceError("sleuth: give at least one file in 'paths'")
+        stream = StudyStream(partial(_sleuth_studies, paths))
+        return SourceStream(stream, stream.skipped)
+    studyset = _local(p, "studyset", source, env)
+    annotation = _local(p, "annotation", source, env) if p.get("annotation") else None
+    try:
+        return nimads.open_stream(studyset, annotation)
+    except ValueError as error:  # not JSON, or not a studyset
+        raise ParseError(f"{studyset.name}: {error}") from error
+
+
+def _sleuth_studies(paths: list[Path], skipped: list[Skipped]) -> Iterator[Study]:
+    # Sleuth studies have no ids, only "Author, Year" labels: the file name keeps two
+    # files' "Smith, 2005" apart.
+    for path in paths:
+        result = sleuth.parse(path)
+        for item in result.skipped:
+            source_id = f"{path.name}:{item.source_id}" if item.source_id else path.name
+            skipped.append(Skipped(source_id, item.line, item.reason))
+        for study in result.studies:
+            yield {**study, "source_id": f"{path.name}:{study['source_id']}"}
+
+
+def _local(parameters: dict[str, Any], key: str, source: str, env: Environment) -> Path:
+    location = parameters.get(key)
+    if not location:
+        raise SourceError(f"{source}: parameter {key!r} (a path or URL) is required")
+    if urlsplit(str(location)).scheme in ("http", "https"):
+        return fetch_release_file(str(location), env.data_dir / "downloads" / source,
+                                  env.session())
+    path = Path(os.path.expanduser(str(location)))
+    if not path.is_file():
+        raise SourceError(f"{source}: {key} file {str(path)!r} does not exist")
+    return path
+
+
+def fetch_release_file(url: str, folder: Path, session: PoliteSession) -> Path:
+    """Download ``url`` into ``folder`` under its own file name, unless it is there.
+
+    Parameters
+    ----------
+    url : str
+        A release file URL (pinned to a commit, so its content never changes).
+    folder : Path
+        Destination folder.
+    session : PoliteSession
+        HTTP session.
+
+    Returns
+    -------
+    Path
+        The local file.
+    """
+    target = folder / (Path(urlsplit(url).path).name or "download")
+    if not target.is_file():
+        saved = download(session, url, folder)
+        os.replace(saved.path, target)
+    return target

@@ -1,0 +1,114 @@
+"""NeuroVault through the replay server: maps downloaded and checked, faults, re-runs."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from ingest.http import FetchError
+from ingest.runs import run_now
+from neurostore.models import Image, Study
+from tests.ingest.conftest import DATA
+from tests.ingest.replay import Fault
+from tests.ingest.test_ingest_neurovault_harvest import _serve_recorded_collections
+
+STATMAPS = DATA / "neurovault" / "statmaps"
+MAPS = {
+    "https://neurovault.org/media/images/1197/CUMl_BP_MNI.nii.gz": "pain_01_z.nii.gz",
+    "https://neurovault.org/media/images/1197/WAY_VT_MNI.nii.gz": "pain_01_t.nii.gz",
+    "https://neurovault.org/media/images/1195/"
+    "MNI152_WaterContent_figureAlignedForPaper_resliceForSTOLTUSanalysis.nii.gz":
+        "pain_01_beta.nii.gz",
+}
+WAY = "https://neurovault.org/media/images/1197/WAY_VT_MNI.nii.gz"
+IMAGES_1197 = "https://neurovault.org/api/collections/1197/images/?format=json"
+
+
+@pytest.fixture
+def neurovault(replay):
+    """The recorded API plus map files for collections 1195 and 1197; run parameters."""
+    _serve_recorded_collections(replay)
+    for uri, name in MAPS.items():
+        replay.add(uri, (STATMAPS / name).read_bytes())
+    return {"base_url": replay.https_url, "collection_ids": [1195, 1197]}
+
+
+def _images(services):
+    with services.session_factory() as s:
+        return s.execute(select(Image.url, Image.sha256, Image.space, Image.value_type)
+                         .order_by(Image.url)).all()
+
+
+def test_maps_are_stored_by_sha256_and_a_rerun_downloads_nothing(services, env, replay,
+                                                                 neurovault):
+    summary = run_now(services, "neurovault", neurovault, env)
+    assert (summary.status, summary.created, summary.skipped) == ("succeeded", 2, 0)
+    images = _images(services)
+    assert len(images) == 3
+    for image in images:
+        content = (STATMAPS / MAPS[_real(image.url)]).read_bytes()
+        assert image.sha256 == hashlib.sha256(content).hexdigest()
+        assert env.files.exists(f"{image.sha256}.nii.gz")
+        assert image.space == "MNI"
+    assert {i.value_type for i in images} == {"Z"}
+    downloads = sum(replay.count(uri) for uri in MAPS)
+    again = run_now(services, "neurovault", neurovault, env)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert sum(replay.count(uri) for uri in MAPS) == downloads
+
+
+def _real(url: str) -> str:
+    """The real-host URI of a URL the replay server rewrote."""
+    return "https://neurovault.org" + urlsplit(url).path
+
+
+def test_a_corrupt_map_is_reported_and_its_analysis_left_out(services, env, replay,
+                                                             neurovault):
+    content = (STATMAPS / "pain_01_t.nii.gz").read_bytes()
+    replay.add(WAY, content[: len(content) // 2])
+    summary = run_now(services, "neurovault", neurovault, env)
+    assert (summary.status, summary.created, summary.skipped) == ("succeeded", 2, 1)
+    assert "16257" in summary.errors[0]["reason"]
+    assert "cannot be read" in summary.errors[0]["reason"]
+    assert len(_images(services)) == 2
+
+
+@pytest.mark.parametrize("fault", [Fault.DROP, Fault.ERROR_500, Fault.TRUNCATE, Fault.SLOW])
+def test_transient_faults_are_retried_and_the_run_completes(services, env, replay, neurovault,
+                                                            fault):
+    replay.inject(WAY, fault)
+    replay.inject(IMAGES_1197, fault)
+    summary = run_now(services, "neurovault", neurovault, env)
+    assert (summary.status, summary.created, summary.failed) == ("succeeded", 2, 0)
+    assert replay.count(WAY) == 2
+
+
+def test_a_map_that_keeps_failing_fails_the_run_and_the_next_run_finishes(services, env,
+                                                                          replay, neurovault):
+    replay.inject(WAY, *[Fault.ERROR_500] * 4)  # the first try and every retry
+    summary = run_now(services, "neurovault", neurovault, env)
+    assert replay.count(WAY) == 4
+    assert (summary.status, summary.created, summary.failed) == ("failed", 1, 1)
+    run = services.ingest.get_run(summary.run_id)
+    assert (run["status"], run["created"], run["failed"]) == ("failed", 1, 1)
+    assert "map not downloaded" in run["errors"][0]["reason"]
+    assert "next run retries" in run["errors"][-1]["reason"]
+
+    again = run_now(services, "neurovault", neurovault, env)
+    assert (again.status, again.created, again.unchanged, again.failed) == (
+        "succeeded", 1, 1, 0)
+    with services.session_factory() as s:
+        assert s.execute(select(func.count()).select_from(Study)).scalar() == 2
+    assert len(_images(services)) == 3
+
+
+def test_a_listing_that_cannot_be_fetched_fails_the_run_with_what_it_did(services, env,
+                                                                         replay):
+    replay.inject("https://neurovault.org/api/collections.json", *[Fault.ERROR_500] * 20)
+    with pytest.raises(FetchError, match="500"):
+        run_now(services, "neurovault", {"base_url": replay.https_url}, env)
+    (run,) = services.ingest.list_runs()
+    assert run["status"] == "failed" and "FetchError" in run["errors"][-1]["reason"]
