@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from neurostore.models import Revision
 from neurostore.services.actors import Actor
+from neurostore.services.bulk import copy_rows
 from neurostore.services.errors import NotFound
 
 
@@ -64,6 +65,9 @@ def _same_number(a: Any, b: Any) -> bool:
             and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
 
 
+_PENDING = "neurostore.pending_revisions"
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -71,30 +75,40 @@ def record(
     entries: list[tuple[str, int, str, dict[str, Any], dict[str, Any] | None]],
     provenance: Provenance,
 ) -> None:
-    """Append revisions in one statement.
+    """Queue revisions to be written with the transaction's commit.
 
-    ``entries`` holds ``(aggregate_id, version, action, state_after, state_before)``.
+    ``entries`` holds ``(aggregate_id, version, action, state_after, state_before)``. The
+    rows of every aggregate changed in one transaction go out in a single ``COPY`` just
+    before it commits (and are dropped if it rolls back).
     """
-    if not entries:
-        return
-    session.execute(
-        insert(Revision),
-        [
-            {
-                "aggregate_type": aggregate_type,
-                "aggregate_id": aggregate_id,
-                "version": version,
-                "action": action,
-                "actor_id": actor.id,
-                "message": provenance.message,
-                "state": after,
-                "diff": diff_states(before, after) if before is not None else [],
-                "ingest_run_id": provenance.ingest_run_id,
-                "job_id": provenance.job_id,
-            }
-            for aggregate_id, version, action, after, before in entries
-        ],
+    pending = session.info.setdefault(_PENDING, [])
+    pending.extend(
+        {
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+            "version": version,
+            "action": action,
+            "actor_id": actor.id,
+            "message": provenance.message,
+            "state": after,
+            "diff": diff_states(before, after) if before is not None else [],
+            "ingest_run_id": provenance.ingest_run_id,
+            "job_id": provenance.job_id,
+        }
+        for aggregate_id, version, action, after, before in entries
     )
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        copy_rows(session, Revision.__table__, rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def summary(rev: Revision) -> dict[str, Any]:
