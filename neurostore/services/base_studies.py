@@ -221,7 +221,26 @@ class BaseStudyService:
             history.record(
                 s, actor, KIND, [(duplicate_id, version, "merge", after, before)], provenance
             )
+            self._adopt_identifiers(s, actor, survivor, dup_row, provenance)
         return self.get(actor, survivor_id)
+
+    @staticmethod
+    def _adopt_identifiers(
+        session: Session, actor: Actor, survivor: versioning.Root, duplicate: BaseStudy,
+        provenance: Provenance,
+    ) -> None:
+        """Give the survivor the identifiers it lacks, so later records find it by them."""
+        row = session.get(BaseStudy, survivor.id)
+        session.refresh(row)
+        before = _row_state(row)
+        missing = {k: getattr(duplicate, k) for k in IDENTIFIERS
+                   if getattr(duplicate, k) and not getattr(row, k)}
+        if not missing:
+            return
+        current = versioning.Root(row.id, row.version, None, True, False)
+        version = versioning.bump(session, BaseStudy, current, **missing)
+        history.record(session, actor, KIND,
+                       [(row.id, version, "update", {**before, **missing}, before)], provenance)
 
     @staticmethod
     def _check_unique(session: Session, base_study_id: str, state: dict[str, Any]) -> None:

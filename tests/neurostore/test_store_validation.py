@@ -129,3 +129,17 @@ def test_ids_of_another_study_are_refused(services, alice):
         services.studies.replace(alice, b.id, body)
     assert "another study" in err.value.detail
     assert services.studies.get(alice, b.id).state == b.state
+
+
+def test_merged_duplicate_points_to_the_survivor(services, alice, curator):
+    a = services.studies.create(alice, study_payload(seed=1, pmid="111"))
+    b = services.studies.create(alice, study_payload(seed=2, doi="10.1000/dup"))
+    survivor, duplicate = a.state["base_study"], b.state["base_study"]
+    merged = services.base_studies.merge(curator, survivor, duplicate)
+    assert merged.id == survivor
+    assert services.base_studies.get(alice, duplicate).id == survivor
+    assert services.studies.get(alice, b.id).state["base_study"] == survivor
+    # The survivor adopted the duplicate's DOI, so later records with it join the survivor.
+    assert services.base_studies.get(alice, survivor).state["doi"] == "10.1000/dup"
+    c = services.studies.create(alice, study_payload(seed=3, doi="10.1000/dup"))
+    assert c.state["base_study"] == survivor
