@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import sessionmaker
 
+from neurostore.config import Settings
+from neurostore.services.analysis_runs import AnalysisRunService, JobQueue
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.base_studies import BaseStudyService
 from neurostore.services.ingest import IngestService
+from neurostore.services.snapshots import SnapshotService
 from neurostore.services.studies import StudyService
 from neurostore.services.studysets import StudysetService
 from neurostore.services.users import UserService
+from neurostore.storage import FileStore, LocalFileStore
 
 
 @dataclass(frozen=True)
@@ -25,10 +29,20 @@ class Services:
     studysets: StudysetService
     annotations: AnnotationService
     ingest: IngestService
+    snapshots: SnapshotService
+    analysis_runs: AnalysisRunService
 
 
-def build_services(session_factory: sessionmaker) -> Services:
-    """Wire the services to one session factory."""
+def build_services(session_factory: sessionmaker, *, files: FileStore | None = None,
+                   queue: JobQueue | None = None) -> Services:
+    """Wire the services to one session factory.
+
+    ``files`` defaults to the file store of the environment's settings; ``queue`` (where
+    meta-analysis runs are enqueued) to the task queue on the session factory's database.
+    """
+    files = files if files is not None else LocalFileStore(Settings.from_env().files_dir)
+    url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
+    queue = queue if queue is not None else JobQueue(url)
     studies = StudyService(session_factory)
     studysets = StudysetService(session_factory, studies)
     annotations = AnnotationService(session_factory, studysets)
@@ -41,4 +55,6 @@ def build_services(session_factory: sessionmaker) -> Services:
         studysets=studysets,
         annotations=annotations,
         ingest=IngestService(session_factory, studies, users),
+        snapshots=SnapshotService(session_factory, studysets, annotations, files),
+        analysis_runs=AnalysisRunService(session_factory, queue),
     )

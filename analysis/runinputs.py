@@ -1,0 +1,154 @@
+"""What a snapshot offers a meta-analysis, and the engine inputs built from it.
+
+Experiments are the snapshot's analyses (after its inclusion filter), named
+``<study id>-<analysis id>``. Coordinates keep their recorded space (Talairach peaks are
+moved to MNI by the engine); peaks whose space is not recorded take the space of the other
+peaks of their analysis, or ``unknown_space``. Images are found in the file store by the
+sha256 the snapshot records for them.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import nibabel as nib
+
+from analysis.meta import CoordinateInputs, ImageInputs, MetaAnalysisInputError
+from analysis.snapshot import Selection
+from analysis.snapshot.experiments import UNKNOWN, Experiment, StudyRecord, read_studies
+from analysis.snapshot.nimare import image_type
+
+#: File name suffixes an image may be stored under, tried in order.
+IMAGE_SUFFIXES = (".nii.gz", ".nii")
+
+
+def records(studyset: dict[str, Any], annotation: Any) -> Iterator[StudyRecord]:
+    """The studies of a (stored, already filtered) snapshot with their experiments."""
+    return read_studies(studyset, Selection(annotation), [])
+
+
+def experiment_id(experiment: Experiment) -> str:
+    """The id an experiment has in the engine's inputs and outputs."""
+    return f"{experiment.study_id}-{experiment.analysis_id}"
+
+
+def _images(experiment: Experiment) -> dict[str, str]:
+    """Image type -> sha256 of the experiment's images that name one (first of each type)."""
+    found: dict[str, str] = {}
+    for image in experiment.analysis.get("images") or []:
+        if not isinstance(image, dict):
+            continue
+        kind, sha = image_type(image.get("value_type")), image.get("sha256")
+        if kind and isinstance(sha, str) and sha and kind not in found:
+            found[kind] = sha
+    return found
+
+
+@dataclass
+class InputsTally:
+    """Counts of what the analyses of a snapshot can feed an estimator."""
+
+    analyses: int = 0
+    with_coordinates: int = 0
+    with_sample_size: int = 0
+    images_with_n: int = 0
+    images: Counter = field(default_factory=Counter)
+
+    def add(self, record: StudyRecord) -> None:
+        """Count the experiments of one study."""
+        for experiment in record.experiments:
+            self.analyses += 1
+            has_n = experiment.sample_size is not None
+            if experiment.points:
+                self.with_coordinates += 1
+                self.with_sample_size += has_n
+            kinds = _images(experiment)
+            self.images.update(kinds)
+            self.images_with_n += bool(kinds) and has_n
+
+    def as_json(self) -> dict[str, Any]:
+        """The counts as stored with the snapshot."""
+        return {"analyses": self.analyses, "with_coordinates": self.with_coordinates,
+                "with_sample_size": self.with_sample_size, "images_with_n": self.images_with_n,
+                "images": dict(sorted(self.images.items()))}
+
+
+def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str) -> CoordinateInputs:
+    """The peaks of every experiment that has some, as the engine's inputs.
+
+    Raises
+    ------
+    MetaAnalysisInputError
+        When no experiment has coordinates (and the engine's own checks).
+    """
+    ids: list[str] = []
+    xyz: list[tuple[float, float, float]] = []
+    spaces: list[str] = []
+    sizes: list[float] = []
+    for record in studies:
+        for experiment in record.experiments:
+            if not experiment.points:
+                continue
+            space, _ = experiment.space(unknown_space)
+            size = experiment.sample_size
+            for point in experiment.points:
+                ids.append(experiment_id(experiment))
+                xyz.append((point.x, point.y, point.z))
+                own = point.space if point.space != UNKNOWN else space
+                spaces.append(own if own in ("MNI", "TAL") else unknown_space)
+                sizes.append(float("nan") if size is None else float(size))
+    if not ids:
+        raise MetaAnalysisInputError("coordinates: no experiment of the snapshot has peaks")
+    columns = list(zip(*xyz, strict=True))
+    return CoordinateInputs.from_table(ids, *columns, space=spaces, sample_size=sizes)
+
+
+def _load(files: Any, sha256: str) -> Any:
+    for suffix in IMAGE_SUFFIXES:
+        name = sha256 + suffix
+        if files.exists(name):
+            with files.open(name) as fp:
+                data = fp.read()
+            if data[:2] == b"\x1f\x8b":
+                data = gzip.decompress(data)
+            return nib.Nifti1Image.from_bytes(data)
+    return None
+
+
+def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: Any,
+                 mask: Any, with_sample_sizes: bool) -> tuple[ImageInputs, list[str]]:
+    """The images of every experiment that has all of ``kinds`` in the file store.
+
+    Returns
+    -------
+    inputs : ImageInputs
+    used : list of str
+        Ids of the experiments used, in order.
+    """
+    stacks: dict[str, list] = {kind: [] for kind in kinds}
+    sizes: list[float] = []
+    used: list[str] = []
+    for record in studies:
+        for experiment in record.experiments:
+            found = _images(experiment)
+            if any(kind not in found for kind in kinds):
+                continue
+            if with_sample_sizes and experiment.sample_size is None:
+                continue
+            loaded = {kind: _load(files, found[kind]) for kind in kinds}
+            if any(img is None for img in loaded.values()):
+                continue
+            for kind, img in loaded.items():
+                stacks[kind].append(img)
+            sizes.append(float(experiment.sample_size or 0))
+            used.append(experiment_id(experiment))
+    if not used:
+        raise MetaAnalysisInputError(
+            f"images: no experiment has {' and '.join(kinds)} images in the file store")
+    inputs = ImageInputs.from_images(mask, **stacks,
+                                     sample_sizes=sizes if with_sample_sizes else None)
+    return inputs, used

@@ -1,0 +1,270 @@
+"""The snapshot service: freeze a studyset and its annotation, list, export and delete them.
+
+A snapshot is the canonical NIMADS JSON of a studyset (with the annotation embedded and the
+inclusion filter applied), read in one repeatable-read transaction and streamed study by
+study into the file store. Its id is the sha256 of those bytes, so freezing the same
+content again gives the same snapshot, and nothing done to the studyset later reaches it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.exports import FORMATS, summary_json
+from analysis.frozen import StudyStream, stored_studies, studyset_of
+from analysis.runinputs import InputsTally
+from analysis.snapshot import Selection, SnapshotError, canonical_document, write_nimads
+from analysis.snapshot.experiments import read_studies
+from neurostore.models import AnalysisRun, Snapshot, SnapshotExport
+from neurostore.services.actors import Actor
+from neurostore.services.annotations import AnnotationService
+from neurostore.services.errors import Conflict, Invalid, NotFound
+from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject, require_user
+from neurostore.services.study_trees import iso, read_trees
+from neurostore.services.studysets import FIELDS as STUDYSET_FIELDS
+from neurostore.services.studysets import StudysetService
+from neurostore.services.uow import UnitOfWork
+from neurostore.storage import FileStore
+
+#: Studies read from the database per statement while freezing.
+BATCH = 500
+#: Store bookkeeping of a study state that is not NIMADS content.
+STORE_ONLY = ("user", "parent", "public")
+
+
+def snapshot_state(row: Snapshot) -> dict[str, Any]:
+    """A snapshot row as services return it."""
+    return {
+        "id": row.id, "file": row.file, "studyset": row.studyset_id,
+        "studyset_version": row.studyset_version, "annotation": row.annotation_id,
+        "annotation_version": row.annotation_version, "include": row.include,
+        "user": row.owner_id, "public": row.public, "n_studies": row.n_studies,
+        "n_analyses": row.n_analyses, "n_points": row.n_points, "n_excluded": row.n_excluded,
+        "n_bytes": row.n_bytes, "inputs": row.inputs, "created_at": iso(row.created_at),
+    }
+
+
+class SnapshotService:
+    """Create, read, list, export and delete snapshots.
+
+    Parameters
+    ----------
+    session_factory : sessionmaker
+    studysets, annotations : StudysetService, AnnotationService
+        Their permission checks and state readers are reused.
+    files : FileStore
+        Where snapshots and their exports are kept.
+    """
+
+    def __init__(self, session_factory: sessionmaker, studysets: StudysetService,
+                 annotations: AnnotationService, files: FileStore,
+                 policy: Policy = DEFAULT_POLICY) -> None:
+        self._sf = session_factory
+        self.studysets = studysets
+        self.annotations = annotations
+        self.files = files
+        self.policy = policy
+
+    # freezing ------------------------------------------------------------------------
+    def create(self, actor: Actor, studyset_id: str, *, annotation_id: str | None = None,
+               include: str | None = None) -> tuple[dict[str, Any], bool]:
+        """Freeze a studyset (and an annotation of it) into a snapshot.
+
+        Returns
+        -------
+        state : dict
+        created : bool
+            False when the same content had been frozen before (its snapshot is returned).
+
+        Raises
+        ------
+        Invalid
+            For an annotation of another studyset or an unusable ``include`` key.
+        NotFound
+            For a studyset or annotation the actor may not read.
+        """
+        require_user(actor, "create snapshots")
+        with UnitOfWork(self._sf) as uow:
+            session = uow.session
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            studyset, ss_version, ss_public = self._studyset(session, actor, studyset_id)
+            annotation, an_version, an_public = self._annotation(
+                session, actor, studyset_id, annotation_id)
+            try:
+                selection = Selection(annotation, include)
+            except SnapshotError as exc:
+                raise Invalid({"include": str(exc)}) from exc
+            tally = InputsTally()
+            ids = studyset.pop("studies")
+            stream = StudyStream(lambda: _study_documents(session, ids, selection, tally),
+                                 len(ids))
+            document = {**studyset, "studies": stream}
+            with tempfile.TemporaryDirectory(prefix="neurostore-snapshot-") as tmp:
+                path = Path(tmp) / "snapshot.json"
+                with open(path, "wb") as out:
+                    summary = write_nimads(document, out, annotation, include=include)
+                name = self.files.put_file(path, ".json")
+            header = canonical_document({**studyset, "studies": []}, annotation,
+                                        include=include)
+            del header["studies"]
+            values = dict(
+                id=summary.sha256, file=name, studyset_id=studyset_id,
+                studyset_version=ss_version, annotation_id=annotation_id,
+                annotation_version=an_version, include=include, owner_id=actor.id,
+                public=ss_public and an_public, n_studies=summary.n_studies,
+                n_analyses=summary.n_analyses, n_points=summary.n_points,
+                n_excluded=summary.n_excluded, n_bytes=summary.n_bytes, header=header,
+                inputs=tally.as_json(),
+            )
+            created = session.execute(
+                pg_insert(Snapshot).values(values).on_conflict_do_nothing()
+                .returning(Snapshot.id)
+            ).first() is not None
+            row = session.get(Snapshot, summary.sha256)
+            uow.commit()
+            return snapshot_state(row), created
+
+    def _studyset(self, session: Session, actor: Actor,
+                  studyset_id: str) -> tuple[dict[str, Any], int, bool]:
+        root = self.studysets.root(session, studyset_id)
+        self.studysets.policy.check("read", actor, root.subject("studyset"))
+        if root.deleted:
+            raise NotFound(f"studyset {studyset_id} not found")
+        state = self.studysets._read(session, [studyset_id])[studyset_id]
+        document = {k: state[k] for k in STUDYSET_FIELDS if k != "public"}
+        document.update(id=studyset_id, studies=state["studies"])
+        return document, root.version, root.public
+
+    def _annotation(self, session: Session, actor: Actor, studyset_id: str,
+                    annotation_id: str | None) -> tuple[dict[str, Any] | None, int | None, bool]:
+        if annotation_id is None:
+            return None, None, True
+        try:
+            root = self.annotations.root(session, annotation_id)
+            self.annotations.policy.check("read", actor, root.subject("annotation"))
+        except NotFound as exc:
+            raise Invalid({"annotation": f"annotation {annotation_id} not found"}) from exc
+        state = self.annotations._read(session, [annotation_id])[annotation_id]
+        if root.deleted or state["studyset"] != studyset_id:
+            raise Invalid({"annotation": f"annotation {annotation_id} is not an annotation "
+                                         f"of studyset {studyset_id}"})
+        document = {k: state[k] for k in ("name", "description", "metadata", "note_keys")}
+        document.update(id=annotation_id, notes=state["notes"])
+        return document, root.version, root.public
+
+    # reading -------------------------------------------------------------------------
+    def _row(self, session: Session, actor: Actor, snapshot_id: str, action: str) -> Snapshot:
+        row = session.get(Snapshot, snapshot_id)
+        if row is None:
+            raise NotFound(f"snapshot {snapshot_id} not found")
+        subject = Subject("snapshot", row.id, row.owner_id, row.public)
+        self.policy.check(action, actor, subject)
+        return row
+
+    def get(self, actor: Actor, snapshot_id: str) -> dict[str, Any]:
+        """One snapshot, with the exports made of it so far."""
+        with UnitOfWork(self._sf) as uow:
+            state = snapshot_state(self._row(uow.session, actor, snapshot_id, "read"))
+            exports = uow.session.execute(
+                select(SnapshotExport).where(SnapshotExport.snapshot_id == snapshot_id)
+                .order_by(SnapshotExport.format)
+            ).scalars()
+            state["exports"] = [{"format": e.format, "file": e.file, "n_bytes": e.n_bytes}
+                                for e in exports]
+            return state
+
+    def list(self, actor: Actor, *, studyset: str | None = None,
+             limit: int = 100) -> list[dict[str, Any]]:
+        """Snapshots the actor may read, newest first."""
+        with UnitOfWork(self._sf) as uow:
+            query = select(Snapshot).order_by(Snapshot.created_at.desc(), Snapshot.id)
+            if not actor.is_admin:
+                query = query.where(or_(Snapshot.public, Snapshot.owner_id == actor.id)
+                                    if actor.id else Snapshot.public)
+            if studyset is not None:
+                query = query.where(Snapshot.studyset_id == studyset)
+            return [snapshot_state(r) for r in uow.session.execute(query.limit(limit)).scalars()]
+
+    def delete(self, actor: Actor, snapshot_id: str) -> None:
+        """Delete a snapshot no meta-analysis run uses (its files stay in the store)."""
+        with UnitOfWork(self._sf) as uow:
+            session = uow.session
+            self._row(session, actor, snapshot_id, "delete")
+            used = session.execute(
+                select(func.count()).where(AnalysisRun.snapshot_id == snapshot_id)
+            ).scalar_one()
+            if used:
+                raise Conflict(f"snapshot {snapshot_id} is used by {used} meta-analysis "
+                               "run(s) and cannot be deleted")
+            session.execute(delete(Snapshot).where(Snapshot.id == snapshot_id))
+            uow.commit()
+
+    def frozen(self, snapshot_id: str) -> tuple[dict[str, Any], Any]:
+        """The stored studyset (its studies streamed from the file) and annotation.
+
+        For background jobs: no permission check.
+        """
+        with UnitOfWork(self._sf) as uow:
+            row = uow.session.get(Snapshot, snapshot_id)
+            if row is None:
+                raise NotFound(f"snapshot {snapshot_id} not found")
+            header, name, count = row.header, row.file, row.n_studies
+        return studyset_of(header, stored_studies(lambda: self.files.open(name), count))
+
+    # exports -------------------------------------------------------------------------
+    def export(self, actor: Actor, snapshot_id: str, format: str) -> dict[str, Any]:
+        """Write (once) and return an export: ``file``, ``n_bytes``, ``summary``.
+
+        The NIMADS export is the snapshot file itself; other formats are streamed from it
+        into the file store on first request and reused afterwards.
+        """
+        if format not in FORMATS:
+            raise Invalid({"format": f"unknown format {format!r} (known: "
+                                     f"{', '.join(FORMATS)})"})
+        with UnitOfWork(self._sf) as uow:
+            row = self._row(uow.session, actor, snapshot_id, "read")
+            if format == "nimads":
+                return {"format": format, "file": row.file, "n_bytes": row.n_bytes,
+                        "summary": {"n_studies": row.n_studies, "n_analyses": row.n_analyses,
+                                    "n_points": row.n_points, "sha256": row.id}}
+            done = uow.session.get(SnapshotExport, (snapshot_id, format))
+        if done is not None:
+            return {"format": format, "file": done.file, "n_bytes": done.n_bytes,
+                    "summary": done.summary}
+        studyset, annotation = self.frozen(snapshot_id)
+        spec = FORMATS[format]
+        with tempfile.TemporaryDirectory(prefix="neurostore-export-") as tmp:
+            path = Path(tmp) / ("export" + spec.suffix)
+            with open(path, "wb") as out:
+                summary = spec.write(studyset, out, annotation)
+            name = self.files.put_file(path, spec.suffix)
+        data = summary_json(summary)
+        with UnitOfWork(self._sf) as uow:
+            uow.session.execute(
+                pg_insert(SnapshotExport).values(
+                    snapshot_id=snapshot_id, format=format, file=name, n_bytes=summary.n_bytes,
+                    summary=data,
+                ).on_conflict_do_nothing()
+            )
+            uow.commit()
+        return {"format": format, "file": name, "n_bytes": summary.n_bytes, "summary": data}
+
+
+def _study_documents(session: Session, ids: list[str], selection: Selection,
+                     tally: InputsTally) -> Iterator[dict[str, Any]]:
+    """Study documents read from the database in batches, counted as they pass."""
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start:start + BATCH]
+        states = read_trees(session, batch)
+        documents = [{k: v for k, v in states[i].items() if k not in STORE_ONLY}
+                     for i in batch]
+        for record in read_studies({"studies": documents}, selection, []):
+            tally.add(record)
+        yield from documents

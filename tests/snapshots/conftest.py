@@ -1,0 +1,45 @@
+"""Fixtures of the snapshot tests: services with a file store in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from neurostore.services.nimads import import_studyset
+from neurostore.services.registry import build_services
+from neurostore.storage import LocalFileStore
+from tests.neurostore.factories import make_user
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "neurostore" / "examples"
+
+
+def example(name: str) -> dict:
+    """A NIMADS example document shipped with the package."""
+    return json.loads((EXAMPLES / name).read_text())
+
+
+@pytest.fixture
+def files(tmp_path) -> LocalFileStore:
+    """An empty file store."""
+    return LocalFileStore(tmp_path / "files")
+
+
+@pytest.fixture
+def services(session_factory, files):
+    """The services on the empty test database and file store."""
+    return build_services(session_factory, files=files)
+
+
+@pytest.fixture
+def alice(session_factory):
+    """A user."""
+    return make_user(session_factory, name="alice")
+
+
+@pytest.fixture
+def imported(services, alice):
+    """The bundled NIMADS studyset and annotation, imported by alice."""
+    return import_studyset(services, alice, example("nimads_studyset.json"),
+                           example("nimads_annotation.json"))
