@@ -16,21 +16,12 @@ from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import require_user
+from neurostore.services.study_trees import PUBLICATION_FIELDS
 from neurostore.services.uow import UnitOfWork
 
 KIND = "base_study"
 IDENTIFIERS = ("pmid", "doi", "pmcid")
-FIELDS = (
-    "name",
-    "description",
-    "publication",
-    "authors",
-    "year",
-    "doi",
-    "pmid",
-    "pmcid",
-    "metadata",
-)
+FIELDS = PUBLICATION_FIELDS
 
 
 def base_state(row: dict[str, Any]) -> dict[str, Any]:

@@ -17,11 +17,11 @@ from neurostore.services.errors import Invalid
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import DEFAULT_POLICY, Policy
 from neurostore.services.studies import StudyService
+from neurostore.services.study_trees import PUBLICATION_FIELDS
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record, Root
 
-FIELDS = ("name", "description", "publication", "authors", "year", "doi", "pmid", "pmcid",
-          "metadata", "public")
+FIELDS = (*PUBLICATION_FIELDS, "public")
 
 
 class StudysetService(AggregateService):
