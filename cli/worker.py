@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+import analysis.tasks  # noqa: F401  (declares the analysis queue's tasks)
 from cli.runtime import Runtime, pass_runtime
 from neurostore import jobs
 
