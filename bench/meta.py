@@ -180,8 +180,22 @@ def _child(side, kind, rows, n_iters, cache_dir, images, queue):
     except Exception as error:  # reported by the parent, which would otherwise wait forever
         queue.put(repr(error))
         raise
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_rss_mb()
     queue.put((seconds, peak_mb))
+
+
+def _peak_rss_mb():
+    """Peak resident memory of this process in MB.
+
+    Read from /proc (VmHWM), which starts afresh at exec; ``ru_maxrss`` would carry over the
+    parent's peak into a spawned child.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(side, kind, rows, n_iters, cache_dir, images=None):
