@@ -7,6 +7,7 @@ import click
 
 from cli.db import db
 from cli.demo import demo
+from cli.ingest import ingest
 from cli.runtime import Runtime
 from cli.serve import serve
 from cli.users import tokens, users
@@ -24,7 +25,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = Runtime()
 
 
-for command in (db, users, tokens, serve, worker, demo):
+for command in (db, users, tokens, ingest, serve, worker, demo):
     cli.add_command(command)
 
 

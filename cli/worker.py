@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 import analysis.tasks  # noqa: F401  (declares the analysis queue's tasks)
+import ingest.tasks  # noqa: F401 (declares the ingest tasks and schedules)
 from cli.runtime import Runtime, pass_runtime
 from neurostore import jobs
 

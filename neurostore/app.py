@@ -7,7 +7,16 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import Api
 
-from neurostore.api import annotations, base_studies, children, errors, studies, studysets, users
+from neurostore.api import (
+    annotations,
+    base_studies,
+    children,
+    errors,
+    ingest_runs,
+    studies,
+    studysets,
+    users,
+)
 from neurostore.api.context import EXTENSION, Backend
 from neurostore.config import Settings
 from neurostore.db import database_url, make_engine, make_session_factory
@@ -27,6 +36,7 @@ BLUEPRINTS = (
     annotations.blp,
     users.users,
     users.tokens,
+    ingest_runs.blp,
 )
 API_DESCRIPTION = (
     "NIMADS studies, studysets and annotations with history and optimistic concurrency.\n\n"

@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Sources whose public releases can be ingested on a schedule (files need a person).
+SCHEDULABLE_SOURCES = ("neuroquery", "neurosynth", "neurovault")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -19,11 +22,15 @@ class Settings:
         Folder for the embedded database, the file store and exports.
     max_content_length : int
         Largest request body the API accepts, in bytes.
+    ingest_schedules : dict of str to str
+        Cron expression of each scheduled ingest source, from
+        ``NEUROSTORE_SCHEDULE_<SOURCE>`` (e.g. ``"0 3 * * 0"``); empty or unset disables it.
     """
 
     database_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path("var").resolve())
     max_content_length: int = 32 * 1024 * 1024
+    ingest_schedules: dict[str, str] = field(default_factory=dict)
 
     @property
     def files_dir(self) -> Path:
@@ -39,4 +46,9 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             data_dir=data_dir,
             max_content_length=int(env.get("NEUROSTORE_MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
+            ingest_schedules={
+                source: env[f"NEUROSTORE_SCHEDULE_{source.upper()}"].strip()
+                for source in SCHEDULABLE_SOURCES
+                if env.get(f"NEUROSTORE_SCHEDULE_{source.upper()}", "").strip()
+            },
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from ingest.sources import Environment
 from neurostore.services.registry import build_services
@@ -19,6 +20,14 @@ SLEUTH_PARAMS = {"paths": [str(DATA / "sleuth" / "test_sleuth_file.txt"),
                            str(DATA / "sleuth" / "test_sleuth_file2.txt")]}
 NIMADS_PARAMS = {"studyset": str(DATA / "nimads" / "nimads_studyset.json"),
                  "annotation": str(DATA / "nimads" / "nimads_annotation.json")}
+
+
+@pytest.fixture(autouse=True)
+def empty_queue(engine):
+    """Drop the jobs a test queued (the task queue's tables are not the models')."""
+    yield
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE procrastinate_jobs, procrastinate_periodic_defers CASCADE"))
 
 
 @pytest.fixture

@@ -1,0 +1,215 @@
+"""``manage.py ingest``: fill the store from NeuroQuery, Neurosynth, NeuroVault and files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.runtime import Runtime, fail, pass_runtime
+from ingest import tasks
+from ingest.http import FetchError
+from ingest.load import DEFAULT_BATCH_SIZE, LoadSummary
+from ingest.neuroquery import parse as neuroquery
+from ingest.neurosynth import parse as neurosynth
+from ingest.neurovault.client import DEFAULT_BASE_URL
+from ingest.records import ParseError
+from ingest.runs import run_now
+from ingest.sources import Environment, SourceError
+from neurostore import jobs
+from neurostore.services.errors import ServiceError
+from neurostore.services.ingest import BatchReport
+from neurostore.storage import LocalFileStore
+
+SHOWN_ERRORS = 10
+SHOWN_DIFFS = 20
+
+
+class Location(click.ParamType):
+    """An ``http(s)://`` URL, or the path of an existing file (made absolute)."""
+
+    name = "path or URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if urlsplit(text).scheme in ("http", "https"):
+            return text
+        path = Path(text).expanduser()
+        if not path.is_file():
+            self.fail(f"file {text!r} does not exist", param, ctx)
+        return str(path.resolve())
+
+
+LOCATION = Location()
+
+
+@click.group()
+def ingest() -> None:
+    """Ingest a source as a run: progress, then a summary (re-runs change only what changed)."""
+
+
+def run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Options every source takes, and the run itself once the command built its parameters."""
+
+    @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
+                  show_default=True, help="Studies written per transaction.")
+    @click.option("--dry-run", is_flag=True, help="Write nothing; print what would change.")
+    @click.option("--background", is_flag=True,
+                  help="Queue the run for a worker (`manage.py worker`) and return.")
+    @pass_runtime
+    @wraps(command)
+    def wrapper(rt: Runtime, batch_size: int, dry_run: bool, background: bool,
+                **options: Any) -> None:
+        source, parameters = command(**options)
+        if background and dry_run:
+            raise click.UsageError("--dry-run cannot run in the background")
+        if background:
+            _enqueue(rt, source, parameters, batch_size)
+        else:
+            _run(rt, source, parameters, batch_size, dry_run)
+
+    return wrapper
+
+
+@ingest.command("neuroquery")
+@click.option("--coordinates", type=LOCATION, show_default=True,
+              default=neuroquery.RELEASE_URL + neuroquery.COORDINATES_FILE,
+              help="Coordinates TSV (path or URL; a URL is downloaded to the data folder).")
+@click.option("--metadata", type=LOCATION, show_default=True,
+              default=neuroquery.RELEASE_URL + neuroquery.METADATA_FILE, help="Metadata TSV.")
+@run_options
+def neuroquery_command(coordinates: str, metadata: str) -> tuple[str, dict[str, Any]]:
+    """The NeuroQuery release: one study per PMID, one analysis per table."""
+    return "neuroquery", {"coordinates": coordinates, "metadata": metadata}
+
+
+@ingest.command("neurosynth")
+@click.option("--coordinates", type=LOCATION, show_default=True,
+              default=neurosynth.RELEASE_URL + neurosynth.COORDINATES_FILE,
+              help="Coordinates TSV (path or URL; a URL is downloaded to the data folder).")
+@click.option("--metadata", type=LOCATION, show_default=True,
+              default=neurosynth.RELEASE_URL + neurosynth.METADATA_FILE, help="Metadata TSV.")
+@run_options
+def neurosynth_command(coordinates: str, metadata: str) -> tuple[str, dict[str, Any]]:
+    """The Neurosynth v7 release (papers known by PMID or DOI share their publication)."""
+    return "neurosynth", {"coordinates": coordinates, "metadata": metadata}
+
+
+@ingest.command("neurovault")
+@click.option("--collection", "collections", type=click.IntRange(min=1), multiple=True,
+              help="Only this collection id (repeat for more); all collections by default.")
+@click.option("--with-doi", is_flag=True, help="Only collections that name a DOI.")
+@click.option("--group-level", is_flag=True, help="Only group-level maps.")
+@click.option("--max-collections", type=click.IntRange(min=1), help="Stop after this many.")
+@click.option("--max-images", type=click.IntRange(min=1), help="Maps per collection, at most.")
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True,
+              help="The NeuroVault server.")
+@run_options
+def neurovault_command(collections: tuple[int, ...], with_doi: bool, group_level: bool,
+                       max_collections: int | None, max_images: int | None,
+                       base_url: str) -> tuple[str, dict[str, Any]]:
+    """NeuroVault collections: a study per collection, maps downloaded and checked."""
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise click.BadParameter("expected an http(s):// URL", param_hint="--base-url")
+    return "neurovault", {
+        "base_url": base_url, "collection_ids": sorted(set(collections)) or None,
+        "require_doi": with_doi, "group_level_only": group_level,
+        "max_collections": max_collections, "max_images_per_collection": max_images,
+    }
+
+
+@ingest.command("sleuth")
+@click.argument("paths", type=LOCATION, nargs=-1, required=True)
+@run_options
+def sleuth_command(paths: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    """Sleuth (GingerALE) text files, MNI or Talairach."""
+    return "sleuth", {"paths": list(paths)}
+
+
+@ingest.command("nimads")
+@click.argument("studyset", type=LOCATION)
+@click.option("--annotation", type=LOCATION, help="The studyset's annotation JSON.")
+@run_options
+def nimads_command(studyset: str, annotation: str | None) -> tuple[str, dict[str, Any]]:
+    """A NIMADS studyset JSON (and its annotation): studies, the studyset and its notes."""
+    return "nimads", {"studyset": studyset, "annotation": annotation}
+
+
+def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int) -> None:
+    app = jobs.connected(rt.url)
+    try:
+        run_id = rt.services.ingest.start_run(
+            None, source, parameters, status="queued",
+            on_start=lambda session, rid: tasks.enqueue(app, session, rid, source,
+                                                        batch_size=batch_size))
+    except ServiceError as exc:
+        raise fail(exc) from exc
+    click.echo(f"queued ingest run {run_id} of {source}; `manage.py worker` runs it")
+
+
+def _run(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int,
+         dry_run: bool) -> None:
+    console = Console()
+    env = Environment(rt.services, rt.settings.data_dir, LocalFileStore(rt.settings.files_dir))
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+               TextColumn("{task.completed} studies, {task.fields[changes]} changed"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(f"{source}{' (dry run)' if dry_run else ''}", total=None,
+                            changes=0)
+
+        def progress(done: int, report: BatchReport) -> None:
+            changed = bar.tasks[0].fields["changes"] + report.created + report.updated
+            bar.update(task, completed=done, changes=changed)
+
+        try:
+            summary = run_now(rt.services, source, parameters, env, batch_size=batch_size,
+                              dry_run=dry_run, progress=progress)
+        except ServiceError as exc:
+            raise fail(exc) from exc
+        except (SourceError, ParseError, FetchError, OSError) as exc:
+            raise click.ClickException(f"{source}: {exc}") from exc
+    if dry_run:
+        _print_diffs(console, summary)
+    _print_summary(console, summary)
+    if summary.status == "failed":
+        raise click.exceptions.Exit(1)
+
+
+def _print_summary(console: Console, summary: LoadSummary) -> None:
+    run = f"run {summary.run_id}" if summary.run_id else "dry run"
+    table = Table(title=f"{summary.source} {run}: {summary.status}")
+    names = ("created", "updated", "unchanged", "skipped", "failed")
+    for name in (*names, "studies", "peaks", "seconds"):
+        table.add_column(name, justify="right")
+    table.add_row(*(str(getattr(summary, n)) for n in (*names, "studies", "peaks")),
+                  f"{summary.seconds:.1f}")
+    console.print(table)
+    for error in summary.errors[:SHOWN_ERRORS]:
+        where = f" line {error['line']}" if error.get("line") else ""
+        console.print(f"  [yellow]{error.get('source_id') or '-'}{where}[/]: {error['reason']}",
+                      highlight=False)
+    if len(summary.errors) > SHOWN_ERRORS:
+        console.print(f"  ... and {len(summary.errors) - SHOWN_ERRORS} more")
+
+
+def _print_diffs(console: Console, summary: LoadSummary) -> None:
+    for diff in summary.diffs[:SHOWN_DIFFS]:
+        if diff["action"] == "update":
+            paths = ", ".join(sorted({op["path"] for op in diff["diff"]}))[:100]
+            console.print(f"[blue]~ {diff['source_id']}[/] (study {diff['study']}): {paths}",
+                          highlight=False)
+        elif diff["action"] == "create":
+            console.print(f"[green]+ {diff['source_id']}[/]: {diff['analyses']} analyses, "
+                          f"{diff['points']} peaks", highlight=False)
+        else:
+            console.print(f"[green]+ {diff['action']} {diff['source_id']}[/]", highlight=False)
+    if len(summary.diffs) > SHOWN_DIFFS:
+        console.print(f"... and {len(summary.diffs) - SHOWN_DIFFS} more changes")

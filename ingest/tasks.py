@@ -1,0 +1,165 @@
+"""Ingestion as jobs on the task queue: a task per source, schedules from the settings.
+
+A job carries a run id only; the run row holds the source's parameters and, once the
+job ran, its status and counts. A job is safe to run again: a finished run is left
+alone, and re-loading a source only writes what changed. When a load raises, the job
+is retried (procrastinate's retry strategy) with the run kept ``running``; the last
+attempt marks it failed. A worker that dies mid-run leaves its job ``doing``:
+:func:`retry_stalled` hands such jobs back to the queue, and the retried job resumes
+the same run.
+
+Schedules (``NEUROSTORE_SCHEDULE_<SOURCE>``, a cron expression) are registered when
+the worker imports this module: at each tick a ``queued`` run of the public release
+is opened together with its job, unless that source is busy.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+import procrastinate
+from procrastinate import JobContext
+from sqlalchemy.orm import Session
+
+from ingest.load import DEFAULT_BATCH_SIZE
+from ingest.runs import execute
+from ingest.sources import SOURCES, Environment, default_parameters
+from neurostore import jobs
+from neurostore.config import Settings
+from neurostore.db import database_url, make_engine, make_session_factory
+from neurostore.services.errors import Conflict
+from neurostore.services.registry import build_services
+from neurostore.storage import LocalFileStore
+
+LOG = logging.getLogger(__name__)
+QUEUE = "ingest"
+FINISHED = ("succeeded", "failed", "cancelled")
+# Three attempts in all, 1 then 5 minutes apart: long enough for a host to come back.
+RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=60, linear_wait=240)
+
+
+def task_name(source: str) -> str:
+    """The task that ingests ``source``."""
+    return f"ingest.{source}"
+
+
+def enqueue(app: procrastinate.App, session: Session, run_id: int, source: str, *,
+            batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    """Defer the job of a run inside ``session``'s transaction (committed with the run).
+
+    Parameters
+    ----------
+    app : procrastinate.App
+        The task queue (it need not be open: the job row is written on ``session``).
+    session : Session
+        The transaction that creates the run.
+    run_id : int
+        The run.
+    source : str
+        Its source.
+    batch_size : int, optional
+        Studies per transaction.
+    """
+    connection = session.connection().connection.driver_connection
+    app.configure_task(name=task_name(source), queue=QUEUE, connection=connection).defer(
+        run_id=run_id, batch_size=batch_size)
+
+
+@cache
+def _environment() -> Environment:
+    # One engine and service set per worker process, from the worker's own settings.
+    settings = Settings.from_env()
+    services = build_services(make_session_factory(make_engine(database_url(settings))))
+    return Environment(services, settings.data_dir, LocalFileStore(settings.files_dir))
+
+
+def run_job(env: Environment, run_id: int, *, attempts: int = 0,
+            batch_size: int = DEFAULT_BATCH_SIZE) -> dict[str, Any] | None:
+    """Load a queued (or resumed) run; what every ingest task does.
+
+    Parameters
+    ----------
+    env : Environment
+        Services, folders and file store.
+    run_id : int
+        The run.
+    attempts : int, optional
+        Earlier attempts of this job; the last allowed one closes the run as failed.
+    batch_size : int, optional
+        Studies per transaction.
+
+    Returns
+    -------
+    dict or None
+        The run's summary, or None when it had already finished.
+    """
+    ingest = env.services.ingest
+    run = ingest.get_run(run_id)
+    if run["status"] in FINISHED:
+        return None
+    with ingest.hold(run["source"], keep=run_id):
+        ingest.mark_running(run_id)
+        execute(env.services, run_id, env, batch_size=batch_size,
+                final_attempt=attempts >= RETRY.max_attempts)
+    return ingest.get_run(run_id)
+
+
+def _task(context: JobContext, run_id: int, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    run_job(_environment(), run_id, attempts=context.job.attempts, batch_size=batch_size)
+
+
+# One task per source: procrastinate's ``lock`` keeps one job of a source running at once.
+for _source in SOURCES:
+    jobs.tasks.task(name=task_name(_source), queue=QUEUE, lock=f"ingest:{_source}",
+                    retry=RETRY, pass_context=True)(_task)
+
+
+@jobs.tasks.task(name="ingest.scheduled", queue=QUEUE, pass_context=True)
+def scheduled(context: JobContext, timestamp: int, source: str) -> int | None:
+    """Open a run of ``source``'s public release with its job; skip a busy source."""
+    ingest = _environment().services.ingest
+    try:
+        return ingest.start_run(
+            None, source, default_parameters(source), status="queued",
+            on_start=lambda session, run_id: enqueue(context.app, session, run_id, source))
+    except Conflict as busy:
+        LOG.info("scheduled ingest of %s skipped: %s", source, busy)
+        return None
+
+
+@jobs.tasks.periodic(cron="*/5 * * * *")
+@jobs.tasks.task(name="ingest.retry_stalled", queue=QUEUE, queueing_lock="ingest.retry_stalled",
+                 pass_context=True)
+async def retry_stalled(context: JobContext, timestamp: int) -> int:
+    """Hand the ingest jobs of dead workers back to the queue; return how many."""
+    manager = context.app.job_manager
+    stalled = list(await manager.get_stalled_jobs(queue=QUEUE))
+    for job in stalled:
+        await manager.retry_job(job)
+    return len(stalled)
+
+
+def schedule(settings: Settings, blueprint: procrastinate.Blueprint = jobs.tasks) -> list[str]:
+    """Register a periodic :func:`scheduled` per source with a cron expression.
+
+    Parameters
+    ----------
+    settings : Settings
+        Holds ``ingest_schedules``.
+    blueprint : procrastinate.Blueprint, optional
+        Where the schedules go.
+
+    Returns
+    -------
+    list of str
+        The sources scheduled.
+    """
+    for source, cron in settings.ingest_schedules.items():
+        blueprint.periodic(cron=cron, periodic_id=source, task_kwargs={"source": source})(
+            scheduled)
+    return sorted(settings.ingest_schedules)
+
+
+schedule(Settings.from_env())
