@@ -12,7 +12,8 @@ from neurostore.api import (
     base_studies,
     children,
     errors,
-    ingest_runs,
+    meta_analyses,
+    snapshots,
     studies,
     studysets,
     users,
@@ -36,7 +37,8 @@ BLUEPRINTS = (
     annotations.blp,
     users.users,
     users.tokens,
-    ingest_runs.blp,
+    snapshots.blp,
+    meta_analyses.blp,
 )
 API_DESCRIPTION = (
     "NIMADS studies, studysets and annotations with history and optimistic concurrency.\n\n"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from neurostore.app import create_app
+from neurostore.config import Settings
 from neurostore.services.nimads import import_studyset
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
@@ -58,3 +60,15 @@ def snapshot(services, alice, imported) -> dict:
     """A snapshot of the example with its sample sizes."""
     return services.snapshots.create(alice, imported.studyset.id,
                                      annotation_id=imported.annotation.id, include="include")[0]
+
+
+@pytest.fixture
+def client(services):
+    """A test client of the API on these services."""
+    return create_app(Settings(), services=services).test_client()
+
+
+@pytest.fixture
+def auth(services, alice) -> dict[str, str]:
+    """alice's Authorization header."""
+    return {"Authorization": f"Bearer {services.users.issue_token(None, alice.id).token}"}

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from neurostore.app import create_app
+from neurostore.config import Settings
 from neurostore.services.nimads import import_studyset
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
@@ -43,3 +45,15 @@ def imported(services, alice):
     """The bundled NIMADS studyset and annotation, imported by alice."""
     return import_studyset(services, alice, example("nimads_studyset.json"),
                            example("nimads_annotation.json"))
+
+
+@pytest.fixture
+def client(services):
+    """A test client of the API on these services."""
+    return create_app(Settings(), services=services).test_client()
+
+
+@pytest.fixture
+def auth(services, alice) -> dict[str, str]:
+    """alice's Authorization header."""
+    return {"Authorization": f"Bearer {services.users.issue_token(None, alice.id).token}"}

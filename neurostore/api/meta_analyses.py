@@ -1,0 +1,142 @@
+"""``/api/meta-analyses``: run estimators on snapshots on the workers, and fetch the results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, send_file, url_for
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from analysis.runspec import CORRECTIONS, ESTIMATORS
+from neurostore.api import http
+from neurostore.api.context import actor, services
+from neurostore.models.analysis_runs import RUN_STATUSES
+
+blp = Blueprint("meta_analyses", __name__, url_prefix="/api/meta-analyses",
+                description="Meta-analysis runs of snapshots (queued, run by workers)")
+
+MEDIA_TYPES = {".nii.gz": "application/gzip", ".png": "image/png",
+               ".tsv": "text/tab-separated-values; charset=utf-8",
+               ".txt": "text/plain; charset=utf-8"}
+
+
+class CorrectionBody(Schema):
+    """A multiple-comparison correction and its parameters."""
+
+    method = fields.String(validate=validate.OneOf(list(CORRECTIONS)), load_default="none")
+    n_iters = fields.Integer(metadata={"description": "montecarlo: random datasets"})
+    voxel_thresh = fields.Float(metadata={"description": "montecarlo: cluster-forming p"})
+    seed = fields.Integer(metadata={"description": "montecarlo: seed"})
+    fdr_method = fields.String(metadata={"description": "fdr: indep or negcorr"})
+
+
+class RunBody(Schema):
+    """A snapshot, an estimator with its parameters, and a correction."""
+
+    snapshot = fields.String(required=True)
+    estimator = fields.String(required=True, validate=validate.OneOf(list(ESTIMATORS)))
+    parameters = fields.Dict(metadata={"description": "see GET /api/meta-analyses/estimators"})
+    correction = fields.Nested(CorrectionBody)
+
+
+class RunListArgs(Schema):
+    """Filters of the run list."""
+
+    snapshot = fields.String(validate=validate.Length(min=1, max=64))
+    status = fields.String(validate=validate.OneOf(RUN_STATUSES))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class RunOut(Schema):
+    """A run: its spec, status and progress, then its results and provenance."""
+
+    id = fields.String(required=True)
+    snapshot = fields.String(required=True)
+    user = fields.String(allow_none=True)
+    estimator = fields.String(required=True)
+    spec = fields.Dict()
+    status = fields.String(validate=validate.OneOf(RUN_STATUSES))
+    progress = fields.Dict(metadata={"description": "stage, and Monte Carlo iterations done"})
+    attempts = fields.Integer()
+    error = fields.String(allow_none=True)
+    results = fields.Dict(allow_none=True, metadata={
+        "description": "maps and pictures (name -> file), clusters, methods; files download "
+                       "from /api/meta-analyses/{run_id}/files/{name}"})
+    provenance = fields.Dict(allow_none=True)
+    created_at = fields.String(allow_none=True)
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+
+
+class RunPage(Schema):
+    """Runs, newest first."""
+
+    results = fields.List(fields.Nested(RunOut), required=True)
+
+
+class EstimatorList(Schema):
+    """The estimators that can be requested, with their parameters and corrections."""
+
+    estimators = fields.List(fields.Dict(), required=True)
+    corrections = fields.Dict(required=True)
+
+
+@blp.route("/estimators", methods=["GET"])
+@blp.response(200, EstimatorList)
+def list_estimators() -> Response:
+    """Estimators, their parameters (types, defaults, ranges) and the corrections they take."""
+    return http.respond({
+        "estimators": [e.as_json() for e in ESTIMATORS.values()],
+        "corrections": {name: [p.as_json() for p in params]
+                        for name, params in CORRECTIONS.items()},
+    })
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(requestBody=http.body_doc(RunBody, "Validated in full (422 names each bad field), "
+                                            "including against what the snapshot holds."))
+@blp.response(202, RunOut)
+def create_run() -> Response:
+    """Ask for a meta-analysis of a snapshot; it is queued for a worker."""
+    run = services().analysis_runs.create(actor(), http.json_body())
+    return http.respond(run, 202, location=url_for("meta_analyses.run", run_id=run["id"]))
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(RunListArgs, location="query", error_status_code=400)
+@blp.response(200, RunPage)
+def list_runs(args: dict[str, Any]) -> Response:
+    """Runs you may read, newest first."""
+    rows = services().analysis_runs.list(actor(), snapshot=args.get("snapshot"),
+                                         status=args.get("status"), limit=args["limit"])
+    return http.respond({"results": rows})
+
+
+@blp.route("/<run_id>", methods=["GET"], endpoint="run")
+@blp.response(200, RunOut)
+def get_run(run_id: str) -> Response:
+    """A run's status and progress; once succeeded, its results and provenance."""
+    return http.respond(services().analysis_runs.get(actor(), run_id))
+
+
+@blp.route("/<run_id>/cancel", methods=["POST"])
+@blp.response(200, RunOut)
+def cancel_run(run_id: str) -> Response:
+    """Cancel a queued or running run (409 once it has finished)."""
+    return http.respond(services().analysis_runs.cancel(actor(), run_id))
+
+
+FILE_RESPONSE = {"200": {"description": "A result file",
+                         "content": {m: {"schema": {}} for m in sorted(MEDIA_TYPES.values())}}}
+
+
+@blp.route("/<run_id>/files/<name>", methods=["GET"])
+@blp.doc(responses=FILE_RESPONSE)
+def download_file(run_id: str, name: str) -> Response:
+    """Download a result file: a NIfTI map, a PNG picture, the cluster table, the methods."""
+    found = services().analysis_runs.result_file(actor(), run_id, name)
+    suffix = next(s for s in MEDIA_TYPES if found.endswith(s))
+    return send_file(services().snapshots.files.open(found), mimetype=MEDIA_TYPES[suffix],
+                     as_attachment=True, download_name=found, etag=found.split(".")[0],
+                     max_age=86400)
