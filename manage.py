@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import click
 
+from cli.analysis import analysis
 from cli.db import db
 from cli.demo import demo
+from cli.export import export
 from cli.ingest import ingest
 from cli.runtime import Runtime
 from cli.serve import serve
@@ -25,7 +27,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = Runtime()
 
 
-for command in (db, users, tokens, ingest, serve, worker, demo):
+for command in (db, users, tokens, ingest, serve, worker, demo, export, analysis):
     cli.add_command(command)
 
 
