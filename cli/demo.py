@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 from importlib.resources import files
 
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from cli.demo_api import running_api, show_requests
 from cli.runtime import Runtime, pass_runtime
+from ingest.demo import ingest_bundled_sample
 from neurostore import migrate
 from neurostore.services.actors import Actor
 from neurostore.services.errors import NotFound
@@ -47,7 +49,8 @@ def demo(rt: Runtime, keep_serving: bool, port: int) -> None:
     Starts the database, loads real NIMADS studies, curates one and shows its history, then
     serves the API and runs typical client calls against it.
     """
-    console = Console()
+    # Piped output (CI logs, files) gets a width that fits the tables instead of 80 columns.
+    console = Console(width=None if sys.stdout.isatty() else 120)
     where = "DATABASE_URL" if rt.settings.database_url else f"embedded ({rt.settings.data_dir})"
     with console.status("starting PostgreSQL and migrating ..."):
         migrate.upgrade(rt.url)
@@ -70,6 +73,10 @@ def demo(rt: Runtime, keep_serving: bool, port: int) -> None:
     study = next(s for s in result.studies if s.state["analyses"])
     _curate(rt, actor, study.id)
     _print_history(console, rt, actor, study.id)
+
+    with console.status("ingesting the bundled NeuroQuery, Neurosynth and Sleuth samples ..."):
+        runs = ingest_bundled_sample(rt.services, rt.settings.data_dir)
+    _print_ingest(console, runs)
 
     with running_api(rt, port=port) as base:
         show_requests(console, rt, actor, base, study.id)
@@ -95,6 +102,19 @@ def _curate(rt: Runtime, actor: Actor, study_id: str) -> None:
                           provenance=Provenance(message="add the sample size from the methods"))
     studies.revert(actor, study_id, 2, if_match=step.version,
                    provenance=Provenance(message="the sample size was wrong: undo"))
+
+
+def _print_ingest(console: Console, runs: dict[str, dict]) -> None:
+    table = Table(title="ingestion runs (a re-run changes nothing)")
+    for col in ("source", "run", "status", "created", "updated", "unchanged", "skipped",
+                "seconds"):
+        table.add_column(col)
+    for source, run in runs.items():
+        table.add_row(source, str(run.get("run_id", run.get("id", ""))), str(run.get("status")),
+                      *(str(run.get(k, 0)) for k in ("created", "updated", "unchanged",
+                                                      "skipped")),
+                      f"{run.get('seconds', 0):.1f}")
+    console.print(table)
 
 
 def _print_history(console: Console, rt: Runtime, actor: Actor, study_id: str) -> None:
