@@ -4,9 +4,9 @@ A job carries a run id only; the run row holds the source's parameters and, once
 job ran, its status and counts. A job is safe to run again: a finished run is left
 alone, and re-loading a source only writes what changed. When a load raises, the job
 is retried (procrastinate's retry strategy) with the run kept ``running``; the last
-attempt marks it failed. A worker that dies mid-run leaves its job ``doing``:
-:func:`retry_stalled` hands such jobs back to the queue, and the retried job resumes
-the same run.
+attempt marks it failed. A worker that dies mid-run leaves its job ``doing``; the
+worker's stalled-job retry (``analysis.tasks.retry_stalled_jobs``, for every queue)
+hands it back, and the retried job resumes the same run.
 
 Schedules (``NEUROSTORE_SCHEDULE_<SOURCE>``, a cron expression) are registered when
 the worker imports this module: at each tick a ``queued`` run of the public release
@@ -127,18 +127,6 @@ def scheduled(context: JobContext, timestamp: int, source: str) -> int | None:
     except Conflict as busy:
         LOG.info("scheduled ingest of %s skipped: %s", source, busy)
         return None
-
-
-@jobs.tasks.periodic(cron="*/5 * * * *")
-@jobs.tasks.task(name="ingest.retry_stalled", queue=QUEUE, queueing_lock="ingest.retry_stalled",
-                 pass_context=True)
-async def retry_stalled(context: JobContext, timestamp: int) -> int:
-    """Hand the ingest jobs of dead workers back to the queue; return how many."""
-    manager = context.app.job_manager
-    stalled = list(await manager.get_stalled_jobs(queue=QUEUE))
-    for job in stalled:
-        await manager.retry_job(job)
-    return len(stalled)
 
 
 def schedule(settings: Settings, blueprint: procrastinate.Blueprint = jobs.tasks) -> list[str]:
