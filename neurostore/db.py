@@ -7,11 +7,13 @@ import os
 from typing import Annotated, Any
 
 import shortuuid
+from psycopg.types.json import set_json_loads
 from sqlalchemy import DateTime, Float, MetaData, String, create_engine, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
 
+from neurostore import json_codec
 from neurostore.config import Settings
 from neurostore.embedded import embedded_database_url
 
@@ -59,6 +61,10 @@ class Base(DeclarativeBase):
         dt.datetime: DateTime(timezone=True),
         float: Float(precision=53),
     }
+
+
+# JSON columns and json_agg results are parsed with the fast codec.
+set_json_loads(json_codec.loads)
 
 
 def database_url(settings: Settings) -> str:

@@ -11,6 +11,7 @@ from flask import Response, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import UnsupportedMediaType
 
+from neurostore import json_codec
 from neurostore.api.errors import BadRequest, field_errors
 from neurostore.services.errors import Invalid
 
@@ -82,8 +83,7 @@ def if_match() -> int | None:
 def respond(body: Any, status: int = 200, *, version: int | None = None,
             location: str | None = None) -> Response:
     """A JSON response, with ``ETag`` for a versioned resource."""
-    response = Response(json.dumps(body, separators=(",", ":")), status=status,
-                        mimetype="application/json")
+    response = Response(json_codec.dumps(body), status=status, mimetype="application/json")
     if version is not None:
         response.headers["ETag"] = f'"{version}"'
     if location is not None:

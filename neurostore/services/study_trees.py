@@ -429,46 +429,62 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
 
 
 # One statement builds every tree as JSON inside PostgreSQL: a single round trip whatever
-# the number of analyses and peaks, and no per-row Python objects. Date-times come back as
-# epoch seconds so that Python renders them exactly as the write path does.
+# the number of analyses and peaks, and no per-row Python objects. Each level is
+# aggregated once for all the requested studies and joined by key (hash joins), rather
+# than by a correlated subquery per row. Date-times come back as epoch seconds so Python
+# renders them exactly as the write path does; whole-number floats come back as JSON
+# integers, which compare equal to the floats the write path holds.
 _TREE_SQL = text("""
+WITH s AS (SELECT * FROM studies WHERE id = ANY(:ids)),
+a AS (SELECT a.* FROM analyses a JOIN s ON a.study_id = s.id),
+p AS (SELECT p.* FROM points p JOIN a ON p.analysis_id = a.id),
+pv AS (SELECT v.point_id,
+              json_agg(json_build_object('kind', v.kind, 'value', v.value)
+                       ORDER BY v."order") AS vals
+         FROM point_values v JOIN p ON v.point_id = p.id GROUP BY v.point_id),
+pj AS (SELECT p.analysis_id,
+              json_agg(json_build_object(
+                'id', p.id, 'coordinates', json_build_array(p.x, p.y, p.z),
+                'space', p.space, 'kind', p.kind, 'label_id', p.label_id,
+                'cluster_size', p.cluster_size, 'subpeak', p.subpeak,
+                'deactivation', p.deactivation, 'values', coalesce(pv.vals, '[]'::json))
+                ORDER BY p."order") AS points
+         FROM p LEFT JOIN pv ON pv.point_id = p.id GROUP BY p.analysis_id),
+cj AS (SELECT l.analysis_id,
+              json_agg(json_build_object('id', c.id, 'name', c.name,
+                                         'description', c.description)
+                       ORDER BY l."order") AS conditions,
+              json_agg(l.weight ORDER BY l."order") AS weights
+         FROM analysis_conditions l JOIN a ON l.analysis_id = a.id
+         JOIN conditions c ON c.id = l.condition_id GROUP BY l.analysis_id),
+ij AS (SELECT i.analysis_id,
+              json_agg(json_build_object(
+                'id', i.id, 'url', i.url, 'filename', i.filename, 'sha256', i.sha256,
+                'space', i.space, 'value_type', i.value_type, 'metadata', i.metadata,
+                'add_date', extract(epoch FROM i.add_date)) ORDER BY i."order") AS images
+         FROM images i JOIN a ON i.analysis_id = a.id GROUP BY i.analysis_id),
+aj AS (SELECT a.study_id,
+              json_agg(json_build_object(
+                'id', a.id, 'name', a.name, 'description', a.description,
+                'metadata', a.metadata, 'table', a.table_id,
+                'conditions', coalesce(cj.conditions, '[]'::json),
+                'weights', coalesce(cj.weights, '[]'::json),
+                'points', coalesce(pj.points, '[]'::json),
+                'images', coalesce(ij.images, '[]'::json)) ORDER BY a."order") AS analyses
+         FROM a LEFT JOIN pj ON pj.analysis_id = a.id LEFT JOIN cj ON cj.analysis_id = a.id
+         LEFT JOIN ij ON ij.analysis_id = a.id GROUP BY a.study_id),
+tj AS (SELECT t.study_id,
+              json_agg(json_build_object(
+                'id', t.id, 't_id', t.t_id, 'name', t.name, 'caption', t.caption,
+                'footer', t.footer, 'metadata', t.metadata) ORDER BY t."order") AS tables
+         FROM tables t JOIN s ON t.study_id = s.id GROUP BY t.study_id)
 SELECT s.id, s.name, s.description, s.publication, s.authors, s.year, s.doi, s.pmid,
        s.pmcid, s.metadata, s.source, s.source_id,
        extract(epoch FROM s.source_updated_at) AS source_updated_at,
        s.public, s.base_study_id, s.owner_id, s.parent_id,
-       (SELECT coalesce(json_agg(json_build_object(
-                 'id', t.id, 't_id', t.t_id, 'name', t.name, 'caption', t.caption,
-                 'footer', t.footer, 'metadata', t.metadata) ORDER BY t."order"), '[]')
-          FROM tables t WHERE t.study_id = s.id) AS tables,
-       (SELECT coalesce(json_agg(json_build_object(
-                 'id', a.id, 'name', a.name, 'description', a.description,
-                 'metadata', a.metadata, 'table', a.table_id,
-                 'conditions', (SELECT coalesce(json_agg(json_build_object(
-                        'id', c.id, 'name', c.name, 'description', c.description)
-                        ORDER BY l."order"), '[]')
-                      FROM analysis_conditions l JOIN conditions c ON c.id = l.condition_id
-                      WHERE l.analysis_id = a.id),
-                 'weights', (SELECT coalesce(json_agg(l.weight ORDER BY l."order"), '[]')
-                      FROM analysis_conditions l WHERE l.analysis_id = a.id),
-                 'points', (SELECT coalesce(json_agg(json_build_object(
-                        'id', p.id, 'coordinates', json_build_array(p.x, p.y, p.z),
-                        'space', p.space, 'kind', p.kind, 'label_id', p.label_id,
-                        'cluster_size', p.cluster_size, 'subpeak', p.subpeak,
-                        'deactivation', p.deactivation,
-                        'values', (SELECT coalesce(json_agg(json_build_object(
-                               'kind', v.kind, 'value', v.value) ORDER BY v."order"), '[]')
-                             FROM point_values v WHERE v.point_id = p.id))
-                        ORDER BY p."order"), '[]')
-                      FROM points p WHERE p.analysis_id = a.id),
-                 'images', (SELECT coalesce(json_agg(json_build_object(
-                        'id', i.id, 'url', i.url, 'filename', i.filename, 'sha256', i.sha256,
-                        'space', i.space, 'value_type', i.value_type, 'metadata', i.metadata,
-                        'add_date', extract(epoch FROM i.add_date)) ORDER BY i."order"), '[]')
-                      FROM images i WHERE i.analysis_id = a.id))
-                 ORDER BY a."order"), '[]')
-          FROM analyses a WHERE a.study_id = s.id) AS analyses
-FROM studies s
-WHERE s.id = ANY(:ids)
+       coalesce(tj.tables, '[]'::json) AS tables,
+       coalesce(aj.analyses, '[]'::json) AS analyses
+FROM s LEFT JOIN tj ON tj.study_id = s.id LEFT JOIN aj ON aj.study_id = s.id
 """)
 
 
@@ -477,10 +493,6 @@ def _from_epoch(value: Any) -> str | None:
         return None
     micros = int(round(Decimal(str(value)) * 1_000_000))
     return iso(_EPOCH + dt.timedelta(microseconds=micros))
-
-
-def _as_float(value: Any) -> Any:
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -499,13 +511,8 @@ def read_trees(session: Session, study_ids: list[str]) -> dict[str, dict[str, An
             tables=row["tables"], analyses=row["analyses"],
         )
         for analysis in state["analyses"]:
-            analysis["weights"] = [float(w) for w in analysis["weights"]]
-            for point in analysis["points"]:
-                point["coordinates"] = [_as_float(c) for c in point["coordinates"]]
-                point["cluster_size"] = _as_float(point["cluster_size"])
-                for value in point["values"]:
-                    value["value"] = _as_float(value["value"])
             for image in analysis["images"]:
-                image["add_date"] = _from_epoch(image["add_date"])
+                if image["add_date"] is not None:
+                    image["add_date"] = _from_epoch(image["add_date"])
         states[row["id"]] = state
     return states
