@@ -10,8 +10,9 @@ sha256 the snapshot records for them.
 from __future__ import annotations
 
 import gzip
+import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,15 @@ import nibabel as nib
 
 from analysis.meta import CoordinateInputs, ImageInputs, MetaAnalysisInputError
 from analysis.snapshot import Selection
-from analysis.snapshot.experiments import UNKNOWN, Experiment, StudyRecord, read_studies
+from analysis.snapshot.experiments import (
+    UNKNOWN,
+    Experiment,
+    StudyRecord,
+    read_studies,
+    sample_sizes,
+)
 from analysis.snapshot.nimare import image_type
+from analysis.snapshot.selection import reference_id
 
 #: File name suffixes an image may be stored under, tried in order.
 IMAGE_SUFFIXES = (".nii.gz", ".nii")
@@ -36,16 +44,33 @@ def experiment_id(experiment: Experiment) -> str:
     return f"{experiment.study_id}-{experiment.analysis_id}"
 
 
-def _images(experiment: Experiment) -> dict[str, str]:
-    """Image type -> sha256 of the experiment's images that name one (first of each type)."""
+def _images(analysis: Mapping) -> dict[str, str]:
+    """Image type -> sha256 of the analysis' images that name one (first of each type)."""
     found: dict[str, str] = {}
-    for image in experiment.analysis.get("images") or []:
+    images = analysis.get("images")
+    for image in images if isinstance(images, list) else []:
         if not isinstance(image, dict):
             continue
         kind, sha = image_type(image.get("value_type")), image.get("sha256")
         if kind and isinstance(sha, str) and sha and kind not in found:
             found[kind] = sha
     return found
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _has_peaks(analysis: Mapping) -> bool:
+    """Whether some point of the analysis has three finite coordinates."""
+    points = analysis.get("points")
+    for point in points if isinstance(points, list) else []:
+        coordinates = point.get("coordinates") if isinstance(point, Mapping) else None
+        if isinstance(coordinates, list | tuple) and len(coordinates) == 3 \
+                and all(_finite(c) for c in coordinates):
+            return True
+    return False
 
 
 @dataclass
@@ -58,15 +83,27 @@ class InputsTally:
     images_with_n: int = 0
     images: Counter = field(default_factory=Counter)
 
-    def add(self, record: StudyRecord) -> None:
-        """Count the experiments of one study."""
-        for experiment in record.experiments:
+    def add(self, study: Mapping, selection: Selection) -> None:
+        """Count the analyses of one study document that ``selection`` includes.
+
+        The same rules as :func:`~analysis.snapshot.experiments.read_studies` (sample sizes
+        where NiMARE looks for them, peaks with three finite coordinates), without building
+        every peak: this runs on every study of a snapshot while it is written.
+        """
+        study_id = reference_id(study)
+        analyses = study.get("analyses")
+        for analysis in analyses if isinstance(analyses, list) else []:
+            analysis_id = reference_id(analysis)
+            if not isinstance(analysis, Mapping) or analysis_id is None \
+                    or not selection.includes(study_id, analysis_id):
+                continue
             self.analyses += 1
-            has_n = experiment.sample_size is not None
-            if experiment.points:
+            note = selection.note(study_id, analysis_id)
+            has_n = sample_sizes(study, analysis, note) is not None
+            if _has_peaks(analysis):
                 self.with_coordinates += 1
                 self.with_sample_size += has_n
-            kinds = _images(experiment)
+            kinds = _images(analysis)
             self.images.update(kinds)
             self.images_with_n += bool(kinds) and has_n
 
@@ -134,7 +171,7 @@ def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: 
     used: list[str] = []
     for record in studies:
         for experiment in record.experiments:
-            found = _images(experiment)
+            found = _images(experiment.analysis)
             if any(kind not in found for kind in kinds):
                 continue
             if with_sample_sizes and experiment.sample_size is None:

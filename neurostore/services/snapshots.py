@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,6 @@ from analysis.exports import FORMATS, summary_json
 from analysis.frozen import StudyStream, stored_studies, studyset_of
 from analysis.runinputs import InputsTally
 from analysis.snapshot import Selection, SnapshotError, canonical_document, write_nimads
-from analysis.snapshot.experiments import read_studies
 from neurostore.models import AnalysisRun, Snapshot, SnapshotExport
 from neurostore.services.actors import Actor
 from neurostore.services.annotations import AnnotationService
@@ -259,12 +259,19 @@ class SnapshotService:
 
 def _study_documents(session: Session, ids: list[str], selection: Selection,
                      tally: InputsTally) -> Iterator[dict[str, Any]]:
-    """Study documents read from the database in batches, counted as they pass."""
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start:start + BATCH]
-        states = read_trees(session, batch)
-        documents = [{k: v for k, v in states[i].items() if k not in STORE_ONLY}
-                     for i in batch]
-        for record in read_studies({"studies": documents}, selection, []):
-            tally.add(record)
-        yield from documents
+    """Study documents read from the database in batches, counted as they pass.
+
+    The next batch is read (by one helper thread, the only user of the session meanwhile)
+    while the current one is being written, so the database and the writer overlap.
+    """
+    batches = [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(read_trees, session, batches[0]) if batches else None
+        for n, batch in enumerate(batches):
+            states = pending.result()
+            if n + 1 < len(batches):
+                pending = reader.submit(read_trees, session, batches[n + 1])
+            for study_id in batch:
+                document = {k: v for k, v in states[study_id].items() if k not in STORE_ONLY}
+                tally.add(document, selection)
+                yield document
