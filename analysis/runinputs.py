@@ -104,7 +104,7 @@ class InputsTally:
                 self.with_coordinates += 1
                 self.with_sample_size += has_n
             kinds = _images(analysis)
-            self.images.update(kinds)
+            self.images.update(kinds.keys())
             self.images_with_n += bool(kinds) and has_n
 
     def as_json(self) -> dict[str, Any]:

@@ -1,0 +1,44 @@
+"""Image-based runs read each experiment's images from the file store by their sha256."""
+
+from __future__ import annotations
+
+import gzip
+
+import nibabel as nib
+import numpy as np
+
+from analysis.meta import Mask
+from analysis.runner import execute
+
+
+def _z_image(files, seed: int) -> str:
+    mask = Mask.default()
+    values = np.random.default_rng(seed).normal(0.5, 0.1, mask.n_voxels).astype(np.float32)
+    data = gzip.compress(mask.to_image(values).to_bytes(), mtime=0)
+    return files.put_bytes(data, ".nii.gz").split(".")[0]
+
+
+def test_stouffers_runs_on_z_images_found_by_sha256(services, alice):
+    files = services.snapshots.files
+    studies = []
+    for n in range(3):
+        sha = _z_image(files, n)
+        studies.append(services.studies.create(alice, {
+            "name": f"imaging study {n}", "metadata": {"sample_size": 20 + n},
+            "analyses": [{"name": "task", "images": [
+                {"filename": f"z{n}.nii.gz", "sha256": sha, "value_type": "Z",
+                 "space": "MNI152NLin6Asym"}]}],
+        }).id)
+    studyset = services.studysets.create(alice, {"name": "images", "studies": studies})
+    snapshot, _ = services.snapshots.create(alice, studyset.id)
+    assert snapshot["inputs"]["images"] == {"z": 3}
+    run = services.analysis_runs.create(alice, {
+        "snapshot": snapshot["id"], "estimator": "Stouffers",
+        "parameters": {"use_sample_size": True}, "correction": {"method": "fdr"}})
+    assert execute(services, run["id"]) == "succeeded"
+    done = services.analysis_runs.get(alice, run["id"])
+    assert done["results"]["n_experiments"] == 3
+    with files.open(done["results"]["maps"]["z"]) as fp:
+        z = np.asarray(nib.Nifti1Image.from_bytes(gzip.decompress(fp.read())).dataobj)
+    # Three maps of mean 0.5 combine to about 0.5 * 3 / sqrt(3) (weights barely differ).
+    assert 0.75 < z[Mask.default().data].mean() < 1.0
