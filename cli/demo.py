@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from analysis.demo import DemoSummary, run_demo_meta_analysis
 from cli.demo_api import running_api, show_requests
 from cli.runtime import Runtime, pass_runtime
 from ingest.demo import ingest_bundled_sample
@@ -42,8 +43,10 @@ def _demo_actor(rt: Runtime) -> Actor:
               help="Keep serving the API at the end (Ctrl-C to stop).")
 @click.option("--port", type=click.IntRange(0, 65535), default=0,
               help="API port (default: a free one).")
+@click.option("--n-iters", type=click.IntRange(min=10), default=1000, show_default=True,
+              help="Monte Carlo iterations of the demo's FWE correction.")
 @pass_runtime
-def demo(rt: Runtime, keep_serving: bool, port: int) -> None:
+def demo(rt: Runtime, keep_serving: bool, port: int, n_iters: int) -> None:
     """The whole journey on real bundled data.
 
     Starts the database, loads real NIMADS studies, curates one and shows its history, then
@@ -80,6 +83,14 @@ def demo(rt: Runtime, keep_serving: bool, port: int) -> None:
 
     with running_api(rt, port=port) as base:
         show_requests(console, rt, actor, base, study.id)
+        with console.status(f"snapshot, exports, and ALE + FWE ({n_iters} iterations) on a "
+                            "worker ..."):
+            summary = run_demo_meta_analysis(
+                rt.services, rt.settings, result.studyset.id,
+                result.annotation.id if result.annotation else None, actor,
+                include="include", n_iters=n_iters,
+            )
+        _print_meta_analysis(console, summary)
         if keep_serving:
             console.print(f"serving on {base}/api until Ctrl-C")
             with contextlib.suppress(KeyboardInterrupt):
@@ -102,6 +113,27 @@ def _curate(rt: Runtime, actor: Actor, study_id: str) -> None:
                           provenance=Provenance(message="add the sample size from the methods"))
     studies.revert(actor, study_id, 2, if_match=step.version,
                    provenance=Provenance(message="the sample size was wrong: undo"))
+
+
+def _print_meta_analysis(console: Console, summary: DemoSummary) -> None:
+    console.print(f"[bold]snapshot[/] {summary.snapshot_id}")
+    for name, path in summary.exports.items():
+        console.print(f"  export {name:8} {path}")
+    console.print(f"[bold]meta-analysis[/] run {summary.run_id}: {summary.status} in "
+                  f"{summary.seconds:.1f} s")
+    for name, path in summary.maps.items():
+        console.print(f"  map     {name:40} {path}", soft_wrap=True)
+    for name, path in summary.pictures.items():
+        console.print(f"  picture {name:40} {path}", soft_wrap=True)
+    if summary.clusters:
+        table = Table(title="clusters")
+        for col in summary.clusters[0]:
+            table.add_column(str(col))
+        for row in summary.clusters[:10]:
+            table.add_row(*(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row.values()))
+        console.print(table)
+    if summary.methods:
+        console.print(summary.methods, soft_wrap=True)
 
 
 def _print_ingest(console: Console, runs: dict[str, dict]) -> None:

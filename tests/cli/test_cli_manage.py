@@ -54,8 +54,10 @@ def test_bad_arguments_are_clear_errors(run):
 
 
 def test_demo_runs_end_to_end(run):
-    result = run("demo")
+    result = run("demo", "--n-iters", "20")
     assert result.exit_code == 0, result.output
     assert "imported studyset" in result.output
     assert "revert" in result.output
     assert "412" in result.output
+    assert "ingestion runs" in result.output
+    assert "succeeded in" in result.output and "clusters" in result.output
