@@ -7,6 +7,7 @@ project.
 from .corrections import BonferroniCorrection, FDRCorrection, MonteCarloFWE
 from .errors import MetaAnalysisInputError
 from .estimators.ale import ALE
+from .estimators.chi2 import MKDAChi2
 from .estimators.ibma import (
     DerSimonianLaird,
     Fishers,
@@ -18,6 +19,7 @@ from .estimators.ibma import (
     WeightedLeastSquares,
 )
 from .estimators.mkda import KDA, MKDADensity
+from .estimators.subtraction import ALESubtraction
 from .inputs import CoordinateInputs, ImageInputs
 from .kernels import ALEKernel, KDAKernel, MKDAKernel
 from .mask import Mask
@@ -28,6 +30,7 @@ from .results import MetaResult
 __all__ = [
     "ALE",
     "ALEKernel",
+    "ALESubtraction",
     "ApproximateNull",
     "BonferroniCorrection",
     "CoordinateInputs",
@@ -38,6 +41,7 @@ __all__ = [
     "ImageInputs",
     "KDA",
     "KDAKernel",
+    "MKDAChi2",
     "MKDADensity",
     "MKDAKernel",
     "Mask",

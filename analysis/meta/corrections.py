@@ -150,7 +150,7 @@ class MonteCarloFWE:
         )
 
 
-def fwe_montecarlo_maps(desc, p_voxel, p_size, p_mass):
+def fwe_montecarlo_maps(desc, p_voxel, p_size, p_mass, sign=None):
     """Name NiMARE-style p, z and logp maps for voxel- and cluster-level FWE p-values.
 
     Parameters
@@ -158,7 +158,11 @@ def fwe_montecarlo_maps(desc, p_voxel, p_size, p_mass):
     desc : str
         Statistic description ("" for a single-statistic estimator, e.g. "association").
     p_voxel, p_size, p_mass : numpy.ndarray
-        Voxel-level, cluster-size and cluster-mass corrected p-values.
+        Voxel-level, cluster-size and cluster-mass corrected p-values; ``p_size`` and
+        ``p_mass`` may be None (no cluster-level maps).
+    sign : numpy.ndarray, optional
+        Direction of each voxel's effect (two-group estimators): z-values are then
+        two-sided and signed; without it they are one-sided and non-negative.
 
     Returns
     -------
@@ -170,9 +174,15 @@ def fwe_montecarlo_maps(desc, p_voxel, p_size, p_mass):
     mass = f"_desc-{desc}Mass_level-cluster" if desc else "_desc-mass_level-cluster"
     maps = {}
     for name, p in ((voxel, p_voxel), (size, p_size), (mass, p_mass)):
+        if p is None:
+            continue
         p32 = clip_p(p)
         maps[f"p{name}{suffix}"] = p32
-        maps[f"z{name}{suffix}"] = p_to_z(p).astype(np.float32)
+        if sign is None:
+            maps[f"z{name}{suffix}"] = p_to_z(p).astype(np.float32)
+        else:
+            nlogp = np.log(p32.astype(np.float64))
+            maps[f"z{name}{suffix}"] = (nlogp_to_z(nlogp, two_sided=True) * sign).astype(np.float32)
         maps[f"logp{name}{suffix}"] = -np.log10(p32)
     return maps
 

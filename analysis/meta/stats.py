@@ -97,3 +97,53 @@ def null_to_p(values, null, minimum_p=None):
     floor = 1.0 / null.size if minimum_p is None else minimum_p
     p = 1 - np.searchsorted(null, values, side="left") / null.size
     return np.maximum(floor, np.minimum(p, 1.0 - 1.0 / null.size))
+
+
+def chi2_to_nlogp(chi2):
+    """Natural-log upper-tail p-values of chi-square statistics with one degree of freedom.
+
+    A chi-square on one degree of freedom is a squared standard normal, so its tail at x is
+    the two-sided normal tail at sqrt(x), computed in log space so it never underflows.
+    """
+    chi2 = np.asarray(chi2, dtype=np.float64)
+    return np.minimum(np.log(2.0) + special.log_ndtr(-np.sqrt(chi2)), 0.0)
+
+
+def one_way_chi2(counts, n):
+    """One-way chi-square of per-voxel counts against their mean (uniformity of activation).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Number of active experiments at each voxel.
+    n : int
+        Number of experiments (the largest possible count).
+
+    Returns
+    -------
+    numpy.ndarray
+        Chi-square values; 0 where the expected count is 0 or ``n`` (every count equals it).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    expected = np.mean(counts)
+    denominator = expected * (n - expected)
+    if denominator == 0:
+        return np.zeros_like(counts)
+    return (counts - expected) ** 2 * n / denominator
+
+
+def two_way_chi2(counts1, counts2, n1, n2):
+    """Two-way (2 x 2) chi-square of activation against group membership, per voxel.
+
+    Voxels where every or no experiment is active (an empty row of the table) get 2.0, the
+    value Neurosynth and NiMARE give them.
+    """
+    a = np.asarray(counts1, dtype=np.float64)
+    b = np.asarray(counts2, dtype=np.float64)
+    total = n1 + n2
+    active = a + b
+    numerator = total * (a * n2 - b * n1) ** 2
+    denominator = active * (total - active) * n1 * n2
+    out = np.full(a.shape, 2.0)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
