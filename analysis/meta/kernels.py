@@ -23,7 +23,7 @@ COMBINE_MAX = 0
 COMBINE_SUM = 1
 
 #: Relative floor of the ALE kernel values stamped by Monte Carlo nulls.
-MC_RELATIVE_FLOOR = 1e-4
+MC_RELATIVE_FLOOR = 1e-3
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,9 +188,11 @@ class ALEKernel(Kernel):
     def null_supports(self, inputs, mask):
         """Return the supports cut to values >= MC_RELATIVE_FLOOR of their peak.
 
-        Monte Carlo nulls stamp these: the dropped tail (cube corners beyond the 4-sigma
-        ball, each value below 1e-4 of the peak, under 1e-6 in absolute terms) halves the
-        work and moves the null maxima by far less than their Monte Carlo error.
+        Monte Carlo nulls stamp these: the dropped tail (each value below 1e-3 of the
+        peak, under 1e-5 in absolute terms, beyond about 3.7 sigma) leaves about 40% of the
+        Gaussian's 4,900 voxels, and moves an ALE value by at most 1e-5 per overlapping
+        experiment -- under 0.1% of the null maxima (about 0.03 at 100 experiments), far
+        below their Monte Carlo error (about 1% for the 95th percentile at 1,000 iterations).
         """
         supports, support_index = self.supports(inputs, mask)
         cut = []
