@@ -13,7 +13,10 @@ Quick run::
 
     .venv/bin/python bench/meta.py --experiments 100 --n-iters 200
 
-Full run (about half an hour, NiMARE dominates)::
+Two-group cases (``chi2_fwe``, ``ale_subtraction``) split the sampled experiments into
+two halves by id; the chi-square case runs ``--chi2-iters`` permutations.
+
+Full run (about an hour, NiMARE dominates)::
 
     .venv/bin/python bench/meta.py --experiments 100 900 --n-iters 1000
 """
@@ -22,6 +25,7 @@ import argparse
 import csv
 import gzip
 import multiprocessing
+import os
 import queue as queues
 import resource
 import sys
@@ -100,6 +104,13 @@ def ibma_images(template, affine, n_images, seed=0):
 # --- cases: each returns a callable doing the timed work, after any warm-up ---------------
 
 
+def split_groups(rows):
+    """Split rows into two groups: the first half of the experiment ids, then the rest."""
+    ids = sorted({row[0] for row in rows})
+    first = set(ids[: len(ids) // 2])
+    return [r for r in rows if r[0] in first], [r for r in rows if r[0] not in first]
+
+
 def case_ours(kind, rows, n_iters, cache_dir, images):
     import analysis.meta as meta
 
@@ -107,6 +118,15 @@ def case_ours(kind, rows, n_iters, cache_dir, images):
     inputs = ours_inputs(rows)
     warm = ours_inputs(rows[:40])
     cache = meta.NullCache(cache_dir)
+    if kind in ("chi2_fwe", "ale_subtraction"):
+        groups = [ours_inputs(group) for group in split_groups(rows)]
+        warm_groups = [ours_inputs(group) for group in split_groups(rows[:80])]
+        if kind == "chi2_fwe":
+            fwe = meta.MonteCarloFWE(n_iters=n_iters, seed=0, cache=None)
+            meta.MKDAChi2(mask=mask, corrections=[meta.MonteCarloFWE(n_iters=2)]).fit(*warm_groups)
+            return lambda: meta.MKDAChi2(mask=mask, corrections=[fwe]).fit(*groups)
+        meta.ALESubtraction(mask=mask, n_iters=2).fit(*warm_groups)
+        return lambda: meta.ALESubtraction(mask=mask, n_iters=n_iters, seed=0).fit(*groups)
     if kind == "ale_approx":
         meta.ALE(mask=mask).fit(warm)
         return lambda: meta.ALE(mask=mask).fit(inputs)
@@ -134,6 +154,17 @@ def case_nimare(kind, rows, n_iters, cache_dir, images):
 
     dataset = nimare_dataset(rows)
     warm = nimare_dataset(rows[:40])
+    if kind == "chi2_fwe":
+        groups = [nimare_dataset(group) for group in split_groups(rows)]
+
+        def run_chi2():
+            result = cbma.MKDAChi2(random_state=0).fit(*groups)
+            return FWECorrector(method="montecarlo", n_iters=n_iters, n_cores=1).transform(result)
+
+        return run_chi2
+    if kind == "ale_subtraction":
+        groups = [nimare_dataset(group) for group in split_groups(rows)]
+        return lambda: cbma.ALESubtraction(n_iters=n_iters, random_state=0).fit(*groups)
     if kind == "ale_approx":
         cbma.ALE().fit(warm)
         return lambda: cbma.ALE().fit(dataset)
@@ -225,11 +256,26 @@ def main():
     parser.add_argument("--data", type=Path, default=DATA, help="shared data folder")
     parser.add_argument("--experiments", type=int, nargs="+", default=[100, 900])
     parser.add_argument("--n-iters", type=int, default=1000)
+    parser.add_argument(
+        "--chi2-iters",
+        type=int,
+        default=200,
+        help="iterations of the chi-square case (NiMARE needs about 0.7 s each)",
+    )
     parser.add_argument("--n-images", type=int, default=50)
     parser.add_argument(
         "--cases",
         nargs="+",
-        default=["ale_approx", "ale_fwe", "ale_fwe_cached", "mkda_fwe", "ibma_stouffer", "ibma_dl"],
+        default=[
+            "ale_approx",
+            "ale_fwe",
+            "ale_fwe_cached",
+            "mkda_fwe",
+            "chi2_fwe",
+            "ale_subtraction",
+            "ibma_stouffer",
+            "ibma_dl",
+        ],
     )
     args = parser.parse_args()
     coordinates = args.data / "neurosynth" / "data-neurosynth_version-7_coordinates.tsv.gz"
@@ -237,6 +283,7 @@ def main():
     template = args.data / "neurovault" / "statmaps" / "motor_lips.nii.gz"
     mask_path = args.data / "templates" / "tpl-MNI152NLin6Asym_res-02_desc-brain_mask.nii.gz"
 
+    print("load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(
         f"{'case':<34}{'ours s':>9}{'NiMARE s':>10}{'speed-up':>10}{'ours MB':>9}{'NiMARE MB':>11}"
     )
@@ -247,22 +294,24 @@ def main():
             for kind in args.cases:
                 if kind.startswith("ibma") and n_exp != args.experiments[0]:
                     continue
-                label = _label(kind, n_exp, len(rows), args)
+                n_iters = args.chi2_iters if kind == "chi2_fwe" else args.n_iters
+                label = _label(kind, n_exp, len(rows), n_iters, args)
                 case_images = images if kind.startswith("ibma") else None
                 cache_dir = str(Path(tmp) / f"cache-{kind}-{n_exp}")
-                ours = measure("ours", kind, rows, args.n_iters, cache_dir, case_images)
-                theirs = measure("nimare", kind, rows, args.n_iters, cache_dir, case_images)
+                ours = measure("ours", kind, rows, n_iters, cache_dir, case_images)
+                theirs = measure("nimare", kind, rows, n_iters, cache_dir, case_images)
                 print(
                     f"{label:<34}{ours[0]:>9.2f}{theirs[0]:>10.2f}{theirs[0] / ours[0]:>9.1f}x"
                     f"{ours[1]:>9.0f}{theirs[1]:>11.0f}",
                     flush=True,
                 )
+    print("load average (1, 5, 15 min) at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
-def _label(kind, n_exp, n_foci, args):
+def _label(kind, n_exp, n_foci, n_iters, args):
     if kind.startswith("ibma"):
         return f"{kind} ({args.n_images} images)"
-    iters = "" if kind == "ale_approx" else f", {args.n_iters} it"
+    iters = "" if kind == "ale_approx" else f", {n_iters} it"
     return f"{kind} ({n_exp} exp, {n_foci} foci{iters})"
 
 
