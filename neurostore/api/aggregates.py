@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema
 
@@ -91,6 +91,10 @@ class AggregateViews:
         ``shape(state, nested) -> JSON`` of the resource.
     schema : type
         The response schema documenting that JSON.
+    nested_cacheable : bool
+        Whether the ``nested=true`` JSON is determined by the version (it is not when it
+        embeds other aggregates, which change on their own), so ``If-None-Match`` may
+        answer 304.
     """
 
     service: Callable[[], AggregateService]
@@ -98,10 +102,13 @@ class AggregateViews:
     endpoint: str
     shape: Callable[[dict[str, Any], bool], dict[str, Any]]
     schema: type[Schema]
+    nested_cacheable: bool = True
 
     def show(self, record: Record, nested: bool, status: int = 200, *,
-             location: bool = False) -> Response:
+             location: bool = False, cacheable: bool = False) -> Response:
         """The resource's JSON with its version as ETag."""
+        if cacheable and http.etag_matches(record.version):
+            return http.not_modified(record.version)
         body = {**self.shape(record.state, nested), **reads().meta(self.model, record.id)}
         return http.respond(
             body, status, version=record.version,
@@ -109,8 +116,15 @@ class AggregateViews:
         )
 
     def get(self, id: str, args: dict[str, Any]) -> Response:
-        """GET one."""
-        return self.show(self.service().get(actor(), id), args.get("nested", False))
+        """GET one; 304 when ``If-None-Match`` names its version (checked before reading
+        the whole state)."""
+        nested = args.get("nested", False)
+        cacheable = not nested or self.nested_cacheable
+        if cacheable and request.headers.get("If-None-Match") is not None:
+            version = reads().current_version(self.service(), actor(), id)
+            if version is not None and http.etag_matches(version):
+                return http.not_modified(version)
+        return self.show(self.service().get(actor(), id), nested, cacheable=cacheable)
 
     def create(self, args: dict[str, Any], prepare: Callable[[Any], Any] = lambda b: b
                ) -> Response:

@@ -12,7 +12,7 @@ from neurostore.api.aggregates import AggregateViews, add_history_routes
 from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import split_list_args
 from neurostore.models import Annotation
-from neurostore.schemas.api_queries import AnnotationListArgs, CreateArgs, WriteArgs
+from neurostore.schemas.api_queries import AnnotationListArgs, CreateArgs, NestedArgs, WriteArgs
 from neurostore.schemas.api_responses import AnnotationOut, AnnotationPage, DeletedOut, NoteOut
 from neurostore.schemas.studysets import AnnotationSchema
 from neurostore.services.errors import Invalid
@@ -22,11 +22,30 @@ blp = Blueprint("annotations", __name__, url_prefix="/api/annotations",
 
 
 def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
-    return state
+    return reads().nested_annotation(actor(), state) if nested else state
 
 
 views = AggregateViews(lambda: services().annotations, Annotation, "annotations.annotation",
-                       _shape, AnnotationOut)
+                       _shape, AnnotationOut, nested_cacheable=False)
+
+
+def _id_of(value: Any) -> Any:
+    return value["id"] if isinstance(value, dict) and isinstance(value.get("id"), str) \
+        else value
+
+
+def as_references(body: Any) -> Any:
+    """Turn the objects ``nested=true`` embeds (studyset, notes' analyses and studies) back
+    into their ids, so a nested GET can be sent back unchanged."""
+    if not isinstance(body, dict):
+        return body
+    out = dict(body)
+    if "studyset" in out:
+        out["studyset"] = _id_of(out["studyset"])
+    if isinstance(out.get("notes"), list):
+        out["notes"] = [{**n, **{k: _id_of(n[k]) for k in ("analysis", "study") if k in n}}
+                        if isinstance(n, dict) else n for n in out["notes"]]
+    return out
 
 
 @blp.route("", methods=["GET"])
@@ -35,7 +54,14 @@ views = AggregateViews(lambda: services().annotations, Annotation, "annotations.
 def list_annotations(args: dict[str, Any]) -> Response:
     """List annotations (keyset pages)."""
     query, filters = split_list_args(args)
-    return http.page(lambda: reads().annotations(actor(), query, **filters))
+
+    def fetch() -> Any:
+        result = reads().annotations(actor(), query, **filters)
+        if args.get("nested"):
+            result.rows = [_shape(row, True) for row in result.rows]
+        return result
+
+    return http.page(fetch)
 
 
 @blp.route("", methods=["POST"])
@@ -44,14 +70,17 @@ def list_annotations(args: dict[str, Any]) -> Response:
 @blp.response(201, AnnotationOut)
 def create_annotation(args: dict[str, Any]) -> Response:
     """Create an annotation of a studyset, or clone `source_id`."""
-    return views.create(args)
+    return views.create(args, as_references)
 
 
 @blp.route("/<id>", methods=["GET"], endpoint="annotation")
+@blp.arguments(NestedArgs, location="query", error_status_code=400)
 @blp.response(200, AnnotationOut)
-def get_annotation(id: str) -> Response:
-    """One annotation with every note."""
-    return views.get(id, {})
+@blp.alt_response(304, description=http.NOT_MODIFIED)
+def get_annotation(args: dict[str, Any], id: str) -> Response:
+    """One annotation with every note; `nested=true` embeds the studyset, and each note's
+    analysis (name, description) and study (flat)."""
+    return views.get(id, args)
 
 
 @blp.route("/<id>", methods=["PUT"])
@@ -60,7 +89,7 @@ def get_annotation(id: str) -> Response:
 @blp.response(200, AnnotationOut)
 def replace_annotation(args: dict[str, Any], id: str) -> Response:
     """Replace an annotation's whole state; send If-Match."""
-    return views.replace(id, args, http.json_body())
+    return views.replace(id, args, as_references(http.json_body()))
 
 
 @blp.route("/<id>", methods=["PATCH"])
@@ -70,9 +99,7 @@ def replace_annotation(args: dict[str, Any], id: str) -> Response:
 @blp.response(200, AnnotationOut)
 def update_annotation(args: dict[str, Any], id: str) -> Response:
     """Change some fields or notes of an annotation; send If-Match."""
-    return views.update(id, args, http.json_body())
-
-
+    return views.update(id, args, as_references(http.json_body()))
 
 @blp.route("/<id>", methods=["DELETE"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
@@ -84,10 +111,11 @@ def delete_annotation(args: dict[str, Any], id: str) -> Response:
 
 @blp.route("/<id>/notes", methods=["GET"])
 @blp.response(200, NoteOut(many=True))
+@blp.alt_response(304, description=http.NOT_MODIFIED)
 def get_notes(id: str) -> Response:
     """The notes of an annotation, one per analysis."""
     record = services().annotations.get(actor(), id)
-    return http.respond(record.state["notes"], version=record.version)
+    return http.respond(record.state["notes"], version=record.version, cacheable=True)
 
 
 @blp.route("/<id>/notes", methods=["PATCH"])
@@ -99,7 +127,7 @@ def update_notes(args: dict[str, Any], id: str) -> Response:
     notes = http.json_body()
     if not isinstance(notes, list):
         raise Invalid({"_schema": ["expected a list of notes"]})
-    record = views.update_record(id, args, {"notes": notes})
+    record = views.update_record(id, args, as_references({"notes": notes}))
     return http.respond(record.state["notes"], version=record.version)
 
 

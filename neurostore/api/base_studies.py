@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, url_for
 from flask_smorest import Blueprint
 
 from neurostore.api import http
@@ -12,7 +12,7 @@ from neurostore.api.aggregates import provenance
 from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import split_list_args
 from neurostore.schemas.api_queries import MergeBody, NestedArgs, StudyListArgs, WriteArgs
-from neurostore.schemas.api_responses import BaseStudyOut, BaseStudyPage
+from neurostore.schemas.api_responses import BaseStudyOut, BaseStudyPage, DeletedOut, RevisionOut
 from neurostore.schemas.studies import BaseStudySchema
 from neurostore.services.errors import Invalid
 from neurostore.services.study_queries import BASE_FIELDS, StudyFilters
@@ -33,12 +33,26 @@ def list_base_studies(args: dict[str, Any]) -> Response:
                                                   nested=args.get("nested", False)))
 
 
-def _show(id: str, nested: bool) -> Response:
+def _show(id: str, nested: bool, status: int = 200, *, location: bool = False) -> Response:
     state = reads().base_study(actor(), id, nested=nested)
-    return http.respond(state, version=state["version"])
+    return http.respond(state, status, version=state["version"],
+                        location=url_for("base-studies.base_study", id=state["id"])
+                        if location else None)
 
 
-@blp.route("/<id>", methods=["GET"])
+@blp.route("", methods=["POST"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.doc(requestBody=http.body_doc(BaseStudySchema))
+@blp.response(201, BaseStudyOut)
+def create_base_study(args: dict[str, Any]) -> Response:
+    """Create a publication; its DOI, PMID and PMCID are normalised and must not belong to
+    another active publication (409 names the field)."""
+    record = services().base_studies.create(actor(), http.json_body(),
+                                            provenance=provenance(args))
+    return _show(record.id, False, 201, location=True)
+
+
+@blp.route("/<id>", methods=["GET"], endpoint="base_study")
 @blp.arguments(NestedArgs, location="query", error_status_code=400)
 @blp.response(200, BaseStudyOut)
 def get_base_study(args: dict[str, Any], id: str) -> Response:
@@ -86,3 +100,38 @@ def merge_base_study(args: dict[str, Any], id: str) -> Response:
     record = services().base_studies.merge(actor(), id, body["duplicate"],
                                            provenance=provenance(args))
     return _show(record.id, False)
+
+
+@blp.route("/<id>", methods=["DELETE"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.response(200, DeletedOut)
+def delete_base_study(args: dict[str, Any], id: str) -> Response:
+    """Delete a publication without active study versions (a tombstone; `restore` undoes
+    it); curators only. Merge duplicates instead of deleting them."""
+    record = services().base_studies.delete(actor(), id, if_match=http.if_match(),
+                                            provenance=provenance(args))
+    return http.respond({"id": record.id, "version": record.version, "deleted": True},
+                        version=record.version)
+
+
+@blp.route("/<id>/restore", methods=["POST"])
+@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.response(200, BaseStudyOut)
+def restore_base_study(args: dict[str, Any], id: str) -> Response:
+    """Undo a delete (409 if an active publication now holds one of its identifiers)."""
+    record = services().base_studies.restore(actor(), id, provenance=provenance(args))
+    return _show(record.id, False)
+
+
+@blp.route("/<id>/revisions", methods=["GET"])
+@blp.response(200, RevisionOut(many=True))
+def base_study_revisions(id: str) -> Response:
+    """Edit history of a publication, oldest first: who, when, why."""
+    return http.respond(services().base_studies.revisions(id))
+
+
+@blp.route("/<id>/revisions/<int:n>", methods=["GET"])
+@blp.response(200, RevisionOut)
+def base_study_revision(id: str, n: int) -> Response:
+    """One revision of a publication with its full state then."""
+    return http.respond(services().base_studies.revision(id, n))

@@ -76,19 +76,19 @@ class ChildViews:
         return http.page(fetch)
 
     def _show(self, record: Record, child_id: str, nested: bool, status: int = 200,
-              location: bool = False) -> Response:
+              location: bool = False, cacheable: bool = False) -> Response:
         child = find_child(record.state, self.kind, child_id)
         if child is None:
             raise NotFound(f"{self.label} {child_id} not found")
         body = {**_flat(self.kind, child, nested), "study": record.id}
-        return http.respond(body, status, version=record.version,
+        return http.respond(body, status, version=record.version, cacheable=cacheable,
                             location=url_for(self.endpoint, id=child_id) if location else None)
 
     def get(self, id: str, args: dict[str, Any]) -> Response:
-        """One part, cut out of its study."""
+        """One part, cut out of its study; its ETag is the study's version."""
         study_id = reads().study_of(self.kind, id)
         return self._show(services().studies.get(actor(), study_id), id,
-                          args.get("nested", False))
+                          args.get("nested", False), cacheable=True)
 
     def _container(self, state: dict[str, Any], parent: str | None) -> list[dict[str, Any]]:
         if self.kind in ("analyses", "tables"):

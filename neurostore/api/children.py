@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, url_for
 from flask_smorest import Blueprint
 
 from neurostore.api import http
+from neurostore.api.aggregates import provenance
 from neurostore.api.child_views import ChildViews
-from neurostore.api.context import reads
+from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import split_list_args
 from neurostore.schemas.api_queries import ChildListArgs, ConditionListArgs, NestedArgs, WriteArgs
 from neurostore.schemas.api_responses import (
     AnalysisOut,
     AnalysisPage,
-    ConditionOut,
+    ConditionDetailOut,
     ConditionPage,
     DeletedOut,
     ImageOut,
@@ -27,7 +28,8 @@ from neurostore.schemas.api_responses import (
     TablePage,
 )
 from neurostore.schemas.points import PointSchema
-from neurostore.schemas.studies import AnalysisSchema, ImageSchema, TableSchema
+from neurostore.schemas.studies import AnalysisSchema, ConditionSchema, ImageSchema, TableSchema
+from neurostore.services.versioning import Record
 
 PART_NOTE = (
     " A write changes the study that holds it: the ETag is the study's version and the"
@@ -42,9 +44,10 @@ points = Blueprint("points", __name__, url_prefix="/api/points",
 images = Blueprint("images", __name__, url_prefix="/api/images",
                    description="Statistical maps of analyses." + PART_NOTE)
 conditions = Blueprint("conditions", __name__, url_prefix="/api/conditions",
-                       description="Conditions. They are shared by the analyses that weight"
-                                   " them and recorded in those studies' histories, so they"
-                                   " are created inline with analyses and never edited.")
+                       description="Conditions, shared by the analyses that weight them"
+                                   " (usually created inline with an analysis). Their owner"
+                                   " and curators edit them; each edit is a revision. One"
+                                   " still weighted by an analysis cannot be deleted (409).")
 
 analysis_views = ChildViews("analyses", AnalysisSchema(), "analyses.analysis")
 table_views = ChildViews("tables", TableSchema(), "tables.table")
@@ -78,6 +81,7 @@ def create_analysis(args: dict[str, Any]) -> Response:
 @analyses.route("/<id>", methods=["GET"], endpoint="analysis")
 @analyses.arguments(NestedArgs, location="query", error_status_code=400)
 @analyses.response(200, AnalysisOut)
+@analyses.alt_response(304, description=http.NOT_MODIFIED)
 def get_analysis(args: dict[str, Any], id: str) -> Response:
     """One analysis."""
     return analysis_views.get(id, args)
@@ -129,6 +133,7 @@ def create_table(args: dict[str, Any]) -> Response:
 
 @tables.route("/<id>", methods=["GET"], endpoint="table")
 @tables.response(200, TableOut)
+@tables.alt_response(304, description=http.NOT_MODIFIED)
 def get_table(id: str) -> Response:
     """One table."""
     return table_views.get(id, {})
@@ -180,6 +185,7 @@ def create_point(args: dict[str, Any]) -> Response:
 
 @points.route("/<id>", methods=["GET"], endpoint="point")
 @points.response(200, PointOut)
+@points.alt_response(304, description=http.NOT_MODIFIED)
 def get_point(id: str) -> Response:
     """One peak."""
     return point_views.get(id, {})
@@ -231,6 +237,7 @@ def create_image(args: dict[str, Any]) -> Response:
 
 @images.route("/<id>", methods=["GET"], endpoint="image")
 @images.response(200, ImageOut)
+@images.alt_response(304, description=http.NOT_MODIFIED)
 def get_image(id: str) -> Response:
     """One image."""
     return image_views.get(id, {})
@@ -272,8 +279,62 @@ def list_conditions(args: dict[str, Any]) -> Response:
     return http.page(lambda: reads().conditions(query, **filters))
 
 
-@conditions.route("/<id>", methods=["GET"])
-@conditions.response(200, ConditionOut)
+def _condition(record: Record, status: int = 200, *, location: bool = False) -> Response:
+    return http.respond({**record.state, "version": record.version}, status,
+                        version=record.version, cacheable=status == 200,
+                        location=url_for("conditions.condition", id=record.id)
+                        if location else None)
+
+
+@conditions.route("", methods=["POST"])
+@conditions.arguments(WriteArgs, location="query", error_status_code=400)
+@conditions.doc(requestBody=http.body_doc(ConditionSchema))
+@conditions.response(201, ConditionDetailOut)
+def create_condition(args: dict[str, Any]) -> Response:
+    """Create a condition you own (analyses then weight it by id)."""
+    record = services().conditions.create(actor(), http.json_body(),
+                                          provenance=provenance(args))
+    return _condition(record, 201, location=True)
+
+
+@conditions.route("/<id>", methods=["GET"], endpoint="condition")
+@conditions.response(200, ConditionDetailOut)
+@conditions.alt_response(304, description=http.NOT_MODIFIED)
 def get_condition(id: str) -> Response:
     """One condition."""
-    return http.respond(reads().condition(id))
+    return _condition(services().conditions.get(actor(), id))
+
+
+def _edit_condition(id: str, args: dict[str, Any], replace: bool) -> Response:
+    record = services().conditions.update(actor(), id, http.json_body(), replace=replace,
+                                          if_match=http.if_match(),
+                                          provenance=provenance(args))
+    return _condition(record)
+
+
+@conditions.route("/<id>", methods=["PUT"])
+@conditions.arguments(WriteArgs, location="query", error_status_code=400)
+@conditions.doc(requestBody=http.body_doc(ConditionSchema))
+@conditions.response(200, ConditionDetailOut)
+def replace_condition(args: dict[str, Any], id: str) -> Response:
+    """Replace a condition's name and description (omitted ones become null)."""
+    return _edit_condition(id, args, True)
+
+
+@conditions.route("/<id>", methods=["PATCH"])
+@conditions.arguments(WriteArgs, location="query", error_status_code=400)
+@conditions.doc(requestBody=http.body_doc(ConditionSchema))
+@conditions.response(200, ConditionDetailOut)
+def update_condition(args: dict[str, Any], id: str) -> Response:
+    """Change a condition's name or description (every analysis weighting it shows it)."""
+    return _edit_condition(id, args, False)
+
+
+@conditions.route("/<id>", methods=["DELETE"])
+@conditions.arguments(WriteArgs, location="query", error_status_code=400)
+@conditions.response(200, DeletedOut)
+def delete_condition(args: dict[str, Any], id: str) -> Response:
+    """Delete a condition no analysis weights (409 otherwise); its history stays."""
+    record = services().conditions.delete(actor(), id, if_match=http.if_match(),
+                                          provenance=provenance(args))
+    return http.respond({"id": record.id, "version": record.version, "deleted": True})

@@ -67,6 +67,9 @@ def json_body(*, required: bool = True) -> Any:
     return data
 
 
+NOT_MODIFIED = "Not modified: `If-None-Match` names the current version (the ETag)."
+
+
 def if_match() -> int | None:
     """The version named by ``If-Match``; None when absent or ``*``.
 
@@ -80,9 +83,31 @@ def if_match() -> int | None:
     return int(match.group(1)) if match else -1
 
 
+def etag_matches(version: int) -> bool:
+    """True when a GET's ``If-None-Match`` names ``version`` (or is ``*``)."""
+    header = request.headers.get("If-None-Match")
+    if header is None or request.method not in ("GET", "HEAD"):
+        return False
+    if header.strip() == "*":
+        return True
+    matches = (_ETAG.match(part) for part in header.split(","))
+    return any(m is not None and int(m.group(1)) == version for m in matches)
+
+
+def not_modified(version: int) -> Response:
+    """304: the client's copy of this version is current."""
+    return Response(status=304, headers={"ETag": f'"{version}"'})
+
+
 def respond(body: Any, status: int = 200, *, version: int | None = None,
-            location: str | None = None) -> Response:
-    """A JSON response, with ``ETag`` for a versioned resource."""
+            location: str | None = None, cacheable: bool = False) -> Response:
+    """A JSON response, with ``ETag`` for a versioned resource.
+
+    With ``cacheable`` (the body is determined by ``version``), a GET whose
+    ``If-None-Match`` names that version gets an empty 304 instead.
+    """
+    if cacheable and version is not None and etag_matches(version):
+        return not_modified(version)
     response = Response(json_codec.dumps(body), status=status, mimetype="application/json")
     if version is not None:
         response.headers["ETag"] = f'"{version}"'

@@ -71,6 +71,7 @@ def create_study(args: dict[str, Any]) -> Response:
 @blp.route("/<id>", methods=["GET"], endpoint="study")
 @blp.arguments(NestedArgs, location="query", error_status_code=400)
 @blp.response(200, StudyOut)
+@blp.alt_response(304, description=http.NOT_MODIFIED)
 def get_study(args: dict[str, Any], id: str) -> Response:
     """One study; `nested=true` embeds tables and analyses with their points and images."""
     return views.get(id, args)

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from neurostore.api import http
 from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import split_list_args
-from neurostore.schemas.api_queries import IdSortedListArgs, TokenBody, UserBody
+from neurostore.schemas.api_queries import IdSortedListArgs, TokenBody, UserBody, UserPatchBody
 from neurostore.schemas.api_responses import TokenOut, TokenPage, UserOut, UserPage
 from neurostore.services.errors import Unauthenticated
 
@@ -59,6 +59,24 @@ def get_me() -> Response:
 def get_user(id: str) -> Response:
     """A user's profile."""
     return http.respond(services().users.get(actor(), id))
+
+
+@users.route("/<id>", methods=["PATCH"])
+@users.doc(requestBody=http.body_doc(UserPatchBody))
+@users.response(200, UserOut)
+def update_user(id: str) -> Response:
+    """Change your name or email; administrators may change anyone's, and roles."""
+    body = http.load(UserPatchBody(), http.json_body())
+    return http.respond(services().users.update(actor(), id, body))
+
+
+@users.route("/<id>", methods=["DELETE"])
+@users.response(204)
+def deactivate_user(id: str) -> Response:
+    """Deactivate a user (administrators only): every token is revoked at once. What they
+    wrote stays; a new token (POST /api/tokens) lets them back in."""
+    services().users.deactivate(actor(), id)
+    return Response(status=204)
 
 
 @tokens.route("", methods=["GET"])

@@ -80,7 +80,7 @@ class StudysetListArgs(TimestampListArgs, NestedArgs):
     study = fields.String(validate=ID, metadata={"description": "holding this study"})
 
 
-class AnnotationListArgs(TimestampListArgs):
+class AnnotationListArgs(TimestampListArgs, NestedArgs):
     """Filters of the annotation list."""
 
     studyset = fields.String(validate=ID)
@@ -144,6 +144,15 @@ class UserBody(Schema):
     email = fields.Email(allow_none=True, load_default=None, validate=validate.Length(max=320))
     role = fields.String(load_default="user", validate=validate.OneOf(["user", "curator",
                                                                        "admin"]))
+
+
+class UserPatchBody(Schema):
+    """Changes to a user: your own name and email; roles by administrators only."""
+
+    name = fields.String(validate=validate.Length(min=1, max=255))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=320))
+    role = fields.String(validate=validate.OneOf(["user", "curator", "admin"]),
+                         metadata={"description": "administrators only"})
 
 
 class MergeBody(Schema):

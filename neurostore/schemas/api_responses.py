@@ -88,6 +88,13 @@ class ConditionOut(Schema):
     description = _text()
 
 
+class ConditionDetailOut(ConditionOut):
+    """A condition on its own: with its owner and version (its ETag)."""
+
+    user = _text()
+    version = fields.Integer()
+
+
 class TableOut(Schema):
     """A table of the publication."""
 
@@ -160,11 +167,17 @@ class StudysetOut(PublicationOut):
     studies = _ids_or_objects("study ids, or whole studies with nested=true")
 
 
+def _id_or_object(description: str, **kwargs: bool) -> fields.Raw:
+    # An id by default, an object with nested=true.
+    return fields.Raw(metadata={"oneOf": [{"type": "string"}, {"type": "object"}],
+                                "description": description}, **kwargs)
+
+
 class NoteOut(Schema):
     """One analysis's note."""
 
-    analysis = fields.String(required=True)
-    study = _text()
+    analysis = _id_or_object("analysis id, or its summary with nested=true", required=True)
+    study = _id_or_object("study id, or the flat study with nested=true", allow_none=True)
     note = fields.Dict(allow_none=True)
 
 
@@ -172,7 +185,7 @@ class AnnotationOut(VersionedSchema):
     """Typed notes over a studyset's analyses."""
 
     id = fields.String(required=True)
-    studyset = fields.String()
+    studyset = _id_or_object("studyset id, or the flat studyset with nested=true")
     name = _text()
     description = _text()
     metadata = fields.Dict(allow_none=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from neurostore.db import new_id
@@ -136,6 +138,101 @@ class BaseStudyService:
             if row is None or row.deleted_at is not None:
                 raise NotFound(f"base study {base_study_id} not found")
             return versioning.Record(row.id, row.version, _row_state(row))
+
+    def create(
+        self, actor: Actor, data: Any, *, uow: UnitOfWork | None = None,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> versioning.Record:
+        """Create a publication; each identifier must be free among active ones."""
+        require_user(actor, "create publications")
+        if not isinstance(data, dict):
+            raise Invalid({"_schema": ["expected a base study object"]})
+        try:
+            loaded = BaseStudySchema().load(data)
+        except ValidationError as exc:
+            raise Invalid(exc.normalized_messages()) from exc
+        state = base_state({**{k: loaded[k] for k in FIELDS}, "id": new_id()})
+        with versioning.unit(self._sf, uow) as u:
+            s = u.session
+            self._check_unique(s, state["id"], state)
+            values = {k: state[k] for k in FIELDS if k != "metadata"}
+            try:
+                with s.begin_nested():
+                    s.execute(insert(BaseStudy).values(id=state["id"],
+                                                       metadata_=state["metadata"], **values))
+            except IntegrityError as exc:
+                raise Conflict("an identifier was taken by a concurrent write; retry") from exc
+            history.record(s, actor, KIND, [(state["id"], 1, "create", state, None)],
+                           provenance)
+        return versioning.Record(state["id"], 1, state)
+
+    def delete(
+        self, actor: Actor, base_study_id: str, *, if_match: int | None = None,
+        uow: UnitOfWork | None = None, provenance: Provenance = NO_PROVENANCE,
+    ) -> versioning.Record:
+        """Tombstone a publication without active study versions (curators only)."""
+        self._require_curator(actor, "delete")
+        with versioning.unit(self._sf, uow) as u:
+            s = u.session
+            root = versioning.lock(s, BaseStudy, KIND, base_study_id)
+            versioning.expect(KIND, root, if_match)
+            versioning.expect_alive(KIND, root)
+            row = s.get(BaseStudy, base_study_id)
+            if row.merged_into_id:
+                raise Conflict(f"base study {base_study_id} is merged into {row.merged_into_id}")
+            linked = s.execute(
+                select(func.count()).where(Study.base_study_id == base_study_id,
+                                           Study.deleted_at.is_(None))
+            ).scalar_one()
+            if linked:
+                raise Conflict(f"base study {base_study_id} still has {linked} study versions;"
+                               " merge it into another publication instead")
+            state = _row_state(row)
+            version = versioning.bump(s, BaseStudy, root, deleted_at=dt.datetime.now(dt.UTC))
+            history.record(s, actor, KIND, [(root.id, version, "delete", state, state)],
+                           provenance)
+            s.expire(row)
+        return versioning.Record(root.id, version, state, deleted=True)
+
+    def restore(
+        self, actor: Actor, base_study_id: str, *, uow: UnitOfWork | None = None,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> versioning.Record:
+        """Undo a delete, unless an active publication took one of its identifiers."""
+        self._require_curator(actor, "restore")
+        with versioning.unit(self._sf, uow) as u:
+            s = u.session
+            root = versioning.lock(s, BaseStudy, KIND, base_study_id)
+            if not root.deleted:
+                raise Conflict(f"base study {base_study_id} is not deleted")
+            row = s.get(BaseStudy, base_study_id)
+            state = _row_state(row)
+            self._check_unique(s, root.id, state)
+            version = versioning.bump(s, BaseStudy, root, deleted_at=None)
+            history.record(s, actor, KIND, [(root.id, version, "restore", state, state)],
+                           provenance)
+            s.expire(row)
+        return versioning.Record(root.id, version, state)
+
+    def revisions(self, base_study_id: str) -> list[dict[str, Any]]:
+        """A publication's revisions, oldest first (publications are public)."""
+        with UnitOfWork(self._sf) as uow:
+            if uow.session.get(BaseStudy, base_study_id) is None:
+                raise NotFound(f"base study {base_study_id} not found")
+            revs = history.list_revisions(uow.session, KIND, base_study_id)
+            return [history.summary(r) for r in revs]
+
+    def revision(self, base_study_id: str, version: int) -> dict[str, Any]:
+        """One revision of a publication with its full state then."""
+        with UnitOfWork(self._sf) as uow:
+            rev = history.get_revision(uow.session, KIND, base_study_id, version)
+            return {**history.summary(rev), "state": rev.state, "diff": rev.diff}
+
+    @staticmethod
+    def _require_curator(actor: Actor, action: str) -> None:
+        require_user(actor, f"{action} publications")
+        if not actor.is_curator:
+            raise PermissionDenied(f"only curators may {action} publications")
 
     def update(
         self,

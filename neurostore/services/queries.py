@@ -108,6 +108,14 @@ def annotation_states(session: Session, ids: list[str]) -> dict[str, dict[str, A
     return out
 
 
+def analysis_summaries(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Analyses by id: their name and description, without points or images."""
+    rows = session.execute(
+        select(Analysis.id, Analysis.name, Analysis.description).where(Analysis.id.in_(ids))
+    )
+    return {r.id: {"id": r.id, "name": r.name, "description": r.description} for r in rows}
+
+
 def visible_study_ids(session: Session, actor: Actor, ids: list[str]) -> set[str]:
     """The subset of ``ids`` naming studies ``actor`` may read."""
     t = Study.__table__

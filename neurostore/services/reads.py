@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from neurostore.models import Condition, Study
+from neurostore.models import Study
 from neurostore.services import queries, study_queries
 from neurostore.services.actors import Actor
+from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import NotFound
 from neurostore.services.listing import ListQuery, Page
 from neurostore.services.studies import StudyService
@@ -138,6 +138,36 @@ class ReadService:
             page.rows = [states[r.id] for r in page.rows]
             return page
 
+    def nested_annotation(self, actor: Actor, state: dict[str, Any]) -> dict[str, Any]:
+        """An annotation with its studyset, and each note's analysis and study, as objects.
+
+        Analyses are summaries (name, description) and studies flat (analyses as ids);
+        what ``actor`` may not read stays an id.
+        """
+        notes = state["notes"]
+        with UnitOfWork(self._sf) as uow:
+            s = uow.session
+            studyset = queries.studyset_states(s, [state["studyset"]]).get(state["studyset"])
+            readable = queries.visible_study_ids(
+                s, actor, sorted({n["study"] for n in notes if n["study"]}))
+            studies = study_queries.study_summaries(s, sorted(readable))
+            analyses = queries.analysis_summaries(
+                s, sorted({n["analysis"] for n in notes if n["study"] in readable}))
+        if studyset is not None and (studyset["public"] or actor.is_admin
+                                     or studyset["user"] == actor.id):
+            state = {**state, "studyset": studyset}
+        return {**state, "notes": [
+            {**n, "analysis": analyses.get(n["analysis"], n["analysis"]),
+             "study": studies.get(n["study"], n["study"])} for n in notes
+        ]}
+
+    def current_version(self, service: AggregateService, actor: Actor, id_: str) -> int | None:
+        """The version of an aggregate ``actor`` may read; None when deleted."""
+        with UnitOfWork(self._sf) as uow:
+            root = service.root(uow.session, id_)
+        service.policy.check("read", actor, root.subject(service.label))
+        return None if root.deleted else root.version
+
     def study_of(self, kind: str, child_id: str) -> str:
         """The study holding a child; :class:`NotFound` for an unknown id."""
         with UnitOfWork(self._sf) as uow:
@@ -172,14 +202,3 @@ class ReadService:
         page.rows = [{"id": r.id, "name": r.name, "description": r.description}
                      for r in page.rows]
         return page
-
-    def condition(self, id_: str) -> dict[str, Any]:
-        """One condition; :class:`NotFound` for an unknown id."""
-        with UnitOfWork(self._sf) as uow:
-            row = uow.session.execute(
-                select(Condition.id, Condition.name, Condition.description)
-                .where(Condition.id == id_)
-            ).first()
-        if row is None:
-            raise NotFound(f"condition {id_} not found")
-        return {"id": row.id, "name": row.name, "description": row.description}

@@ -10,6 +10,7 @@ from neurostore.config import Settings
 from neurostore.services.analysis_runs import AnalysisRunService, JobQueue
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.base_studies import BaseStudyService
+from neurostore.services.conditions import ConditionService
 from neurostore.services.ingest import IngestService
 from neurostore.services.snapshots import SnapshotService
 from neurostore.services.studies import StudyService
@@ -31,6 +32,7 @@ class Services:
     ingest: IngestService
     snapshots: SnapshotService
     analysis_runs: AnalysisRunService
+    conditions: ConditionService
 
 
 def build_services(session_factory: sessionmaker, *, files: FileStore | None = None,
@@ -57,4 +59,5 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
         ingest=IngestService(session_factory, studies, users),
         snapshots=SnapshotService(session_factory, studysets, annotations, files),
         analysis_runs=AnalysisRunService(session_factory, queue),
+        conditions=ConditionService(session_factory),
     )

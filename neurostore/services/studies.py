@@ -13,7 +13,7 @@ from neurostore.schemas.studies import StudySchema
 from neurostore.services import base_studies, history
 from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
-from neurostore.services.errors import Conflict
+from neurostore.services.errors import Conflict, Invalid
 from neurostore.services.history import Provenance
 from neurostore.services.study_trees import (
     TreeWrite,
@@ -86,6 +86,11 @@ class StudyService(AggregateService):
     def _merge_patch(self, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         merged = {**current, **patch}
         if isinstance(patch.get("analyses"), list):
+            bad = {f"analyses.{n}.id": ["must be a string id"]
+                   for n, a in enumerate(patch["analyses"])
+                   if isinstance(a, dict) and "id" in a and not isinstance(a["id"], str)}
+            if bad:
+                raise Invalid(bad)
             by_id = {a["id"]: a for a in current["analyses"]}
             merged["analyses"] = [
                 {**by_id[a["id"]], **a} if isinstance(a, dict) and a.get("id") in by_id else a

@@ -98,6 +98,55 @@ class UserService:
                 profile.update(email=user.email, external_id=user.external_id)
             return profile
 
+    def update(
+        self, actor: Actor, user_id: str, changes: dict, *, uow: UnitOfWork | None = None
+    ) -> dict:
+        """Change ``name``, ``email`` or ``role``: users their own name and email,
+        administrators anything (roles only they may change)."""
+        require_user(actor, "edit users")
+        if actor.id != user_id and not actor.is_admin:
+            raise PermissionDenied("you may only edit your own profile")
+        if "role" in changes and not actor.is_admin:
+            raise PermissionDenied("only administrators may change roles")
+        errors = {}
+        if "name" in changes and not (changes["name"] or "").strip():
+            errors["name"] = "must not be blank"
+        if "role" in changes and changes["role"] not in ROLES:
+            errors["role"] = f"unknown role {changes['role']!r}; expected one of {', '.join(ROLES)}"
+        if errors:
+            raise Invalid(errors)
+        values = {k: changes[k] for k in ("name", "email", "role") if k in changes}
+        if "name" in values:
+            values["name"] = values["name"].strip()
+        with versioning.unit(self._sf, uow) as u:
+            user = u.session.get(User, user_id)
+            if user is None:
+                raise NotFound(f"user {user_id} not found")
+            for key, value in values.items():
+                setattr(user, key, value)
+            u.session.flush()
+            return {"id": user.id, "name": user.name, "role": user.role, "email": user.email,
+                    "external_id": user.external_id}
+
+    def deactivate(self, actor: Actor, user_id: str, *, uow: UnitOfWork | None = None) -> int:
+        """Revoke every token of a user (administrators only); return how many were live.
+
+        The account and everything it wrote stay; an administrator can issue it a new
+        token to let it back in.
+        """
+        if not actor.is_admin:
+            require_user(actor, "deactivate users")
+            raise PermissionDenied("only administrators may deactivate users")
+        with versioning.unit(self._sf, uow) as u:
+            if u.session.get(User, user_id) is None:
+                raise NotFound(f"user {user_id} not found")
+            result = u.session.execute(
+                update(ApiToken)
+                .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=dt.datetime.now(dt.UTC))
+            )
+        return result.rowcount
+
     def find(self, ref: str) -> dict:
         """Find a user by id or external id (for the command line)."""
         with UnitOfWork(self._sf) as uow:

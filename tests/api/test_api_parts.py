@@ -81,5 +81,6 @@ def test_tables_images_and_conditions(client, alice):
     assert client.delete(f"/api/tables/{table}", headers=alice.headers).status_code == 200
     assert client.get(f"/api/analyses/{analysis}").json["table"] is None
     condition = study["analyses"][0]["conditions"][0]
-    assert client.get(f"/api/conditions/{condition['id']}").json == condition
+    got = client.get(f"/api/conditions/{condition['id']}").json
+    assert got == {**condition, "user": alice.actor.id, "version": 1}
     assert client.get("/api/conditions?name=TAS").json["metadata"]["total_count"] == 2

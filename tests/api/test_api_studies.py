@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from neurostore.services.errors import Invalid
 from tests.neurostore.factories import study_payload
 
 
@@ -140,3 +143,10 @@ def test_invalid_study_names_the_field(client, alice):
     r = client.put(f"/api/studies/{sid}", json={"analyses": ["not-an-analysis"]},
                    headers=alice.headers)
     assert r.status_code == 422 and "analyses.0" in r.json["errors"]
+
+
+def test_service_patch_with_unhashable_analysis_id_is_invalid(client, services, alice):
+    sid = _create(client, alice).json["id"]
+    with pytest.raises(Invalid) as caught:
+        services.studies.update(alice.actor, sid, {"analyses": [{"id": ["x"]}, {"id": {}}]})
+    assert set(caught.value.field_errors) == {"analyses.0.id", "analyses.1.id"}
