@@ -7,6 +7,8 @@ of bin centres (Eickhoff et al., 2012). The grids and the rounding of each inter
 result to its nearest bin follow NiMARE 0.22.1 so that p-values agree to float precision.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
@@ -54,27 +56,35 @@ def _experiment_histogram(values, n_voxels, inv_step, n_bins):
     return hist * (1.0 / n_voxels)
 
 
-@numba.njit(cache=True, parallel=True)
-def _combine_ale(ale, exp, centers, inv_step, n_chunks):
-    """Null of 1 - (1 - a)(1 - e) for independent a ~ ale and e ~ exp, on the grid."""
+@numba.njit(cache=True, nogil=True)
+def _combine_ale(ale, exp_bins, exp_probs, centers, inv_step):
+    """Null of 1 - (1 - a)(1 - e) for a ~ ale and e over ``exp_bins``, on the grid.
+
+    A scatter-add into one histogram, at about 1.5 ns per pair of bins once the non-zero
+    bins of ``ale`` are packed into contiguous arrays. It releases the GIL so that
+    threads can share an experiment's bins (a numba ``prange`` over private histograms
+    measured 5-10 times slower).
+    """
     n_bins = centers.size
     ale_idx = np.flatnonzero(ale > 0)
-    exp_idx = np.flatnonzero(exp > 0)
-    partial = np.zeros((n_chunks, n_bins))
-    for chunk in numba.prange(n_chunks):
-        out = partial[chunk]
-        for i in range(chunk, exp_idx.size, n_chunks):
-            e = exp_idx[i]
-            one_minus = 1.0 - centers[e]
-            prob = exp[e]
-            for a in ale_idx:
-                score = 1.0 - one_minus * (1.0 - centers[a])
-                out[_nearest_bin(score, inv_step, n_bins)] += prob * ale[a]
-    return partial.sum(axis=0)
+    one_minus_ale = 1.0 - centers[ale_idx]
+    ale_probs = ale[ale_idx]
+    out = np.zeros(n_bins)
+    for i in range(exp_bins.size):
+        one_minus = 1.0 - centers[exp_bins[i]]
+        prob = exp_probs[i]
+        for j in range(ale_idx.size):
+            score = 1.0 - one_minus * one_minus_ale[j]
+            out[_nearest_bin(score, inv_step, n_bins)] += prob * ale_probs[j]
+    return out
 
 
 def ale_null_histogram(ma, centers):
     """Return the approximate-null histogram of ALE values over ``centers``.
+
+    Experiments are combined one at a time, in order; each combination is split over
+    threads by the experiment's histogram bins (the partial histograms are summed, which
+    changes only the rounding of the sums).
 
     Parameters
     ----------
@@ -89,15 +99,23 @@ def ale_null_histogram(ma, centers):
     """
     inv_step = 1 / (centers[1] - centers[0])
     n_voxels = ma.shape[1]
-    n_chunks = numba.get_num_threads()
+    n_threads = numba.get_num_threads()
     hist = None
-    for row in range(ma.shape[0]):
-        values = ma.data[ma.indptr[row] : ma.indptr[row + 1]]
-        exp_hist = _experiment_histogram(values, n_voxels, inv_step, centers.size)
-        if hist is None:
-            hist = exp_hist
-        else:
-            hist = _combine_ale(hist, exp_hist, centers, inv_step, n_chunks)
+    with ThreadPoolExecutor(n_threads) as pool:
+        for row in range(ma.shape[0]):
+            values = ma.data[ma.indptr[row] : ma.indptr[row + 1]]
+            exp_hist = _experiment_histogram(values, n_voxels, inv_step, centers.size)
+            if hist is None:
+                hist = exp_hist
+                continue
+            bins = np.flatnonzero(exp_hist > 0)
+            parts = [bins[i::n_threads] for i in range(n_threads)]
+            futures = [
+                pool.submit(_combine_ale, hist, part, exp_hist[part], centers, inv_step)
+                for part in parts
+                if part.size
+            ]
+            hist = sum(future.result() for future in futures)
     return hist
 
 
