@@ -23,6 +23,125 @@ def _stat(acc, mode):
     return acc
 
 
+@numba.njit(cache=True, nogil=True)
+def _run_chunk(
+    chunk,
+    draws,
+    centers,
+    foci_counts,
+    support_index,
+    offsets,
+    values,
+    starts,
+    weights,
+    mask,
+    mode,
+    threshold,
+    n_mask,
+    inv_step,
+    n_bins,
+    n_chunks,
+    init,
+    neighbours,
+    max_stat,
+    max_size,
+    max_mass,
+    hist,
+):
+    """Run iterations ``chunk, chunk + n_chunks, ...`` with this thread's own work arrays.
+
+    A function of its own, called from the ``prange`` of :func:`simulate`: compiled
+    outside the parallel region, its loops are optimised as ordinary code (measured about
+    20% faster than the same body inlined in the ``prange``). Arguments are those of
+    :func:`simulate`, plus the initial accumulator value ``init``, the face-neighbour
+    offsets and this chunk's histogram row ``hist``; results go into the ``max_*`` arrays.
+    """
+    n_iters = draws.shape[0]
+    n_exp = foci_counts.size
+    size = mask.size
+    # Voxels outside the mask are stamped too (it spares a branch) but never read.
+    acc = np.full(size, init)
+    exp_ma = np.zeros(size, dtype=np.float32)
+    # owner[v] names the (iteration, experiment) whose MA value exp_ma[v] holds, so
+    # exp_ma never needs clearing.
+    owner = np.full(size, -1, dtype=np.int64)
+    flags = np.zeros(size, dtype=np.uint8)
+    supra = np.empty(n_mask, dtype=np.int64)
+    stack = np.empty(n_mask, dtype=np.int64)
+    for it in range(chunk, n_iters, n_chunks):
+        focus = 0
+        for e in range(n_exp):
+            s = support_index[e]
+            tag = it * n_exp + e
+            w = weights[e]
+            for _ in range(foci_counts[e]):
+                c = centers[draws[it, focus]]
+                focus += 1
+                for k in range(starts[s], starts[s + 1]):
+                    v = c + offsets[k]
+                    val = values[k]
+                    if mode == MODE_KDA:
+                        acc[v] += val
+                    elif owner[v] != tag:
+                        owner[v] = tag
+                        exp_ma[v] = val
+                        if mode == MODE_ALE:
+                            acc[v] *= 1.0 - val
+                        else:
+                            acc[v] += w * val
+                    elif val > exp_ma[v]:
+                        if mode == MODE_ALE:
+                            acc[v] *= (1.0 - val) / (1.0 - exp_ma[v])
+                        else:
+                            acc[v] += w * (val - exp_ma[v])
+                        exp_ma[v] = val
+        top = 0.0
+        n_supra = 0
+        for i in range(n_mask):
+            v = centers[i]
+            stat = _stat(acc[v], mode)
+            if stat > top:
+                top = stat
+            if n_bins > 0:
+                b = int(np.floor(stat * inv_step + 0.5))
+                hist[min(max(b, 0), n_bins - 1)] += 1
+            if stat > threshold:
+                flags[v] = 1
+                supra[n_supra] = v
+                exp_ma[v] = stat - threshold
+                n_supra += 1
+        best_size = 0.0
+        best_mass = 0.0
+        for i in range(n_supra):
+            seed = supra[i]
+            if flags[seed] != 1:
+                continue
+            flags[seed] = 2
+            stack[0] = seed
+            depth = 1
+            n_vox = 0.0
+            mass = 0.0
+            while depth > 0:
+                depth -= 1
+                u = stack[depth]
+                n_vox += 1.0
+                mass += exp_ma[u]
+                for d in neighbours:
+                    nb = u + d
+                    if flags[nb] == 1:
+                        flags[nb] = 2
+                        stack[depth] = nb
+                        depth += 1
+            best_size = max(best_size, n_vox)
+            best_mass = max(best_mass, mass)
+        for i in range(n_supra):
+            flags[supra[i]] = 0
+        acc[:] = init
+        max_stat[it] = top
+        max_size[it] = best_size
+        max_mass[it] = best_mass
+
+
 @numba.njit(cache=True, parallel=True)
 def simulate(
     draws,
@@ -81,8 +200,6 @@ def simulate(
     hist : int64 array (max(n_bins, 1),)
     """
     n_iters = draws.shape[0]
-    n_exp = foci_counts.size
-    size = mask.size
     max_stat = np.zeros(n_iters)
     max_size = np.zeros(n_iters)
     max_mass = np.zeros(n_iters)
@@ -92,85 +209,28 @@ def simulate(
         [strides[0], -strides[0], strides[1], -strides[1], strides[2], -strides[2]]
     )
     for chunk in numba.prange(n_chunks):
-        # Voxels outside the mask are stamped too (it spares a branch) but never read.
-        acc = np.full(size, init)
-        exp_ma = np.zeros(size, dtype=np.float32)
-        # owner[v] names the (iteration, experiment) whose MA value exp_ma[v] holds, so
-        # exp_ma never needs clearing.
-        owner = np.full(size, -1, dtype=np.int64)
-        flags = np.zeros(size, dtype=np.uint8)
-        supra = np.empty(n_mask, dtype=np.int64)
-        stack = np.empty(n_mask, dtype=np.int64)
-        for it in range(chunk, n_iters, n_chunks):
-            focus = 0
-            for e in range(n_exp):
-                s = support_index[e]
-                tag = it * n_exp + e
-                w = weights[e]
-                for _ in range(foci_counts[e]):
-                    c = centers[draws[it, focus]]
-                    focus += 1
-                    for k in range(starts[s], starts[s + 1]):
-                        v = c + offsets[k]
-                        val = values[k]
-                        if mode == MODE_KDA:
-                            acc[v] += val
-                        elif owner[v] != tag:
-                            owner[v] = tag
-                            exp_ma[v] = val
-                            if mode == MODE_ALE:
-                                acc[v] *= 1.0 - val
-                            else:
-                                acc[v] += w * val
-                        elif val > exp_ma[v]:
-                            if mode == MODE_ALE:
-                                acc[v] *= (1.0 - val) / (1.0 - exp_ma[v])
-                            else:
-                                acc[v] += w * (val - exp_ma[v])
-                            exp_ma[v] = val
-            top = 0.0
-            n_supra = 0
-            for i in range(n_mask):
-                v = centers[i]
-                stat = _stat(acc[v], mode)
-                if stat > top:
-                    top = stat
-                if n_bins > 0:
-                    b = int(np.floor(stat * inv_step + 0.5))
-                    hists[chunk, min(max(b, 0), n_bins - 1)] += 1
-                if stat > threshold:
-                    flags[v] = 1
-                    supra[n_supra] = v
-                    exp_ma[v] = stat - threshold
-                    n_supra += 1
-            best_size = 0.0
-            best_mass = 0.0
-            for i in range(n_supra):
-                seed = supra[i]
-                if flags[seed] != 1:
-                    continue
-                flags[seed] = 2
-                stack[0] = seed
-                depth = 1
-                n_vox = 0.0
-                mass = 0.0
-                while depth > 0:
-                    depth -= 1
-                    u = stack[depth]
-                    n_vox += 1.0
-                    mass += exp_ma[u]
-                    for d in neighbours:
-                        nb = u + d
-                        if flags[nb] == 1:
-                            flags[nb] = 2
-                            stack[depth] = nb
-                            depth += 1
-                best_size = max(best_size, n_vox)
-                best_mass = max(best_mass, mass)
-            for i in range(n_supra):
-                flags[supra[i]] = 0
-            acc[:] = init
-            max_stat[it] = top
-            max_size[it] = best_size
-            max_mass[it] = best_mass
+        _run_chunk(
+            chunk,
+            draws,
+            centers,
+            foci_counts,
+            support_index,
+            offsets,
+            values,
+            starts,
+            weights,
+            mask,
+            mode,
+            threshold,
+            n_mask,
+            inv_step,
+            n_bins,
+            n_chunks,
+            init,
+            neighbours,
+            max_stat,
+            max_size,
+            max_mass,
+            hists[chunk],
+        )
     return max_stat, max_size, max_mass, hists.sum(axis=0)
