@@ -98,35 +98,51 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
     max_abs : float64 array (n_iters,)
         Largest absolute difference of each iteration.
     """
-    n_iters = perms.shape[0]
     n_vox = observed.size
     upper = np.zeros((n_chunks, n_vox), dtype=np.int64)
     lower = np.zeros((n_chunks, n_vox), dtype=np.int64)
-    max_abs = np.zeros(n_iters)
+    max_abs = np.zeros(perms.shape[0])
     for chunk in numba.prange(n_chunks):
-        acc1 = np.zeros(n_vox)
-        acc2 = np.zeros(n_vox)
-        diff = np.zeros(n_vox, dtype=np.float32)
-        for it in range(chunk, n_iters, n_chunks):
-            _difference(
-                perms[it, :n_group1],
-                perms[it, n_group1:],
-                indptr,
-                indices,
-                logs,
-                acc1,
-                acc2,
-                diff,
-            )
-            top = 0.0
-            for v in range(n_vox):
-                if diff[v] >= observed[v]:
-                    upper[chunk, v] += 1
-                if diff[v] <= observed[v]:
-                    lower[chunk, v] += 1
-                top = max(top, abs(diff[v]))
-            max_abs[it] = top
+        _difference_chunk(
+            chunk,
+            n_chunks,
+            perms,
+            n_group1,
+            indptr,
+            indices,
+            logs,
+            observed,
+            upper[chunk],
+            lower[chunk],
+            max_abs,
+        )
     return upper.sum(axis=0), lower.sum(axis=0), max_abs
+
+
+@numba.njit(cache=True, nogil=True)
+def _difference_chunk(
+    chunk, n_chunks, perms, n_group1, indptr, indices, logs, observed, upper, lower, max_abs
+):
+    """Run permutations ``chunk, chunk + n_chunks, ...`` of :func:`ale_difference_null`.
+
+    Compiled outside the parallel region so its loops are optimised as ordinary code.
+    """
+    n_vox = observed.size
+    acc1 = np.zeros(n_vox)
+    acc2 = np.zeros(n_vox)
+    diff = np.zeros(n_vox, dtype=np.float32)
+    for it in range(chunk, perms.shape[0], n_chunks):
+        _difference(
+            perms[it, :n_group1], perms[it, n_group1:], indptr, indices, logs, acc1, acc2, diff
+        )
+        top = 0.0
+        for v in range(n_vox):
+            if diff[v] >= observed[v]:
+                upper[v] += 1
+            if diff[v] <= observed[v]:
+                lower[v] += 1
+            top = max(top, abs(diff[v]))
+        max_abs[it] = top
 
 
 @numba.njit(cache=True)
