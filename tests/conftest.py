@@ -7,6 +7,7 @@ temporary folder. Each test starts from empty tables.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -21,6 +22,10 @@ from sqlalchemy.engine import make_url
 from neurostore import migrate
 from neurostore.db import Base, make_engine, make_session_factory
 from neurostore.embedded import embedded_database_url
+
+# pgserver logs each pg_ctl call at INFO, also from its exit handler after pytest has
+# closed the captured streams; only its warnings matter here.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 def _server_url() -> tuple[str, str | None]:

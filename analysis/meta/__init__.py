@@ -2,30 +2,46 @@
 
 A pure library (numpy, scipy, nibabel, pymare, numba); it imports nothing else from the
 project.
+
+The public names load on first use (PEP 562): PyMARE pulls in sympy and pandas and the
+estimators compile numba kernels, several seconds in all, which every command line call
+and web worker that merely validates a request would otherwise pay at start-up.
 """
 
-from .corrections import BonferroniCorrection, FDRCorrection, MonteCarloFWE
-from .errors import MetaAnalysisInputError
-from .estimators.ale import ALE
-from .estimators.chi2 import MKDAChi2
-from .estimators.ibma import (
-    DerSimonianLaird,
-    Fishers,
-    Hedges,
-    PermutedOLS,
-    SampleSizeBasedLikelihood,
-    Stouffers,
-    VarianceBasedLikelihood,
-    WeightedLeastSquares,
-)
-from .estimators.mkda import KDA, MKDADensity
-from .estimators.subtraction import ALESubtraction
-from .inputs import CoordinateInputs, ImageInputs
-from .kernels import ALEKernel, KDAKernel, MKDAKernel
-from .mask import Mask
-from .montecarlo import NullCache
-from .nulls import ApproximateNull, MonteCarloNull
-from .results import MetaResult
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_WHERE = {
+    "BonferroniCorrection": "corrections",
+    "FDRCorrection": "corrections",
+    "MonteCarloFWE": "corrections",
+    "MetaAnalysisInputError": "errors",
+    "ALE": "estimators.ale",
+    "MKDAChi2": "estimators.chi2",
+    "DerSimonianLaird": "estimators.ibma",
+    "Fishers": "estimators.ibma",
+    "Hedges": "estimators.ibma",
+    "PermutedOLS": "estimators.ibma",
+    "SampleSizeBasedLikelihood": "estimators.ibma",
+    "Stouffers": "estimators.ibma",
+    "VarianceBasedLikelihood": "estimators.ibma",
+    "WeightedLeastSquares": "estimators.ibma",
+    "KDA": "estimators.mkda",
+    "MKDADensity": "estimators.mkda",
+    "ALESubtraction": "estimators.subtraction",
+    "CoordinateInputs": "inputs",
+    "ImageInputs": "inputs",
+    "ALEKernel": "kernels",
+    "KDAKernel": "kernels",
+    "MKDAKernel": "kernels",
+    "Mask": "mask",
+    "NullCache": "montecarlo",
+    "ApproximateNull": "nulls",
+    "MonteCarloNull": "nulls",
+    "MetaResult": "results",
+}
 
 __all__ = [
     "ALE",
@@ -56,3 +72,41 @@ __all__ = [
     "VarianceBasedLikelihood",
     "WeightedLeastSquares",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+if TYPE_CHECKING:
+    from .corrections import BonferroniCorrection, FDRCorrection, MonteCarloFWE
+    from .errors import MetaAnalysisInputError
+    from .estimators.ale import ALE
+    from .estimators.chi2 import MKDAChi2
+    from .estimators.ibma import (
+        DerSimonianLaird,
+        Fishers,
+        Hedges,
+        PermutedOLS,
+        SampleSizeBasedLikelihood,
+        Stouffers,
+        VarianceBasedLikelihood,
+        WeightedLeastSquares,
+    )
+    from .estimators.mkda import KDA, MKDADensity
+    from .estimators.subtraction import ALESubtraction
+    from .inputs import CoordinateInputs, ImageInputs
+    from .kernels import ALEKernel, KDAKernel, MKDAKernel
+    from .mask import Mask
+    from .montecarlo import NullCache
+    from .nulls import ApproximateNull, MonteCarloNull
+    from .results import MetaResult
