@@ -12,6 +12,7 @@ from neurostore.api import (
     base_studies,
     children,
     errors,
+    ingest_runs,
     meta_analyses,
     snapshots,
     studies,
@@ -39,6 +40,7 @@ BLUEPRINTS = (
     users.tokens,
     snapshots.blp,
     meta_analyses.blp,
+    ingest_runs.blp,
 )
 API_DESCRIPTION = (
     "NIMADS studies, studysets and annotations with history and optimistic concurrency.\n\n"
