@@ -140,10 +140,8 @@ def case_ours(kind, rows, n_iters, cache_dir, images):
     estimator = meta.Stouffers() if kind == "ibma_stouffer" else meta.DerSimonianLaird()
 
     def run():
-        import nibabel as nib
-
-        loaded = {k: [nib.load(p) for p in images["paths"][k]] for k in ("z", "beta", "varcope")}
-        return estimator.fit(meta.ImageInputs.from_images(mask, **loaded))
+        paths = {k: images["paths"][k] for k in ("z", "beta", "varcope")}
+        return estimator.fit(meta.ImageInputs.from_images(mask, **paths))
 
     return run
 

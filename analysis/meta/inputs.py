@@ -1,7 +1,12 @@
 """Inputs of a meta-analysis: coordinate tables and per-experiment images."""
 
+import gzip
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 
 from .errors import MetaAnalysisInputError
@@ -183,30 +188,53 @@ class CoordinateInputs:
         return self.sample_sizes
 
 
+def _read_image(item):
+    """Return a NIfTI image for a path (read and decompressed in memory) or the item itself."""
+    if not isinstance(item, str | os.PathLike):
+        return item
+    raw = Path(item).read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return nib.Nifti1Image.from_bytes(raw)
+
+
+def _masked_row(item, mask, label):
+    """Check one image (or 3D array, or path) against the mask; return its masked values."""
+    img = _read_image(item)
+    if hasattr(img, "affine"):
+        mask.check_image(img, label)
+        data = np.asanyarray(img.dataobj)
+        if data.ndim == 4 and data.shape[3] == 1:
+            data = data[..., 0]
+    else:
+        data = np.asarray(img)
+        if data.shape != mask.shape:
+            raise MetaAnalysisInputError(
+                f"{label}: array shape {data.shape} does not match the mask shape {mask.shape}"
+            )
+    if data.ndim != 3:
+        raise MetaAnalysisInputError(f"{label}: expected a 3D image, got shape {data.shape}")
+    return data[mask.data]
+
+
 def _stack_images(images, mask, name):
-    """Check a list of images against the mask and return their masked values (k x v)."""
+    """Check a list of images against the mask and return their masked values (k x v).
+
+    Paths are read and decompressed on several threads (zlib releases the GIL), each
+    image straight into its row of the result.
+    """
     if images is None:
         return None
     if len(images) == 0:
         raise MetaAnalysisInputError(f"{name}: no images were given")
-    rows = []
-    for index, img in enumerate(images):
-        label = f"{name}[{index}]"
-        if hasattr(img, "affine"):
-            mask.check_image(img, label)
-            data = np.asanyarray(img.dataobj)
-            if data.ndim == 4 and data.shape[3] == 1:
-                data = data[..., 0]
-        else:
-            data = np.asarray(img)
-            if data.shape != mask.shape:
-                raise MetaAnalysisInputError(
-                    f"{label}: array shape {data.shape} does not match the mask shape {mask.shape}"
-                )
-        if data.ndim != 3:
-            raise MetaAnalysisInputError(f"{label}: expected a 3D image, got shape {data.shape}")
-        rows.append(np.asarray(data[mask.data], dtype=np.float64))
-    return np.vstack(rows)
+    out = np.empty((len(images), mask.n_voxels))
+
+    def fill(index):
+        out[index] = _masked_row(images[index], mask, f"{name}[{index}]")
+
+    with ThreadPoolExecutor(min(len(images), os.cpu_count() or 1)) as pool:
+        list(pool.map(fill, range(len(images))))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -234,9 +262,10 @@ class ImageInputs:
         ----------
         mask : Mask
             Analysis mask; every image must share its shape and affine.
-        z, t, beta, varcope, se : list of nibabel images or 3D arrays, optional
-            One image per experiment, in the same order. ``se`` is squared into
-            ``varcope`` when no varcope is given.
+        z, t, beta, varcope, se : list of nibabel images, 3D arrays or NIfTI paths, optional
+            One image per experiment, in the same order. Paths (``.nii`` or ``.nii.gz``)
+            are read on several threads. ``se`` is squared into ``varcope`` when no
+            varcope is given.
         sample_sizes : array_like, optional
             One sample size per experiment.
 

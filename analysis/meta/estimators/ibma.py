@@ -62,7 +62,8 @@ class IBMAEstimator(Estimator):
         if self._needs_sample_sizes and inputs.sample_sizes is None:
             raise MetaAnalysisInputError(f"sample_sizes: {self.name} needs sample sizes")
         keep = _usable(*arrays)
-        model = FittedModel(self._fit(inputs, [a[:, keep] for a in arrays], keep), inputs.mask)
+        usable = arrays if keep.all() else [a[:, keep] for a in arrays]
+        model = FittedModel(self._fit(inputs, usable, keep), inputs.mask)
         description = (
             f"An image-based meta-analysis ({self.method_text}) of {arrays[0].shape[0]} "
             f"experiments was performed with PyMARE {pymare.__version__} (Yarkoni et al., "

@@ -109,3 +109,22 @@ def test_focus_outside_the_mask_keeps_only_its_in_mask_part(mask):
     assert kernel.ma_maps(inside, mask).nnz == 515
     assert 0 < kernel.ma_maps(edge, mask).nnz < 515
     assert kernel.ma_maps(far, mask).nnz == 0
+
+
+def test_images_can_be_given_as_paths(mask, tmp_path):
+    rng = np.random.default_rng(0)
+    imgs = [
+        nib.Nifti1Image(rng.normal(size=mask.shape).astype(np.float32), mask.affine)
+        for _ in range(3)
+    ]
+    paths = []
+    for index, img in enumerate(imgs):
+        paths.append(tmp_path / f"z{index}.nii{'.gz' if index % 2 else ''}")
+        nib.save(img, paths[-1])
+    from_paths = ImageInputs.from_images(mask, z=[str(p) for p in paths[:2]] + [paths[2]])
+    from_images = ImageInputs.from_images(mask, z=imgs)
+    np.testing.assert_array_equal(from_paths.z, from_images.z)
+    small = tmp_path / "small.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros((4, 4, 4), dtype=np.float32), mask.affine), small)
+    with pytest.raises(MetaAnalysisInputError, match=r"z\[1\]: image shape"):
+        ImageInputs.from_images(mask, z=[paths[0], small])
