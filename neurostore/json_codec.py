@@ -14,6 +14,27 @@ from typing import Any
 import orjson
 
 
+class RawJSON:
+    """JSON text already built (by PostgreSQL), embedded as it is when a document is dumped."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _fragment(value: Any) -> Any:
+    if isinstance(value, RawJSON):
+        return orjson.Fragment(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _parsed(value: Any) -> Any:
+    if isinstance(value, RawJSON):
+        return json.loads(value.text)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def loads(data: str | bytes) -> Any:
     """Parse JSON text."""
     try:
@@ -23,8 +44,9 @@ def loads(data: str | bytes) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """Compact UTF-8 JSON bytes."""
+    """Compact UTF-8 JSON bytes; :class:`RawJSON` values are spliced in unparsed."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, default=_fragment)
     except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                          default=_parsed).encode()

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
+from neurostore.json_codec import RawJSON
 from neurostore.models import Study
 from neurostore.services import queries, study_queries
 from neurostore.services.actors import Actor
@@ -19,7 +20,7 @@ from neurostore.services.errors import NotFound
 from neurostore.services.listing import ListQuery, Page
 from neurostore.services.studies import StudyService
 from neurostore.services.study_queries import StudyFilters
-from neurostore.services.study_trees import read_trees
+from neurostore.services.study_trees import read_tree_texts, read_trees
 from neurostore.services.uow import UnitOfWork
 
 CHILD_LABELS = {"analyses": "analysis", "tables": "table", "points": "point", "images": "image"}
@@ -119,12 +120,16 @@ class ReadService:
             page.rows = [states[r.id] for r in page.rows]
             return page
 
-    def nested_studies(self, actor: Actor, ids: list[str]) -> list[dict[str, Any]]:
-        """Whole trees of the given studies in order; ones ``actor`` may not read stay ids."""
+    def nested_studies(self, actor: Actor, ids: list[str]) -> list[RawJSON | dict[str, Any]]:
+        """Whole trees of the given studies in order; ones ``actor`` may not read stay ids.
+
+        The trees are the JSON text PostgreSQL built, passed through to the response
+        unparsed: a studyset of a thousand studies is never turned into Python objects.
+        """
         with UnitOfWork(self._sf) as uow:
             readable = queries.visible_study_ids(uow.session, actor, ids)
-            states = read_trees(uow.session, sorted(readable))
-        return [states.get(i, {"id": i}) for i in ids]
+            texts = read_tree_texts(uow.session, sorted(readable))
+        return [RawJSON(texts[i]) if i in texts else {"id": i} for i in ids]
 
     def annotations(
         self, actor: Actor, query: ListQuery, *, studyset: str | None = None,

@@ -13,13 +13,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from neurostore import json_codec
 from neurostore.db import new_id
 from neurostore.models import (
     Analysis,
@@ -428,13 +428,24 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
         copy_rows(session, model.__table__, rows)
 
 
-# One statement builds every tree as JSON inside PostgreSQL: a single round trip whatever
-# the number of analyses and peaks, and no per-row Python objects. Each level is
-# aggregated once for all the requested studies and joined by key (hash joins), rather
-# than by a correlated subquery per row. Date-times come back as epoch seconds so Python
-# renders them exactly as the write path does; whole-number floats come back as JSON
-# integers, which compare equal to the floats the write path holds.
-_TREE_SQL = text("""
+def _iso(column: str) -> str:
+    """SQL rendering a timestamptz exactly as Python's ``datetime.isoformat`` in UTC."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL "
+        f"WHEN extract(microseconds FROM {column})::bigint % 1000000 = 0 "
+        f"""THEN to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"') """
+        f"""ELSE to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') END"""
+    )
+
+
+# One statement builds every tree, whole, as JSON inside PostgreSQL: a single round trip
+# whatever the number of analyses and peaks, no per-row Python objects, and text that can
+# be sent to a client as it is. Each level is aggregated once for all the requested
+# studies and joined by key (hash joins), rather than by a correlated subquery per row.
+# Whole-number floats come back as JSON integers, which compare equal to the floats the
+# write path holds.
+_TREE_SQL = text(f"""
 WITH s AS (SELECT * FROM studies WHERE id = ANY(:ids)),
 a AS (SELECT a.* FROM analyses a JOIN s ON a.study_id = s.id),
 p AS (SELECT p.* FROM points p JOIN a ON p.analysis_id = a.id),
@@ -461,7 +472,7 @@ ij AS (SELECT i.analysis_id,
               json_agg(json_build_object(
                 'id', i.id, 'url', i.url, 'filename', i.filename, 'sha256', i.sha256,
                 'space', i.space, 'value_type', i.value_type, 'metadata', i.metadata,
-                'add_date', extract(epoch FROM i.add_date)) ORDER BY i."order") AS images
+                'add_date', {_iso("i.add_date")}) ORDER BY i."order") AS images
          FROM images i JOIN a ON i.analysis_id = a.id GROUP BY i.analysis_id),
 aj AS (SELECT a.study_id,
               json_agg(json_build_object(
@@ -478,41 +489,27 @@ tj AS (SELECT t.study_id,
                 'id', t.id, 't_id', t.t_id, 'name', t.name, 'caption', t.caption,
                 'footer', t.footer, 'metadata', t.metadata) ORDER BY t."order") AS tables
          FROM tables t JOIN s ON t.study_id = s.id GROUP BY t.study_id)
-SELECT s.id, s.name, s.description, s.publication, s.authors, s.year, s.doi, s.pmid,
-       s.pmcid, s.metadata, s.source, s.source_id,
-       extract(epoch FROM s.source_updated_at) AS source_updated_at,
-       s.public, s.base_study_id, s.owner_id, s.parent_id,
-       coalesce(tj.tables, '[]'::json) AS tables,
-       coalesce(aj.analyses, '[]'::json) AS analyses
+SELECT s.id, json_build_object(
+         'name', s.name, 'description', s.description, 'publication', s.publication,
+         'authors', s.authors, 'year', s.year, 'doi', s.doi, 'pmid', s.pmid,
+         'pmcid', s.pmcid, 'metadata', s.metadata, 'source', s.source,
+         'source_id', s.source_id, 'source_updated_at', {_iso("s.source_updated_at")},
+         'public', s.public, 'id', s.id, 'base_study', s.base_study_id,
+         'user', s.owner_id, 'parent', s.parent_id,
+         'tables', coalesce(tj.tables, '[]'::json),
+         'analyses', coalesce(aj.analyses, '[]'::json))::text AS tree
 FROM s LEFT JOIN tj ON tj.study_id = s.id LEFT JOIN aj ON aj.study_id = s.id
 """)
 
 
-def _from_epoch(value: Any) -> str | None:
-    if value is None:
-        return None
-    micros = int(round(Decimal(str(value)) * 1_000_000))
-    return iso(_EPOCH + dt.timedelta(microseconds=micros))
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+def read_tree_texts(session: Session, study_ids: list[str]) -> dict[str, str]:
+    """The canonical states of the given studies as JSON text, ready to send as it is."""
+    if not study_ids:
+        return {}
+    return {row[0]: row[1] for row in session.execute(_TREE_SQL, {"ids": list(study_ids)})}
 
 
 def read_trees(session: Session, study_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Read the canonical states of the given studies in one statement."""
-    if not study_ids:
-        return {}
-    states: dict[str, dict[str, Any]] = {}
-    for row in session.execute(_TREE_SQL, {"ids": list(study_ids)}).mappings():
-        state = {key: row[key] for key in STUDY_FIELDS}
-        state.update(
-            id=row["id"], source_updated_at=_from_epoch(row["source_updated_at"]),
-            base_study=row["base_study_id"], user=row["owner_id"], parent=row["parent_id"],
-            tables=row["tables"], analyses=row["analyses"],
-        )
-        for analysis in state["analyses"]:
-            for image in analysis["images"]:
-                if image["add_date"] is not None:
-                    image["add_date"] = _from_epoch(image["add_date"])
-        states[row["id"]] = state
-    return states
+    texts = read_tree_texts(session, study_ids)
+    return {id_: json_codec.loads(tree) for id_, tree in texts.items()}

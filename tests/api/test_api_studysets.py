@@ -75,3 +75,23 @@ def test_annotations_notes_and_studyset_clone(client, alice, bob):
     assert r.status_code == 200 and r.json["deleted"]
     assert client.get(f"/api/annotations/{annotation['id']}/revisions").json[-1]["action"] \
         == "delete"
+
+
+def test_nested_studyset_embeds_exactly_each_studys_nested_get(client, alice, bob):
+    mine = [client.post("/api/studies", json=study_payload(n, 2), headers=alice.headers).json
+            for n in range(3)]
+    private = client.post("/api/studies", json={**study_payload(9, 1), "public": False},
+                          headers=bob.headers).json
+    ss = client.post("/api/studysets",
+                     json={"name": "s", "studies": [m["id"] for m in mine]},
+                     headers=alice.headers).json
+    nested = client.get(f"/api/studysets/{ss['id']}?nested=true").json
+    for embedded, study in zip(nested["studies"], mine, strict=True):
+        alone = client.get(f"/api/studies/{study['id']}?nested=true").json
+        assert {k: alone[k] for k in embedded} == embedded
+    # A study the reader may not see stays an id, even inside someone's studyset.
+    bobs = client.post("/api/studysets", json={"name": "b", "studies": [private["id"]]},
+                       headers=bob.headers).json
+    client.patch(f"/api/studysets/{bobs['id']}", json={"public": True}, headers=bob.headers)
+    seen = client.get(f"/api/studysets/{bobs['id']}?nested=true", headers=alice.headers).json
+    assert seen["studies"] == [{"id": private["id"]}]
