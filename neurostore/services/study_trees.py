@@ -10,12 +10,12 @@ reads back, which is what revisions store.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, literal, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -111,34 +111,45 @@ def _take(
         child["id"] = new_id()
 
 
-_OWNER_QUERIES = {
-    "tables": lambda ids: select(Table.id, Table.study_id).where(Table.id.in_(ids)),
-    "analyses": lambda ids: select(Analysis.id, Analysis.study_id).where(Analysis.id.in_(ids)),
-    "points": lambda ids: (
-        select(Point.id, Analysis.study_id)
-        .join(Analysis, Analysis.id == Point.analysis_id)
-        .where(Point.id.in_(ids))
-    ),
-    "images": lambda ids: (
-        select(Image.id, Analysis.study_id)
-        .join(Analysis, Analysis.id == Image.analysis_id)
-        .where(Image.id.in_(ids))
-    ),
-}
+def _owners(session: Session, given: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """For each kind of child, the study owning each given id (one statement for all)."""
+    T, A = Table.__table__.c, Analysis.__table__.c
+    P, IM = Point.__table__.c, Image.__table__.c
+    parts = []
+    if given.get("tables"):
+        parts.append(select(literal("tables"), T.id, T.study_id)
+                     .where(T.id.in_(set(given["tables"]))))
+    if given.get("analyses"):
+        parts.append(select(literal("analyses"), A.id, A.study_id)
+                     .where(A.id.in_(set(given["analyses"]))))
+    if given.get("points"):
+        parts.append(select(literal("points"), P.id, A.study_id)
+                     .join(Analysis.__table__, A.id == P.analysis_id)
+                     .where(P.id.in_(set(given["points"]))))
+    if given.get("images"):
+        parts.append(select(literal("images"), IM.id, A.study_id)
+                     .join(Analysis.__table__, A.id == IM.analysis_id)
+                     .where(IM.id.in_(set(given["images"]))))
+    owners: dict[str, dict[str, str]] = defaultdict(dict)
+    if parts:
+        for kind, child_id, study_id in session.execute(union_all(*parts)):
+            owners[kind][child_id] = study_id
+    return owners
 
 
 def _check_given_ids(
     session: Session, study_id: str, given: dict[str, list[str]], reuse_free_ids: bool
 ) -> None:
     errors: dict[str, Any] = {}
+    owners = _owners(session, given)
     for kind, ids in given.items():
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
         if duplicates and kind != "tables":
             errors[kind] = f"ids given twice: {', '.join(duplicates)}"
             continue
-        owners = dict(session.execute(_OWNER_QUERIES[kind](set(ids))).all())
-        foreign = sorted(i for i in set(ids) if owners.get(i, study_id) != study_id)
-        unknown = sorted(i for i in set(ids) if i not in owners)
+        found = owners[kind]
+        foreign = sorted(i for i in set(ids) if found.get(i, study_id) != study_id)
+        unknown = sorted(i for i in set(ids) if i not in found)
         if foreign:
             errors[kind] = f"ids belong to another study: {', '.join(foreign)}"
         elif unknown and not reuse_free_ids:
