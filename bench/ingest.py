@@ -21,10 +21,6 @@ sys.path[0] = str(ROOT)
 
 import argparse  # noqa: E402
 import tempfile  # noqa: E402
-import uuid  # noqa: E402
-
-import psycopg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from ingest.load import DEFAULT_BATCH_SIZE  # noqa: E402
 from ingest.neuroquery import parse as neuroquery  # noqa: E402
@@ -32,33 +28,12 @@ from ingest.neurosynth import parse as neurosynth  # noqa: E402
 from ingest.runs import run_now  # noqa: E402
 from ingest.sources import Environment  # noqa: E402
 from neurostore import migrate  # noqa: E402
-from neurostore.config import Settings  # noqa: E402
 from neurostore.db import make_engine, make_session_factory  # noqa: E402
-from neurostore.embedded import embedded_database_url  # noqa: E402
+from neurostore.scratch_db import scratch_database  # noqa: E402
 from neurostore.services.registry import build_services  # noqa: E402
 from neurostore.storage import LocalFileStore  # noqa: E402
 
 RELEASES = (("neuroquery", neuroquery), ("neurosynth", neurosynth))
-
-
-def scratch_database() -> tuple[str, callable]:
-    """A fresh database URL and a function that drops it."""
-    settings = Settings.from_env()
-    if not settings.database_url:
-        root = Path(tempfile.mkdtemp(prefix="neurostore-bench-"))
-        root.chmod(0o755)
-        return embedded_database_url(root, "bench", keep_running=False), lambda: None
-    url = make_url(settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def peak_mib() -> float:
@@ -88,7 +63,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
                         help="folder holding neuroquery/ and neurosynth/ release files")
     args = parser.parse_args()
-    url, drop = scratch_database()
+    url, drop = scratch_database("bench")
     try:
         migrate.upgrade(url)
         engine = make_engine(url)

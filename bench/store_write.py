@@ -13,19 +13,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
-import psycopg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from neurostore import migrate
-from neurostore.config import Settings
 from neurostore.db import make_engine, make_session_factory
-from neurostore.embedded import embedded_database_url
+from neurostore.scratch_db import scratch_database
 from neurostore.services.actors import Actor
 from neurostore.services.registry import build_services
 
@@ -54,26 +48,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def scratch_database() -> tuple[str, callable]:
-    """A fresh database URL and a function that drops it."""
-    settings = Settings.from_env()
-    if not settings.database_url:
-        root = Path(tempfile.mkdtemp(prefix="neurostore-bench-"))
-        root.chmod(0o755)
-        return embedded_database_url(root, "bench", keep_running=False), lambda: None
-    url = make_url(settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--studies", type=int, default=2000, help="aggregates to create")
@@ -81,7 +55,7 @@ def main() -> None:
     if args.studies < 1:
         parser.error("--studies must be at least 1")
 
-    url, drop = scratch_database()
+    url, drop = scratch_database("bench")
     try:
         migrate.upgrade(url)
         engine = make_engine(url)
