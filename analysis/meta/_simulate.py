@@ -15,6 +15,9 @@ MODE_ALE = 0
 MODE_MKDA = 1
 MODE_KDA = 2
 
+#: Largest experiment tag before the tags restart.
+_MAX_TAG = np.iinfo(np.int32).max
+
 
 @numba.njit(cache=True)
 def _stat(acc, mode):
@@ -61,10 +64,13 @@ def _run_chunk(
     size = mask.size
     # Voxels outside the mask are stamped too (it spares a branch) but never read.
     acc = np.full(size, init)
-    exp_ma = np.zeros(size, dtype=np.float32)
-    # owner[v] names the (iteration, experiment) whose MA value exp_ma[v] holds, so
-    # exp_ma never needs clearing.
-    owner = np.full(size, -1, dtype=np.int64)
+    # Two int32 slots per voxel, side by side so one cache line serves both: slot 2v tags
+    # the (iteration, experiment) that last wrote voxel v, and slot 2v + 1 holds, as
+    # float32 bits, that experiment's MA value there -- which, being tagged, never needs
+    # clearing. Tags count up per thread and restart (after clearing) before overflowing.
+    slots = np.full(2 * size, -1, dtype=np.int32)
+    exp_ma = slots.view(np.float32)
+    next_tag = 0
     flags = np.zeros(size, dtype=np.uint8)
     supra = np.empty(n_mask, dtype=np.int64)
     stack = np.empty(n_mask, dtype=np.int64)
@@ -72,7 +78,11 @@ def _run_chunk(
         focus = 0
         for e in range(n_exp):
             s = support_index[e]
-            tag = it * n_exp + e
+            if next_tag == _MAX_TAG:
+                slots[::2] = -1
+                next_tag = 0
+            tag = next_tag
+            next_tag += 1
             w = weights[e]
             for _ in range(foci_counts[e]):
                 c = centers[draws[it, focus]]
@@ -82,19 +92,19 @@ def _run_chunk(
                     val = values[k]
                     if mode == MODE_KDA:
                         acc[v] += val
-                    elif owner[v] != tag:
-                        owner[v] = tag
-                        exp_ma[v] = val
+                    elif slots[2 * v] != tag:
+                        slots[2 * v] = tag
+                        exp_ma[2 * v + 1] = val
                         if mode == MODE_ALE:
                             acc[v] *= 1.0 - val
                         else:
                             acc[v] += w * val
-                    elif val > exp_ma[v]:
+                    elif val > exp_ma[2 * v + 1]:
                         if mode == MODE_ALE:
-                            acc[v] *= (1.0 - val) / (1.0 - exp_ma[v])
+                            acc[v] *= (1.0 - val) / (1.0 - exp_ma[2 * v + 1])
                         else:
-                            acc[v] += w * (val - exp_ma[v])
-                        exp_ma[v] = val
+                            acc[v] += w * (val - exp_ma[2 * v + 1])
+                        exp_ma[2 * v + 1] = val
         top = 0.0
         n_supra = 0
         for i in range(n_mask):
@@ -108,7 +118,7 @@ def _run_chunk(
             if stat > threshold:
                 flags[v] = 1
                 supra[n_supra] = v
-                exp_ma[v] = stat - threshold
+                exp_ma[2 * v + 1] = stat - threshold
                 n_supra += 1
         best_size = 0.0
         best_mass = 0.0
@@ -125,7 +135,7 @@ def _run_chunk(
                 depth -= 1
                 u = stack[depth]
                 n_vox += 1.0
-                mass += exp_ma[u]
+                mass += exp_ma[2 * u + 1]
                 for d in neighbours:
                     nb = u + d
                     if flags[nb] == 1:

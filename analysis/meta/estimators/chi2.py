@@ -45,6 +45,8 @@ class Chi2Fit(PairwiseFit):
         Every iteration relabels the pooled experiments into groups of the original sizes
         and records, for each chi-square map, its maximum and its largest cluster size and
         mass above the chi-square of ``correction.voxel_thresh`` (one degree of freedom).
+        This null depends on the observed experiments, not only on the design, so
+        ``correction.cache`` is not used.
         """
         threshold = float(stats.chi2.isf(correction.voxel_thresh, 1))
         centers, lookup, neighbours, grid_size = padded_geometry(self.mask)

@@ -64,6 +64,7 @@ class SubtractionFit(PairwiseFit):
         """Return voxel-level FWE maps from the permutation null of the largest |difference|.
 
         Cluster-level inference is not offered for the subtraction (as in NiMARE's default).
+        The null depends on the observed experiments, so ``correction.cache`` is not used.
         """
         _, _, max_abs = self.permute(correction.n_iters, correction.seed)
         self.null_distributions[VOXEL_NULL] = max_abs
