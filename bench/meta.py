@@ -139,8 +139,11 @@ def case_ours(kind, rows, n_iters, cache_dir, images):
         return lambda: estimator(mask=mask, corrections=[fwe]).fit(inputs)
     estimator = meta.Stouffers() if kind == "ibma_stouffer" else meta.DerSimonianLaird()
 
+    # Each side reads the images its estimator uses (NiMARE's Stouffers loads only z).
+    kinds = ("z",) if kind == "ibma_stouffer" else ("beta", "varcope")
+
     def run():
-        paths = {k: images["paths"][k] for k in ("z", "beta", "varcope")}
+        paths = {k: images["paths"][k] for k in kinds}
         return estimator.fit(meta.ImageInputs.from_images(mask, **paths))
 
     return run
