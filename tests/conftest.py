@@ -17,6 +17,10 @@ from neurostore import migrate
 from neurostore.db import Base, make_engine, make_session_factory
 from neurostore.scratch_db import scratch_database
 
+# The task queue's tables (migration 0004): jobs left by one test must not reach the next.
+QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
+                "procrastinate_workers")
+
 # pgserver logs each pg_ctl call at INFO, also from its exit handler after pytest has
 # closed the captured streams; only its warnings matter here.
 logging.getLogger("pgserver").setLevel(logging.WARNING)
@@ -41,8 +45,8 @@ def engine(database_url: str):
 
 @pytest.fixture
 def session_factory(engine):
-    """A session factory on empty tables (truncated after each test)."""
+    """A session factory on empty tables (truncated after each test, task queue included)."""
     yield make_session_factory(engine)
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    names = ", ".join([*(f'"{t.name}"' for t in Base.metadata.sorted_tables), *QUEUE_TABLES])
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
