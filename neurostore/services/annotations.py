@@ -142,14 +142,17 @@ class AnnotationService(AggregateService):
         merged = {**current, **patch}
         if isinstance(patch.get("notes"), list) and "note_keys" not in patch:
             by_analysis = {n["analysis"]: n for n in current["notes"]}
+            unmatched = []
             for item in patch["notes"]:
-                if isinstance(item, dict) and item.get("analysis") in by_analysis:
-                    by_analysis[item["analysis"]] = {
-                        **by_analysis[item["analysis"]],
-                        "note": {**by_analysis[item["analysis"]]["note"],
-                                 **(item.get("note") or {})},
-                    }
-            merged["notes"] = list(by_analysis.values())
+                key = item.get("analysis") if isinstance(item, dict) else None
+                if isinstance(key, str) and key in by_analysis:
+                    old = by_analysis[key]
+                    by_analysis[key] = {**old, "note": {**old["note"], **(item.get("note") or {})}}
+                else:
+                    # Left for validation to name: a malformed item, or an analysis
+                    # outside the studyset, is refused rather than dropped.
+                    unmatched.append(item)
+            merged["notes"] = [*by_analysis.values(), *unmatched]
         return merged
 
     def _clone_data(self, state: dict[str, Any]) -> dict[str, Any]:

@@ -92,3 +92,14 @@ def test_curator_edits_public_but_not_private(services, alice, curator):
         services.studies.update(curator, private.id, {"name": "nope"})
     with pytest.raises(PermissionDenied):
         services.studies.delete(curator, public.id)
+
+
+def test_annotation_patch_refuses_notes_it_cannot_place(services, alice, two_studies):
+    ss = services.studysets.create(alice, {"name": "s", "studies": [s.id for s in two_studies]})
+    ann = services.annotations.create(alice, {"studyset": ss.id,
+                                              "note_keys": {"included": "boolean"}})
+    for bad in ([{"analysis": "not-in-the-set", "note": {"included": True}}],
+                [{"analysis": ["a", "list"], "note": {}}], ["just a string"]):
+        with pytest.raises(Invalid):
+            services.annotations.update(alice, ann.id, {"notes": bad})
+    assert services.annotations.get(alice, ann.id).version == 1
