@@ -45,10 +45,6 @@ class StudyService(AggregateService):
     def _read(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
         return read_trees(session, ids)
 
-    def read_many(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """States of many studies at once (callers check visibility)."""
-        return read_trees(session, ids)
-
     def _insert(
         self, session: Session, actor: Actor, loaded: list[dict[str, Any]],
         provenance: Provenance, parents: list[str | None], action: str,

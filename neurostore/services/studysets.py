@@ -161,16 +161,13 @@ class StudysetService(AggregateService):
         provenance: Provenance = NO_PROVENANCE,
     ) -> Record:
         """Copy a studyset and the annotations of it that ``actor`` can read."""
-        with self._unit(uow) as u:
+        with versioning.unit(self._sf, uow) as u:
             record = super().clone(actor, source_id, uow=u, provenance=provenance)
             if self.annotations is not None:
                 for annotation_id in self._readable_annotations(u.session, actor, source_id):
                     self.annotations.clone(actor, annotation_id, uow=u, provenance=provenance,
                                            studyset_id=record.id)
             return record
-
-    def _unit(self, uow: UnitOfWork | None) -> Any:
-        return versioning.unit(self._sf, uow)
 
     @staticmethod
     def _readable_annotations(session: Session, actor: Actor, studyset_id: str) -> list[str]:
