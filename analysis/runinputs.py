@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import gzip
 import math
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import nibabel as nib
+from nibabel.wrapstruct import WrapStructError
 
 from analysis.meta import CoordinateInputs, ImageInputs, MetaAnalysisInputError
 from analysis.snapshot import Selection
@@ -150,9 +152,16 @@ def _load(files: Any, sha256: str) -> Any:
         if files.exists(name):
             with files.open(name) as fp:
                 data = fp.read()
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            return nib.Nifti1Image.from_bytes(data)
+            try:
+                if data[:2] == b"\x1f\x8b":
+                    data = gzip.decompress(data)
+                return nib.Nifti1Image.from_bytes(data)
+            except (OSError, EOFError, zlib.error, ValueError, WrapStructError) as error:
+                # ImageFileError and HeaderDataError are ValueErrors; a short header is a
+                # WrapStructError.
+                raise MetaAnalysisInputError(
+                    f"images: stored file {name} is not a readable NIfTI-1 image: {error}"
+                ) from error
     return None
 
 

@@ -42,3 +42,23 @@ def test_stouffers_runs_on_z_images_found_by_sha256(services, alice):
         z = np.asarray(nib.Nifti1Image.from_bytes(gzip.decompress(fp.read())).dataobj)
     # Three maps of mean 0.5 combine to about 0.5 * 3 / sqrt(3) (weights barely differ).
     assert 0.75 < z[Mask.default().data].mean() < 1.0
+
+
+def test_a_corrupt_stored_image_fails_the_run_with_a_clear_error(services, alice):
+    files = services.snapshots.files
+    good = _z_image(files, 0)
+    bad = files.put_bytes(gzip.compress(b"not a nifti at all", mtime=0), ".nii.gz").split(".")[0]
+    studies = [services.studies.create(alice, {
+        "name": f"imaging study {n}", "metadata": {"sample_size": 20},
+        "analyses": [{"name": "task", "images": [
+            {"filename": f"z{n}.nii.gz", "sha256": sha, "value_type": "Z",
+             "space": "MNI152NLin6Asym"}]}],
+    }).id for n, sha in enumerate((good, bad))]
+    studyset = services.studysets.create(alice, {"name": "images", "studies": studies})
+    snapshot, _ = services.snapshots.create(alice, studyset.id)
+    run = services.analysis_runs.create(alice, {
+        "snapshot": snapshot["id"], "estimator": "Stouffers", "parameters": {},
+        "correction": {"method": "fdr"}})
+    assert execute(services, run["id"]) == "failed"
+    done = services.analysis_runs.get(alice, run["id"])
+    assert bad in done["error"] and "NIfTI" in done["error"]
