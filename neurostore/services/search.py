@@ -18,6 +18,9 @@ from neurostore.models.search import FULLTEXT_DOCUMENT, TEXT_SEARCH_CONFIG
 from neurostore.services.errors import Invalid
 
 MAX_QUERY_LENGTH = 1000
+# Parentheses and NOTs nested deeper than this are refused (each level is a recursive
+# call here and in the SQL compiler).
+MAX_NESTING = 32
 _TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*"?)|(?P<paren>[()])|(?P<word>[^\s()"]+))')
 
 
@@ -80,6 +83,12 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str, int]]) -> None:
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
+
+    def nest(self, pos: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _error(f"nested more than {MAX_NESTING} levels deep at position {pos + 1}")
 
     def peek(self) -> str | None:
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
@@ -106,8 +115,11 @@ class _Parser:
 
     def parse_not(self) -> object:
         if self.peek() == "NOT":
-            self.take()
-            return Not(self.parse_not())
+            _, _, pos = self.take()
+            self.nest(pos)
+            operand = self.parse_not()
+            self.depth -= 1
+            return Not(operand)
         return self.parse_atom()
 
     def parse_atom(self) -> object:
@@ -116,10 +128,12 @@ class _Parser:
             raise _error("the query ends where a word, phrase or '(' was expected")
         _, text, pos = self.take()
         if kind == "(":
+            self.nest(pos)
             inner = self.parse_or()
             if self.peek() != ")":
                 raise _error(f"the '(' at position {pos + 1} is never closed")
             self.take()
+            self.depth -= 1
             return inner
         if kind in ("word", "phrase"):
             return Term(text, phrase=kind == "phrase")
@@ -155,10 +169,12 @@ def to_tsquery(tree: object) -> ColumnElement:
     if isinstance(tree, Not):
         return func.tsquery_not(to_tsquery(tree.operand))
     combine = func.tsquery_and if isinstance(tree, And) else func.tsquery_or
-    out = to_tsquery(tree.operands[0])
-    for operand in tree.operands[1:]:
-        out = combine(out, to_tsquery(operand))
-    return out
+    # Combine pairwise (a balanced tree), so hundreds of operands stay shallow in SQL.
+    level = [to_tsquery(operand) for operand in tree.operands]
+    while len(level) > 1:
+        level = [combine(level[n], level[n + 1]) if n + 1 < len(level) else level[n]
+                 for n in range(0, len(level), 2)]
+    return level[0]
 
 
 DOCUMENT = literal_column(FULLTEXT_DOCUMENT)

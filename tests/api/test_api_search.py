@@ -145,3 +145,18 @@ def test_radius_search_matches_brute_force_with_talairach_converted(client, serv
     mni = tal_to_mni(tal)
     found = _ids(client, "x={}&y={}&z={}&radius=0.01".format(*mni))
     assert ids[0] in found
+
+
+@pytest.mark.parametrize("search", [
+    "(" * 400 + "a" + ")" * 400,
+    "NOT " * 240 + "a",
+])
+def test_deeply_nested_search_is_a_bad_request(client, search):
+    response = client.get("/api/studies", query_string={"search": search})
+    assert response.status_code == 400
+    assert "nested" in response.get_json()["errors"]["search"][0]
+
+
+@pytest.mark.parametrize("search", ["a " * 499, "a OR " * 199 + "a", '"a" ' * 240])
+def test_long_flat_search_is_answered(client, search):
+    assert client.get("/api/studies", query_string={"search": search}).status_code == 200
