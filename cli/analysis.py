@@ -80,7 +80,12 @@ def run(rt: Runtime, snapshot: str, estimator: str, params: tuple[str, ...], cor
         raise fail(exc) from exc
     click.echo(f"queued run {created['id']}")
     if inline:
-        execute(rt.services, created["id"])
+        try:
+            execute(rt.services, created["id"])
+        except Exception as exc:  # noqa: BLE001 - the run row already records the failure
+            click.echo(f"run {created['id']} failed: {exc}", err=True)
+            click.echo(_describe(rt, runs.get(OPERATOR, created["id"])))
+            raise SystemExit(1) from exc
     while wait and not inline and runs.get(OPERATOR, created["id"])["status"] not in FINISHED:
         time.sleep(1.0)
     click.echo(_describe(rt, runs.get(OPERATOR, created["id"])))

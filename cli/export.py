@@ -68,8 +68,11 @@ def write_export(rt: Runtime, snapshot: str, fmt: str, out: Path | None) -> None
         if out is None:
             shutil.copyfileobj(src, sys.stdout.buffer)
         else:
-            with open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+            try:
+                with open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except OSError as exc:
+                raise click.ClickException(f"cannot write {out}: {exc.strerror}") from exc
     skipped = made["summary"].get("n_skipped", 0)
     if out is not None:
         click.echo(f"wrote {made['n_bytes']} bytes to {out} ({skipped} items skipped)", err=True)
