@@ -57,25 +57,63 @@ def _experiment_histogram(values, n_voxels, inv_step, n_bins):
 
 
 @numba.njit(cache=True, nogil=True)
-def _combine_ale(ale, exp_bins, exp_probs, centers, inv_step):
+def _shifted_axpy(out, out_start, src, src_start, n, factor):
+    """``out[out_start:][:n] += factor * src[src_start:][:n]`` (on slices, so it vectorises)."""
+    dst = out[out_start : out_start + n]
+    part = src[src_start : src_start + n]
+    for t in range(n):
+        dst[t] += factor * part[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _combine_ale(ale, exp_bins, exp_probs, centers, inv_step, scale, low, high):
     """Null of 1 - (1 - a)(1 - e) for a ~ ale and e over ``exp_bins``, on the grid.
 
-    A scatter-add into one histogram, at about 1.5 ns per pair of bins once the non-zero
-    bins of ``ale`` are packed into contiguous arrays. It releases the GIL so that
-    threads can share an experiment's bins (a numba ``prange`` over private histograms
-    measured 5-10 times slower).
+    Bin ``k`` is centred on ``k / scale`` (``scale`` an even integer), so an ALE bin ``i``
+    and an experiment bin ``j`` combine into ``i + j - i j / scale``, rounded to the
+    nearest bin. Its fractional part is a multiple of ``1 / scale``: far from a rounding
+    boundary compared with float error (about 1e-11 bins), except at exact halves. So for a
+    fixed ``j`` the target bin is ``i + j - r`` with ``r = round(i j / scale)`` constant
+    over runs of ``i``, and each run is one contiguous, vectorised multiply-add -- about
+    six times faster than scattering pair by pair. The one ``i`` of a run that can land on
+    an exact half (``i j = scale / 2 (mod scale)``, always the run's last) is placed by
+    the float formula, as the reference does, so the output is bit-identical to scattering
+    every pair in the same order.
+
+    Only ALE bins ``low <= i < high`` are combined: threads (it releases the GIL) each
+    take a slice of the ALE histogram and keep their reads and writes within their own
+    core's cache (splitting the experiment's bins instead measured 30% slower).
     """
     n_bins = centers.size
-    ale_idx = np.flatnonzero(ale > 0)
-    one_minus_ale = 1.0 - centers[ale_idx]
-    ale_probs = ale[ale_idx]
+    half = scale // 2
     out = np.zeros(n_bins)
-    for i in range(exp_bins.size):
-        one_minus = 1.0 - centers[exp_bins[i]]
-        prob = exp_probs[i]
-        for j in range(ale_idx.size):
-            score = 1.0 - one_minus * one_minus_ale[j]
-            out[_nearest_bin(score, inv_step, n_bins)] += prob * ale_probs[j]
+    for e in range(exp_bins.size):
+        j = exp_bins[e]
+        prob = exp_probs[e]
+        one_minus = 1.0 - centers[j]
+        i = low
+        while i < high:
+            r = (i * j + half - 1) // scale
+            if j == 0:
+                end = high
+                on_half = False
+            else:
+                # The first i whose rounded i j / scale exceeds r starts the next run.
+                following = ((r + 1) * scale - half + 1 + j - 1) // j
+                end = min(high, following)
+                on_half = following <= high and ((end - 1) * j) % scale == half
+            shift = j - r
+            stop = end - 1 if on_half else end
+            # Targets past the last bin are clamped onto it (as the reference rounds them).
+            top = max(i, min(stop, n_bins - 1 - shift))
+            if top > i:
+                _shifted_axpy(out, i + shift, ale, i, top - i, prob)
+            for t in range(top, stop):
+                out[n_bins - 1] += prob * ale[t]
+            if on_half:
+                score = 1.0 - one_minus * (1.0 - centers[end - 1])
+                out[_nearest_bin(score, inv_step, n_bins)] += prob * ale[end - 1]
+            i = end
     return out
 
 
@@ -83,8 +121,8 @@ def ale_null_histogram(ma, centers):
     """Return the approximate-null histogram of ALE values over ``centers``.
 
     Experiments are combined one at a time, in order; each combination is split over
-    threads by the experiment's histogram bins (the partial histograms are summed, which
-    changes only the rounding of the sums).
+    threads by ranges of ALE bins (the partial histograms are summed, which changes only
+    the rounding of the sums where the ranges' targets overlap).
 
     Parameters
     ----------
@@ -98,6 +136,8 @@ def ale_null_histogram(ma, centers):
     numpy.ndarray
     """
     inv_step = 1 / (centers[1] - centers[0])
+    if round(inv_step) != ALE_INV_STEP:
+        raise ValueError("ale_null_histogram: centers must be the grid of ale_bin_centers")
     n_voxels = ma.shape[1]
     n_threads = numba.get_num_threads()
     hist = None
@@ -109,11 +149,15 @@ def ale_null_histogram(ma, centers):
                 hist = exp_hist
                 continue
             bins = np.flatnonzero(exp_hist > 0)
-            parts = [bins[i::n_threads] for i in range(n_threads)]
+            probs = exp_hist[bins]
+            occupied = np.flatnonzero(hist > 0)
+            cuts = np.linspace(occupied[0], occupied[-1] + 1, n_threads + 1).astype(np.int64)
             futures = [
-                pool.submit(_combine_ale, hist, part, exp_hist[part], centers, inv_step)
-                for part in parts
-                if part.size
+                pool.submit(
+                    _combine_ale, hist, bins, probs, centers, inv_step, ALE_INV_STEP, low, high
+                )
+                for low, high in zip(cuts[:-1], cuts[1:], strict=True)
+                if high > low
             ]
             hist = sum(future.result() for future in futures)
     return hist
