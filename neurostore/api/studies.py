@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response
 from flask_smorest import Blueprint
 
+from neurostore import json_codec
 from neurostore.api import http
 from neurostore.api.aggregates import (
     AggregateViews,
@@ -74,7 +75,10 @@ def create_study(args: dict[str, Any]) -> Response:
 @blp.alt_response(304, description=http.NOT_MODIFIED)
 def get_study(args: dict[str, Any], id: str) -> Response:
     """One study; `nested=true` embeds tables and analyses with their points and images."""
-    return views.get(id, args)
+    tree = reads().study_tree(actor(), id)
+    body = (tree.body() if args.get("nested") else
+            {**flat_study(json_codec.loads(tree.tree)), **tree.meta})
+    return http.respond(body, version=tree.root.version, cacheable=True)
 
 
 def _has_refs(body: Any) -> bool:

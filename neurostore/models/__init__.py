@@ -14,6 +14,7 @@ from neurostore.models.studies import (
     Point,
     PointValue,
     Study,
+    StudyDocument,
     Table,
 )
 from neurostore.models.studysets import Studyset, StudysetStudy
@@ -36,6 +37,7 @@ __all__ = [
     "Snapshot",
     "SnapshotExport",
     "Study",
+    "StudyDocument",
     "Studyset",
     "StudysetStudy",
     "Table",

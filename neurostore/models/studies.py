@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neurostore.db import JSON, Base, PublicId
@@ -120,11 +130,20 @@ class Point(Base):
         CheckConstraint("space IS NULL OR space IN ('MNI', 'TAL', 'UNKNOWN')", name="space_known"),
         CheckConstraint("cluster_size IS NULL OR cluster_size >= 0", name="cluster_size_positive"),
         Index("ix_points_analysis_order", "analysis_id", "order"),
-        Index("ix_points_mni_xy", text(MNI_XY_POINT), postgresql_using="gist"),
+        Index("ix_points_study_id", "study_id"),
+        # Covering: a radius search reads candidates, their z and their study from the
+        # index alone (an index-only scan), never the table.
+        Index("ix_points_mni_xy", text(MNI_XY_POINT), postgresql_using="gist",
+              postgresql_include=["x", "y", "z", "space", "study_id"]),
     )
 
     id: Mapped[PublicId]
     analysis_id: Mapped[str] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"))
+    # The study of the point's analysis, copied so that searches over peaks need not join
+    # analyses. Written only with the analysis (an analysis never changes study); no
+    # foreign key, which would cost a check per peak on bulk loads: the analysis's
+    # cascade already removes the point.
+    study_id: Mapped[str] = mapped_column(String(32))
     x: Mapped[float | None]
     y: Mapped[float | None]
     z: Mapped[float | None]
@@ -179,3 +198,21 @@ class Image(Base):
     metadata_: Mapped[JSON | None] = mapped_column("metadata")
     add_date: Mapped[dt.datetime | None]
     order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StudyDocument(Base):
+    """A study's whole tree as the JSON text reads send, kept to spare rebuilding it.
+
+    Derived data, never a source of truth: a document is valid only while its study row is
+    the one it was built from (``row_xmin`` holds that row's ``xmin``, which every update
+    of the row changes, including a version bump and a foreign key's ``SET NULL``). Every
+    change to a tree bumps its study's version, so a stale document is never served.
+    """
+
+    __tablename__ = "study_documents"
+
+    study_id: Mapped[str] = mapped_column(
+        ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_xmin: Mapped[int] = mapped_column(BigInteger)
+    tree: Mapped[str] = mapped_column(Text)

@@ -94,31 +94,59 @@ class SortKey:
 
 def paginate(
     session: Session, stmt: Select, id_column: Any, sort_keys: dict[str, SortKey],
-    query: ListQuery, *, count: bool = True,
+    query: ListQuery, *, count: bool = True, selective: bool = False,
 ) -> Page:
     """Run ``stmt`` (a select of rows, filters applied) one keyset page at a time.
 
     ``sort_keys`` maps the documented sort names to their keys; the row id breaks ties.
     The rows come back as ``Row`` objects with an extra ``_sort`` column.
+
+    With ``selective`` (costly filters that match few rows, such as a text or radius
+    search), the filters run once for both the count and the page; otherwise the page is
+    read in sort order from an index and the count is a separate statement.
     """
     if query.sort not in sort_keys:
         raise Invalid({"sort": [f"one of {', '.join(sorted(sort_keys))}"]})
     if not 1 <= query.limit <= MAX_LIMIT:
         raise Invalid({"limit": [f"between 1 and {MAX_LIMIT}"]})
     key = sort_keys[query.sort].expression
+    after = _decode(query.cursor, sort_keys[query.sort].kind) if query.cursor else None
+    if selective and count:
+        return _paginate_matches(session, stmt.add_columns(key.label("_sort")), query, after)
     total = (
         session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
         .scalar_one() if count else -1
     )
-    paged = stmt.add_columns(key.label("_sort"))
-    if query.cursor:
-        value, last_id = _decode(query.cursor, sort_keys[query.sort].kind)
-        position = tuple_(key, id_column)
-        paged = paged.where(
-            position < tuple_(value, last_id) if query.desc else position > tuple_(value, last_id)
-        )
+    rows = session.execute(_page(stmt.add_columns(key.label("_sort")), key, id_column,
+                                 query, after)).all()
+    return _page_of(rows, total, query)
+
+
+def _page(stmt: Select, key: Any, id_column: Any, query: ListQuery,
+          after: tuple[Any, str] | None) -> Select:
+    if after is not None:
+        position, last = tuple_(key, id_column), tuple_(*after)
+        stmt = stmt.where(position < last if query.desc else position > last)
     order = (key.desc(), id_column.desc()) if query.desc else (key.asc(), id_column.asc())
-    rows = session.execute(paged.order_by(*order).limit(query.limit + 1)).all()
+    return stmt.order_by(*order).limit(query.limit + 1)
+
+
+def _paginate_matches(session: Session, stmt: Select, query: ListQuery,
+                      after: tuple[Any, str] | None) -> Page:
+    # Referenced twice, the CTE is computed once (PostgreSQL materialises it).
+    matches = stmt.cte("matches")
+    total = select(func.count()).select_from(matches).scalar_subquery()
+    paged = _page(select(*matches.c, total.label("_total")), matches.c._sort, matches.c.id,
+                  query, after)
+    rows = session.execute(paged).all()
+    if rows:
+        count = rows[0]._total
+    else:
+        count = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return _page_of(rows, count, query)
+
+
+def _page_of(rows: list[Any], total: int, query: ListQuery) -> Page:
     nxt = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]

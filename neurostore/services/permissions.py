@@ -61,13 +61,17 @@ class Policy:
     can_update: tuple[Need, ...] = (Owner(), Curator(), Admin())
     can_delete: tuple[Need, ...] = (Owner(), Admin())
 
+    def may_read(self, actor: Actor, subject: Subject) -> bool:
+        """Whether ``actor`` may see ``subject`` at all."""
+        return any(need.allows(actor, subject) for need in self.can_read)
+
     def check(self, action: str, actor: Actor, subject: Subject) -> None:
         """Raise unless ``actor`` may do ``action`` to ``subject``.
 
         Objects the actor may not read are reported as missing, so private rows are
         invisible to everyone else.
         """
-        if not any(need.allows(actor, subject) for need in self.can_read):
+        if not self.may_read(actor, subject):
             raise NotFound(f"{subject.kind} {subject.id} not found")
         if action == "read":
             return

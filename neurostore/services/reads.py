@@ -12,15 +12,15 @@ from typing import Any
 from sqlalchemy.orm import sessionmaker
 
 from neurostore.json_codec import RawJSON
-from neurostore.models import Study
 from neurostore.services import queries, study_queries
 from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import NotFound
 from neurostore.services.listing import ListQuery, Page
 from neurostore.services.studies import StudyService
+from neurostore.services.study_documents import TreeText, read_tree_texts
 from neurostore.services.study_queries import StudyFilters
-from neurostore.services.study_trees import read_tree_texts, read_trees
+from neurostore.services.study_trees import read_trees
 from neurostore.services.uow import UnitOfWork
 
 CHILD_LABELS = {"analyses": "analysis", "tables": "table", "points": "point", "images": "image"}
@@ -60,13 +60,25 @@ class ReadService:
             page = study_queries.list_studies(uow.session, actor, filters, query)
             ids = [r.id for r in page.rows]
             if nested:
-                states = read_trees(uow.session, ids)
-                meta = study_queries.root_meta(uow.session, Study, ids)
-                page.rows = [{**states[i], **meta[i]} for i in ids]
+                trees = read_tree_texts(uow.session, ids)
+                uow.commit()
+                page.rows = [trees[i].body() for i in ids]
             else:
                 summaries = study_queries.study_summaries(uow.session, ids)
                 page.rows = [summaries[i] for i in ids]
             return page
+
+    def study_tree(self, actor: Actor, id_: str) -> TreeText:
+        """One study ``actor`` may read, with its tree as JSON text."""
+        with UnitOfWork(self._sf) as uow:
+            tree = read_tree_texts(uow.session, [id_]).get(id_)
+            uow.commit()
+        if tree is None:
+            raise NotFound(f"study {id_} not found")
+        self._studies.policy.check("read", actor, tree.root.subject("study"))
+        if tree.root.deleted:
+            raise NotFound(f"study {id_} was deleted (its history is still readable)")
+        return tree
 
     def meta(self, model: type, id_: str) -> dict[str, Any]:
         """Version and timestamps of one aggregate root."""
@@ -127,9 +139,12 @@ class ReadService:
         unparsed: a studyset of a thousand studies is never turned into Python objects.
         """
         with UnitOfWork(self._sf) as uow:
-            readable = queries.visible_study_ids(uow.session, actor, ids)
-            texts = read_tree_texts(uow.session, sorted(readable))
-        return [RawJSON(texts[i]) if i in texts else {"id": i} for i in ids]
+            trees = read_tree_texts(uow.session, ids)
+            uow.commit()
+        policy = self._studies.policy
+        readable = {i: t.body() for i, t in trees.items()
+                    if not t.root.deleted and policy.may_read(actor, t.root.subject("study"))}
+        return [readable.get(i, {"id": i}) for i in ids]
 
     def annotations(
         self, actor: Actor, query: ListQuery, *, studyset: str | None = None,

@@ -41,6 +41,10 @@ class StudyFilters:
     z: float | None = None
     radius: float | None = None
 
+    def is_search(self) -> bool:
+        """Whether a text or radius search narrows the list (to few rows, at a cost)."""
+        return bool(self.search) or self.location() is not None
+
     def location(self) -> tuple[float, float, float, float] | None:
         """The radius search, or None; all of x, y, z and radius or none of them."""
         parts = (self.x, self.y, self.z, self.radius)
@@ -62,10 +66,7 @@ def _publication_sorts(table: Any) -> dict[str, SortKey]:
 
 
 def _point_exists(study_id: ColumnElement, *where: ColumnElement) -> ColumnElement:
-    return exists(
-        select(Point.id).join(Analysis, Analysis.id == Point.analysis_id)
-        .where(Analysis.study_id == study_id, *where)
-    )
+    return exists(select(Point.id).where(Point.study_id == study_id, *where))
 
 
 def _image_exists(study_id: ColumnElement, *where: ColumnElement) -> ColumnElement:
@@ -128,7 +129,8 @@ def list_studies(session: Session, actor: Actor, f: StudyFilters, query: ListQue
     """A page of visible studies matching ``f``; rows are ``(id, version, created_at, ...)``."""
     t = Study.__table__
     stmt = select(t.c.id).where(*study_clauses(f, actor))
-    return paginate(session, stmt, t.c.id, _publication_sorts(t), query)
+    return paginate(session, stmt, t.c.id, _publication_sorts(t), query,
+                    selective=f.is_search())
 
 
 def list_base_studies(
@@ -149,7 +151,8 @@ def list_base_studies(
                                  *version_clauses)
         ))
     stmt = select(b.c.id).where(and_(*clauses))
-    return paginate(session, stmt, b.c.id, _publication_sorts(b), query)
+    return paginate(session, stmt, b.c.id, _publication_sorts(b), query,
+                    selective=f.is_search())
 
 
 def study_summaries(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -392,6 +392,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                     {
                         "id": p["id"],
                         "analysis_id": a["id"],
+                        "study_id": w.study_id,
                         "x": x,
                         "y": y,
                         "z": z,
@@ -450,14 +451,23 @@ def _iso(column: str) -> str:
     )
 
 
+def root_meta_json(alias: str) -> str:
+    """SQL of a root's version and timestamps as JSON text, as the API shows them."""
+    return (f"json_build_object('version', {alias}.version,"
+            f" 'created_at', {_iso(alias + '.created_at')},"
+            f" 'updated_at', {_iso(alias + '.updated_at')})::text")
+
+
 # One statement builds every tree, whole, as JSON inside PostgreSQL: a single round trip
 # whatever the number of analyses and peaks, no per-row Python objects, and text that can
 # be sent to a client as it is. Each level is aggregated once for all the requested
 # studies and joined by key (hash joins), rather than by a correlated subquery per row.
 # Whole-number floats come back as JSON integers, which compare equal to the floats the
-# write path holds.
-_TREE_SQL = text(f"""
-WITH s AS (SELECT * FROM studies WHERE id = ANY(:ids)),
+# write path holds. The root's columns come along for reads that keep the text
+# (:mod:`neurostore.services.study_documents`).
+TREE_SQL = text(f"""
+WITH s AS (SELECT studies.*, studies.xmin::text::bigint AS row_xmin FROM studies
+           WHERE id = ANY(:ids)),
 a AS (SELECT a.* FROM analyses a JOIN s ON a.study_id = s.id),
 p AS (SELECT p.* FROM points p JOIN a ON p.analysis_id = a.id),
 pv AS (SELECT v.point_id,
@@ -508,7 +518,9 @@ SELECT s.id, json_build_object(
          'public', s.public, 'id', s.id, 'base_study', s.base_study_id,
          'user', s.owner_id, 'parent', s.parent_id,
          'tables', coalesce(tj.tables, '[]'::json),
-         'analyses', coalesce(aj.analyses, '[]'::json))::text AS tree
+         'analyses', coalesce(aj.analyses, '[]'::json))::text AS tree,
+       s.row_xmin, s.version, s.owner_id, s.public, s.deleted_at,
+       {root_meta_json("s")} AS meta
 FROM s LEFT JOIN tj ON tj.study_id = s.id LEFT JOIN aj ON aj.study_id = s.id
 """)
 
@@ -517,7 +529,7 @@ def read_tree_texts(session: Session, study_ids: list[str]) -> dict[str, str]:
     """The canonical states of the given studies as JSON text, ready to send as it is."""
     if not study_ids:
         return {}
-    return {row[0]: row[1] for row in session.execute(_TREE_SQL, {"ids": list(study_ids)})}
+    return {row[0]: row[1] for row in session.execute(TREE_SQL, {"ids": list(study_ids)})}
 
 
 def read_trees(session: Session, study_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,115 @@
+"""Stored study documents are reused while a study is unchanged and never served stale;
+points carry their study; a search's count and page come from one pass."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from tests.neurostore.factories import study_payload
+
+
+def _stored(session_factory) -> dict[str, str]:
+    with session_factory() as s:
+        return dict(s.execute(text("SELECT study_id, tree FROM study_documents")).all())
+
+
+def _mark(session_factory, study_id: str, name: str) -> None:
+    """Change the stored document only (not the study), to tell where a read came from."""
+    with session_factory() as s:
+        s.execute(text("UPDATE study_documents SET tree = jsonb_set(tree::jsonb, '{name}',"
+                       " to_jsonb(CAST(:name AS text)))::text WHERE study_id = :id"),
+                  {"id": study_id, "name": name})
+        s.commit()
+
+
+def test_a_read_stores_the_document_and_an_edit_replaces_it(client, alice, session_factory):
+    study = client.post("/api/studies", json=study_payload(2, 3), headers=alice.headers).json
+    url = f"/api/studies/{study['id']}?nested=true"
+    assert _stored(session_factory) == {}
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["ETag"] == '"1"'
+    assert list(_stored(session_factory)) == [study["id"]]
+    _mark(session_factory, study["id"], "from the store")
+    assert client.get(url).json["name"] == "from the store"
+    flat = client.get(f"/api/studies/{study['id']}").json
+    assert flat["name"] == "from the store" and flat["analyses"] == study["analyses"]
+
+    r = client.patch(f"/api/studies/{study['id']}", json={"name": "edited"},
+                     headers={**alice.headers, "If-Match": '"1"'})
+    assert r.status_code == 200
+    again = client.get(url)
+    assert again.headers["ETag"] == '"2"'
+    expected = {**first.json, "name": "edited", "version": 2,
+                "updated_at": again.json["updated_at"]}
+    assert again.json == expected
+    assert client.get(url, headers={"If-None-Match": '"2"'}).status_code == 304
+
+
+def test_a_change_without_a_new_version_still_rebuilds(client, alice, curator, session_factory):
+    keep = client.post("/api/studies", json=study_payload(1, 1, doi="10.1000/keep"),
+                       headers=alice.headers).json
+    dup = client.post("/api/studies", json=study_payload(1, 1, seed=1, doi="10.1000/dup"),
+                      headers=alice.headers).json
+    url = f"/api/studies/{dup['id']}?nested=true"
+    assert client.get(url).json["base_study"] == dup["base_study"]
+    _mark(session_factory, dup["id"], "stale")
+    r = client.post(f"/api/base-studies/{keep['base_study']}/merge",
+                    json={"duplicate": dup["base_study"]}, headers=curator.headers)
+    assert r.status_code == 200, r.json
+    now = client.get(url).json
+    assert now["base_study"] == keep["base_study"] and now["name"] != "stale"
+
+
+def test_nested_studyset_and_list_show_the_same_documents(client, alice, bob):
+    ids = [client.post("/api/studies", json=study_payload(2, 2, seed=i),
+                       headers=alice.headers).json["id"] for i in range(3)]
+    client.patch(f"/api/studies/{ids[1]}", json={"public": False}, headers=alice.headers)
+    ss = client.post("/api/studysets", json={"name": "s", "studies": ids},
+                     headers=alice.headers).json
+    singles = [client.get(f"/api/studies/{i}?nested=true", headers=alice.headers).json
+               for i in ids]
+    mine = client.get(f"/api/studysets/{ss['id']}?nested=true", headers=alice.headers).json
+    assert mine["studies"] == singles
+    theirs = client.get(f"/api/studysets/{ss['id']}?nested=true", headers=bob.headers).json
+    assert theirs["studies"] == [singles[0], {"id": ids[1]}, singles[2]]
+    listed = client.get("/api/studies?nested=true&limit=10", headers=alice.headers).json
+    assert sorted(listed["results"], key=lambda s: s["id"]) == \
+        sorted(singles, key=lambda s: s["id"])
+    client.delete(f"/api/studies/{ids[2]}", headers=alice.headers)
+    after = client.get(f"/api/studysets/{ss['id']}?nested=true", headers=alice.headers).json
+    assert after["studies"][2] == {"id": ids[2]}
+    assert client.get(f"/api/studies/{ids[2]}?nested=true").status_code == 404
+
+
+def test_points_carry_the_study_of_their_analysis(client, alice, session_factory):
+    study = client.post("/api/studies", json=study_payload(3, 4), headers=alice.headers).json
+    clone = client.post(f"/api/studies?source_id={study['id']}", headers=alice.headers).json
+    body = client.get(f"/api/studies/{study['id']}?nested=true").json
+    body["analyses"] = body["analyses"][1:] + [study_payload(1, 2, seed=5)["analyses"][0]]
+    r = client.put(f"/api/studies/{study['id']}", json=body, headers=alice.headers)
+    assert r.status_code == 200, r.json
+    with session_factory() as s:
+        rows = s.execute(text(
+            "SELECT p.study_id, a.study_id FROM points p JOIN analyses a ON a.id = p.analysis_id"
+        )).all()
+    assert len(rows) == 2 * 4 + 2 + 3 * 4
+    assert all(mine == theirs for mine, theirs in rows)
+    assert {mine for mine, _ in rows} == {study["id"], clone["id"]}
+
+
+def test_a_search_page_past_the_last_match_is_empty_with_the_count(client, services, alice):
+    created = services.studies.create_many(alice.actor, [
+        study_payload(0, 0, name=name) for name in ("insula first", "other", "insula third")
+    ])
+    ordered = client.get("/api/studies?limit=2&sort=created_at&desc=false").json
+    after_second = ordered["metadata"]["next"]
+    assert [s["id"] for s in ordered["results"]] == [r.id for r in created[:2]]
+    page = client.get("/api/studies", query_string={
+        "search": "first", "sort": "created_at", "desc": "false", "cursor": after_second,
+    }).json
+    assert page["results"] == [] and page["metadata"] == {"total_count": 1, "next": None}
+    page = client.get("/api/studies", query_string={
+        "search": "insula", "sort": "created_at", "desc": "false", "cursor": after_second,
+    }).json
+    assert [s["id"] for s in page["results"]] == [created[2].id]
+    assert page["metadata"]["total_count"] == 2
