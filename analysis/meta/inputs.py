@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,12 +190,19 @@ class CoordinateInputs:
 
 
 def _read_image(item):
-    """Return a NIfTI image for a path (read and decompressed in memory) or the item itself."""
+    """Return a NIfTI image for a path (read and decompressed in memory) or the item itself.
+
+    A single-member gzip file is inflated by zlib in one call that holds the GIL only
+    briefly (``gzip.decompress`` copies the data twice more under the GIL, which made
+    threaded reading about 1.7 times slower); anything else falls back to ``gzip``.
+    """
     if not isinstance(item, str | os.PathLike):
         return item
     raw = Path(item).read_bytes()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        data = inflater.decompress(raw)
+        raw = data if inflater.eof and not inflater.unused_data else gzip.decompress(raw)
     return nib.Nifti1Image.from_bytes(raw)
 
 
