@@ -135,16 +135,17 @@ class MonteCarloDesign:
         return digest.hexdigest()
 
     def _padded(self):
-        """Return the padded mask, its strides, voxel centres and flat support offsets."""
+        """Return the padded grid's in-mask index table, strides, voxel centres and offsets."""
         pad = 1 + max(int(np.abs(s.offsets).max()) for s in self.supports)
-        mask = np.pad(self.mask.data, pad).astype(np.uint8)
-        shape = mask.shape
+        shape = tuple(n + 2 * pad for n in self.mask.shape)
         strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
         centers = (self.mask.ijk.astype(np.int64) + pad) @ strides
+        masked = np.full(int(np.prod(shape)), -1, dtype=np.int32)
+        masked[centers] = np.arange(centers.size, dtype=np.int32)
         offsets = np.concatenate([s.offsets.astype(np.int64) @ strides for s in self.supports])
         values = np.concatenate([s.values.astype(np.float64) for s in self.supports])
         starts = np.cumsum([0] + [s.values.size for s in self.supports]).astype(np.int64)
-        return mask.ravel(), strides, centers, offsets, values, starts
+        return masked, strides, centers, offsets, values, starts
 
     def run(self, n_iters, seed, threshold, bins=None):
         """Simulate ``n_iters`` null datasets.
@@ -166,7 +167,7 @@ class MonteCarloDesign:
         tuple
             (NullMaxima, histogram counts or None)
         """
-        mask, strides, centers, offsets, values, starts = self._padded()
+        masked, strides, centers, offsets, values, starts = self._padded()
         n_bins = 0 if bins is None else bins.size
         inv_step = 1.0 if bins is None else 1.0 / (bins[1] - bins[0])
         n_chunks = numba.get_num_threads()
@@ -185,7 +186,7 @@ class MonteCarloDesign:
                 values,
                 starts,
                 self.weights,
-                mask,
+                masked,
                 strides,
                 self.mode,
                 float(threshold),
