@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,11 +100,26 @@ def record(
     )
 
 
+_COMMIT_HOOKS: dict[str, list[Callable[[Session, list[str]], None]]] = {}
+
+
+def on_commit(aggregate_type: str, hook: Callable[[Session, list[str]], None]) -> None:
+    """Call ``hook(session, ids)`` with the ids of the aggregates of ``aggregate_type`` that
+    a transaction changed, just before it commits (for data derived from them)."""
+    hooks = _COMMIT_HOOKS.setdefault(aggregate_type, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
         copy_rows(session, Revision.__table__, rows)
+        for aggregate_type, hooks in _COMMIT_HOOKS.items():
+            ids = sorted({r["aggregate_id"] for r in rows if r["aggregate_type"] == aggregate_type})
+            for hook in hooks if ids else ():
+                hook(session, ids)
 
 
 @event.listens_for(Session, "after_rollback")

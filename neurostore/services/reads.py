@@ -17,6 +17,7 @@ from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import NotFound
 from neurostore.services.listing import ListQuery, Page
+from neurostore.services.permissions import Subject
 from neurostore.services.studies import StudyService
 from neurostore.services.study_documents import TreeText, read_tree_texts
 from neurostore.services.study_queries import StudyFilters
@@ -142,8 +143,8 @@ class ReadService:
             trees = read_tree_texts(uow.session, ids)
             uow.commit()
         policy = self._studies.policy
-        readable = {i: t.body() for i, t in trees.items()
-                    if not t.root.deleted and policy.may_read(actor, t.root.subject("study"))}
+        readable = {i: t.body() for i, t in trees.items() if not t.deleted and policy.may_read(
+            actor, Subject("study", t.id, t.owner_id, bool(t.public)))}
         return [readable.get(i, {"id": i}) for i in ids]
 
     def annotations(

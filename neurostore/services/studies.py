@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from neurostore.db import new_id
 from neurostore.models import Study
 from neurostore.schemas.studies import StudySchema
-from neurostore.services import base_studies, history
+from neurostore.services import base_studies, history, study_documents
 from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Conflict, Invalid
@@ -26,6 +26,9 @@ from neurostore.services.study_trees import (
 from neurostore.services.versioning import Record, Root
 
 CLONE_SOURCE = "neurostore"
+
+# Reads send stored documents: bulk writes store those of the studies they change.
+history.on_commit("study", study_documents.refresh_bulk)
 
 
 class StudyService(AggregateService):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from neurostore.services import study_documents
 from tests.neurostore.factories import study_payload
 
 
@@ -22,13 +23,23 @@ def _mark(session_factory, study_id: str, name: str) -> None:
         s.commit()
 
 
-def test_a_read_stores_the_document_and_an_edit_replaces_it(client, alice, session_factory):
+def test_bulk_writes_and_reads_store_documents_and_an_edit_replaces_them(
+        client, services, alice, session_factory):
+    bulk = services.studies.create_many(alice.actor, [
+        study_payload(1, 2, seed=n) for n in range(study_documents.BULK_WRITE)])
+    assert sorted(_stored(session_factory)) == sorted(r.id for r in bulk)
+    built = client.get(f"/api/studies/{bulk[0].id}?nested=true").json
+    with session_factory() as s:
+        s.execute(text("DELETE FROM study_documents"))
+        s.commit()
+    assert client.get(f"/api/studies/{bulk[0].id}?nested=true").json == built
+
     study = client.post("/api/studies", json=study_payload(2, 3), headers=alice.headers).json
     url = f"/api/studies/{study['id']}?nested=true"
-    assert _stored(session_factory) == {}
+    assert study["id"] not in _stored(session_factory)
     first = client.get(url)
     assert first.status_code == 200 and first.headers["ETag"] == '"1"'
-    assert list(_stored(session_factory)) == [study["id"]]
+    assert study["id"] in _stored(session_factory)
     _mark(session_factory, study["id"], "from the store")
     assert client.get(url).json["name"] == "from the store"
     flat = client.get(f"/api/studies/{study['id']}").json
@@ -98,18 +109,17 @@ def test_points_carry_the_study_of_their_analysis(client, alice, session_factory
 
 
 def test_a_search_page_past_the_last_match_is_empty_with_the_count(client, services, alice):
-    created = services.studies.create_many(alice.actor, [
-        study_payload(0, 0, name=name) for name in ("insula first", "other", "insula third")
+    services.studies.create_many(alice.actor, [
+        study_payload(0, 0, name=f"{word} insula") for word in ("alpha", "beta", "gamma")
     ])
-    ordered = client.get("/api/studies?limit=2&sort=created_at&desc=false").json
-    after_second = ordered["metadata"]["next"]
-    assert [s["id"] for s in ordered["results"]] == [r.id for r in created[:2]]
+    order = {"sort": "created_at", "desc": "false"}
+    everything = client.get("/api/studies", query_string={**order, "limit": 3}).json["results"]
+    first_two = client.get("/api/studies", query_string={**order, "limit": 2}).json
+    after_second = first_two["metadata"]["next"]
     page = client.get("/api/studies", query_string={
-        "search": "first", "sort": "created_at", "desc": "false", "cursor": after_second,
-    }).json
+        **order, "search": everything[0]["name"].split()[0], "cursor": after_second}).json
     assert page["results"] == [] and page["metadata"] == {"total_count": 1, "next": None}
     page = client.get("/api/studies", query_string={
-        "search": "insula", "sort": "created_at", "desc": "false", "cursor": after_second,
-    }).json
-    assert [s["id"] for s in page["results"]] == [created[2].id]
-    assert page["metadata"]["total_count"] == 2
+        **order, "search": "insula", "cursor": after_second}).json
+    assert [s["id"] for s in page["results"]] == [everything[2]["id"]]
+    assert page["metadata"] == {"total_count": 3, "next": None}
