@@ -85,7 +85,7 @@ def read_tree_texts(session: Session, ids: list[str]) -> dict[str, TreeText]:
     """
     if not ids:
         return {}
-    rows = session.execute(_STORED_SQL, {"ids": list(ids)}).tuples().all()
+    rows = session.execute(_STORED_SQL, {"ids": list(ids)}).all()
     out = {row[0]: TreeText._make(row) for row in rows}
     missing = sorted(i for i, t in out.items() if t.tree is None and not t.deleted)
     if missing:
