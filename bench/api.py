@@ -152,12 +152,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+def serve(url: str, port: int, workers: int, threads: int, worker_class: str
+          ) -> subprocess.Popen:
     """Start gunicorn on 127.0.0.1 and wait until it answers (stopping it on failure)."""
     env = {**os.environ, "DATABASE_URL": url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
-         str(threads), "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}",
+         str(threads), "--worker-class", worker_class, "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "neurostore.app:create_app()"],
         cwd=ROOT, env=env,
     )
@@ -309,7 +310,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=400, help="per request kind")
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="neurostore-bench-"))
@@ -326,9 +328,9 @@ def main() -> None:
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     port = args.port or free_port()
-    server = serve(url, port, args.workers, args.threads)
+    server = serve(url, port, args.workers, args.threads, args.worker_class)
     try:
-        print(f"gunicorn: {args.workers} workers x {args.threads} threads;"
+        print(f"gunicorn: {args.workers} {args.worker_class} workers x {args.threads} threads;"
               f" {args.clients} concurrent clients; data in {data_dir}")
         scenarios(f"http://127.0.0.1:{port}", services, args.clients, args.requests)
     finally:

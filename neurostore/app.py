@@ -25,6 +25,7 @@ from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.schemas.api_responses import ProblemSchema
 from neurostore.services.reads import ReadService
 from neurostore.services.registry import Services, build_services
+from neurostore.services.study_documents import DocumentCache
 
 BLUEPRINTS = (
     studies.blp,
@@ -108,8 +109,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         },
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
+    documents = (DocumentCache(settings.read_cache_mb * 2**20) if settings.read_cache_mb > 0
+                 else None)
     app.extensions[EXTENSION] = Backend(services, ReadService(services.session_factory,
-                                                              services.studies))
+                                                              services.studies, documents))
     api = NeurostoreApi(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

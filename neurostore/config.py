@@ -25,12 +25,16 @@ class Settings:
     ingest_schedules : dict of str to str
         Cron expression of each scheduled ingest source, from
         ``NEUROSTORE_SCHEDULE_<SOURCE>`` (e.g. ``"0 3 * * 0"``); empty or unset disables it.
+    read_cache_mb : int
+        Memory each API process may keep recently sent study documents in
+        (``NEUROSTORE_READ_CACHE_MB``, default 64; 0 turns the cache off).
     """
 
     database_url: str | None = None
     data_dir: Path = field(default_factory=lambda: Path("var").resolve())
     max_content_length: int = 32 * 1024 * 1024
     ingest_schedules: dict[str, str] = field(default_factory=dict)
+    read_cache_mb: int = 64
 
     @property
     def files_dir(self) -> Path:
@@ -46,6 +50,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             data_dir=data_dir,
             max_content_length=int(env.get("NEUROSTORE_MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
+            read_cache_mb=int(env.get("NEUROSTORE_READ_CACHE_MB", 64)),
             ingest_schedules={
                 source: env[f"NEUROSTORE_SCHEDULE_{source.upper()}"].strip()
                 for source in SCHEDULABLE_SOURCES

@@ -1,4 +1,4 @@
-"""Study documents: each study's tree as built JSON text, reused while the study is unchanged.
+"""Study documents: each study as built JSON text, reused while the study row is unchanged.
 
 Revision ID: 0006
 Revises: 0005
@@ -21,7 +21,7 @@ def upgrade() -> None:
         "study_documents",
         sa.Column("study_id", sa.String(length=32), nullable=False),
         sa.Column("row_xmin", sa.BigInteger(), nullable=False),
-        sa.Column("tree", sa.Text(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["study_id"], ["studies.id"],
                                 name=op.f("fk_study_documents_study_id_studies"),
                                 ondelete="CASCADE"),

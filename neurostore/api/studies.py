@@ -76,8 +76,7 @@ def create_study(args: dict[str, Any]) -> Response:
 def get_study(args: dict[str, Any], id: str) -> Response:
     """One study; `nested=true` embeds tables and analyses with their points and images."""
     tree = reads().study_tree(actor(), id)
-    body = (tree.body() if args.get("nested") else
-            {**flat_study(json_codec.loads(tree.tree)), **tree.meta})
+    body = tree.body() if args.get("nested") else flat_study(json_codec.loads(tree.document))
     return http.respond(body, version=tree.root.version, cacheable=True)
 
 

@@ -201,7 +201,8 @@ class Image(Base):
 
 
 class StudyDocument(Base):
-    """A study's whole tree as the JSON text reads send, kept to spare rebuilding it.
+    """A study as the JSON text reads send (its tree, version and timestamps), kept to
+    spare rebuilding it.
 
     Derived data, never a source of truth: a document is valid only while its study row is
     the one it was built from (``row_xmin`` holds that row's ``xmin``, which every update
@@ -215,4 +216,4 @@ class StudyDocument(Base):
         ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True
     )
     row_xmin: Mapped[int] = mapped_column(BigInteger)
-    tree: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)

@@ -19,7 +19,7 @@ from neurostore.services.errors import NotFound
 from neurostore.services.listing import ListQuery, Page
 from neurostore.services.permissions import Subject
 from neurostore.services.studies import StudyService
-from neurostore.services.study_documents import TreeText, read_tree_texts
+from neurostore.services.study_documents import DocumentCache, TreeText, read_tree_texts
 from neurostore.services.study_queries import StudyFilters
 from neurostore.services.study_trees import read_trees
 from neurostore.services.uow import UnitOfWork
@@ -49,9 +49,11 @@ def flat_study(state: dict[str, Any]) -> dict[str, Any]:
 class ReadService:
     """Lists, searches and child views over one session factory."""
 
-    def __init__(self, session_factory: sessionmaker, studies: StudyService) -> None:
+    def __init__(self, session_factory: sessionmaker, studies: StudyService,
+                 documents: DocumentCache | None = None) -> None:
         self._sf = session_factory
         self._studies = studies
+        self._documents = documents
 
     def studies(
         self, actor: Actor, filters: StudyFilters, query: ListQuery, *, nested: bool = False
@@ -61,7 +63,7 @@ class ReadService:
             page = study_queries.list_studies(uow.session, actor, filters, query)
             ids = [r.id for r in page.rows]
             if nested:
-                trees = read_tree_texts(uow.session, ids)
+                trees = read_tree_texts(uow.session, ids, self._documents)
                 uow.commit()
                 page.rows = [trees[i].body() for i in ids]
             else:
@@ -72,7 +74,7 @@ class ReadService:
     def study_tree(self, actor: Actor, id_: str) -> TreeText:
         """One study ``actor`` may read, with its tree as JSON text."""
         with UnitOfWork(self._sf) as uow:
-            tree = read_tree_texts(uow.session, [id_]).get(id_)
+            tree = read_tree_texts(uow.session, [id_], self._documents).get(id_)
             uow.commit()
         if tree is None:
             raise NotFound(f"study {id_} not found")
@@ -140,7 +142,7 @@ class ReadService:
         unparsed: a studyset of a thousand studies is never turned into Python objects.
         """
         with UnitOfWork(self._sf) as uow:
-            trees = read_tree_texts(uow.session, ids)
+            trees = read_tree_texts(uow.session, ids, self._documents)
             uow.commit()
         policy = self._studies.policy
         readable = {i: t.body() for i, t in trees.items() if not t.deleted and policy.may_read(

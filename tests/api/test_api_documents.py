@@ -3,28 +3,39 @@ points carry their study; a search's count and page come from one pass."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
+from neurostore.app import create_app
+from neurostore.config import Settings
 from neurostore.services import study_documents
+from neurostore.services.study_documents import DocumentCache, TreeText
 from tests.neurostore.factories import study_payload
+
+
+@pytest.fixture
+def uncached(services):
+    """A client of an app without the per-process document cache (reads hit the store)."""
+    return create_app(Settings(read_cache_mb=0), services=services).test_client()
 
 
 def _stored(session_factory) -> dict[str, str]:
     with session_factory() as s:
-        return dict(s.execute(text("SELECT study_id, tree FROM study_documents")).all())
+        return dict(s.execute(text("SELECT study_id, body FROM study_documents")).all())
 
 
 def _mark(session_factory, study_id: str, name: str) -> None:
     """Change the stored document only (not the study), to tell where a read came from."""
     with session_factory() as s:
-        s.execute(text("UPDATE study_documents SET tree = jsonb_set(tree::jsonb, '{name}',"
+        s.execute(text("UPDATE study_documents SET body = jsonb_set(body::jsonb, '{name}',"
                        " to_jsonb(CAST(:name AS text)))::text WHERE study_id = :id"),
                   {"id": study_id, "name": name})
         s.commit()
 
 
 def test_bulk_writes_and_reads_store_documents_and_an_edit_replaces_them(
-        client, services, alice, session_factory):
+        uncached, services, alice, session_factory):
+    client = uncached
     bulk = services.studies.create_many(alice.actor, [
         study_payload(1, 2, seed=n) for n in range(study_documents.BULK_WRITE)])
     assert sorted(_stored(session_factory)) == sorted(r.id for r in bulk)
@@ -56,7 +67,10 @@ def test_bulk_writes_and_reads_store_documents_and_an_edit_replaces_them(
     assert client.get(url, headers={"If-None-Match": '"2"'}).status_code == 304
 
 
-def test_a_change_without_a_new_version_still_rebuilds(client, alice, curator, session_factory):
+@pytest.mark.parametrize("cache", [True, False], ids=["cached", "uncached"])
+def test_a_change_without_a_new_version_still_rebuilds(
+        client, uncached, cache, alice, curator, session_factory):
+    client = client if cache else uncached
     keep = client.post("/api/studies", json=study_payload(1, 1, doi="10.1000/keep"),
                        headers=alice.headers).json
     dup = client.post("/api/studies", json=study_payload(1, 1, seed=1, doi="10.1000/dup"),
@@ -123,3 +137,29 @@ def test_a_search_page_past_the_last_match_is_empty_with_the_count(client, servi
         **order, "search": "insula", "cursor": after_second}).json
     assert [s["id"] for s in page["results"]] == [everything[2]["id"]]
     assert page["metadata"] == {"total_count": 3, "next": None}
+
+
+def test_the_process_cache_serves_documents_until_the_study_changes(
+        client, alice, session_factory):
+    study = client.post("/api/studies", json=study_payload(1, 2), headers=alice.headers).json
+    url = f"/api/studies/{study['id']}?nested=true"
+    first = client.get(url).json
+    _mark(session_factory, study["id"], "only in the database")
+    assert client.get(url).json == first
+    client.patch(f"/api/studies/{study['id']}", json={"name": "edited"}, headers=alice.headers)
+    assert client.get(url).json["name"] == "edited"
+
+
+def test_document_cache_drops_the_least_recently_used_beyond_its_size():
+    def doc(id_: str) -> TreeText:
+        return TreeText(id_, 1, None, True, None, "{" + "x" * 1000 + "}")
+
+    cache = DocumentCache(max_bytes=2 * (1002 + 200))
+    cache.put(7, doc("a"))
+    cache.put(7, doc("b"))
+    assert cache.get("a", 7) is not None
+    cache.put(8, doc("c"))
+    assert cache.get("b", 7) is None
+    assert cache.get("a", 7) is not None and cache.get("c", 8) is not None
+    assert cache.get("a", 9) is None
+    DocumentCache(max_bytes=10).put(1, doc("too big"))
