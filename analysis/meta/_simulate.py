@@ -3,15 +3,30 @@
 Every iteration draws each focus uniformly from the in-mask voxels, stamps the kernels,
 combines experiments into the summary statistic, and records the maximum statistic and
 the largest cluster size and mass above a cluster-forming threshold (face connectivity).
-Iterations are split across threads; the draws are made beforehand, so results do not
-depend on the thread count.
+Iterations are split across threads; the draws are made beforehand and every iteration
+starts from cleared work arrays, so results do not depend on the thread count.
 
-Kernel offsets are flat offsets on a zero-padded copy of the grid (the padding spares
-bounds checks), but the per-thread work arrays hold in-mask voxels only: a shared table
-maps each padded voxel to its in-mask index (-1 outside). Stamps outside the mask, which
-were never read, are skipped, and a thread's arrays shrink from about 26 MB to 2.7 MB, so
-they stay in cache (the padded layout was limited by memory traffic).
+Layout. Kernels are stamped on a zero-padded copy of the grid (the padding spares bounds
+checks) as runs of voxels along the last axis, each run one contiguous, vectorised loop.
+An experiment's foci are first combined by maximum into a float32 scratch grid, which is
+then added into the float64 accumulator and cleared, run by run (a second visit of a voxel
+where foci overlap adds zero). This replaced a per-voxel loop that tagged each voxel with
+the experiment that last wrote it: about 1.7 times faster, the branches and tag traffic
+being what limited it.
+
+Statistic. The accumulator holds a sum over experiments: the weighted MA value (MKDA), the
+summed MA value (KDA, whose foci are added directly), or, for ALE, ``-log(1 - MA)``, so that
+``ALE = 1 - exp(-sum)``. The log is taken once per kernel value (rounded to float32, a
+relative error under 1e-7 on each term, some 1e-9 on ALE values: far below Monte Carlo
+error) and the per-voxel product becomes a sum. ALE is increasing in the sum, so the
+maximum and the threshold test are done on sums; ALE values are computed only for the
+maximum, supra-threshold voxels and the optional histogram.
+
+Voxels outside the mask are stamped too (it spares a branch) but never read; in-mask
+voxels are reset as they are scanned, the others are left to accumulate (finite, small).
 """
+
+import math
 
 import numba
 import numpy as np
@@ -20,140 +35,157 @@ MODE_ALE = 0
 MODE_MKDA = 1
 MODE_KDA = 2
 
-#: Largest experiment tag before the tags restart.
-_MAX_TAG = np.iinfo(np.int32).max
-
 
 @numba.njit(cache=True)
-def _stat(acc, mode):
+def _stat(total, mode):
     if mode == MODE_ALE:
-        return 1.0 - acc
-    return acc
+        return -math.expm1(-total)
+    return total
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _max_into(scratch, start, values, first, n):
+    """``scratch[start:][:n] = max(scratch[start:][:n], values[first:][:n])``."""
+    dst = scratch[start : start + n]
+    src = values[first : first + n]
+    for t in range(n):
+        if src[t] > dst[t]:
+            dst[t] = src[t]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _flush(acc, scratch, start, n, weight):
+    """Add ``weight * scratch`` into ``acc`` over one run and clear the run of ``scratch``."""
+    dst = acc[start : start + n]
+    src = scratch[start : start + n]
+    for t in range(n):
+        dst[t] += weight * src[t]
+        src[t] = 0.0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_into(acc, start, values, first, n):
+    """``acc[start:][:n] += values[first:][:n]``."""
+    dst = acc[start : start + n]
+    src = values[first : first + n]
+    for t in range(n):
+        dst[t] += src[t]
 
 
 @numba.njit(cache=True, nogil=True)
-def _run_chunk(
-    chunk,
+def _sum_threshold(threshold, mode):
+    """Return the accumulator value above which a voxel may exceed ``threshold``."""
+    if mode != MODE_ALE:
+        return threshold
+    if threshold >= 1.0:
+        return np.inf
+    # A hair below the exact bound: candidates are then tested on the ALE value itself.
+    return -math.log1p(-threshold) * (1.0 - 1e-9)
+
+
+@numba.njit(cache=True, nogil=True)
+def _run_iteration(
+    it,
     draws,
     centers,
     foci_counts,
     support_index,
-    offsets,
+    run_offsets,
+    run_lengths,
+    run_values,
+    run_starts,
     values,
-    starts,
     weights,
     masked,
     mode,
     threshold,
+    sum_threshold,
     n_mask,
     inv_step,
     n_bins,
-    n_chunks,
-    init,
     neighbours,
-    max_stat,
-    max_size,
-    max_mass,
+    acc,
+    scratch,
+    flags,
+    excess,
+    supra,
+    stack,
     hist,
 ):
-    """Run iterations ``chunk, chunk + n_chunks, ...`` with this thread's own work arrays.
+    """Run iteration ``it`` on one thread's work arrays; return its three maxima.
 
     A function of its own, called from the ``prange`` of :func:`simulate`: compiled
     outside the parallel region, its loops are optimised as ordinary code (measured about
     20% faster than the same body inlined in the ``prange``). Arguments are those of
-    :func:`simulate`, plus the initial accumulator value ``init``, the face-neighbour
-    offsets and this chunk's histogram row ``hist``; results go into the ``max_*`` arrays.
+    :func:`simulate`, plus :func:`_sum_threshold`, the face-neighbour offsets, the work
+    arrays (left as found: in-mask accumulator voxels zero, scratch zero, flags clear) and
+    the thread's histogram row ``hist``.
     """
-    n_iters = draws.shape[0]
     n_exp = foci_counts.size
-    acc = np.full(n_mask, init)
-    # Two int32 slots per voxel, side by side so one cache line serves both: slot 2m tags
-    # the (iteration, experiment) that last wrote voxel m, and slot 2m + 1 holds, as
-    # float32 bits, that experiment's MA value there -- which, being tagged, never needs
-    # clearing. Tags count up per thread and restart (after clearing) before overflowing.
-    slots = np.full(2 * n_mask, -1, dtype=np.int32)
-    exp_ma = slots.view(np.float32)
-    next_tag = 0
-    flags = np.zeros(n_mask, dtype=np.uint8)
-    supra = np.empty(n_mask, dtype=np.int64)
-    stack = np.empty(n_mask, dtype=np.int64)
-    for it in range(chunk, n_iters, n_chunks):
-        focus = 0
-        for e in range(n_exp):
-            s = support_index[e]
-            if next_tag == _MAX_TAG:
-                slots[::2] = -1
-                next_tag = 0
-            tag = next_tag
-            next_tag += 1
-            w = weights[e]
-            for _ in range(foci_counts[e]):
-                c = centers[draws[it, focus]]
-                focus += 1
-                for k in range(starts[s], starts[s + 1]):
-                    m = masked[c + offsets[k]]
-                    if m < 0:
-                        continue
-                    val = values[k]
-                    if mode == MODE_KDA:
-                        acc[m] += val
-                    elif slots[2 * m] != tag:
-                        slots[2 * m] = tag
-                        exp_ma[2 * m + 1] = val
-                        if mode == MODE_ALE:
-                            acc[m] *= 1.0 - val
-                        else:
-                            acc[m] += w * val
-                    elif val > exp_ma[2 * m + 1]:
-                        if mode == MODE_ALE:
-                            acc[m] *= (1.0 - val) / (1.0 - exp_ma[2 * m + 1])
-                        else:
-                            acc[m] += w * (val - exp_ma[2 * m + 1])
-                        exp_ma[2 * m + 1] = val
-        top = 0.0
-        n_supra = 0
-        for m in range(n_mask):
-            stat = _stat(acc[m], mode)
-            if stat > top:
-                top = stat
-            if n_bins > 0:
-                b = int(np.floor(stat * inv_step + 0.5))
-                hist[min(max(b, 0), n_bins - 1)] += 1
+    focus = 0
+    for e in range(n_exp):
+        s = support_index[e]
+        first_focus = focus
+        for _ in range(foci_counts[e]):
+            c = centers[draws[it, focus]]
+            focus += 1
+            for r in range(run_starts[s], run_starts[s + 1]):
+                if mode == MODE_KDA:
+                    _add_into(acc, c + run_offsets[r], values, run_values[r], run_lengths[r])
+                else:
+                    _max_into(scratch, c + run_offsets[r], values, run_values[r], run_lengths[r])
+        if mode == MODE_KDA:
+            continue
+        w = weights[e]
+        for f in range(first_focus, focus):
+            c = centers[draws[it, f]]
+            for r in range(run_starts[s], run_starts[s + 1]):
+                _flush(acc, scratch, c + run_offsets[r], run_lengths[r], w)
+    top = 0.0
+    n_supra = 0
+    for m in range(n_mask):
+        v = centers[m]
+        total = acc[v]
+        acc[v] = 0.0
+        if total > top:
+            top = total
+        if n_bins > 0:
+            b = int(np.floor(_stat(total, mode) * inv_step + 0.5))
+            hist[min(max(b, 0), n_bins - 1)] += 1
+        if total > sum_threshold:
+            stat = _stat(total, mode)
             if stat > threshold:
                 flags[m] = 1
                 supra[n_supra] = m
-                exp_ma[2 * m + 1] = stat - threshold
+                excess[m] = stat - threshold
                 n_supra += 1
-        best_size = 0.0
-        best_mass = 0.0
-        for i in range(n_supra):
-            seed = supra[i]
-            if flags[seed] != 1:
-                continue
-            flags[seed] = 2
-            stack[0] = seed
-            depth = 1
-            n_vox = 0.0
-            mass = 0.0
-            while depth > 0:
-                depth -= 1
-                u = stack[depth]
-                n_vox += 1.0
-                mass += exp_ma[2 * u + 1]
-                for d in neighbours:
-                    nb = masked[centers[u] + d]
-                    if nb >= 0 and flags[nb] == 1:
-                        flags[nb] = 2
-                        stack[depth] = nb
-                        depth += 1
-            best_size = max(best_size, n_vox)
-            best_mass = max(best_mass, mass)
-        for i in range(n_supra):
-            flags[supra[i]] = 0
-        acc[:] = init
-        max_stat[it] = top
-        max_size[it] = best_size
-        max_mass[it] = best_mass
+    best_size = 0.0
+    best_mass = 0.0
+    for i in range(n_supra):
+        seed = supra[i]
+        if flags[seed] != 1:
+            continue
+        flags[seed] = 2
+        stack[0] = seed
+        depth = 1
+        n_vox = 0.0
+        mass = 0.0
+        while depth > 0:
+            depth -= 1
+            u = stack[depth]
+            n_vox += 1.0
+            mass += excess[u]
+            for d in neighbours:
+                nb = masked[centers[u] + d]
+                if nb >= 0 and flags[nb] == 1:
+                    flags[nb] = 2
+                    stack[depth] = nb
+                    depth += 1
+        best_size = max(best_size, n_vox)
+        best_mass = max(best_mass, mass)
+    for i in range(n_supra):
+        flags[supra[i]] = 0
+    return _stat(top, mode), best_size, best_mass
 
 
 @numba.njit(cache=True, parallel=True)
@@ -162,9 +194,11 @@ def simulate(
     centers,
     foci_counts,
     support_index,
-    offsets,
+    run_offsets,
+    run_lengths,
+    run_values,
+    run_starts,
     values,
-    starts,
     weights,
     masked,
     strides,
@@ -185,14 +219,15 @@ def simulate(
         Padded flat index of each in-mask voxel.
     foci_counts, support_index : int64 arrays (n_experiments,)
         Foci per experiment and which support it uses.
-    offsets : int64 array
-        Padded flat offsets of all supports, concatenated (bounds in ``starts``).
-    values : float64 array
-        Kernel value of each offset.
-    starts : int64 array
-        Support boundaries.
+    run_offsets, run_lengths, run_values : int64 arrays (n_runs,)
+        The supports as runs of voxels along the last axis: padded flat offset of a run's
+        first voxel, its length, and the index of its first value in ``values``.
+    run_starts : int64 array (n_supports + 1,)
+        Support ``s`` is runs ``run_starts[s]:run_starts[s + 1]``.
+    values : float32 array
+        Stamped value of each support voxel: ``-log(1 - MA)`` for ALE, MA otherwise.
     weights : float64 array (n_experiments,)
-        Experiment weights (MKDA); ignored otherwise.
+        Experiment weights (MKDA; ones for ALE); ignored for KDA.
     masked : int32 array
         In-mask index of each voxel of the padded, flattened grid (-1 outside the mask).
     strides : int64 array (3,)
@@ -206,7 +241,7 @@ def simulate(
     inv_step, n_bins : float, int
         Histogram grid (bin centres k / inv_step); n_bins = 0 skips the histogram.
     n_chunks : int
-        Number of parallel chunks.
+        Number of parallel chunks (one per thread).
 
     Returns
     -------
@@ -218,33 +253,47 @@ def simulate(
     max_size = np.zeros(n_iters)
     max_mass = np.zeros(n_iters)
     hists = np.zeros((n_chunks, max(n_bins, 1)), dtype=np.int64)
-    init = 1.0 if mode == MODE_ALE else 0.0
     neighbours = np.array(
         [strides[0], -strides[0], strides[1], -strides[1], strides[2], -strides[2]]
     )
-    for chunk in numba.prange(n_chunks):
-        _run_chunk(
-            chunk,
-            draws,
-            centers,
-            foci_counts,
-            support_index,
-            offsets,
-            values,
-            starts,
-            weights,
-            masked,
-            mode,
-            threshold,
-            n_mask,
-            inv_step,
-            n_bins,
-            n_chunks,
-            init,
-            neighbours,
-            max_stat,
-            max_size,
-            max_mass,
-            hists[chunk],
-        )
+    sum_threshold = _sum_threshold(threshold, mode)
+    # One set of work arrays per chunk; chunk c runs iterations c, c + n_chunks, ...
+    # (handing iterations out one at a time with numba's parallel chunk size of 1
+    # measured four times slower here).
+    acc = np.zeros((n_chunks, masked.size))
+    scratch = np.zeros((n_chunks, masked.size), dtype=np.float32)
+    flags = np.zeros((n_chunks, n_mask), dtype=np.uint8)
+    excess = np.zeros((n_chunks, n_mask))
+    supra = np.empty((n_chunks, n_mask), dtype=np.int64)
+    stack = np.empty((n_chunks, n_mask), dtype=np.int64)
+    for c in numba.prange(n_chunks):
+        for it in range(c, n_iters, n_chunks):
+            max_stat[it], max_size[it], max_mass[it] = _run_iteration(
+                it,
+                draws,
+                centers,
+                foci_counts,
+                support_index,
+                run_offsets,
+                run_lengths,
+                run_values,
+                run_starts,
+                values,
+                weights,
+                masked,
+                mode,
+                threshold,
+                sum_threshold,
+                n_mask,
+                inv_step,
+                n_bins,
+                neighbours,
+                acc[c],
+                scratch[c],
+                flags[c],
+                excess[c],
+                supra[c],
+                stack[c],
+                hists[c],
+            )
     return max_stat, max_size, max_mass, hists.sum(axis=0)
