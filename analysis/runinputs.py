@@ -116,8 +116,15 @@ class InputsTally:
                 "images": dict(sorted(self.images.items()))}
 
 
-def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str) -> CoordinateInputs:
+def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str
+                      ) -> tuple[CoordinateInputs, list[dict[str, str]]]:
     """The peaks of every experiment that has some, as the engine's inputs.
+
+    Returns
+    -------
+    inputs : CoordinateInputs
+    excluded : list of dict
+        The experiments left out, each with the reason (``experiment``, ``reason``).
 
     Raises
     ------
@@ -128,9 +135,12 @@ def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str) -> Coo
     xyz: list[tuple[float, float, float]] = []
     spaces: list[str] = []
     sizes: list[float] = []
+    excluded: list[dict[str, str]] = []
     for record in studies:
         for experiment in record.experiments:
             if not experiment.points:
+                excluded.append({"experiment": experiment_id(experiment),
+                                 "reason": "no peak with three finite coordinates"})
                 continue
             space, _ = experiment.space(unknown_space)
             size = experiment.sample_size
@@ -143,7 +153,17 @@ def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str) -> Coo
     if not ids:
         raise MetaAnalysisInputError("coordinates: no experiment of the snapshot has peaks")
     columns = list(zip(*xyz, strict=True))
-    return CoordinateInputs.from_table(ids, *columns, space=spaces, sample_size=sizes)
+    inputs = CoordinateInputs.from_table(ids, *columns, space=spaces, sample_size=sizes)
+    return inputs, excluded
+
+
+#: ``sizeof_hdr``, the first field of a NIfTI header, tells NIfTI-1 (348) from NIfTI-2 (540).
+_NIFTI2_HEADER_SIZE = 540
+
+
+def _nifti_class(data: bytes) -> type:
+    sizes = {int.from_bytes(data[:4], order) for order in ("little", "big")}
+    return nib.Nifti2Image if _NIFTI2_HEADER_SIZE in sizes else nib.Nifti1Image
 
 
 def _load(files: Any, sha256: str) -> Any:
@@ -155,18 +175,20 @@ def _load(files: Any, sha256: str) -> Any:
             try:
                 if data[:2] == b"\x1f\x8b":
                     data = gzip.decompress(data)
-                return nib.Nifti1Image.from_bytes(data)
+                return _nifti_class(data).from_bytes(data)
             except (OSError, EOFError, zlib.error, ValueError, WrapStructError) as error:
                 # ImageFileError and HeaderDataError are ValueErrors; a short header is a
                 # WrapStructError.
                 raise MetaAnalysisInputError(
-                    f"images: stored file {name} is not a readable NIfTI-1 image: {error}"
+                    f"images: stored file {name} is not a readable NIfTI-1 or NIfTI-2 image:"
+                    f" {error}"
                 ) from error
     return None
 
 
 def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: Any,
-                 mask: Any, with_sample_sizes: bool) -> tuple[ImageInputs, list[str]]:
+                 mask: Any, with_sample_sizes: bool
+                 ) -> tuple[ImageInputs, list[str], list[dict[str, str]]]:
     """The images of every experiment that has all of ``kinds`` in the file store.
 
     Returns
@@ -174,19 +196,29 @@ def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: 
     inputs : ImageInputs
     used : list of str
         Ids of the experiments used, in order.
+    excluded : list of dict
+        The experiments left out, each with the reason (``experiment``, ``reason``).
     """
     stacks: dict[str, list] = {kind: [] for kind in kinds}
     sizes: list[float] = []
     used: list[str] = []
+    excluded: list[dict[str, str]] = []
     for record in studies:
         for experiment in record.experiments:
             found = _images(experiment.analysis)
-            if any(kind not in found for kind in kinds):
-                continue
-            if with_sample_sizes and experiment.sample_size is None:
-                continue
-            loaded = {kind: _load(files, found[kind]) for kind in kinds}
-            if any(img is None for img in loaded.values()):
+            missing = [kind for kind in kinds if kind not in found]
+            reason = None
+            if missing:
+                reason = f"no {' or '.join(missing)} image"
+            elif with_sample_sizes and experiment.sample_size is None:
+                reason = "no sample size"
+            else:
+                loaded = {kind: _load(files, found[kind]) for kind in kinds}
+                absent = [found[kind] for kind, img in loaded.items() if img is None]
+                if absent:
+                    reason = f"image {', '.join(absent)} is not in the file store"
+            if reason is not None:
+                excluded.append({"experiment": experiment_id(experiment), "reason": reason})
                 continue
             for kind, img in loaded.items():
                 stacks[kind].append(img)
@@ -197,4 +229,4 @@ def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: 
             f"images: no experiment has {' and '.join(kinds)} images in the file store")
     inputs = ImageInputs.from_images(mask, **stacks,
                                      sample_sizes=sizes if with_sample_sizes else None)
-    return inputs, used
+    return inputs, used, excluded

@@ -98,11 +98,12 @@ def _inputs(spec: dict[str, Any], studyset: Any, annotation: Any, files: Any) ->
     estimator = ESTIMATORS[spec["estimator"]]
     studies = records(studyset, annotation)
     if estimator.kind == "coordinates":
-        inputs = coordinate_inputs(studies, spec["parameters"]["unknown_space"])
-        return inputs, list(inputs.experiment_ids), inputs.n_foci
+        inputs, excluded = coordinate_inputs(studies, spec["parameters"]["unknown_space"])
+        return inputs, list(inputs.experiment_ids), inputs.n_foci, excluded
     with_n = needs_sample_sizes(estimator.name, spec["parameters"])
-    inputs, used = image_inputs(studies, estimator.images, files, Mask.default(), with_n)
-    return inputs, used, None
+    inputs, used, excluded = image_inputs(studies, estimator.images, files, Mask.default(),
+                                          with_n)
+    return inputs, used, None, excluded
 
 
 def _nifti(image: Any) -> bytes:
@@ -173,17 +174,17 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
     try:
         report("reading the snapshot")
         studyset, annotation = services.snapshots.frozen(snapshot_id)
-        inputs, experiments, n_foci = _inputs(spec, studyset, annotation,
-                                              services.snapshots.files)
+        inputs, experiments, n_foci, excluded = _inputs(spec, studyset, annotation,
+                                                        services.snapshots.files)
         correction = spec["correction"]
         cache = null_cache if null_cache is not None else NullCache()
         if correction["method"] == "montecarlo":
             cache = ProgressCache(report, correction["n_iters"], cache)
-        report("fitting", experiments=len(experiments))
+        report("fitting", experiments=len(experiments), excluded=len(excluded))
         result = build(spec, cache=cache).fit(inputs)
         report("writing results")
         outputs = store_outputs(result, services.snapshots.files)
-        outputs.update(n_experiments=len(experiments), n_foci=n_foci)
+        outputs.update(n_experiments=len(experiments), n_foci=n_foci, excluded=excluded)
         provenance = {
             "snapshot": snapshot_id, "estimator": result.estimator, "spec": spec,
             "parameters": result.params, "seed": _seeds(spec),

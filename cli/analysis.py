@@ -44,6 +44,11 @@ def _describe(rt: Runtime, run: dict) -> str:
         lines.append(f"  clusters ({len(results['clusters'])}): "
                      f"{files.path(results['clusters_file'])}")
         lines.append(f"  methods: {files.path(results['methods_file'])}")
+        excluded = results.get("excluded") or []
+        lines.append(f"  experiments: {results['n_experiments']} used, {len(excluded)} left out")
+        lines.extend(f"    left out {e['experiment']}: {e['reason']}" for e in excluded[:20])
+        if len(excluded) > 20:
+            lines.append(f"    ... and {len(excluded) - 20} more (see the run's results)")
     return "\n".join(lines)
 
 

@@ -62,3 +62,39 @@ def test_a_corrupt_stored_image_fails_the_run_with_a_clear_error(services, alice
     assert execute(services, run["id"]) == "failed"
     done = services.analysis_runs.get(alice, run["id"])
     assert bad in done["error"] and "NIfTI" in done["error"]
+
+
+def test_experiments_left_out_are_reported_with_their_reason(services, alice):
+    files = services.snapshots.files
+    mask = Mask.default()
+    values = np.random.default_rng(3).normal(0.5, 0.1, mask.n_voxels).astype(np.float32)
+    nifti2 = nib.Nifti2Image(mask.to_image(values).get_fdata(dtype=np.float32), mask.affine)
+    shas = {
+        "nifti1": _z_image(files, 0),
+        "nifti2": files.put_bytes(gzip.compress(nifti2.to_bytes(), mtime=0),
+                                  ".nii.gz").split(".")[0],
+        "absent": "a" * 64,
+    }
+    studies = [services.studies.create(alice, {
+        "name": name, "metadata": {"sample_size": 20},
+        "analyses": [{"name": "task", "images": [
+            {"filename": f"{name}.nii.gz", "sha256": sha, "value_type": "Z",
+             "space": "MNI152NLin6Asym"}]}],
+    }).id for name, sha in shas.items()]
+    studies.append(services.studies.create(alice, {
+        "name": "t only", "metadata": {"sample_size": 20},
+        "analyses": [{"name": "task", "images": [
+            {"filename": "t.nii.gz", "sha256": shas["nifti1"], "value_type": "T",
+             "space": "MNI152NLin6Asym"}]}],
+    }).id)
+    studyset = services.studysets.create(alice, {"name": "images", "studies": studies})
+    snapshot, _ = services.snapshots.create(alice, studyset.id)
+    run = services.analysis_runs.create(alice, {
+        "snapshot": snapshot["id"], "estimator": "Stouffers", "parameters": {},
+        "correction": {"method": "fdr"}})
+    assert execute(services, run["id"]) == "succeeded"
+    results = services.analysis_runs.get(alice, run["id"])["results"]
+    assert results["n_experiments"] == 2
+    reasons = {e["experiment"].split("-")[0]: e["reason"] for e in results["excluded"]}
+    assert reasons == {studies[2]: f"image {'a' * 64} is not in the file store",
+                       studies[3]: "no z image"}
