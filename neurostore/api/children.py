@@ -3,6 +3,8 @@ and ``/api/conditions``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, url_for
@@ -60,213 +62,121 @@ def _body(schema: type, parent: str) -> dict[str, Any]:
                                  " it (required to create).")
 
 
-# analyses ------------------------------------------------------------------------------
-@analyses.route("", methods=["GET"])
-@analyses.arguments(ChildListArgs, location="query", error_status_code=400)
-@analyses.response(200, AnalysisPage)
-def list_analyses(args: dict[str, Any]) -> Response:
-    """List analyses of visible studies; `nested=true` embeds points and images."""
-    return analysis_views.list(args)
+@dataclass(frozen=True)
+class PartRoutes:
+    """What the routes of one kind of study part differ by.
+
+    Attributes
+    ----------
+    blueprint, views
+        Where the routes go and the flows they call.
+    schema, out, page
+        The request schema and the documented responses.
+    parent : str
+        ``study`` or ``analysis``: what a new part is added to.
+    nested : bool
+        Whether the single GET takes ``nested`` (analyses embed their points and images).
+    docs : dict of str to str
+        The summary of each route (``list``, ``create``, ``get``, ``replace``, ``update``,
+        ``delete``), shown in the OpenAPI document.
+    """
+
+    blueprint: Blueprint
+    views: ChildViews
+    schema: type
+    out: type
+    page: type
+    parent: str
+    nested: bool
+    docs: dict[str, str]
 
 
-@analyses.route("", methods=["POST"])
-@analyses.arguments(WriteArgs, location="query", error_status_code=400)
-@analyses.doc(requestBody=_body(AnalysisSchema, "study"))
-@analyses.response(201, AnalysisOut)
-def create_analysis(args: dict[str, Any]) -> Response:
-    """Add an analysis to the study named by `study`."""
-    return analysis_views.create(args)
+def _documented(view: Callable[..., Response], doc: str, name: str) -> Callable[..., Response]:
+    view.__doc__ = doc
+    view.__name__ = name
+    return view
 
 
-@analyses.route("/<id>", methods=["GET"], endpoint="analysis")
-@analyses.arguments(NestedArgs, location="query", error_status_code=400)
-@analyses.response(200, AnalysisOut)
-@analyses.alt_response(304, description=http.NOT_MODIFIED)
-def get_analysis(args: dict[str, Any], id: str) -> Response:
-    """One analysis."""
-    return analysis_views.get(id, args)
+def add_part_routes(r: PartRoutes) -> None:
+    """Add list, create, get, replace, update and delete routes for one kind of part."""
+    blp, views, body = r.blueprint, r.views, _body(r.schema, r.parent)
+    one = r.views.endpoint.split(".")[1]
+
+    def listed(args: dict[str, Any]) -> Response:
+        return views.list(args)
+
+    def created(args: dict[str, Any]) -> Response:
+        return views.create(args)
+
+    def got(args: dict[str, Any], id: str) -> Response:
+        return views.get(id, args)
+
+    def replaced(args: dict[str, Any], id: str) -> Response:
+        return views.change(id, args, "PUT")
+
+    def updated(args: dict[str, Any], id: str) -> Response:
+        return views.change(id, args, "PATCH")
+
+    def deleted(args: dict[str, Any], id: str) -> Response:
+        return views.delete(id, args)
+
+    def got_plain(id: str) -> Response:
+        return views.get(id, {})
+
+    write = blp.arguments(WriteArgs, location="query", error_status_code=400)
+    blp.route("", methods=["GET"])(blp.arguments(
+        ChildListArgs, location="query", error_status_code=400)(blp.response(200, r.page)(
+            _documented(listed, r.docs["list"], f"list_{blp.name}"))))
+    blp.route("", methods=["POST"])(write(blp.doc(requestBody=body)(blp.response(
+        201, r.out)(_documented(created, r.docs["create"], f"create_{one}")))))
+    get = blp.response(200, r.out)(blp.alt_response(304, description=http.NOT_MODIFIED)(
+        _documented(got if r.nested else got_plain, r.docs["get"], f"get_{one}")))
+    if r.nested:
+        get = blp.arguments(NestedArgs, location="query", error_status_code=400)(get)
+    blp.route("/<id>", methods=["GET"], endpoint=one)(get)
+    for method, view, key in (("PUT", replaced, "replace"), ("PATCH", updated, "update")):
+        blp.route("/<id>", methods=[method])(write(blp.doc(requestBody=body)(blp.response(
+            200, r.out)(_documented(view, r.docs[key], f"{key}_{one}")))))
+    blp.route("/<id>", methods=["DELETE"])(write(blp.response(200, DeletedOut)(
+        _documented(deleted, r.docs["delete"], f"delete_{one}"))))
 
 
-@analyses.route("/<id>", methods=["PUT"])
-@analyses.arguments(WriteArgs, location="query", error_status_code=400)
-@analyses.doc(requestBody=_body(AnalysisSchema, "study"))
-@analyses.response(200, AnalysisOut)
-def replace_analysis(args: dict[str, Any], id: str) -> Response:
-    """Replace an analysis (points and images may be given as current ids)."""
-    return analysis_views.change(id, args, "PUT")
-
-
-@analyses.route("/<id>", methods=["PATCH"])
-@analyses.arguments(WriteArgs, location="query", error_status_code=400)
-@analyses.doc(requestBody=_body(AnalysisSchema, "study"))
-@analyses.response(200, AnalysisOut)
-def update_analysis(args: dict[str, Any], id: str) -> Response:
-    """Change some fields of an analysis."""
-    return analysis_views.change(id, args, "PATCH")
-
-
-@analyses.route("/<id>", methods=["DELETE"])
-@analyses.arguments(WriteArgs, location="query", error_status_code=400)
-@analyses.response(200, DeletedOut)
-def delete_analysis(args: dict[str, Any], id: str) -> Response:
-    """Remove an analysis from its study."""
-    return analysis_views.delete(id, args)
-
-
-# tables --------------------------------------------------------------------------------
-@tables.route("", methods=["GET"])
-@tables.arguments(ChildListArgs, location="query", error_status_code=400)
-@tables.response(200, TablePage)
-def list_tables(args: dict[str, Any]) -> Response:
-    """List tables of visible studies."""
-    return table_views.list(args)
-
-
-@tables.route("", methods=["POST"])
-@tables.arguments(WriteArgs, location="query", error_status_code=400)
-@tables.doc(requestBody=_body(TableSchema, "study"))
-@tables.response(201, TableOut)
-def create_table(args: dict[str, Any]) -> Response:
-    """Add a table to the study named by `study`."""
-    return table_views.create(args)
-
-
-@tables.route("/<id>", methods=["GET"], endpoint="table")
-@tables.response(200, TableOut)
-@tables.alt_response(304, description=http.NOT_MODIFIED)
-def get_table(id: str) -> Response:
-    """One table."""
-    return table_views.get(id, {})
-
-
-@tables.route("/<id>", methods=["PUT"])
-@tables.arguments(WriteArgs, location="query", error_status_code=400)
-@tables.doc(requestBody=_body(TableSchema, "study"))
-@tables.response(200, TableOut)
-def replace_table(args: dict[str, Any], id: str) -> Response:
-    """Replace a table."""
-    return table_views.change(id, args, "PUT")
-
-
-@tables.route("/<id>", methods=["PATCH"])
-@tables.arguments(WriteArgs, location="query", error_status_code=400)
-@tables.doc(requestBody=_body(TableSchema, "study"))
-@tables.response(200, TableOut)
-def update_table(args: dict[str, Any], id: str) -> Response:
-    """Change some fields of a table."""
-    return table_views.change(id, args, "PATCH")
-
-
-@tables.route("/<id>", methods=["DELETE"])
-@tables.arguments(WriteArgs, location="query", error_status_code=400)
-@tables.response(200, DeletedOut)
-def delete_table(args: dict[str, Any], id: str) -> Response:
-    """Remove a table (analyses read from it keep their data, unlinked)."""
-    return table_views.delete(id, args)
-
-
-# points --------------------------------------------------------------------------------
-@points.route("", methods=["GET"])
-@points.arguments(ChildListArgs, location="query", error_status_code=400)
-@points.response(200, PointPage)
-def list_points(args: dict[str, Any]) -> Response:
-    """List peaks of visible studies."""
-    return point_views.list(args)
-
-
-@points.route("", methods=["POST"])
-@points.arguments(WriteArgs, location="query", error_status_code=400)
-@points.doc(requestBody=_body(PointSchema, "analysis"))
-@points.response(201, PointOut)
-def create_point(args: dict[str, Any]) -> Response:
-    """Add a peak to the analysis named by `analysis`."""
-    return point_views.create(args)
-
-
-@points.route("/<id>", methods=["GET"], endpoint="point")
-@points.response(200, PointOut)
-@points.alt_response(304, description=http.NOT_MODIFIED)
-def get_point(id: str) -> Response:
-    """One peak."""
-    return point_views.get(id, {})
-
-
-@points.route("/<id>", methods=["PUT"])
-@points.arguments(WriteArgs, location="query", error_status_code=400)
-@points.doc(requestBody=_body(PointSchema, "analysis"))
-@points.response(200, PointOut)
-def replace_point(args: dict[str, Any], id: str) -> Response:
-    """Replace a peak."""
-    return point_views.change(id, args, "PUT")
-
-
-@points.route("/<id>", methods=["PATCH"])
-@points.arguments(WriteArgs, location="query", error_status_code=400)
-@points.doc(requestBody=_body(PointSchema, "analysis"))
-@points.response(200, PointOut)
-def update_point(args: dict[str, Any], id: str) -> Response:
-    """Change some fields of a peak (e.g. fix its coordinates)."""
-    return point_views.change(id, args, "PATCH")
-
-
-@points.route("/<id>", methods=["DELETE"])
-@points.arguments(WriteArgs, location="query", error_status_code=400)
-@points.response(200, DeletedOut)
-def delete_point(args: dict[str, Any], id: str) -> Response:
-    """Remove a peak."""
-    return point_views.delete(id, args)
-
-
-# images --------------------------------------------------------------------------------
-@images.route("", methods=["GET"])
-@images.arguments(ChildListArgs, location="query", error_status_code=400)
-@images.response(200, ImagePage)
-def list_images(args: dict[str, Any]) -> Response:
-    """List images of visible studies."""
-    return image_views.list(args)
-
-
-@images.route("", methods=["POST"])
-@images.arguments(WriteArgs, location="query", error_status_code=400)
-@images.doc(requestBody=_body(ImageSchema, "analysis"))
-@images.response(201, ImageOut)
-def create_image(args: dict[str, Any]) -> Response:
-    """Add an image to the analysis named by `analysis`."""
-    return image_views.create(args)
-
-
-@images.route("/<id>", methods=["GET"], endpoint="image")
-@images.response(200, ImageOut)
-@images.alt_response(304, description=http.NOT_MODIFIED)
-def get_image(id: str) -> Response:
-    """One image."""
-    return image_views.get(id, {})
-
-
-@images.route("/<id>", methods=["PUT"])
-@images.arguments(WriteArgs, location="query", error_status_code=400)
-@images.doc(requestBody=_body(ImageSchema, "analysis"))
-@images.response(200, ImageOut)
-def replace_image(args: dict[str, Any], id: str) -> Response:
-    """Replace an image."""
-    return image_views.change(id, args, "PUT")
-
-
-@images.route("/<id>", methods=["PATCH"])
-@images.arguments(WriteArgs, location="query", error_status_code=400)
-@images.doc(requestBody=_body(ImageSchema, "analysis"))
-@images.response(200, ImageOut)
-def update_image(args: dict[str, Any], id: str) -> Response:
-    """Change some fields of an image."""
-    return image_views.change(id, args, "PATCH")
-
-
-@images.route("/<id>", methods=["DELETE"])
-@images.arguments(WriteArgs, location="query", error_status_code=400)
-@images.response(200, DeletedOut)
-def delete_image(args: dict[str, Any], id: str) -> Response:
-    """Remove an image."""
-    return image_views.delete(id, args)
+add_part_routes(PartRoutes(analyses, analysis_views, AnalysisSchema, AnalysisOut, AnalysisPage,
+                           "study", True, {
+    "list": "List analyses of visible studies; `nested=true` embeds points and images.",
+    "create": "Add an analysis to the study named by `study`.",
+    "get": "One analysis.",
+    "replace": "Replace an analysis (points and images may be given as current ids).",
+    "update": "Change some fields of an analysis.",
+    "delete": "Remove an analysis from its study.",
+}))
+add_part_routes(PartRoutes(tables, table_views, TableSchema, TableOut, TablePage, "study",
+                           False, {
+    "list": "List tables of visible studies.",
+    "create": "Add a table to the study named by `study`.",
+    "get": "One table.",
+    "replace": "Replace a table.",
+    "update": "Change some fields of a table.",
+    "delete": "Remove a table (analyses read from it keep their data, unlinked).",
+}))
+add_part_routes(PartRoutes(points, point_views, PointSchema, PointOut, PointPage, "analysis",
+                           False, {
+    "list": "List peaks of visible studies.",
+    "create": "Add a peak to the analysis named by `analysis`.",
+    "get": "One peak.",
+    "replace": "Replace a peak.",
+    "update": "Change some fields of a peak (e.g. fix its coordinates).",
+    "delete": "Remove a peak.",
+}))
+add_part_routes(PartRoutes(images, image_views, ImageSchema, ImageOut, ImagePage, "analysis",
+                           False, {
+    "list": "List images of visible studies.",
+    "create": "Add an image to the analysis named by `analysis`.",
+    "get": "One image.",
+    "replace": "Replace an image.",
+    "update": "Change some fields of an image.",
+    "delete": "Remove an image.",
+}))
 
 
 # conditions ----------------------------------------------------------------------------
