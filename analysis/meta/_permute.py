@@ -27,14 +27,33 @@ def _ale(log_sum):
 
 
 @numba.njit(cache=True)
-def _difference(rows1, rows2, indptr, indices, logs, acc1, acc2, out):
-    """Write ALE(rows1) - ALE(rows2) (float32) into ``out``, using ``acc*`` as work space."""
-    acc1[:] = 0.0
-    acc2[:] = 0.0
-    _accumulate(rows1, indptr, indices, logs, acc1)
-    _accumulate(rows2, indptr, indices, logs, acc2)
+def _totals(indptr, indices, logs, n_voxels):
+    """Sum of every pooled row (in row order): both groups' log sums together."""
+    total = np.zeros(n_voxels)
+    _accumulate(np.arange(indptr.size - 1), indptr, indices, logs, total)
+    return total
+
+
+@numba.njit(cache=True)
+def _difference(perm, n_group1, indptr, indices, logs, total, acc, out):
+    """Write ALE(group 1) - ALE(group 2) (float32) into ``out``, ``acc`` being work space.
+
+    Only the smaller group's rows are added up; the other group's log sums are ``total``
+    minus them, which halves the scattering at equal group sizes. A voxel's two sums
+    still depend only on which experiments covering it fall in each group (the rows are
+    added in ascending order, and ``total`` is fixed), so a relabelling that keeps them in
+    their observed groups reproduces the observed difference exactly.
+    """
+    first_smaller = 2 * n_group1 <= perm.size
+    acc[:] = 0.0
+    _accumulate(perm[:n_group1] if first_smaller else perm[n_group1:], indptr, indices, logs, acc)
     for v in range(out.size):
-        out[v] = _ale(acc1[v]) - _ale(acc2[v])
+        small = acc[v]
+        other = total[v] - small
+        if first_smaller:
+            out[v] = _ale(small) - _ale(other)
+        else:
+            out[v] = _ale(other) - _ale(small)
 
 
 @numba.njit(cache=True)
@@ -56,15 +75,14 @@ def ale_difference(n_group1, indptr, indices, logs, n_voxels):
     -------
     float32 array (n_voxels,)
     """
-    rows = np.arange(indptr.size - 1)
     out = np.zeros(n_voxels, dtype=np.float32)
     _difference(
-        rows[:n_group1],
-        rows[n_group1:],
+        np.arange(indptr.size - 1),
+        n_group1,
         indptr,
         indices,
         logs,
-        np.zeros(n_voxels),
+        _totals(indptr, indices, logs, n_voxels),
         np.zeros(n_voxels),
         out,
     )
@@ -102,6 +120,7 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
     upper = np.zeros((n_chunks, n_vox), dtype=np.int64)
     lower = np.zeros((n_chunks, n_vox), dtype=np.int64)
     max_abs = np.zeros(perms.shape[0])
+    total = _totals(indptr, indices, logs, n_vox)
     for chunk in numba.prange(n_chunks):
         _difference_chunk(
             chunk,
@@ -111,6 +130,7 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
             indptr,
             indices,
             logs,
+            total,
             observed,
             upper[chunk],
             lower[chunk],
@@ -121,20 +141,17 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
 
 @numba.njit(cache=True, nogil=True)
 def _difference_chunk(
-    chunk, n_chunks, perms, n_group1, indptr, indices, logs, observed, upper, lower, max_abs
+    chunk, n_chunks, perms, n_group1, indptr, indices, logs, total, observed, upper, lower, max_abs
 ):
     """Run permutations ``chunk, chunk + n_chunks, ...`` of :func:`ale_difference_null`.
 
     Compiled outside the parallel region so its loops are optimised as ordinary code.
     """
     n_vox = observed.size
-    acc1 = np.zeros(n_vox)
-    acc2 = np.zeros(n_vox)
+    acc = np.zeros(n_vox)
     diff = np.zeros(n_vox, dtype=np.float32)
     for it in range(chunk, perms.shape[0], n_chunks):
-        _difference(
-            perms[it, :n_group1], perms[it, n_group1:], indptr, indices, logs, acc1, acc2, diff
-        )
+        _difference(perms[it], n_group1, indptr, indices, logs, total, acc, diff)
         top = 0.0
         for v in range(n_vox):
             if diff[v] >= observed[v]:
