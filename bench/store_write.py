@@ -72,6 +72,11 @@ def main() -> None:
             ids.append(services.studies.create(actor, body).id)
             create_ms.append((time.perf_counter() - t0) * 1000)
         create_s = time.perf_counter() - start
+        # The edits run on a store whose statistics are current, as autovacuum makes them
+        # within a minute of a load: planned on the empty tables' estimates, reading a tree
+        # scans whole tables and slows down as they grow (edit p95 144 ms at 2,000 studies).
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
 
         edit_ms = []
         start = time.perf_counter()
