@@ -22,7 +22,7 @@ blp = Blueprint("annotations", __name__, url_prefix="/api/annotations",
 
 
 def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
-    return reads().nested_annotation(actor(), state) if nested else state
+    return reads().nested_annotations(actor(), [state])[0] if nested else state
 
 
 views = AggregateViews(lambda: services().annotations, Annotation, "annotations.annotation",
@@ -58,7 +58,7 @@ def list_annotations(args: dict[str, Any]) -> Response:
     def fetch() -> Any:
         result = reads().annotations(actor(), query, **filters)
         if args.get("nested"):
-            result.rows = [_shape(row, True) for row in result.rows]
+            result.rows = reads().nested_annotations(actor(), result.rows)
         return result
 
     return http.page(fetch)

@@ -161,28 +161,33 @@ class ReadService:
             page.rows = [states[r.id] for r in page.rows]
             return page
 
-    def nested_annotation(self, actor: Actor, state: dict[str, Any]) -> dict[str, Any]:
-        """An annotation with its studyset, and each note's analysis and study, as objects.
+    def nested_annotations(self, actor: Actor, states: list[dict[str, Any]]
+                           ) -> list[dict[str, Any]]:
+        """Annotations with their studyset, and each note's analysis and study, as objects.
 
         Analyses are summaries (name, description) and studies flat (analyses as ids);
-        what ``actor`` may not read stays an id.
+        what ``actor`` may not read stays an id. One query of each kind for all of them.
         """
-        notes = state["notes"]
+        notes = [n for state in states for n in state["notes"]]
         with UnitOfWork(self._sf) as uow:
             s = uow.session
-            studyset = queries.studyset_states(s, [state["studyset"]]).get(state["studyset"])
+            studysets = queries.studyset_states(s, sorted({st["studyset"] for st in states}))
             readable = queries.visible_study_ids(
                 s, actor, sorted({n["study"] for n in notes if n["study"]}))
             studies = study_queries.study_summaries(s, sorted(readable))
             analyses = queries.analysis_summaries(
                 s, sorted({n["analysis"] for n in notes if n["study"] in readable}))
-        if studyset is not None and (studyset["public"] or actor.is_admin
-                                     or studyset["user"] == actor.id):
-            state = {**state, "studyset": studyset}
-        return {**state, "notes": [
-            {**n, "analysis": analyses.get(n["analysis"], n["analysis"]),
-             "study": studies.get(n["study"], n["study"])} for n in notes
-        ]}
+        out = []
+        for state in states:
+            studyset = studysets.get(state["studyset"])
+            if studyset is not None and (studyset["public"] or actor.is_admin
+                                         or studyset["user"] == actor.id):
+                state = {**state, "studyset": studyset}
+            out.append({**state, "notes": [
+                {**n, "analysis": analyses.get(n["analysis"], n["analysis"]),
+                 "study": studies.get(n["study"], n["study"])} for n in state["notes"]
+            ]})
+        return out
 
     def current_version(self, service: AggregateService, actor: Actor, id_: str) -> int | None:
         """The version of an aggregate ``actor`` may read; None when deleted."""

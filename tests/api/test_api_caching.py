@@ -66,3 +66,23 @@ def test_if_none_match_answers_304_for_the_current_version(client, alice, bob):
     cond = client.post("/api/conditions", json={"name": "rest"}, headers=alice.headers)
     r = client.get(f"/api/conditions/{cond.json['id']}", headers={"If-None-Match": '"1"'})
     assert r.status_code == 304
+
+
+def test_a_nested_list_embeds_each_annotation_own_studyset_and_notes(client, alice, bob):
+    mine_set, mine = _annotated(client, alice)
+    client.patch(f"/api/studysets/{mine_set['id']}", json={"public": False},
+                 headers=alice.headers)
+    theirs_set, theirs = _annotated(client, bob)
+    listed = {a["id"]: a for a in client.get(
+        "/api/annotations?nested=true", headers=bob.headers).json["results"]}
+    # Alice's annotation is public; the private studyset it annotates stays an id for Bob.
+    assert listed[mine["id"]]["studyset"] == mine_set["id"]
+    assert listed[theirs["id"]]["studyset"]["id"] == theirs_set["id"]
+    listed = {a["id"]: a for a in client.get(
+        "/api/annotations?nested=true", headers=alice.headers).json["results"]}
+    assert set(listed) == {mine["id"], theirs["id"]}
+    for annotation, studyset in ((mine, mine_set), (theirs, theirs_set)):
+        got = listed[annotation["id"]]
+        assert got["studyset"]["id"] == studyset["id"]
+        assert [n["study"]["id"] for n in got["notes"]] == [n["study"] for n in annotation["notes"]]
+        assert all(n["study"]["id"] in studyset["studies"] for n in got["notes"])
