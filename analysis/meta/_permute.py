@@ -89,9 +89,45 @@ def ale_difference(n_group1, indptr, indices, logs, n_voxels):
     return out
 
 
+#: Permutations handled together per voxel: their slice of the membership table (per
+#: covering experiment) and their sums stay in the L1 cache.
+_PERM_BLOCK = 64
+
+#: Voxels per parallel task (their CSC columns are reused by every block of permutations).
+_VOXEL_CHUNK = 4096
+
+
+@numba.njit(cache=True)
+def _csc(indptr, indices, logs, n_voxels):
+    """Return the pooled matrix by voxel: column pointers, rows (ascending) and logs."""
+    col_ptr = np.zeros(n_voxels + 1, dtype=np.int64)
+    for j in range(indices.size):
+        col_ptr[indices[j] + 1] += 1
+    for v in range(n_voxels):
+        col_ptr[v + 1] += col_ptr[v]
+    fill = col_ptr[:-1].copy()
+    rows = np.empty(indices.size, dtype=np.int32)
+    values = np.empty(indices.size, dtype=logs.dtype)
+    for r in range(indptr.size - 1):
+        for j in range(indptr[r], indptr[r + 1]):
+            v = indices[j]
+            rows[fill[v]] = r
+            values[fill[v]] = logs[j]
+            fill[v] += 1
+    return col_ptr, rows, values
+
+
 @numba.njit(cache=True, parallel=True)
 def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chunks):
     """Permutation null of the ALE difference (group 1 minus group 2).
+
+    Voxel by voxel rather than permutation by permutation: for a block of permutations,
+    a voxel's sums over the smaller group are built from its covering experiments (a
+    0/1 membership table times their logs, vectorised over the block), so the pooled
+    matrix is read once per block instead of once per permutation, and threads share no
+    large work arrays. The sums are the same additions, in the same (ascending row)
+    order, as adding up the group's rows, plus exact zeros: the output is that of
+    :func:`ale_difference` applied to each permutation.
 
     Parameters
     ----------
@@ -107,7 +143,7 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
         Observed difference from :func:`ale_difference` (same arithmetic, so a relabelling
         that reproduces the observed groups at a voxel ties with it exactly).
     n_chunks : int
-        Number of parallel chunks.
+        Number of threads.
 
     Returns
     -------
@@ -117,49 +153,93 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
         Largest absolute difference of each iteration.
     """
     n_vox = observed.size
-    upper = np.zeros((n_chunks, n_vox), dtype=np.int64)
-    lower = np.zeros((n_chunks, n_vox), dtype=np.int64)
-    max_abs = np.zeros(perms.shape[0])
+    n_iters, n_exp = perms.shape
+    first_smaller = 2 * n_group1 <= n_exp
+    member = np.zeros((n_exp, n_iters))
+    for it in range(n_iters):
+        if first_smaller:
+            for r in perms[it, :n_group1]:
+                member[r, it] = 1.0
+        else:
+            for r in perms[it, n_group1:]:
+                member[r, it] = 1.0
     total = _totals(indptr, indices, logs, n_vox)
-    for chunk in numba.prange(n_chunks):
-        _difference_chunk(
-            chunk,
-            n_chunks,
-            perms,
-            n_group1,
-            indptr,
-            indices,
-            logs,
+    col_ptr, rows, values = _csc(indptr, indices, logs, n_vox)
+    upper = np.zeros(n_vox, dtype=np.int64)
+    lower = np.zeros(n_vox, dtype=np.int64)
+    n_tasks = (n_vox + _VOXEL_CHUNK - 1) // _VOXEL_CHUNK
+    task_max = np.zeros((n_tasks, n_iters))
+    for task in numba.prange(n_tasks):
+        _difference_voxels(
+            task * _VOXEL_CHUNK,
+            min(n_vox, (task + 1) * _VOXEL_CHUNK),
+            col_ptr,
+            rows,
+            values,
+            member,
             total,
             observed,
-            upper[chunk],
-            lower[chunk],
-            max_abs,
+            first_smaller,
+            upper,
+            lower,
+            task_max[task],
         )
-    return upper.sum(axis=0), lower.sum(axis=0), max_abs
+    max_abs = np.zeros(n_iters)
+    for task in range(n_tasks):
+        for it in range(n_iters):
+            max_abs[it] = max(max_abs[it], task_max[task, it])
+    return upper, lower, max_abs
 
 
 @numba.njit(cache=True, nogil=True)
-def _difference_chunk(
-    chunk, n_chunks, perms, n_group1, indptr, indices, logs, total, observed, upper, lower, max_abs
+def _difference_voxels(
+    v_start,
+    v_stop,
+    col_ptr,
+    rows,
+    values,
+    member,
+    total,
+    observed,
+    first_smaller,
+    upper,
+    lower,
+    max_abs,
 ):
-    """Run permutations ``chunk, chunk + n_chunks, ...`` of :func:`ale_difference_null`.
+    """Count and maximise the permuted differences of voxels ``v_start:v_stop``.
 
     Compiled outside the parallel region so its loops are optimised as ordinary code.
     """
-    n_vox = observed.size
-    acc = np.zeros(n_vox)
-    diff = np.zeros(n_vox, dtype=np.float32)
-    for it in range(chunk, perms.shape[0], n_chunks):
-        _difference(perms[it], n_group1, indptr, indices, logs, total, acc, diff)
-        top = 0.0
-        for v in range(n_vox):
-            if diff[v] >= observed[v]:
-                upper[v] += 1
-            if diff[v] <= observed[v]:
-                lower[v] += 1
-            top = max(top, abs(diff[v]))
-        max_abs[it] = top
+    n_iters = member.shape[1]
+    acc = np.empty(_PERM_BLOCK)
+    for b0 in range(0, n_iters, _PERM_BLOCK):
+        nb = min(_PERM_BLOCK, n_iters - b0)
+        sums = acc[:nb]
+        tops = max_abs[b0 : b0 + nb]
+        for v in range(v_start, v_stop):
+            sums[:] = 0.0
+            for j in range(col_ptr[v], col_ptr[v + 1]):
+                log = np.float64(values[j])
+                weights = member[rows[j], b0 : b0 + nb]
+                for t in range(nb):
+                    sums[t] += log * weights[t]
+            total_v = total[v]
+            observed_v = observed[v]
+            n_upper = 0
+            n_lower = 0
+            for t in range(nb):
+                small = _ale(sums[t])
+                other = _ale(total_v - sums[t])
+                diff = small - other if first_smaller else other - small
+                if diff >= observed_v:
+                    n_upper += 1
+                if diff <= observed_v:
+                    n_lower += 1
+                top = abs(np.float64(diff))
+                if top > tops[t]:
+                    tops[t] = top
+            upper[v] += n_upper
+            lower[v] += n_lower
 
 
 @numba.njit(cache=True)
