@@ -4,7 +4,10 @@ Loads at least ``--studies`` real studies (all of NeuroQuery, topped up with Neu
 through ``services.studies.create_many``, serves the API with gunicorn on 127.0.0.1, and
 prints p50/p95/p99 latencies (ms) seen by ``--clients`` concurrent clients for: one nested
 study, a list page deep in the result set, a full-text search, a radius search, a nested
-studyset of 1,000 studies, and a PATCH with If-Match.
+studyset of 1,000 studies, and a PATCH with If-Match. Each client holds one keep-alive
+connection and sends one unmeasured request before each kind; the nested studies are 1,000
+random ones, each requested once or twice, so most requests are a server process's first
+for that study.
 
 Usage::
 
