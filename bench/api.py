@@ -5,9 +5,9 @@ through ``services.studies.create_many``, serves the API with gunicorn on 127.0.
 prints p50/p95/p99 latencies (ms) seen by ``--clients`` concurrent clients for: one nested
 study, a list page deep in the result set, a full-text search, a radius search, a nested
 studyset of 1,000 studies, and a PATCH with If-Match. Each client holds one keep-alive
-connection and sends one unmeasured request before each kind; the nested studies are 1,000
-random ones, each requested once or twice, so most requests are a server process's first
-for that study.
+connection and sends one unmeasured request before each kind; the nested studies are
+distinct random ones (one request each with the default --requests), so none is served
+from a process's memory: each comes from its stored document.
 
 Usage::
 
