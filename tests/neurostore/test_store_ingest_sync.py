@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from neurostore.models import Study
+from neurostore.services import ingest as ingest_module
 from neurostore.services.errors import Conflict, PermissionDenied
 from tests.neurostore.factories import study_payload
 
@@ -91,3 +92,23 @@ def _ids(services, source: str) -> list[str]:
     with services.session_factory() as s:
         return list(s.execute(select(Study.id).where(Study.source == source)
                               .order_by(Study.source_id)).scalars())
+
+
+def _analyzed(services) -> dict[str, int]:
+    with services.session_factory() as s:
+        return dict(s.execute(text(
+            "SELECT relname, analyze_count FROM pg_stat_user_tables"
+            " WHERE relname IN ('points', 'studies')")).all())
+
+
+@pytest.mark.parametrize("threshold, refreshed", [(3, True), (4, False)])
+def test_a_large_run_refreshes_the_planner_statistics(services, monkeypatch, threshold,
+                                                      refreshed):
+    monkeypatch.setattr(ingest_module, "ANALYZE_AFTER", threshold)
+    ingest = services.ingest
+    before = _analyzed(services)
+    run = ingest.start_run(None, "testsource", {})
+    ingest.record_batch(run, ingest.sync(ingest.system_actor(), run, "testsource", _records()))
+    ingest.finish_run(run, "succeeded")
+    after = _analyzed(services)
+    assert all((after[t] > before.get(t, 0)) is refreshed for t in ("points", "studies"))
