@@ -64,12 +64,34 @@ def _flush(acc, scratch, start, n, weight):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _add_into(acc, start, values, first, n):
-    """``acc[start:][:n] += values[first:][:n]``."""
+def _add_into(acc, start, values, first, n, weight):
+    """``acc[start:][:n] += weight * values[first:][:n]``."""
     dst = acc[start : start + n]
     src = values[first : first + n]
     for t in range(n):
-        dst[t] += src[t]
+        dst[t] += weight * src[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _mark_alone(draws, it, first, stop, coords, reach2, alone):
+    """Set ``alone[f - first]`` for the foci ``first:stop`` whose supports meet no other's.
+
+    Two supports of radius rho can share a voxel only if their centres are within
+    2 rho, so a focus farther than that from every other focus of its experiment is
+    stamped straight into the accumulator (the maximum with nothing is itself).
+    """
+    for f in range(first, stop):
+        alone[f - first] = 1
+    for f in range(first, stop):
+        a = draws[it, f]
+        for g in range(f + 1, stop):
+            b = draws[it, g]
+            dx = coords[a, 0] - coords[b, 0]
+            dy = coords[a, 1] - coords[b, 1]
+            dz = coords[a, 2] - coords[b, 2]
+            if dx * dx + dy * dy + dz * dz <= reach2:
+                alone[f - first] = 0
+                alone[g - first] = 0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -97,6 +119,8 @@ def _run_iteration(
     values,
     weights,
     masked,
+    coords,
+    reach2,
     mode,
     threshold,
     sum_threshold,
@@ -106,6 +130,7 @@ def _run_iteration(
     neighbours,
     acc,
     scratch,
+    alone,
     flags,
     excess,
     supra,
@@ -119,28 +144,34 @@ def _run_iteration(
     20% faster than the same body inlined in the ``prange``). Arguments are those of
     :func:`simulate`, plus :func:`_sum_threshold`, the face-neighbour offsets, the work
     arrays (left as found: in-mask accumulator voxels zero, scratch zero, flags clear) and
-    the thread's histogram row ``hist``.
+    the thread's histogram row ``hist``. Foci whose supports meet no other focus of their
+    experiment skip the scratch grid (:func:`_mark_alone`): at 900 experiments about four
+    in five MKDA spheres, a third fewer passes over memory.
     """
     n_exp = foci_counts.size
-    focus = 0
+    first = 0
     for e in range(n_exp):
         s = support_index[e]
-        first_focus = focus
-        for _ in range(foci_counts[e]):
-            c = centers[draws[it, focus]]
-            focus += 1
+        stop = first + foci_counts[e]
+        w = 1.0 if mode == MODE_KDA else weights[e]
+        if mode != MODE_KDA:
+            _mark_alone(draws, it, first, stop, coords, reach2[s], alone)
+        for f in range(first, stop):
+            c = centers[draws[it, f]]
+            direct = mode == MODE_KDA or alone[f - first] == 1
             for r in range(run_starts[s], run_starts[s + 1]):
-                if mode == MODE_KDA:
-                    _add_into(acc, c + run_offsets[r], values, run_values[r], run_lengths[r])
+                if direct:
+                    _add_into(acc, c + run_offsets[r], values, run_values[r], run_lengths[r], w)
                 else:
                     _max_into(scratch, c + run_offsets[r], values, run_values[r], run_lengths[r])
-        if mode == MODE_KDA:
-            continue
-        w = weights[e]
-        for f in range(first_focus, focus):
-            c = centers[draws[it, f]]
-            for r in range(run_starts[s], run_starts[s + 1]):
-                _flush(acc, scratch, c + run_offsets[r], run_lengths[r], w)
+        if mode != MODE_KDA:
+            for f in range(first, stop):
+                if alone[f - first] == 1:
+                    continue
+                c = centers[draws[it, f]]
+                for r in range(run_starts[s], run_starts[s + 1]):
+                    _flush(acc, scratch, c + run_offsets[r], run_lengths[r], w)
+        first = stop
     top = 0.0
     n_supra = 0
     for m in range(n_mask):
@@ -201,6 +232,8 @@ def simulate(
     values,
     weights,
     masked,
+    coords,
+    reach2,
     strides,
     mode,
     threshold,
@@ -230,6 +263,11 @@ def simulate(
         Experiment weights (MKDA; ones for ALE); ignored for KDA.
     masked : int32 array
         In-mask index of each voxel of the padded, flattened grid (-1 outside the mask).
+    coords : int64 array (n_mask, 3)
+        Voxel coordinates of the in-mask voxels.
+    reach2 : int64 array (n_supports,)
+        Squared distance (in voxels) within which two foci's supports may overlap:
+        (2 rho)^2, rho being the largest distance of a support voxel from its centre.
     strides : int64 array (3,)
         Padded flat strides of the three axes.
     mode : int
@@ -262,6 +300,7 @@ def simulate(
     # measured four times slower here).
     acc = np.zeros((n_chunks, masked.size))
     scratch = np.zeros((n_chunks, masked.size), dtype=np.float32)
+    alone = np.zeros((n_chunks, max(foci_counts.max(), 1)), dtype=np.uint8)
     flags = np.zeros((n_chunks, n_mask), dtype=np.uint8)
     excess = np.zeros((n_chunks, n_mask))
     supra = np.empty((n_chunks, n_mask), dtype=np.int64)
@@ -281,6 +320,8 @@ def simulate(
                 values,
                 weights,
                 masked,
+                coords,
+                reach2,
                 mode,
                 threshold,
                 sum_threshold,
@@ -290,6 +331,7 @@ def simulate(
                 neighbours,
                 acc[c],
                 scratch[c],
+                alone[c],
                 flags[c],
                 excess[c],
                 supra[c],

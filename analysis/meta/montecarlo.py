@@ -220,6 +220,9 @@ class MonteCarloDesign:
             (NullMaxima, histogram counts or None)
         """
         masked, strides, centers, runs = self._padded()
+        reach2 = np.array(
+            [4 * int((s.offsets.astype(np.int64) ** 2).sum(axis=1).max()) for s in self.supports]
+        )
         n_bins = 0 if bins is None else bins.size
         inv_step = 1.0 if bins is None else 1.0 / (bins[1] - bins[0])
         n_chunks = numba.get_num_threads()
@@ -237,6 +240,8 @@ class MonteCarloDesign:
                 *runs,
                 self.weights,
                 masked,
+                self.mask.ijk.astype(np.int64),
+                reach2,
                 strides,
                 self.mode,
                 float(threshold),
