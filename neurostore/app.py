@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, request
+from flask_cors import CORS
 from flask_smorest import Api
 
 from neurostore.api import (
@@ -118,4 +119,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         api.register_blueprint(blueprint)
     errors.register(app)
     app.before_request(_refuse_nul)
+    if settings.cors_origins:
+        # Browser clients on other sites (e.g. a meta-analysis front end) read ETags and
+        # send If-Match; a bearer token needs no cookies, so no credentials are allowed.
+        CORS(app, resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+             allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match"],
+             expose_headers=["ETag", "Location"], max_age=600)
     return app

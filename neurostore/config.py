@@ -28,6 +28,10 @@ class Settings:
     read_cache_mb : int
         Memory each API process may keep recently sent study documents in
         (``NEUROSTORE_READ_CACHE_MB``, default 64; 0 turns the cache off).
+    cors_origins : tuple of str
+        Origins whose browser pages may call the API (``NEUROSTORE_CORS_ORIGINS``, comma
+        separated; default ``*``, any: tokens travel in a header, never in cookies; empty
+        turns cross-origin access off).
     """
 
     database_url: str | None = None
@@ -35,6 +39,7 @@ class Settings:
     max_content_length: int = 32 * 1024 * 1024
     ingest_schedules: dict[str, str] = field(default_factory=dict)
     read_cache_mb: int = 64
+    cors_origins: tuple[str, ...] = ("*",)
 
     @property
     def files_dir(self) -> Path:
@@ -51,6 +56,8 @@ class Settings:
             data_dir=data_dir,
             max_content_length=int(env.get("NEUROSTORE_MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
             read_cache_mb=int(env.get("NEUROSTORE_READ_CACHE_MB", 64)),
+            cors_origins=tuple(o.strip() for o in env.get("NEUROSTORE_CORS_ORIGINS", "*")
+                               .split(",") if o.strip()),
             ingest_schedules={
                 source: env[f"NEUROSTORE_SCHEDULE_{source.upper()}"].strip()
                 for source in SCHEDULABLE_SOURCES
