@@ -114,6 +114,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                  else None)
     app.extensions[EXTENSION] = Backend(services, ReadService(services.session_factory,
                                                               services.studies, documents))
+    # NeuroStore's clients call "/api/studies/" with a trailing slash: serve both forms.
+    app.url_map.strict_slashes = False
     api = NeurostoreApi(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

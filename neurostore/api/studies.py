@@ -30,7 +30,7 @@ from neurostore.services.versioning import Record
 blp = Blueprint("studies", __name__, url_prefix="/api/studies",
                 description="Study versions: a publication's data from one source or curator")
 
-LIST_KEYS = ("limit", "cursor", "sort", "desc")
+LIST_KEYS = ("limit", "cursor", "sort", "desc", "page")
 BODY_NOTE = (
     "A whole study. Analyses and tables may be given as the ids of current ones (as a GET"
     " without nested=true returns them), which keeps them unchanged."

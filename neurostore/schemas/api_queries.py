@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from neurostore.schemas.fields import Identifier, PointSpace, ValueType
 
 MAX_LIMIT = 1000
+MAX_PAGE = 1_000_000
 ID = validate.Length(min=1, max=32)
 # Coordinates and radii in mm; anything outside this box is no brain location.
 MM = validate.Range(min=-1000, max=1000)
@@ -17,13 +20,29 @@ def _flag(description: str) -> fields.Boolean:
 
 
 class ListArgs(Schema):
-    """Page size and cursor, shared by every list."""
+    """Page size and cursor (or page number), shared by every list."""
 
     limit = fields.Integer(load_default=20, validate=validate.Range(1, MAX_LIMIT),
                            metadata={"description": "page size (at most 1000)"})
     cursor = fields.String(validate=validate.Length(max=500),
                            metadata={"description": "`metadata.next` of the previous page"})
     desc = fields.Boolean(load_default=True, metadata={"description": "descending order"})
+    page = fields.Integer(validate=validate.Range(1, MAX_PAGE), metadata={
+        "description": "page number from 1, as NeuroStore's clients send it (rows are"
+                       " skipped, so deep pages are slower than with `cursor`)"})
+    page_size = fields.Integer(validate=validate.Range(1, MAX_LIMIT),
+                               metadata={"description": "NeuroStore's name of `limit`"})
+
+    @validates_schema
+    def _one_way_to_page(self, data: dict[str, Any], **_: Any) -> None:
+        if "page" in data and "cursor" in data:
+            raise ValidationError("give either page or cursor", "page")
+
+    @post_load
+    def _page_size_is_limit(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if "page_size" in data:
+            data["limit"] = data.pop("page_size")
+        return data
 
 
 class IdSortedListArgs(ListArgs):

@@ -30,6 +30,7 @@ class ListQuery:
     cursor: str | None = None
     sort: str = "created_at"
     desc: bool = True
+    page: int | None = None
 
 
 @dataclass
@@ -107,6 +108,8 @@ def paginate(
     """
     if query.sort not in sort_keys:
         raise Invalid({"sort": [f"one of {', '.join(sorted(sort_keys))}"]})
+    if query.page is not None and query.cursor:
+        raise Invalid({"page": ["give either page or cursor"]})
     if not 1 <= query.limit <= MAX_LIMIT:
         raise Invalid({"limit": [f"between 1 and {MAX_LIMIT}"]})
     key = sort_keys[query.sort].expression
@@ -128,7 +131,10 @@ def _page(stmt: Select, key: Any, id_column: Any, query: ListQuery,
         position, last = tuple_(key, id_column), tuple_(*after)
         stmt = stmt.where(position < last if query.desc else position > last)
     order = (key.desc(), id_column.desc()) if query.desc else (key.asc(), id_column.asc())
-    return stmt.order_by(*order).limit(query.limit + 1)
+    stmt = stmt.order_by(*order).limit(query.limit + 1)
+    # A page number skips rows: NeuroStore's clients page that way. Its next page can
+    # still be asked for by cursor, which does not.
+    return stmt.offset((query.page - 1) * query.limit) if query.page else stmt
 
 
 def _paginate_matches(session: Session, stmt: Select, query: ListQuery,

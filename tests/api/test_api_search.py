@@ -160,3 +160,23 @@ def test_deeply_nested_search_is_a_bad_request(client, search):
 @pytest.mark.parametrize("search", ["a " * 499, "a OR " * 199 + "a", '"a" ' * 240])
 def test_long_flat_search_is_answered(client, search):
     assert client.get("/api/studies", query_string={"search": search}).status_code == 200
+
+
+def test_neurostore_style_page_numbers_and_trailing_slashes(client, services, alice):
+    services.studies.create_many(alice.actor, [study_payload(0, 0, name=f"paged {n}")
+                                               for n in range(7)])
+    everything = [s["id"] for s in client.get("/api/studies?limit=100&sort=name&desc=false")
+                  .json["results"]]
+    page2 = client.get("/api/studies/?page=2&page_size=3&sort=name&desc=false").json
+    assert [s["id"] for s in page2["results"]] == everything[3:6]
+    assert page2["metadata"]["total_count"] == 7
+    rest = client.get(f"/api/studies?sort=name&desc=false&limit=3"
+                      f"&cursor={page2['metadata']['next']}").json
+    assert [s["id"] for s in rest["results"]] == everything[6:]
+    searched = client.get("/api/studies/?search=paged&page=3&page_size=3").json
+    assert len(searched["results"]) == 1 and searched["metadata"]["total_count"] == 7
+    assert client.get("/api/studies?page=9&page_size=3").json["results"] == []
+    r = client.get(f"/api/studies?page=2&cursor={page2['metadata']['next']}")
+    assert r.status_code == 400 and "page" in r.json["errors"]
+    assert client.get("/api/studies?page=0").status_code == 400
+    assert client.get(f"/api/studies/{everything[0]}/").json["id"] == everything[0]
