@@ -19,6 +19,11 @@ def _flag(description: str) -> fields.Boolean:
     return fields.Boolean(metadata={"description": description})
 
 
+def _contains(what: str) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=500), metadata={
+        "description": f"{what} contains this text (any case), as in NeuroStore"})
+
+
 class ListArgs(Schema):
     """Page size and cursor (or page number), shared by every list."""
 
@@ -73,6 +78,10 @@ class StudyListArgs(ListArgs, NestedArgs):
     search = fields.String(validate=validate.Length(min=1, max=1000), metadata={
         "description": 'full text over title, abstract, authors and journal: words, "phrases",'
                        " AND, OR, NOT, parentheses; side-by-side words are ANDed"})
+    name = _contains("the title")
+    description = _contains("the abstract")
+    authors = _contains("the authors")
+    journal = _contains("the journal")
     pmid = Identifier("pmid")
     doi = Identifier("doi")
     pmcid = Identifier("pmcid")
@@ -103,6 +112,14 @@ class AnnotationListArgs(TimestampListArgs, NestedArgs):
     """Filters of the annotation list."""
 
     studyset = fields.String(validate=ID)
+    studyset_id = fields.String(validate=ID, metadata={"description": "NeuroStore's name of"
+                                                                      " `studyset`"})
+
+    @post_load
+    def _studyset_id_is_studyset(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if "studyset_id" in data:
+            data.setdefault("studyset", data.pop("studyset_id"))
+        return data
 
 
 class ChildListArgs(IdSortedListArgs, NestedArgs):

@@ -24,6 +24,10 @@ class StudyFilters:
     """Filters of the study and base-study lists; ``None`` means "not filtered"."""
 
     search: str | None = None
+    name: str | None = None
+    description: str | None = None
+    authors: str | None = None
+    journal: str | None = None
     pmid: str | None = None
     doi: str | None = None
     pmcid: str | None = None
@@ -43,7 +47,8 @@ class StudyFilters:
 
     def is_search(self) -> bool:
         """Whether a text or radius search narrows the list (to few rows, at a cost)."""
-        return bool(self.search) or self.location() is not None
+        return (any((self.search, self.name, self.description, self.authors, self.journal))
+                or self.location() is not None)
 
     def location(self) -> tuple[float, float, float, float] | None:
         """The radius search, or None; all of x, y, z and radius or none of them."""
@@ -102,6 +107,10 @@ def _publication_clauses(f: StudyFilters, table: Any) -> list[ColumnElement]:
     clauses = []
     if f.search:
         clauses.append(search.matches(f.search))
+    for key, column in (("name", "name"), ("description", "description"),
+                        ("authors", "authors"), ("journal", "publication")):
+        if getattr(f, key):
+            clauses.append(table.c[column].icontains(getattr(f, key), autoescape=True))
     for key in ("pmid", "doi", "pmcid"):
         if getattr(f, key):
             clauses.append(table.c[key] == getattr(f, key))

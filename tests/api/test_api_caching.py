@@ -86,3 +86,11 @@ def test_a_nested_list_embeds_each_annotation_own_studyset_and_notes(client, ali
         assert got["studyset"]["id"] == studyset["id"]
         assert [n["study"]["id"] for n in got["notes"]] == [n["study"] for n in annotation["notes"]]
         assert all(n["study"]["id"] in studyset["studies"] for n in got["notes"])
+
+
+def test_annotations_filter_by_neurostore_studyset_id(client, alice):
+    first_set, first = _annotated(client, alice)
+    _annotated(client, alice)
+    for key in ("studyset", "studyset_id"):
+        listed = client.get(f"/api/annotations/?{key}={first_set['id']}").json["results"]
+        assert [a["id"] for a in listed] == [first["id"]]

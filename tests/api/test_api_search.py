@@ -180,3 +180,23 @@ def test_neurostore_style_page_numbers_and_trailing_slashes(client, services, al
     assert r.status_code == 400 and "page" in r.json["errors"]
     assert client.get("/api/studies?page=0").status_code == 400
     assert client.get(f"/api/studies/{everything[0]}/").json["id"] == everything[0]
+
+
+def test_neurostore_field_filters(client, services, alice):
+    services.studies.create_many(alice.actor, [
+        study_payload(0, 0, name="Pain and 100% attention", authors="Doe J",
+                      publication="NeuroImage", description="thermal stimuli"),
+        study_payload(0, 0, name="Reward", authors="Roe R", publication="Cortex"),
+    ])
+
+    def names(query):
+        r = client.get(f"/api/studies?{query}")
+        assert r.status_code == 200, r.json
+        return sorted(s["name"] for s in r.json["results"])
+
+    assert names("name=PAIN") == ["Pain and 100% attention"]
+    assert names("name=100%25") == ["Pain and 100% attention"]
+    assert names("name=_") == []
+    assert names("authors=roe") == ["Reward"]
+    assert names("journal=neuro&description=thermal") == ["Pain and 100% attention"]
+    assert client.get("/api/base-studies?journal=cortex").json["metadata"]["total_count"] == 1
