@@ -14,6 +14,7 @@ from cli.runtime import Runtime
 from cli.serve import serve
 from cli.users import tokens, users
 from cli.worker import worker
+from neurostore.config import Settings, SettingsError
 
 
 @click.group()
@@ -24,7 +25,10 @@ def cli(ctx: click.Context) -> None:
     Uses DATABASE_URL when set, otherwise an embedded PostgreSQL in NEUROSTORE_DATA_DIR
     (default ./var).
     """
-    ctx.obj = Runtime()
+    try:
+        ctx.obj = Runtime(Settings.from_env())
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 for command in (db, users, tokens, ingest, serve, worker, demo, export, analysis):

@@ -16,6 +16,7 @@ is opened together with its job, unless that source is busy.
 from __future__ import annotations
 
 import logging
+import os
 from functools import cache
 from typing import Any
 
@@ -27,7 +28,7 @@ from ingest.load import DEFAULT_BATCH_SIZE
 from ingest.runs import execute
 from ingest.sources import SOURCES, Environment, default_parameters
 from neurostore import jobs
-from neurostore.config import Settings
+from neurostore.config import Settings, schedules_from_env
 from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.errors import Conflict
 from neurostore.services.registry import build_services
@@ -150,4 +151,6 @@ def schedule(settings: Settings, blueprint: procrastinate.Blueprint = jobs.tasks
     return sorted(settings.ingest_schedules)
 
 
-schedule(Settings.from_env())
+# Only the schedules: any other unusable variable is reported by the command or app
+# that reads it, not as an import error.
+schedule(Settings(ingest_schedules=schedules_from_env(os.environ)))

@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # Sources whose public releases can be ingested on a schedule (files need a person).
 SCHEDULABLE_SOURCES = ("neuroquery", "neurosynth", "neurovault")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the settings cannot use."""
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SettingsError(f"{name} must be a whole number >= 0, not {raw!r}")
+    return value
+
+
+def schedules_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The cron expression of each source with ``NEUROSTORE_SCHEDULE_<SOURCE>`` set."""
+    return {
+        source: env[f"NEUROSTORE_SCHEDULE_{source.upper()}"].strip()
+        for source in SCHEDULABLE_SOURCES
+        if env.get(f"NEUROSTORE_SCHEDULE_{source.upper()}", "").strip()
+    }
 
 
 @dataclass(frozen=True)
@@ -47,20 +74,22 @@ class Settings:
         return self.data_dir / "files"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Build settings from ``DATABASE_URL`` and ``NEUROSTORE_DATA_DIR``."""
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the environment's variables (see the attributes).
+
+        Raises
+        ------
+        SettingsError
+            When a variable holds an unusable value; the message names it.
+        """
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("NEUROSTORE_DATA_DIR", "var")).expanduser().resolve()
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             data_dir=data_dir,
-            max_content_length=int(env.get("NEUROSTORE_MAX_CONTENT_LENGTH", 32 * 1024 * 1024)),
-            read_cache_mb=int(env.get("NEUROSTORE_READ_CACHE_MB", 64)),
+            max_content_length=_count(env, "NEUROSTORE_MAX_CONTENT_LENGTH", 32 * 1024 * 1024),
+            read_cache_mb=_count(env, "NEUROSTORE_READ_CACHE_MB", 64),
             cors_origins=tuple(o.strip() for o in env.get("NEUROSTORE_CORS_ORIGINS", "*")
                                .split(",") if o.strip()),
-            ingest_schedules={
-                source: env[f"NEUROSTORE_SCHEDULE_{source.upper()}"].strip()
-                for source in SCHEDULABLE_SOURCES
-                if env.get(f"NEUROSTORE_SCHEDULE_{source.upper()}", "").strip()
-            },
+            ingest_schedules=schedules_from_env(env),
         )

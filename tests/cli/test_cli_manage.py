@@ -53,6 +53,14 @@ def test_bad_arguments_are_clear_errors(run):
     assert blank.exit_code == 1 and "name" in blank.output
 
 
+@pytest.mark.parametrize("name, value", [("NEUROSTORE_READ_CACHE_MB", "lots"),
+                                         ("NEUROSTORE_MAX_CONTENT_LENGTH", "-5")])
+def test_an_unusable_environment_variable_is_named(run, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    result = run("db", "current")
+    assert result.exit_code == 2 and name in result.output and value in result.output
+
+
 def test_demo_runs_end_to_end(run):
     result = run("demo", "--n-iters", "20")
     assert result.exit_code == 0, result.output
