@@ -1,9 +1,10 @@
 """Compiled label-permutation loops of the two-group CBMA estimators.
 
-Both groups' experiments are pooled into one CSR matrix (experiments x masked voxels). A
-permutation is a row of ``perms``: its first ``n_group1`` entries are the experiments
-relabelled as group 1, the rest as group 2. Permutations are drawn beforehand and split
-across threads, so results do not depend on the thread count.
+Both groups' experiments are pooled into one CSR matrix (experiments x masked voxels); the
+ALE subtraction reads it by voxel. A permutation is a row of ``perms``: its first
+``n_group1`` entries are the experiments relabelled as group 1, the rest as group 2.
+Permutations are drawn beforehand and split across threads, so results do not depend on
+the thread count.
 """
 
 import numba
@@ -27,65 +28,86 @@ def _ale(log_sum):
 
 
 @numba.njit(cache=True)
-def _totals(indptr, indices, logs, n_voxels):
-    """Sum of every pooled row (in row order): both groups' log sums together."""
-    total = np.zeros(n_voxels)
-    _accumulate(np.arange(indptr.size - 1), indptr, indices, logs, total)
+def _fill_by_voxel(indptr, indices, data, col_ptr, rows, values):
+    """Fill ``rows``/``values`` with the CSR matrix by column, rows ascending in each."""
+    fill = col_ptr[:-1].copy()
+    for r in range(indptr.size - 1):
+        for j in range(indptr[r], indptr[r + 1]):
+            v = indices[j]
+            rows[fill[v]] = r
+            values[fill[v]] = data[j]
+            fill[v] += 1
+
+
+def logs_by_voxel(pooled):
+    """Return the pooled MA maps' ``log(1 - MA)`` by voxel (compressed sparse columns).
+
+    Parameters
+    ----------
+    pooled : scipy.sparse.csr_matrix
+        float32 MA maps, experiments x masked voxels.
+
+    Returns
+    -------
+    col_ptr : int64 array (n_voxels + 1,)
+    rows : int16 or int32 array
+        Experiment of each stored value, ascending within a voxel (int16 when there are
+        fewer than 32,768 experiments: the by-voxel copy is what the memory peak holds).
+    logs : float32 array
+        ``log1p(-MA)`` of each stored value (NumPy's float32 arithmetic, as for ALE maps).
+    """
+    n_voxels = pooled.shape[1]
+    col_ptr = np.zeros(n_voxels + 1, dtype=np.int64)
+    col_ptr[1:] = np.cumsum(np.bincount(pooled.indices, minlength=n_voxels))
+    row_type = np.int16 if pooled.shape[0] < np.iinfo(np.int16).max else np.int32
+    rows = np.empty(pooled.nnz, dtype=row_type)
+    logs = np.empty(pooled.nnz, dtype=np.float32)
+    _fill_by_voxel(pooled.indptr, pooled.indices, np.log1p(-pooled.data), col_ptr, rows, logs)
+    return col_ptr, rows, logs
+
+
+@numba.njit(cache=True)
+def log_totals(col_ptr, logs):
+    """Sum over all experiments of each voxel's logs (in ascending experiment order)."""
+    total = np.zeros(col_ptr.size - 1)
+    for v in range(total.size):
+        for j in range(col_ptr[v], col_ptr[v + 1]):
+            total[v] += logs[j]
     return total
 
 
 @numba.njit(cache=True)
-def _difference(perm, n_group1, indptr, indices, logs, total, acc, out):
-    """Write ALE(group 1) - ALE(group 2) (float32) into ``out``, ``acc`` being work space.
+def ale_difference(n_group1, n_experiments, col_ptr, rows, logs, total):
+    """Return the observed ALE difference (group 1 minus group 2) as the null computes it.
 
-    Only the smaller group's rows are added up; the other group's log sums are ``total``
-    minus them, which halves the scattering at equal group sizes. A voxel's two sums
-    still depend only on which experiments covering it fall in each group (the rows are
-    added in ascending order, and ``total`` is fixed), so a relabelling that keeps them in
+    Only the smaller group's logs are added up (in ascending experiment order); the other
+    group's sums are ``total`` minus them. A voxel's two sums therefore depend only on
+    which experiments covering it fall in each group, so a relabelling that keeps them in
     their observed groups reproduces the observed difference exactly.
-    """
-    first_smaller = 2 * n_group1 <= perm.size
-    acc[:] = 0.0
-    _accumulate(perm[:n_group1] if first_smaller else perm[n_group1:], indptr, indices, logs, acc)
-    for v in range(out.size):
-        small = acc[v]
-        other = total[v] - small
-        if first_smaller:
-            out[v] = _ale(small) - _ale(other)
-        else:
-            out[v] = _ale(other) - _ale(small)
-
-
-@numba.njit(cache=True)
-def ale_difference(n_group1, indptr, indices, logs, n_voxels):
-    """Return the observed ALE difference with the arithmetic of the permutation loop.
 
     Parameters
     ----------
-    n_group1 : int
-        Size of group 1 (the first rows of the pooled matrix).
-    indptr, indices : int arrays
-        Pooled CSR structure.
-    logs : float32 array
-        ``log1p(-MA)`` of each stored MA value.
-    n_voxels : int
-        Number of masked voxels.
+    n_group1, n_experiments : int
+        Size of group 1 (the first experiments) and of both groups.
+    col_ptr, rows, logs : arrays
+        Pooled logs by voxel, from :func:`logs_by_voxel`.
+    total : float64 array (n_voxels,)
+        :func:`log_totals` of the same.
 
     Returns
     -------
     float32 array (n_voxels,)
     """
-    out = np.zeros(n_voxels, dtype=np.float32)
-    _difference(
-        np.arange(indptr.size - 1),
-        n_group1,
-        indptr,
-        indices,
-        logs,
-        _totals(indptr, indices, logs, n_voxels),
-        np.zeros(n_voxels),
-        out,
-    )
+    first_smaller = 2 * n_group1 <= n_experiments
+    out = np.zeros(total.size, dtype=np.float32)
+    for v in range(total.size):
+        small = 0.0
+        for j in range(col_ptr[v], col_ptr[v + 1]):
+            if (rows[j] < n_group1) == first_smaller:
+                small += logs[j]
+        a = _ale(small)
+        b = _ale(total[v] - small)
+        out[v] = a - b if first_smaller else b - a
     return out
 
 
@@ -93,41 +115,20 @@ def ale_difference(n_group1, indptr, indices, logs, n_voxels):
 #: covering experiment) and their sums stay in the L1 cache.
 _PERM_BLOCK = 64
 
-#: Voxels per parallel task (their CSC columns are reused by every block of permutations).
+#: Voxels per parallel task (their columns are reused by every block of permutations).
 _VOXEL_CHUNK = 4096
 
 
-@numba.njit(cache=True)
-def _csc(indptr, indices, logs, n_voxels):
-    """Return the pooled matrix by voxel: column pointers, rows (ascending) and logs."""
-    col_ptr = np.zeros(n_voxels + 1, dtype=np.int64)
-    for j in range(indices.size):
-        col_ptr[indices[j] + 1] += 1
-    for v in range(n_voxels):
-        col_ptr[v + 1] += col_ptr[v]
-    fill = col_ptr[:-1].copy()
-    rows = np.empty(indices.size, dtype=np.int32)
-    values = np.empty(indices.size, dtype=logs.dtype)
-    for r in range(indptr.size - 1):
-        for j in range(indptr[r], indptr[r + 1]):
-            v = indices[j]
-            rows[fill[v]] = r
-            values[fill[v]] = logs[j]
-            fill[v] += 1
-    return col_ptr, rows, values
-
-
 @numba.njit(cache=True, parallel=True)
-def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chunks):
+def ale_difference_null(perms, n_group1, col_ptr, rows, logs, total, observed):
     """Permutation null of the ALE difference (group 1 minus group 2).
 
     Voxel by voxel rather than permutation by permutation: for a block of permutations,
     a voxel's sums over the smaller group are built from its covering experiments (a
-    0/1 membership table times their logs, vectorised over the block), so the pooled
-    matrix is read once per block instead of once per permutation, and threads share no
-    large work arrays. The sums are the same additions, in the same (ascending row)
-    order, as adding up the group's rows, plus exact zeros: the output is that of
-    :func:`ale_difference` applied to each permutation.
+    0/1 membership table times their logs, vectorised over the block), so the logs are
+    read once per block instead of once per permutation, and threads share no large work
+    arrays. The sums are the additions of :func:`ale_difference`, in the same order, plus
+    exact zeros: each permutation's differences are those it would compute.
 
     Parameters
     ----------
@@ -135,15 +136,12 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
         Permuted experiment indices of each iteration.
     n_group1 : int
         Size of group 1.
-    indptr, indices : int arrays
-        Pooled CSR structure.
-    logs : float32 array
-        ``log1p(-MA)`` of each stored MA value.
+    col_ptr, rows, logs : arrays
+        Pooled logs by voxel, from :func:`logs_by_voxel`.
+    total : float64 array (n_voxels,)
+        :func:`log_totals` of the same.
     observed : float32 array (n_voxels,)
-        Observed difference from :func:`ale_difference` (same arithmetic, so a relabelling
-        that reproduces the observed groups at a voxel ties with it exactly).
-    n_chunks : int
-        Number of threads.
+        Observed difference from :func:`ale_difference`.
 
     Returns
     -------
@@ -163,8 +161,6 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
         else:
             for r in perms[it, n_group1:]:
                 member[r, it] = 1.0
-    total = _totals(indptr, indices, logs, n_vox)
-    col_ptr, rows, values = _csc(indptr, indices, logs, n_vox)
     upper = np.zeros(n_vox, dtype=np.int64)
     lower = np.zeros(n_vox, dtype=np.int64)
     n_tasks = (n_vox + _VOXEL_CHUNK - 1) // _VOXEL_CHUNK
@@ -175,7 +171,7 @@ def ale_difference_null(perms, n_group1, indptr, indices, logs, observed, n_chun
             min(n_vox, (task + 1) * _VOXEL_CHUNK),
             col_ptr,
             rows,
-            values,
+            logs,
             member,
             total,
             observed,

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._permute import ale_difference, ale_difference_null
+from .._permute import ale_difference, ale_difference_null, log_totals, logs_by_voxel
 from ..corrections import fwe_montecarlo_maps
 from ..histograms import ale_bin_centers, ale_null_histogram
 from ..kernels import ALEKernel
@@ -33,12 +33,11 @@ class SubtractionFit(PairwiseFit):
     def __init__(self, maps, mask, pooled, n_group1):
         super().__init__(maps, mask, pooled, n_group1)
         self.diff = maps[f"stat_{DIFF}"]
-        self.logs = np.log1p(-pooled.data)
+        self.by_voxel = logs_by_voxel(pooled)
+        self.total = log_totals(self.by_voxel[0], self.by_voxel[2])
         # The observed difference as the permutation loop computes it, so that ties are
         # exact (a float32 map compared with float64 sums would break them at random).
-        self.observed = ale_difference(
-            n_group1, pooled.indptr, pooled.indices, self.logs, mask.n_voxels
-        )
+        self.observed = ale_difference(n_group1, pooled.shape[0], *self.by_voxel, self.total)
         self._drawn = {}
 
     def permute(self, n_iters, seed):
@@ -52,11 +51,9 @@ class SubtractionFit(PairwiseFit):
             self._drawn[key] = ale_difference_null(
                 self.permutations(n_iters, seed),
                 self.n_group1,
-                self.pooled.indptr,
-                self.pooled.indices,
-                self.logs,
+                *self.by_voxel,
+                self.total,
                 self.observed,
-                self.n_chunks,
             )
         return self._drawn[key]
 
