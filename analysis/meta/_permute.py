@@ -28,15 +28,35 @@ def _ale(log_sum):
 
 
 @numba.njit(cache=True)
-def _fill_by_voxel(indptr, indices, data, col_ptr, rows, values):
-    """Fill ``rows``/``values`` with the CSR matrix by column, rows ascending in each."""
-    fill = col_ptr[:-1].copy()
-    for r in range(indptr.size - 1):
-        for j in range(indptr[r], indptr[r + 1]):
-            v = indices[j]
-            rows[fill[v]] = r
-            values[fill[v]] = data[j]
-            fill[v] += 1
+def _fill_by_voxel(indptr, indices, row_start, row_logs, fill, rows, values):
+    """Place rows ``row_start:`` (their logs ``row_logs``) in the by-voxel arrays.
+
+    ``fill`` holds each voxel's next free slot; rows must come in ascending order.
+    """
+    first = indptr[row_start]
+    r = row_start
+    for j in range(first, first + row_logs.size):
+        while j >= indptr[r + 1]:
+            r += 1
+        v = indices[j]
+        rows[fill[v]] = r
+        values[fill[v]] = row_logs[j - first]
+        fill[v] += 1
+
+
+@numba.njit(cache=True)
+def _column_pointers(indices, n_voxels):
+    """Column pointers of a CSR matrix's transpose (no int64 copy of the indices)."""
+    col_ptr = np.zeros(n_voxels + 1, dtype=np.int64)
+    for v in indices:
+        col_ptr[v + 1] += 1
+    for v in range(n_voxels):
+        col_ptr[v + 1] += col_ptr[v]
+    return col_ptr
+
+
+#: Experiments whose logs are computed at a time (bounds the temporary array).
+_LOG_ROWS = 32
 
 
 def logs_by_voxel(pooled):
@@ -52,17 +72,21 @@ def logs_by_voxel(pooled):
     col_ptr : int64 array (n_voxels + 1,)
     rows : int16 or int32 array
         Experiment of each stored value, ascending within a voxel (int16 when there are
-        fewer than 32,768 experiments: the by-voxel copy is what the memory peak holds).
+        fewer than 32,767 experiments: this copy is what the memory peak holds).
     logs : float32 array
-        ``log1p(-MA)`` of each stored value (NumPy's float32 arithmetic, as for ALE maps).
+        ``log1p(-MA)`` of each stored value, with NumPy's float32 arithmetic (as ALE maps
+        use), computed a few experiments at a time to keep the temporary array small.
     """
-    n_voxels = pooled.shape[1]
-    col_ptr = np.zeros(n_voxels + 1, dtype=np.int64)
-    col_ptr[1:] = np.cumsum(np.bincount(pooled.indices, minlength=n_voxels))
-    row_type = np.int16 if pooled.shape[0] < np.iinfo(np.int16).max else np.int32
+    n_experiments, n_voxels = pooled.shape
+    col_ptr = _column_pointers(pooled.indices, n_voxels)
+    row_type = np.int16 if n_experiments < np.iinfo(np.int16).max else np.int32
     rows = np.empty(pooled.nnz, dtype=row_type)
     logs = np.empty(pooled.nnz, dtype=np.float32)
-    _fill_by_voxel(pooled.indptr, pooled.indices, np.log1p(-pooled.data), col_ptr, rows, logs)
+    fill = col_ptr[:-1].copy()
+    for start in range(0, n_experiments, _LOG_ROWS):
+        stop = min(n_experiments, start + _LOG_ROWS)
+        chunk = pooled.data[pooled.indptr[start] : pooled.indptr[stop]]
+        _fill_by_voxel(pooled.indptr, pooled.indices, start, np.log1p(-chunk), fill, rows, logs)
     return col_ptr, rows, logs
 
 
