@@ -80,7 +80,11 @@ class StudyService(AggregateService):
             base = before["base_study"]
         write = TreeWrite(root.id, loaded, base, root.owner_id, before["parent"], False)
         conditions = resolve_conditions(session, actor.id, [write])
-        return state_of(write, conditions), lambda: write_trees(session, [write])
+        after = state_of(write, conditions)
+        # A change of the study's own fields (a title, a flag) leaves its peaks alone.
+        write.children_changed = (after["tables"] != before["tables"]
+                                  or after["analyses"] != before["analyses"])
+        return after, lambda: write_trees(session, [write])
 
     def _merge_patch(self, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         merged = {**current, **patch}

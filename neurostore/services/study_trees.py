@@ -62,6 +62,8 @@ class TreeWrite:
     owner_id: str | None
     parent_id: str | None
     is_new: bool
+    #: Whether the tables and analyses changed: when not, only the study row is written.
+    children_changed: bool = True
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -297,7 +299,7 @@ def write_trees(session: Session, writes: list[TreeWrite]) -> None:
     now = dt.datetime.now(dt.UTC)
     existing = [w for w in writes if not w.is_new]
     if existing:
-        _clear_children(session, existing)
+        _clear_children(session, [w for w in existing if w.children_changed])
         table = Study.__table__
         columns = _study_columns(existing[0])
         session.execute(
@@ -311,7 +313,7 @@ def write_trees(session: Session, writes: list[TreeWrite]) -> None:
         session.execute(
             insert(Study.__table__), [{"id": w.study_id, **_study_columns(w)} for w in new]
         )
-    _insert_children(session, writes)
+    _insert_children(session, [w for w in writes if w.is_new or w.children_changed])
 
 
 def _study_columns(w: TreeWrite) -> dict[str, Any]:
@@ -322,6 +324,8 @@ def _study_columns(w: TreeWrite) -> dict[str, Any]:
 
 
 def _clear_children(session: Session, writes: list[TreeWrite]) -> None:
+    if not writes:
+        return
     study_ids = [w.study_id for w in writes]
     keep_analyses = [a["id"] for w in writes for a in w.data["analyses"]]
     keep_tables = [t["id"] for w in writes for t in w.data["tables"]]

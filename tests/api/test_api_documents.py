@@ -163,3 +163,28 @@ def test_document_cache_drops_the_least_recently_used_beyond_its_size():
     assert cache.get("a", 7) is not None and cache.get("c", 8) is not None
     assert cache.get("a", 9) is None
     DocumentCache(max_bytes=10).put(1, doc("too big"))
+
+
+def test_a_change_of_the_study_fields_only_leaves_its_peaks_alone(client, alice,
+                                                                  session_factory):
+    study = client.post("/api/studies", json=study_payload(2, 3), headers=alice.headers).json
+
+    def peak_rows():
+        with session_factory() as s:
+            return s.execute(text("SELECT id, xmin::text FROM points WHERE study_id = :id"
+                                  " ORDER BY id"), {"id": study["id"]}).all()
+
+    rows = peak_rows()
+    r = client.patch(f"/api/studies/{study['id']}", json={"name": "renamed", "public": False},
+                     headers=alice.headers)
+    assert r.status_code == 200 and r.json["name"] == "renamed" and r.json["version"] == 2
+    assert peak_rows() == rows
+    nested = client.get(f"/api/studies/{study['id']}?nested=true", headers=alice.headers).json
+    nested["analyses"][0]["points"][0]["coordinates"] = [1.0, 2.0, 3.0]
+    r = client.put(f"/api/studies/{study['id']}", json=nested, headers=alice.headers)
+    assert r.status_code == 200
+    after = peak_rows()
+    assert [i for i, _ in after] == [i for i, _ in rows] and after != rows
+    got = client.get(f"/api/studies/{study['id']}?nested=true", headers=alice.headers).json
+    assert got["analyses"][0]["points"][0]["coordinates"] == [1, 2, 3]
+    assert got["name"] == "renamed" and got["public"] is False
