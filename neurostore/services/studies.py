@@ -81,9 +81,13 @@ class StudyService(AggregateService):
         write = TreeWrite(root.id, loaded, base, root.owner_id, before["parent"], False)
         conditions = resolve_conditions(session, actor.id, [write])
         after = state_of(write, conditions)
-        # A change of the study's own fields (a title, a flag) leaves its peaks alone.
+        # A change of the study's own fields (a title, a flag) leaves its peaks alone, and
+        # one of an analysis leaves the others' alone.
         write.children_changed = (after["tables"] != before["tables"]
                                   or after["analyses"] != before["analyses"])
+        old = before["analyses"]
+        write.unchanged_analyses = frozenset(
+            a["id"] for n, a in enumerate(after["analyses"]) if n < len(old) and old[n] == a)
         return after, lambda: write_trees(session, [write])
 
     def _merge_patch(self, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,9 @@ class TreeWrite:
     is_new: bool
     #: Whether the tables and analyses changed: when not, only the study row is written.
     children_changed: bool = True
+    #: Analyses equal to the stored ones, at the same place: their rows, peaks, images and
+    #: condition links are left as they are.
+    unchanged_analyses: frozenset[str] = frozenset()
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -335,9 +338,11 @@ def _clear_children(session: Session, writes: list[TreeWrite]) -> None:
     session.execute(
         delete(Table).where(Table.study_id.in_(study_ids), Table.id.not_in(keep_tables))
     )
-    if keep_analyses:
+    rewritten = [a["id"] for w in writes for a in w.data["analyses"]
+                 if a["id"] not in w.unchanged_analyses]
+    if rewritten:
         for model in (Point, Image, AnalysisCondition):
-            session.execute(delete(model).where(model.analysis_id.in_(keep_analyses)))
+            session.execute(delete(model).where(model.analysis_id.in_(rewritten)))
 
 
 def _upsert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
@@ -368,6 +373,8 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                 }
             )
         for a_order, a in enumerate(w.data["analyses"]):
+            if a["id"] in w.unchanged_analyses:
+                continue
             analyses.append(
                 {
                     "id": a["id"],

@@ -165,14 +165,14 @@ def test_document_cache_drops_the_least_recently_used_beyond_its_size():
     DocumentCache(max_bytes=10).put(1, doc("too big"))
 
 
-def test_a_change_of_the_study_fields_only_leaves_its_peaks_alone(client, alice,
+def test_an_edit_writes_only_what_changed(client, alice,
                                                                   session_factory):
     study = client.post("/api/studies", json=study_payload(2, 3), headers=alice.headers).json
 
     def peak_rows():
         with session_factory() as s:
-            return s.execute(text("SELECT id, xmin::text FROM points WHERE study_id = :id"
-                                  " ORDER BY id"), {"id": study["id"]}).all()
+            return s.execute(text("SELECT analysis_id, id, xmin::text FROM points"
+                                  " WHERE study_id = :id ORDER BY id"), {"id": study["id"]}).all()
 
     rows = peak_rows()
     r = client.patch(f"/api/studies/{study['id']}", json={"name": "renamed", "public": False},
@@ -184,7 +184,11 @@ def test_a_change_of_the_study_fields_only_leaves_its_peaks_alone(client, alice,
     r = client.put(f"/api/studies/{study['id']}", json=nested, headers=alice.headers)
     assert r.status_code == 200
     after = peak_rows()
-    assert [i for i, _ in after] == [i for i, _ in rows] and after != rows
+    assert [r[1] for r in after] == [r[1] for r in rows]
+    edited = nested["analyses"][0]["id"]
+    # Only the edited analysis' peaks were written again.
+    assert [r for r in after if r[0] != edited] == [r for r in rows if r[0] != edited]
+    assert all(r not in rows for r in after if r[0] == edited)
     got = client.get(f"/api/studies/{study['id']}?nested=true", headers=alice.headers).json
     assert got["analyses"][0]["points"][0]["coordinates"] == [1, 2, 3]
     assert got["name"] == "renamed" and got["public"] is False
