@@ -3,8 +3,9 @@
 Every iteration draws each focus uniformly from the in-mask voxels, stamps the kernels,
 combines experiments into the summary statistic, and records the maximum statistic and
 the largest cluster size and mass above a cluster-forming threshold (face connectivity).
-Iterations are split across threads; the draws are made beforehand and every iteration
-starts from cleared work arrays, so results do not depend on the thread count.
+Iterations are shared out among threads a few at a time; the draws are made beforehand
+and every iteration starts from cleared work arrays, so results do not depend on the
+thread count or on which thread ran which iteration.
 
 Layout. Kernels are stamped on a zero-padded copy of the grid (the padding spares bounds
 checks) as runs of voxels along the last axis, each run one contiguous, vectorised loop.
@@ -142,18 +143,14 @@ def _run_iteration(
     stack,
     hist,
 ):
-    """Run iteration ``it`` on one thread's work arrays; return its three maxima.
+    """Run iteration ``it`` on one worker's arrays; return its three maxima.
 
-    A function of its own, called from the ``prange`` of :func:`simulate`: compiled
-    outside the parallel region, its loops are optimised as ordinary code (measured about
-    20% faster than the same body inlined in the ``prange``). Arguments are those of
-    :func:`simulate`, plus :func:`_sum_threshold`, the face-neighbour offsets, the work
-    arrays (left as found: in-mask accumulator voxels zero, scratch zero, flags clear) and
-    the thread's histogram row ``hist``. Foci whose supports meet no other focus of their
-    experiment skip the scratch grid (:func:`_mark_alone`): at 900 experiments about four
-    in five MKDA spheres, a third fewer passes over memory. Those foci (and all of KDA's)
-    are then added in order of position, which keeps the accumulator's working set in
-    cache; the order changes only the rounding of ALE sums.
+    Arguments are those of :func:`run_iterations`, plus :func:`_sum_threshold`, the
+    face-neighbour offsets and the padded plane size. Foci whose supports meet no other
+    focus of their experiment skip the scratch grid (:func:`_mark_alone`): at 900
+    experiments about four in five MKDA spheres, a third fewer passes over memory. Those
+    foci (and all of KDA's) are then added in order of position, which keeps the
+    accumulator's working set in cache; the order changes only the rounding of ALE sums.
     """
     n_exp = foci_counts.size
     first = 0
@@ -254,8 +251,51 @@ def _run_iteration(
     return _stat(top, mode), best_size, best_mass
 
 
-@numba.njit(cache=True, parallel=True)
-def simulate(
+def work_arrays(acc_dtype, grid_size, n_mask, foci_counts, n_planes, n_bins):
+    """Return one worker's arrays for :func:`run_iterations`, zeroed where it matters.
+
+    Parameters
+    ----------
+    acc_dtype : numpy dtype
+        float64, or float32 for sums it holds exactly (MKDA and KDA counts of integer
+        weights and values below 2^24: the same output, with twice the values per vector
+        operation on the short kernel runs).
+    grid_size : int
+        Size of the padded, flattened grid.
+    n_mask : int
+        Number of in-mask voxels.
+    foci_counts : numpy.ndarray
+        Foci per experiment.
+    n_planes : int
+        Number of planes of the padded grid along its first axis.
+    n_bins : int
+        Histogram bins (0 for none).
+
+    Returns
+    -------
+    tuple
+        ``acc, scratch, alone, direct, ordered, planes, flags, excess, supra, stack, hist``.
+    """
+    n_foci = int(foci_counts.sum())
+    return (
+        np.zeros(grid_size, dtype=acc_dtype),
+        np.zeros(grid_size, dtype=np.float32),
+        np.zeros(max(int(foci_counts.max()), 1), dtype=np.uint8),
+        np.empty(n_foci, dtype=np.int64),
+        np.empty(n_foci, dtype=np.int64),
+        np.zeros(n_planes + 2, dtype=np.int64),
+        np.zeros(n_mask, dtype=np.uint8),
+        np.zeros(n_mask),
+        np.empty(n_mask, dtype=np.int64),
+        np.empty(n_mask, dtype=np.int64),
+        np.zeros(max(n_bins, 1), dtype=np.int64),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def run_iterations(
+    first,
+    stop,
     draws,
     centers,
     foci_counts,
@@ -275,13 +315,33 @@ def simulate(
     n_mask,
     inv_step,
     n_bins,
-    n_chunks,
+    focus_experiment,
     acc,
+    scratch,
+    alone,
+    direct,
+    ordered,
+    planes,
+    flags,
+    excess,
+    supra,
+    stack,
+    hist,
+    max_stat,
+    max_size,
+    max_mass,
 ):
-    """Run the Monte Carlo iterations given by ``draws``.
+    """Run iterations ``first:stop`` of ``draws`` on one worker's arrays.
+
+    It releases the GIL: callers run it on several threads, each with its own
+    :func:`work_arrays` (left as found: in-mask accumulator voxels zero, scratch zero,
+    flags clear), handing out a few iterations at a time so that a thread slowed by other
+    work on the machine does not hold the others up.
 
     Parameters
     ----------
+    first, stop : int
+        Iterations (rows of ``draws``) to run.
     draws : int32 array (n_iters, n_foci)
         Index into ``centers`` of each focus of each iteration.
     centers : int64 array (n_mask,)
@@ -314,81 +374,51 @@ def simulate(
         Number of in-mask voxels.
     inv_step, n_bins : float, int
         Histogram grid (bin centres k / inv_step); n_bins = 0 skips the histogram.
-    n_chunks : int
-        Number of parallel chunks (one per thread).
-    acc : float32 or float64 array (n_chunks, padded grid size)
-        Zeroed accumulators, one per chunk, left zero on the in-mask voxels for the next
-        call. float32 is for sums that it holds exactly (MKDA and KDA counts): the same
-        output, with twice the values per vector operation on the short kernel runs.
-
-    Returns
-    -------
+    focus_experiment : int64 array (n_foci,)
+        Experiment of each focus.
+    acc, scratch, alone, direct, ordered, planes, flags, excess, supra, stack, hist
+        The worker's arrays (:func:`work_arrays`); ``hist`` gathers the histogram.
     max_stat, max_size, max_mass : float64 arrays (n_iters,)
-    hist : int64 array (max(n_bins, 1),)
+        Where each iteration's maxima are written.
     """
-    n_iters = draws.shape[0]
-    max_stat = np.zeros(n_iters)
-    max_size = np.zeros(n_iters)
-    max_mass = np.zeros(n_iters)
-    hists = np.zeros((n_chunks, max(n_bins, 1)), dtype=np.int64)
     neighbours = np.array(
         [strides[0], -strides[0], strides[1], -strides[1], strides[2], -strides[2]]
     )
     sum_threshold = _sum_threshold(threshold, mode)
-    # One set of work arrays per chunk; chunk c runs iterations c, c + n_chunks, ...
-    # (handing iterations out one at a time with numba's parallel chunk size of 1
-    # measured four times slower here).
-    scratch = np.zeros((n_chunks, masked.size), dtype=np.float32)
-    alone = np.zeros((n_chunks, max(foci_counts.max(), 1)), dtype=np.uint8)
-    n_foci = draws.shape[1]
-    focus_experiment = np.empty(n_foci, dtype=np.int64)
-    first = 0
-    for e in range(foci_counts.size):
-        focus_experiment[first : first + foci_counts[e]] = e
-        first += foci_counts[e]
-    direct = np.empty((n_chunks, n_foci), dtype=np.int64)
-    ordered = np.empty((n_chunks, n_foci), dtype=np.int64)
-    planes = np.zeros((n_chunks, masked.size // strides[0] + 2), dtype=np.int64)
-    flags = np.zeros((n_chunks, n_mask), dtype=np.uint8)
-    excess = np.zeros((n_chunks, n_mask))
-    supra = np.empty((n_chunks, n_mask), dtype=np.int64)
-    stack = np.empty((n_chunks, n_mask), dtype=np.int64)
-    for c in numba.prange(n_chunks):
-        for it in range(c, n_iters, n_chunks):
-            max_stat[it], max_size[it], max_mass[it] = _run_iteration(
-                it,
-                draws,
-                centers,
-                foci_counts,
-                support_index,
-                run_offsets,
-                run_lengths,
-                run_values,
-                run_starts,
-                values,
-                weights,
-                masked,
-                coords,
-                reach2,
-                mode,
-                threshold,
-                sum_threshold,
-                n_mask,
-                inv_step,
-                n_bins,
-                neighbours,
-                focus_experiment,
-                strides[0],
-                acc[c],
-                scratch[c],
-                alone[c],
-                direct[c],
-                ordered[c],
-                planes[c],
-                flags[c],
-                excess[c],
-                supra[c],
-                stack[c],
-                hists[c],
-            )
-    return max_stat, max_size, max_mass, hists.sum(axis=0)
+    for it in range(first, stop):
+        max_stat[it], max_size[it], max_mass[it] = _run_iteration(
+            it,
+            draws,
+            centers,
+            foci_counts,
+            support_index,
+            run_offsets,
+            run_lengths,
+            run_values,
+            run_starts,
+            values,
+            weights,
+            masked,
+            coords,
+            reach2,
+            mode,
+            threshold,
+            sum_threshold,
+            n_mask,
+            inv_step,
+            n_bins,
+            neighbours,
+            focus_experiment,
+            strides[0],
+            acc,
+            scratch,
+            alone,
+            direct,
+            ordered,
+            planes,
+            flags,
+            excess,
+            supra,
+            stack,
+            hist,
+        )

@@ -10,21 +10,27 @@ memory and optionally in a folder, so a later analysis with the same design reus
 import hashlib
 import json
 import os
+import queue
 import tempfile
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numba
 import numpy as np
 
-from ._simulate import MODE_ALE, MODE_KDA, simulate
+from ._simulate import MODE_ALE, MODE_KDA, run_iterations, work_arrays
 
 #: Bump when the simulation changes in a way that alters its output.
 ENGINE_VERSION = "4"
 
 #: Iterations drawn per block of random numbers (fixed, so results depend only on the seed).
 _DRAW_BLOCK = 64
+
+#: Iterations handed to a thread at a time (small enough to even out threads slowed by
+#: other work on the machine; static halves took up to three times as long there).
+_TASK = 8
 
 
 @dataclass(frozen=True)
@@ -225,7 +231,7 @@ class MonteCarloDesign:
         )
         n_bins = 0 if bins is None else bins.size
         inv_step = 1.0 if bins is None else 1.0 / (bins[1] - bins[0])
-        n_chunks = numba.get_num_threads()
+        n_workers = numba.get_num_threads()
         # Counts of integer weights and values are exact in float32 (below 2^24).
         largest = (
             float(np.abs(self.weights).sum())
@@ -238,36 +244,68 @@ class MonteCarloDesign:
             and np.all(self.weights == np.round(self.weights))
             and all(np.all(s.values == np.round(s.values)) for s in self.supports)
         )
-        acc = np.zeros((n_chunks, masked.size), dtype=np.float32 if exact else np.float64)
-        weights = self.weights.astype(acc.dtype)
+        acc_dtype = np.float32 if exact else np.float64
+        free = queue.SimpleQueue()
+        works = [
+            work_arrays(
+                acc_dtype,
+                masked.size,
+                centers.size,
+                self.foci_counts,
+                masked.size // strides[0],
+                n_bins,
+            )
+            for _ in range(n_workers)
+        ]
+        for work in works:
+            free.put(work)
+        shared = (
+            centers,
+            self.foci_counts,
+            self.support_index,
+            *runs,
+            self.weights.astype(acc_dtype),
+            masked,
+            self.mask.ijk.astype(np.int64),
+            reach2,
+            strides,
+            self.mode,
+            float(threshold),
+            centers.size,
+            inv_step,
+            n_bins,
+            np.repeat(np.arange(self.foci_counts.size), self.foci_counts),
+        )
+        stat, size, mass = (np.zeros(n_iters) for _ in range(3))
+
+        def task(draws, start, low, high):
+            work = free.get()
+            try:
+                outputs = (stat[start:], size[start:], mass[start:])
+                run_iterations(low, high, draws, *shared, *work, *outputs)
+            finally:
+                free.put(work)
+
         rng = np.random.default_rng(seed)
         n_foci = int(self.foci_counts.sum())
-        parts, hist = [], None
-        for start in range(0, n_iters, _DRAW_BLOCK):
-            block = min(_DRAW_BLOCK, n_iters - start)
-            draws = rng.integers(0, centers.size, size=(block, n_foci), dtype=np.int64)
-            out = simulate(
-                draws.astype(np.int32),
-                centers,
-                self.foci_counts,
-                self.support_index,
-                *runs,
-                weights,
-                masked,
-                self.mask.ijk.astype(np.int64),
-                reach2,
-                strides,
-                self.mode,
-                float(threshold),
-                centers.size,
-                inv_step,
-                n_bins,
-                n_chunks,
-                acc,
-            )
-            parts.append(out[:3])
-            hist = out[3] if hist is None else hist + out[3]
-        maxima = NullMaxima(*(np.concatenate([p[i] for p in parts]) for i in range(3)))
+        with ThreadPoolExecutor(n_workers) as pool:
+            pending = []
+            for start in range(0, n_iters, _DRAW_BLOCK):
+                block = min(_DRAW_BLOCK, n_iters - start)
+                draws = rng.integers(0, centers.size, size=(block, n_foci), dtype=np.int64)
+                draws = draws.astype(np.int32)
+                # Drawing the next block overlaps the tasks of this one; at most two
+                # blocks of draws are alive at a time.
+                for future in pending:
+                    future.result()
+                pending = [
+                    pool.submit(task, draws, start, low, min(low + _TASK, block))
+                    for low in range(0, block, _TASK)
+                ]
+            for future in pending:
+                future.result()
+        hist = sum(work[-1] for work in works)
+        maxima = NullMaxima(stat, size, mass)
         return maxima, (hist if bins is not None else None)
 
     def maxima(self, n_iters, seed, threshold, cache=None):
