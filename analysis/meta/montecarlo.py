@@ -245,6 +245,7 @@ class MonteCarloDesign:
             and all(np.all(s.values == np.round(s.values)) for s in self.supports)
         )
         acc_dtype = np.float32 if exact else np.float64
+        by_edges = bool(exact) and all(np.all(s.values == s.values[0]) for s in self.supports)
         free = queue.SimpleQueue()
         works = [
             work_arrays(
@@ -275,6 +276,7 @@ class MonteCarloDesign:
             inv_step,
             n_bins,
             np.repeat(np.arange(self.foci_counts.size), self.foci_counts),
+            by_edges,
         )
         stat, size, mass = (np.zeros(n_iters) for _ in range(3))
 
