@@ -9,11 +9,13 @@ thread count or on which thread ran which iteration.
 
 Layout. Kernels are stamped on a zero-padded copy of the grid (the padding spares bounds
 checks) as runs of voxels along the last axis, each run one contiguous, vectorised loop.
-An experiment's foci are first combined by maximum into a float32 scratch grid, which is
-then added into the float64 accumulator and cleared, run by run (a second visit of a voxel
-where foci overlap adds zero). This replaced a per-voxel loop that tagged each voxel with
-the experiment that last wrote it: about 1.7 times faster, the branches and tag traffic
-being what limited it.
+Foci of one experiment whose supports can meet are first combined by maximum into a
+float32 scratch grid, which is then added into the accumulator (float64, or float32 where
+sums are exact) and cleared, run by run (a second visit of a voxel where foci overlap adds
+zero); the other foci are added straight in. The grid is cropped to the mask's bounding
+box before padding, so that two threads' work arrays share the cache. This replaced a
+per-voxel loop that tagged each voxel with the experiment that last wrote it: about 1.7
+times faster, the branches and tag traffic being what limited it.
 
 Statistic. The accumulator holds a sum over experiments: the weighted MA value (MKDA), the
 summed MA value (KDA, whose foci are added directly), or, for ALE, ``-log(1 - MA)``, so that

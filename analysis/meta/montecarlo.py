@@ -180,7 +180,7 @@ class MonteCarloDesign:
         tuple
             ``(masked, strides, centers, runs)``, ``runs`` being the arguments
             ``run_offsets, run_lengths, run_values, run_starts, values`` of
-            :func:`~analysis.meta._simulate.simulate`.
+            :func:`~analysis.meta._simulate.run_iterations`.
         """
         # The grid is cropped to the mask's bounding box before padding: the per-thread
         # work arrays cover it whole, and the smaller they are the better two threads
