@@ -10,6 +10,7 @@ part of its kernel that falls on in-mask voxels contributes, so a focus far outs
 brain contributes nothing while still counting towards its experiment.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,8 +62,17 @@ def gaussian_support(fwhm, zooms):
 
     A unit impulse in a 31-voxel cube is smoothed (scipy's Gaussian filter, truncated at
     4 sigma) and the cube is cropped to where the kernel exceeds machine epsilon, the
-    construction NiMARE uses, so values agree bit for bit.
+    construction NiMARE uses, so values agree bit for bit. Supports are kept per process
+    (read-only): the same sample sizes recur, and building one took about 0.7 ms.
     """
+    return _gaussian_support(float(fwhm), tuple(float(z) for z in zooms))
+
+
+@functools.lru_cache(maxsize=1024)
+def _gaussian_support(fwhm, zooms):
+    # A float64 FWHM keeps the arithmetic below in float64, as NiMARE's (a Python float
+    # would turn it float32 next to the float32 voxel sizes, and change the kernel).
+    fwhm = np.float64(fwhm)
     # float32 voxel sizes (as NIfTI headers store them) and this operation order keep the
     # kernel bit-identical to NiMARE's.
     fwhm_vox = fwhm / np.sqrt(np.prod(np.asarray(zooms, dtype=np.float32)))
@@ -76,7 +86,9 @@ def gaussian_support(fwhm, zooms):
     nonzero = np.array(np.where(kernel > 0), dtype=np.int32)
     center = np.floor(np.array(kernel.shape) / 2.0).astype(np.int32)[:, None]
     offsets = np.ascontiguousarray((nonzero - center).T, dtype=np.int32)
-    return KernelSupport(offsets, kernel[tuple(nonzero)].astype(np.float32))
+    values = kernel[tuple(nonzero)].astype(np.float32)
+    offsets.flags.writeable = values.flags.writeable = False
+    return KernelSupport(offsets, values)
 
 
 def sphere_support(radius, zooms, value=1.0):
