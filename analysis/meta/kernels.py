@@ -77,9 +77,7 @@ def _gaussian_support(fwhm, zooms):
     # kernel bit-identical to NiMARE's.
     fwhm_vox = fwhm / np.sqrt(np.prod(np.asarray(zooms, dtype=np.float32)))
     sigma_vox = fwhm_vox * np.sqrt(2.0) / (np.sqrt(2.0 * np.log(2.0)) * 2.0)
-    cube = np.zeros((31, 31, 31))
-    cube[15, 15, 15] = 1.0
-    kernel = ndimage.gaussian_filter(cube, sigma_vox, mode="constant")
+    kernel = _impulse_response(sigma_vox)
     above = np.where(kernel > np.spacing(1))[0]
     low, high = above.min(), above.max()
     kernel = kernel[low : high + 1, low : high + 1, low : high + 1]
@@ -89,6 +87,19 @@ def _gaussian_support(fwhm, zooms):
     values = kernel[tuple(nonzero)].astype(np.float32)
     offsets.flags.writeable = values.flags.writeable = False
     return KernelSupport(offsets, values)
+
+
+def _impulse_response(sigma):
+    """scipy's Gaussian filter of a unit impulse in the centre of a 31-voxel cube.
+
+    The filter runs one 1-D pass per axis; on an impulse each output voxel gets a single
+    non-zero product per pass, so the cube is exactly the outer product of the 1-D response
+    (bit for bit, as a test checks), at a tenth of the cost of filtering the cube.
+    """
+    line = np.zeros(31)
+    line[15] = 1.0
+    w = ndimage.gaussian_filter1d(line, sigma, mode="constant")
+    return (w[:, None, None] * w[None, :, None]) * w[None, None, :]
 
 
 def sphere_support(radius, zooms, value=1.0):
