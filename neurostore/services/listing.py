@@ -115,7 +115,8 @@ def paginate(
     key = sort_keys[query.sort].expression
     after = _decode(query.cursor, sort_keys[query.sort].kind) if query.cursor else None
     if selective and count:
-        return _paginate_matches(session, stmt.add_columns(key.label("_sort")), query, after)
+        return _paginate_matches(session, stmt.add_columns(key.label("_sort")), id_column.name,
+                                 query, after)
     total = (
         session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
         .scalar_one() if count else -1
@@ -137,12 +138,13 @@ def _page(stmt: Select, key: Any, id_column: Any, query: ListQuery,
     return stmt.offset((query.page - 1) * query.limit) if query.page else stmt
 
 
-def _paginate_matches(session: Session, stmt: Select, query: ListQuery,
+def _paginate_matches(session: Session, stmt: Select, id_name: str, query: ListQuery,
                       after: tuple[Any, str] | None) -> Page:
     # Referenced twice, the CTE is computed once (PostgreSQL materialises it).
     matches = stmt.cte("matches")
     total = select(func.count()).select_from(matches).scalar_subquery()
-    paged = _page(select(*matches.c, total.label("_total")), matches.c._sort, matches.c.id,
+    paged = _page(select(*matches.c, total.label("_total")), matches.c._sort,
+                  matches.c[id_name],
                   query, after)
     rows = session.execute(paged).all()
     if rows:

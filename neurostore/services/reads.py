@@ -65,7 +65,10 @@ class ReadService:
             if nested:
                 trees = read_tree_texts(uow.session, ids, self._documents)
                 uow.commit()
-                page.rows = [trees[i].body() for i in ids]
+                # A study deleted between the page and this read stays an id (as in a
+                # nested studyset) rather than failing the request.
+                page.rows = [trees[i].body() if not trees[i].deleted else {"id": i}
+                             for i in ids]
             else:
                 summaries = study_queries.study_summaries(uow.session, ids)
                 page.rows = [summaries[i] for i in ids]
