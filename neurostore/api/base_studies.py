@@ -127,11 +127,11 @@ def restore_base_study(args: dict[str, Any], id: str) -> Response:
 @blp.response(200, RevisionOut(many=True))
 def base_study_revisions(id: str) -> Response:
     """Edit history of a publication, oldest first: who, when, why."""
-    return http.respond(services().base_studies.revisions(id))
+    return http.respond(services().base_studies.revisions(actor(), id))
 
 
 @blp.route("/<id>/revisions/<int:n>", methods=["GET"])
 @blp.response(200, RevisionOut)
 def base_study_revision(id: str, n: int) -> Response:
     """One revision of a publication with its full state then."""
-    return http.respond(services().base_studies.revision(id, n))
+    return http.respond(services().base_studies.revision(actor(), id, n))

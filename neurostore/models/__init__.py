@@ -6,7 +6,7 @@ from neurostore.models.base_studies import BaseStudy
 from neurostore.models.conditions import Condition
 from neurostore.models.history import Revision
 from neurostore.models.ingest_runs import IngestRun
-from neurostore.models.snapshots import Snapshot, SnapshotExport
+from neurostore.models.snapshots import Snapshot, SnapshotExport, SnapshotReader
 from neurostore.models.studies import (
     Analysis,
     AnalysisCondition,
@@ -36,6 +36,7 @@ __all__ = [
     "Revision",
     "Snapshot",
     "SnapshotExport",
+    "SnapshotReader",
     "Study",
     "StudyDocument",
     "Studyset",

@@ -59,3 +59,21 @@ class SnapshotExport(Base):
     n_bytes: Mapped[int] = mapped_column(BigInteger)
     summary: Mapped[JSON] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class SnapshotReader(Base):
+    """A user who froze a snapshot, and so may read it.
+
+    Snapshots are content-addressed: two users freezing the same content get the same row.
+    Each of them may read it, whoever froze it first.
+    """
+
+    __tablename__ = "snapshot_readers"
+
+    snapshot_id: Mapped[str] = mapped_column(
+        ForeignKey("snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

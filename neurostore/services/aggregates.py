@@ -63,6 +63,20 @@ class AggregateService:
     def _check_restorable(self, session: Session, state: dict[str, Any]) -> None:
         """Raise :class:`Conflict` if bringing ``state`` back would clash; no clash by default."""
 
+    def authorize(self, session: Session, actor: Actor, root: Root, action: str) -> None:
+        """Raise unless ``actor`` may do ``action`` (read, update, delete) to ``root``.
+
+        The declared policy decides; an aggregate whose visibility also depends on another
+        one (an annotation on its studyset) extends this.
+        """
+        self.policy.check(action, actor, root.subject(self.label))
+
+    def redact(self, session: Session, actor: Actor,
+               states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The states as ``actor`` may see them: references to what the actor may not read
+        (a private study listed in a public studyset) are left out. Nothing by default."""
+        return states
+
     # validation ------------------------------------------------------------------------
     def load(self, data: Any, *, many: bool = False) -> Any:
         """Validate and normalise input; :class:`Invalid` names every bad field."""
@@ -91,10 +105,11 @@ class AggregateService:
         """Return the current state; others' private aggregates are not found."""
         with UnitOfWork(self._sf) as uow:
             root = self.root(uow.session, id_)
-            self.policy.check("read", actor, root.subject(self.label))
+            self.authorize(uow.session, actor, root, "read")
             if root.deleted:
                 raise NotFound(f"{self.label} {id_} was deleted (its history is still readable)")
-            return Record(root.id, root.version, self._read(uow.session, [id_])[id_])
+            state = self._read(uow.session, [id_])[id_]
+            return Record(root.id, root.version, self.redact(uow.session, actor, [state])[0])
 
     def revisions(self, actor: Actor, id_: str) -> list[dict[str, Any]]:
         """List the revisions, oldest first."""
@@ -106,9 +121,18 @@ class AggregateService:
     def revision(self, actor: Actor, id_: str, version: int) -> dict[str, Any]:
         """Return revision ``version`` with the full state then."""
         with UnitOfWork(self._sf) as uow:
-            self._check_history(uow.session, actor, id_)
-            rev = history.get_revision(uow.session, self.kind, id_, version)
-            return {**history.summary(rev), "state": rev.state, "diff": rev.diff}
+            s = uow.session
+            self._check_history(s, actor, id_)
+            rev = history.get_revision(s, self.kind, id_, version)
+            state, diff = rev.state, rev.diff
+            if state is not None:
+                before = (history.get_revision(s, self.kind, id_, version - 1).state
+                          if version > 1 else None)
+                shown = self.redact(s, actor, [state, *([before] if before else [])])
+                if shown[0] != state or (before is not None and shown[1] != before):
+                    state = shown[0]
+                    diff = history.diff_states(shown[1] if before is not None else None, state)
+            return {**history.summary(rev), "state": state, "diff": diff}
 
     def diff(self, actor: Actor, id_: str, from_version: int, to_version: int) -> list:
         """The JSON patch from revision ``from_version`` to revision ``to_version``."""
@@ -116,10 +140,11 @@ class AggregateService:
             self._check_history(uow.session, actor, id_)
             a = history.get_revision(uow.session, self.kind, id_, from_version)
             b = history.get_revision(uow.session, self.kind, id_, to_version)
-            return history.diff_states(a.state, b.state)
+            before, after = self.redact(uow.session, actor, [a.state, b.state])
+            return history.diff_states(before, after)
 
     def _check_history(self, session: Session, actor: Actor, id_: str) -> None:
-        self.policy.check("read", actor, self.root(session, id_).subject(self.label))
+        self.authorize(session, actor, self.root(session, id_), "read")
 
     # writes ----------------------------------------------------------------------------
     def create(
@@ -188,7 +213,7 @@ class AggregateService:
         reuse_free_ids: bool = False,
     ) -> Record:
         root = versioning.lock(session, self.model, self.label, id_)
-        self.policy.check("update", actor, root.subject(self.label))
+        self.authorize(session, actor, root, "update")
         versioning.expect(self.label, root, if_match)
         versioning.expect_alive(self.label, root)
         before = self._read(session, [id_])[id_]
@@ -196,12 +221,12 @@ class AggregateService:
         after, write = self._write(session, actor, root, loaded, before,
                                    reuse_free_ids=reuse_free_ids)
         if after == before and action == "update":
-            return Record(id_, root.version, before)
+            return Record(id_, root.version, self.redact(session, actor, [before])[0])
         version = versioning.bump(session, self.model, root)
         write()
         history.record(session, actor, self.kind, [(id_, version, action, after, before)],
                        provenance)
-        return Record(id_, version, after)
+        return Record(id_, version, self.redact(session, actor, [after])[0])
 
     def delete(
         self, actor: Actor, id_: str, *, if_match: int | None = None,
@@ -211,7 +236,7 @@ class AggregateService:
         with versioning.unit(self._sf, uow) as u:
             s = u.session
             root = versioning.lock(s, self.model, self.label, id_)
-            self.policy.check("delete", actor, root.subject(self.label))
+            self.authorize(s, actor, root, "delete")
             versioning.expect(self.label, root, if_match)
             versioning.expect_alive(self.label, root)
             state = self._read(s, [id_])[id_]
@@ -228,7 +253,7 @@ class AggregateService:
         with versioning.unit(self._sf, uow) as u:
             s = u.session
             root = versioning.lock(s, self.model, self.label, id_)
-            self.policy.check("delete", actor, root.subject(self.label))
+            self.authorize(s, actor, root, "delete")
             if not root.deleted:
                 raise Conflict(f"{self.label} {id_} is not deleted")
             state = self._read(s, [id_])[id_]
@@ -236,7 +261,7 @@ class AggregateService:
             version = versioning.bump(s, self.model, root, deleted_at=None)
             history.record(s, actor, self.kind, [(id_, version, "restore", state, state)],
                            provenance)
-            return Record(id_, version, state)
+            return Record(id_, version, self.redact(s, actor, [state])[0])
 
     def clone(
         self, actor: Actor, source_id: str, *, uow: UnitOfWork | None = None,

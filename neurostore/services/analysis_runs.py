@@ -24,6 +24,7 @@ from neurostore.models import AnalysisRun, Snapshot
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, Invalid, NotFound
 from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject, require_user
+from neurostore.services.snapshots import readable as snapshot_readable
 from neurostore.services.study_trees import iso
 from neurostore.services.uow import UnitOfWork
 
@@ -99,14 +100,11 @@ class AnalysisRunService:
         if not isinstance(snapshot_id, str) or not snapshot_id:
             raise Invalid({"snapshot": "the id of a snapshot is required"})
         with UnitOfWork(self._sf) as uow:
-            snapshot = uow.session.get(Snapshot, snapshot_id)
-            try:
-                if snapshot is None:
-                    raise NotFound(snapshot_id)
-                self.policy.check("read", actor, Subject("snapshot", snapshot.id,
-                                                         snapshot.owner_id, snapshot.public))
-            except NotFound as exc:
-                raise Invalid({"snapshot": f"snapshot {snapshot_id} not found"}) from exc
+            snapshot = uow.session.execute(
+                select(Snapshot).where(Snapshot.id == snapshot_id, snapshot_readable(actor))
+            ).scalar()
+            if snapshot is None:
+                raise Invalid({"snapshot": f"snapshot {snapshot_id} not found"})
             try:
                 spec = validate(data, snapshot.inputs)
             except SpecInvalid as exc:

@@ -16,6 +16,7 @@ from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Invalid, NotFound
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import require_user
+from neurostore.services.queries import visible_study_ids
 from neurostore.services.studysets import StudysetService
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record, Root
@@ -59,12 +60,37 @@ class AnnotationService(AggregateService):
             )
         return states
 
+    def authorize(self, session: Session, actor: Actor, root: Root, action: str) -> None:
+        """An annotation is seen only by those who may read it and its studyset."""
+        studyset_id = session.execute(
+            select(Annotation.studyset_id).where(Annotation.id == root.id)).scalar_one()
+        try:
+            self.studysets.authorize(session, actor, self.studysets.root(session, studyset_id),
+                                     "read")
+        except NotFound as exc:
+            raise NotFound(f"annotation {root.id} not found") from exc
+        super().authorize(session, actor, root, action)
+
+    def redact(self, session: Session, actor: Actor,
+               states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Notes of studies ``actor`` may not read are left out."""
+        studies = {n["study"] for st in states for n in st["notes"]}
+        readable = visible_study_ids(session, actor, sorted(studies))
+        return [st if all(n["study"] in readable for n in st["notes"]) else
+                {**st, "notes": [n for n in st["notes"] if n["study"] in readable]}
+                for st in states]
+
     def _notes(
-        self, session: Session, actor: Actor, data: dict[str, Any]
+        self, session: Session, actor: Actor, data: dict[str, Any],
+        before: list[dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
-        """The complete, validated note list for ``data`` (defaults filled in)."""
+        """The complete, validated note list for ``data`` (defaults filled in).
+
+        Notes in ``before`` of studies ``actor`` may not read (and so was not shown) keep
+        their values.
+        """
         root = self.studysets.root(session, data["studyset"])
-        self.studysets.policy.check("read", actor, root.subject("studyset"))
+        self.studysets.authorize(session, actor, root, "read")
         if root.deleted:
             raise NotFound(f"studyset {data['studyset']} not found")
         analyses = dict(
@@ -76,6 +102,10 @@ class AnnotationService(AggregateService):
         )
         blank = {key: None for key in data["note_keys"]}
         given = {n["analysis"]: n["note"] for n in data["notes"] or []}
+        if before:
+            readable = visible_study_ids(session, actor, sorted({n["study"] for n in before}))
+            given = {**{n["analysis"]: n["note"] for n in before
+                        if n["study"] not in readable}, **given}
         foreign = sorted(set(given) - set(analyses))
         if foreign:
             raise Invalid({"notes": f"analyses not in the studyset: {', '.join(foreign)}"})
@@ -126,7 +156,7 @@ class AnnotationService(AggregateService):
         if loaded["studyset"] != before["studyset"]:
             raise Invalid({"studyset": "an annotation cannot move to another studyset"})
         after = self._state(root.id, loaded, root.owner_id, before["parent"],
-                            self._notes(session, actor, loaded))
+                            self._notes(session, actor, loaded, before["notes"]))
 
         def write() -> None:
             session.execute(

@@ -18,6 +18,7 @@ from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import require_user
+from neurostore.services.study_queries import publication_visible
 from neurostore.services.study_trees import PUBLICATION_FIELDS
 from neurostore.services.uow import UnitOfWork
 
@@ -135,9 +136,16 @@ class BaseStudyService:
             row = uow.session.get(BaseStudy, base_study_id)
             if row is not None and row.merged_into_id:
                 row = uow.session.get(BaseStudy, row.merged_into_id)
-            if row is None or row.deleted_at is not None:
+            if row is None or row.deleted_at is not None or not self._visible(
+                    uow.session, actor, row.id):
                 raise NotFound(f"base study {base_study_id} not found")
             return versioning.Record(row.id, row.version, _row_state(row))
+
+    @staticmethod
+    def _visible(session: Session, actor: Actor, base_study_id: str) -> bool:
+        b = BaseStudy.__table__
+        return session.execute(select(b.c.id).where(
+            b.c.id == base_study_id, publication_visible(b, actor))).first() is not None
 
     def create(
         self, actor: Actor, data: Any, *, uow: UnitOfWork | None = None,
@@ -214,17 +222,19 @@ class BaseStudyService:
             s.expire(row)
         return versioning.Record(root.id, version, state)
 
-    def revisions(self, base_study_id: str) -> list[dict[str, Any]]:
-        """A publication's revisions, oldest first (publications are public)."""
+    def revisions(self, actor: Actor, base_study_id: str) -> list[dict[str, Any]]:
+        """A publication's revisions, oldest first, if ``actor`` may see it."""
         with UnitOfWork(self._sf) as uow:
-            if uow.session.get(BaseStudy, base_study_id) is None:
+            if not self._visible(uow.session, actor, base_study_id):
                 raise NotFound(f"base study {base_study_id} not found")
             revs = history.list_revisions(uow.session, KIND, base_study_id)
             return [history.summary(r) for r in revs]
 
-    def revision(self, base_study_id: str, version: int) -> dict[str, Any]:
+    def revision(self, actor: Actor, base_study_id: str, version: int) -> dict[str, Any]:
         """One revision of a publication with its full state then."""
         with UnitOfWork(self._sf) as uow:
+            if not self._visible(uow.session, actor, base_study_id):
+                raise NotFound(f"base study {base_study_id} not found")
             rev = history.get_revision(uow.session, KIND, base_study_id, version)
             return {**history.summary(rev), "state": rev.state, "diff": rev.diff}
 

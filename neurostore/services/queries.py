@@ -60,8 +60,10 @@ def list_annotations(
     user_id: str | None = None,
 ) -> Page:
     """A page of visible annotations, optionally of one studyset or owner."""
-    t = Annotation.__table__
-    stmt = select(t.c.id).where(visible(t, actor))
+    t, ss = Annotation.__table__, Studyset.__table__
+    # An annotation follows its studyset: one of a private studyset is private too.
+    stmt = select(t.c.id).where(visible(t, actor), t.c.studyset_id.in_(
+        select(ss.c.id).where(visible(ss, actor))))
     if studyset:
         stmt = stmt.where(t.c.studyset_id == studyset)
     if user_id:
@@ -69,8 +71,9 @@ def list_annotations(
     return paginate(session, stmt, t.c.id, timestamps_sort(t), query)
 
 
-def studyset_states(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Studysets with their study ids, version and timestamps."""
+def studyset_states(session: Session, actor: Actor, ids: list[str]
+                    ) -> dict[str, dict[str, Any]]:
+    """Studysets with the ids of the studies ``actor`` may read, version and timestamps."""
     t = Studyset.__table__
     out: dict[str, dict[str, Any]] = {}
     for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
@@ -84,11 +87,16 @@ def studyset_states(session: Session, ids: list[str]) -> dict[str, dict[str, Any
         .order_by(StudysetStudy.studyset_id, StudysetStudy.order)
     ):
         out[set_id]["studies"].append(study_id)
+    readable = visible_study_ids(session, actor,
+                                 sorted({i for st in out.values() for i in st["studies"]}))
+    for state in out.values():
+        state["studies"] = [i for i in state["studies"] if i in readable]
     return out
 
 
-def annotation_states(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Annotations with their notes, version and timestamps."""
+def annotation_states(session: Session, actor: Actor, ids: list[str]
+                      ) -> dict[str, dict[str, Any]]:
+    """Annotations with the notes of studies ``actor`` may read, version and timestamps."""
     t = Annotation.__table__
     out: dict[str, dict[str, Any]] = {}
     for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
@@ -105,6 +113,10 @@ def annotation_states(session: Session, ids: list[str]) -> dict[str, dict[str, A
         out[row.annotation_id]["notes"].append(
             {"analysis": row.analysis_id, "study": row.study_id, "note": row.note}
         )
+    readable = visible_study_ids(session, actor,
+                                 sorted({n["study"] for st in out.values() for n in st["notes"]}))
+    for state in out.values():
+        state["notes"] = [n for n in state["notes"] if n["study"] in readable]
     return out
 
 

@@ -134,12 +134,13 @@ class ReadService:
         with UnitOfWork(self._sf) as uow:
             page = queries.list_studysets(uow.session, actor, query, user_id=user_id,
                                           study=study)
-            states = queries.studyset_states(uow.session, [r.id for r in page.rows])
+            states = queries.studyset_states(uow.session, actor, [r.id for r in page.rows])
             page.rows = [states[r.id] for r in page.rows]
             return page
 
     def nested_studies(self, actor: Actor, ids: list[str]) -> list[RawJSON | dict[str, Any]]:
-        """Whole trees of the given studies in order; ones ``actor`` may not read stay ids.
+        """Whole trees of the given studies in order; ones ``actor`` may not read (or
+        deleted ones) are left out.
 
         The trees are the JSON text PostgreSQL built, passed through to the response
         unparsed: a studyset of a thousand studies is never turned into Python objects.
@@ -150,7 +151,7 @@ class ReadService:
         policy = self._studies.policy
         readable = {i: t.body() for i, t in trees.items() if not t.deleted and policy.may_read(
             actor, Subject("study", t.id, t.owner_id, bool(t.public)))}
-        return [readable.get(i, {"id": i}) for i in ids]
+        return [readable[i] for i in ids if i in readable]
 
     def annotations(
         self, actor: Actor, query: ListQuery, *, studyset: str | None = None,
@@ -160,7 +161,7 @@ class ReadService:
         with UnitOfWork(self._sf) as uow:
             page = queries.list_annotations(uow.session, actor, query, studyset=studyset,
                                             user_id=user_id)
-            states = queries.annotation_states(uow.session, [r.id for r in page.rows])
+            states = queries.annotation_states(uow.session, actor, [r.id for r in page.rows])
             page.rows = [states[r.id] for r in page.rows]
             return page
 
@@ -174,7 +175,8 @@ class ReadService:
         notes = [n for state in states for n in state["notes"]]
         with UnitOfWork(self._sf) as uow:
             s = uow.session
-            studysets = queries.studyset_states(s, sorted({st["studyset"] for st in states}))
+            studysets = queries.studyset_states(s, actor,
+                                                sorted({st["studyset"] for st in states}))
             readable = queries.visible_study_ids(
                 s, actor, sorted({n["study"] for n in notes if n["study"]}))
             studies = study_queries.study_summaries(s, sorted(readable))
@@ -196,7 +198,7 @@ class ReadService:
         """The version of an aggregate ``actor`` may read; None when deleted."""
         with UnitOfWork(self._sf) as uow:
             root = service.root(uow.session, id_)
-        service.policy.check("read", actor, root.subject(service.label))
+            service.authorize(uow.session, actor, root, "read")
         return None if root.deleted else root.version
 
     def study_of(self, kind: str, child_id: str) -> str:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +22,7 @@ from analysis.exports import FORMATS, summary_json
 from analysis.frozen import StudyStream, stored_studies, studyset_of
 from analysis.runinputs import InputsTally
 from analysis.snapshot import Selection, SnapshotError, canonical_document, write_nimads
-from neurostore.models import AnalysisRun, Snapshot, SnapshotExport
+from neurostore.models import AnalysisRun, Snapshot, SnapshotExport, SnapshotReader, Study
 from neurostore.services.actors import Actor
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.errors import Conflict, Invalid, NotFound
@@ -37,6 +37,18 @@ from neurostore.storage import FileStore
 BATCH = 500
 #: Store bookkeeping of a study state that is not NIMADS content.
 STORE_ONLY = ("user", "parent", "public")
+
+
+def readable(actor: Actor) -> ColumnElement:
+    """Snapshots ``actor`` may read: public ones, and those the actor froze (whoever froze
+    the same content first); every one for an administrator."""
+    if actor.is_admin:
+        return true()
+    if actor.id is None:
+        return Snapshot.public.is_(true())
+    granted = exists(select(SnapshotReader.snapshot_id).where(
+        SnapshotReader.snapshot_id == Snapshot.id, SnapshotReader.user_id == actor.id))
+    return or_(Snapshot.public.is_(true()), Snapshot.owner_id == actor.id, granted)
 
 
 def snapshot_state(row: Snapshot) -> dict[str, Any]:
@@ -95,6 +107,7 @@ class SnapshotService:
             session = uow.session
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             studyset, ss_version, ss_public = self._studyset(session, actor, studyset_id)
+            ss_public = ss_public and _all_public(session, studyset["studies"])
             annotation, an_version, an_public = self._annotation(
                 session, actor, studyset_id, annotation_id)
             try:
@@ -127,6 +140,13 @@ class SnapshotService:
                 pg_insert(Snapshot).values(values).on_conflict_do_nothing()
                 .returning(Snapshot.id)
             ).first() is not None
+            if not created and values["public"]:
+                # The same content frozen from public sources is public, whoever froze it
+                # privately before.
+                session.execute(update(Snapshot).where(Snapshot.id == summary.sha256)
+                                .values(public=True))
+            session.execute(pg_insert(SnapshotReader).values(
+                snapshot_id=summary.sha256, user_id=actor.id).on_conflict_do_nothing())
             row = session.get(Snapshot, summary.sha256)
             uow.commit()
             return snapshot_state(row), created
@@ -134,10 +154,12 @@ class SnapshotService:
     def _studyset(self, session: Session, actor: Actor,
                   studyset_id: str) -> tuple[dict[str, Any], int, bool]:
         root = self.studysets.root(session, studyset_id)
-        self.studysets.policy.check("read", actor, root.subject("studyset"))
+        self.studysets.authorize(session, actor, root, "read")
         if root.deleted:
             raise NotFound(f"studyset {studyset_id} not found")
-        state = self.studysets._read(session, [studyset_id])[studyset_id]
+        # Only what the actor may read is frozen: never another user's private study.
+        state = self.studysets.redact(
+            session, actor, [self.studysets._read(session, [studyset_id])[studyset_id]])[0]
         document = {k: state[k] for k in STUDYSET_FIELDS if k != "public"}
         document.update(id=studyset_id, studies=state["studies"])
         return document, root.version, root.public
@@ -148,10 +170,11 @@ class SnapshotService:
             return None, None, True
         try:
             root = self.annotations.root(session, annotation_id)
-            self.annotations.policy.check("read", actor, root.subject("annotation"))
+            self.annotations.authorize(session, actor, root, "read")
         except NotFound as exc:
             raise Invalid({"annotation": f"annotation {annotation_id} not found"}) from exc
-        state = self.annotations._read(session, [annotation_id])[annotation_id]
+        state = self.annotations.redact(
+            session, actor, [self.annotations._read(session, [annotation_id])[annotation_id]])[0]
         if root.deleted or state["studyset"] != studyset_id:
             raise Invalid({"annotation": f"annotation {annotation_id} is not an annotation "
                                          f"of studyset {studyset_id}"})
@@ -161,11 +184,14 @@ class SnapshotService:
 
     # reading -------------------------------------------------------------------------
     def _row(self, session: Session, actor: Actor, snapshot_id: str, action: str) -> Snapshot:
-        row = session.get(Snapshot, snapshot_id)
+        row = session.execute(select(Snapshot).where(Snapshot.id == snapshot_id, readable(actor))
+                              ).scalar()
         if row is None:
             raise NotFound(f"snapshot {snapshot_id} not found")
-        subject = Subject("snapshot", row.id, row.owner_id, row.public)
-        self.policy.check(action, actor, subject)
+        if action != "read":
+            # Readers who froze the same content may read it; it stays its first owner's.
+            subject = Subject("snapshot", row.id, row.owner_id, True)
+            self.policy.check(action, actor, subject)
         return row
 
     def get(self, actor: Actor, snapshot_id: str) -> dict[str, Any]:
@@ -184,10 +210,8 @@ class SnapshotService:
              limit: int = 100) -> list[dict[str, Any]]:
         """Snapshots the actor may read, newest first."""
         with UnitOfWork(self._sf) as uow:
-            query = select(Snapshot).order_by(Snapshot.created_at.desc(), Snapshot.id)
-            if not actor.is_admin:
-                query = query.where(or_(Snapshot.public, Snapshot.owner_id == actor.id)
-                                    if actor.id else Snapshot.public)
+            query = (select(Snapshot).where(readable(actor))
+                     .order_by(Snapshot.created_at.desc(), Snapshot.id))
             if studyset is not None:
                 query = query.where(Snapshot.studyset_id == studyset)
             return [snapshot_state(r) for r in uow.session.execute(query.limit(limit)).scalars()]
@@ -255,6 +279,13 @@ class SnapshotService:
             )
             uow.commit()
         return {"format": format, "file": name, "n_bytes": summary.n_bytes, "summary": data}
+
+
+def _all_public(session: Session, study_ids: list[str]) -> bool:
+    """Whether every one of the studies is public (a snapshot of a private one is not)."""
+    return not session.execute(
+        select(Study.id).where(Study.id.in_(study_ids), Study.public.is_not(true())).limit(1)
+    ).first()
 
 
 def _study_documents(session: Session, ids: list[str], selection: Selection,

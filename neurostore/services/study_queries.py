@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from neurostore.models import Analysis, BaseStudy, Image, Point, Study, Table
@@ -60,6 +60,20 @@ class StudyFilters:
                        if p is None]
             raise Invalid({name: ["x, y, z and radius go together"] for name in missing})
         return parts  # type: ignore[return-value]
+
+
+def publication_visible(b: Any, actor: Actor) -> ColumnElement:
+    """Publications ``actor`` may see: every one that lists a study version the actor may
+    read, or none the actor may not (a publication made from another user's private study
+    would show its title)."""
+    if actor.is_admin:
+        return true()
+    s = Study.__table__
+    mine = s.c.owner_id == actor.id if actor.id is not None else false()
+    readable = exists(select(s.c.id).where(s.c.base_study_id == b.c.id, visible(s, actor)))
+    hidden = exists(select(s.c.id).where(s.c.base_study_id == b.c.id,
+                                         s.c.public.is_not(true()), ~mine))
+    return or_(readable, ~hidden)
 
 
 def _publication_sorts(table: Any) -> dict[str, SortKey]:
@@ -148,7 +162,7 @@ def list_base_studies(
     """A page of publications matching ``f``; content filters apply to their visible studies."""
     b, s = BaseStudy.__table__, Study.__table__
     clauses = [b.c.deleted_at.is_(None), b.c.merged_into_id.is_(None),
-               *_publication_clauses(f, b)]
+               publication_visible(b, actor), *_publication_clauses(f, b)]
     version_clauses = _content_clauses(f, s.c.id)
     if f.source:
         version_clauses.append(s.c.source == f.source)
@@ -209,11 +223,12 @@ def root_meta(session: Session, model: type, ids: list[str]) -> dict[str, dict[s
 def base_study_states(
     session: Session, actor: Actor, ids: list[str]
 ) -> dict[str, dict[str, Any]]:
-    """Publications with the ids of their visible study versions."""
+    """Publications ``actor`` may see, with the ids of their visible study versions."""
     b, s = BaseStudy.__table__, Study.__table__
     out: dict[str, dict[str, Any]] = {}
     for row in session.execute(
-        select(b).where(b.c.id.in_(ids), b.c.deleted_at.is_(None))
+        select(b).where(b.c.id.in_(ids), b.c.deleted_at.is_(None),
+                        publication_visible(b, actor))
     ).mappings():
         state = {key: row[key] for key in BASE_FIELDS}
         state.update(id=row["id"], merged_into=row["merged_into_id"], versions=[],

@@ -16,6 +16,7 @@ from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Invalid
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import DEFAULT_POLICY, Policy
+from neurostore.services.queries import visible_study_ids
 from neurostore.services.studies import StudyService
 from neurostore.services.study_trees import PUBLICATION_FIELDS
 from neurostore.services.uow import UnitOfWork
@@ -60,11 +61,24 @@ class StudysetService(AggregateService):
             states[row.studyset_id]["studies"].append(row.study_id)
         return states
 
+    def redact(self, session: Session, actor: Actor,
+               states: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Studies ``actor`` may not read (others' private ones, deleted ones) are left out."""
+        readable = visible_study_ids(session, actor,
+                                     sorted({i for st in states for i in st["studies"]}))
+        return [st if all(i in readable for i in st["studies"]) else
+                {**st, "studies": [i for i in st["studies"] if i in readable]}
+                for st in states]
+
     def _resolve_members(
         self, session: Session, actor: Actor, loaded: list[dict[str, Any]],
-        provenance: Provenance,
+        provenance: Provenance, kept: frozenset[str] = frozenset(),
     ) -> list[list[str]]:
-        """Create inline studies and check referenced ones; return each list of ids."""
+        """Create inline studies and check referenced ones; return each list of ids.
+
+        Ids in ``kept`` (members the studyset already has) stay valid even when the actor
+        may no longer read them.
+        """
         inline = [ref["new"] for data in loaded for ref in data["studies"] if "new" in ref]
         created = iter(
             self.studies._insert(session, actor, inline, provenance, [None] * len(inline),
@@ -89,7 +103,7 @@ class StudysetService(AggregateService):
                 visible = row is not None and row.deleted_at is None and (
                     row.public or row.owner_id == actor.id or actor.is_admin
                 )
-                if not visible:
+                if not visible and study_id not in kept:
                     errors[f"{n}.studies.{k}"] = f"study {study_id} not found"
                 elif study_id in seen:
                     errors[f"{n}.studies.{k}"] = f"study {study_id} is listed twice"
@@ -137,7 +151,11 @@ class StudysetService(AggregateService):
         self, session: Session, actor: Actor, root: Root, loaded: dict[str, Any],
         before: dict[str, Any], *, reuse_free_ids: bool,
     ) -> tuple[dict[str, Any], Any]:
-        members = self._resolve_members(session, actor, [loaded], NO_PROVENANCE)[0]
+        members = self._resolve_members(session, actor, [loaded], NO_PROVENANCE,
+                                        frozenset(before["studies"]))[0]
+        # Members the actor was not shown (another user's private study) stay listed.
+        shown = set(self.redact(session, actor, [before])[0]["studies"])
+        members += [i for i in before["studies"] if i not in shown and i not in members]
         after = self._state(root.id, loaded, root.owner_id, before["parent"], members)
 
         def write() -> None:

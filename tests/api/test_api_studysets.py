@@ -89,9 +89,11 @@ def test_nested_studyset_embeds_exactly_each_studys_nested_get(client, alice, bo
     for embedded, study in zip(nested["studies"], mine, strict=True):
         alone = client.get(f"/api/studies/{study['id']}?nested=true").json
         assert {k: alone[k] for k in embedded} == embedded
-    # A study the reader may not see stays an id, even inside someone's studyset.
+    # A study the reader may not see is left out, even inside someone's public studyset.
     bobs = client.post("/api/studysets", json={"name": "b", "studies": [private["id"]]},
                        headers=bob.headers).json
     client.patch(f"/api/studysets/{bobs['id']}", json={"public": True}, headers=bob.headers)
     seen = client.get(f"/api/studysets/{bobs['id']}?nested=true", headers=alice.headers).json
-    assert seen["studies"] == [{"id": private["id"]}]
+    assert seen["studies"] == []
+    assert client.get(f"/api/studysets/{bobs['id']}?nested=true",
+                      headers=bob.headers).json["studies"][0]["id"] == private["id"]
