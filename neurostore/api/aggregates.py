@@ -20,37 +20,14 @@ from neurostore.api.context import actor, reads
 from neurostore.schemas.api_queries import DiffArgs, RevertBody, WriteArgs
 from neurostore.schemas.api_responses import DiffOut, RevisionOut
 from neurostore.services.aggregates import AggregateService
-from neurostore.services.errors import Invalid, RevisionConflict
+from neurostore.services.errors import Invalid
 from neurostore.services.history import Provenance
 from neurostore.services.versioning import Record
-
-# Without If-Match, a write that must read first retries this often on a concurrent edit.
-READ_WRITE_ATTEMPTS = 3
 
 
 def provenance(args: dict[str, Any]) -> Provenance:
     """The change message of a write."""
     return Provenance(message=args.get("message"))
-
-
-def read_then_write(
-    service: AggregateService, id: str, write: Callable[[Record, int | None], Record]
-) -> Record:
-    """Run ``write(current, if_match)`` on a freshly read state, compare-and-set.
-
-    With the caller's If-Match the write is checked against it; without one, against the
-    version just read, and retried if another write came in between, so building the new
-    state from the current one never loses a concurrent edit.
-    """
-    client = http.if_match()
-    for attempt in range(READ_WRITE_ATTEMPTS):
-        current = service.get(actor(), id)
-        try:
-            return write(current, client if client is not None else current.version)
-        except RevisionConflict:
-            if client is not None or attempt == READ_WRITE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 def check_patch(patch: Any) -> None:

@@ -13,7 +13,7 @@ from flask import Response, url_for
 from marshmallow import Schema, missing
 
 from neurostore.api import http
-from neurostore.api.aggregates import check_patch, provenance, read_then_write
+from neurostore.api.aggregates import check_patch, provenance
 from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import expand_refs, split_list_args
 from neurostore.services.errors import Invalid, NotFound
@@ -104,15 +104,15 @@ class ChildViews:
         return {"analyses": state["analyses"]}
 
     def _write(self, study_id: str, args: dict[str, Any], change: Any) -> Record:
-        """PATCH the study with ``change(state)`` applied to a fresh copy of its state."""
-        studies = services().studies
+        """PATCH the study with ``change(state)`` applied to its current state (under the
+        study's row lock, so concurrent writes without If-Match all land)."""
 
-        def write(current: Record, version: int | None) -> Record:
-            change(current.state)
-            return studies.update(actor(), study_id, self._patch(current.state),
-                                  if_match=version, provenance=provenance(args))
+        def patch(state: dict[str, Any]) -> dict[str, Any]:
+            change(state)
+            return self._patch(state)
 
-        return read_then_write(studies, study_id, write)
+        return services().studies.modify(actor(), study_id, patch, if_match=http.if_match(),
+                                         provenance=provenance(args))
 
     def _expanded(self, state: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
         if self.kind != "analyses":

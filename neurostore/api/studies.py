@@ -14,7 +14,6 @@ from neurostore.api.aggregates import (
     add_history_routes,
     check_patch,
     provenance,
-    read_then_write,
 )
 from neurostore.api.context import actor, reads, services
 from neurostore.models import Study
@@ -118,17 +117,15 @@ def expand_refs(body: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
 
 def _write(id: str, args: dict[str, Any], method: str) -> Record:
     service = services().studies
-    change = service.replace if method == "PUT" else service.update
     body = http.json_body()
     if method == "PATCH":
         check_patch(body)
     if not _has_refs(body):
+        change = service.replace if method == "PUT" else service.update
         return change(actor(), id, body, if_match=http.if_match(), provenance=provenance(args))
-    return read_then_write(
-        service, id,
-        lambda current, version: change(actor(), id, expand_refs(body, current.state),
-                                        if_match=version, provenance=provenance(args)),
-    )
+    return service.modify(actor(), id, lambda current: expand_refs(body, current),
+                          replace=method == "PUT", if_match=http.if_match(),
+                          provenance=provenance(args))
 
 
 @blp.route("/<id>", methods=["PUT"])

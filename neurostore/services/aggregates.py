@@ -8,7 +8,9 @@ studies, studysets and annotations.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -191,6 +193,26 @@ class AggregateService:
                 lambda before: self.load(self._merge_patch(before, patch)),
                 if_match, provenance, "update",
             )
+
+    def modify(
+        self, actor: Actor, id_: str, change: Callable[[dict[str, Any]], Any], *,
+        replace: bool = False, if_match: int | None = None, uow: UnitOfWork | None = None,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> Record:
+        """Write what ``change(current state)`` returns, built under the row lock.
+
+        ``change`` gets a copy of the current state and returns a patch (or, with
+        ``replace``, a whole state). The row stays locked from the read to the write, so
+        concurrent writes without ``if_match`` are serialised and none is lost.
+        """
+        def make(before: dict[str, Any]) -> Any:
+            body = change(copy.deepcopy(before))
+            if not isinstance(body, dict):
+                raise Invalid({"_schema": f"expected a {self.label} object"})
+            return self.load(body if replace else self._merge_patch(before, body))
+
+        with versioning.unit(self._sf, uow) as u:
+            return self._change(u.session, actor, id_, make, if_match, provenance, "update")
 
     def revert(
         self, actor: Actor, id_: str, version: int, *, if_match: int | None = None,
