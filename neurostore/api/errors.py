@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from neurostore.services.errors import (
@@ -130,6 +130,14 @@ def from_data_error(exc: DataError) -> Response:
                    slug="invalid")
 
 
+def from_integrity_error(exc: IntegrityError) -> Response:
+    """A unique identifier taken by a concurrent write between the service's check and its
+    insert (the check itself answers 409 naming the holder)."""
+    LOG.warning("write refused by a constraint: %s", exc.orig)
+    return problem(409, "Conflict", "the write clashes with one made at the same time "
+                   "(an identifier was just taken); read again and retry", slug="conflict")
+
+
 def from_unexpected(exc: Exception) -> Response:
     """Anything else: logged with its traceback, answered without internals."""
     LOG.exception("unhandled error")
@@ -141,4 +149,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(ServiceError, from_service_error)
     app.register_error_handler(HTTPException, from_http_exception)
     app.register_error_handler(DataError, from_data_error)
+    app.register_error_handler(IntegrityError, from_integrity_error)
     app.register_error_handler(Exception, from_unexpected)

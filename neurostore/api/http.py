@@ -18,6 +18,8 @@ from neurostore.services.errors import Invalid
 # PostgreSQL integers are 64-bit at most; larger numbers are refused while parsing.
 _INT_LIMIT = 2**63
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+# A lone UTF-16 surrogate ("\ud800") is valid JSON but no text PostgreSQL can store.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _parse_int(text: str) -> int:
@@ -41,6 +43,9 @@ def _check_text(value: Any) -> None:
             if "\x00" in item:
                 raise BadRequest("strings must not contain NUL (\\u0000) characters",
                                  {"_body": ["a string contains a NUL (\\u0000) character"]})
+            if _SURROGATE.search(item):
+                raise BadRequest("strings must not contain unpaired UTF-16 surrogates",
+                                 {"_body": [f"a string holds a lone surrogate: {item[:40]!a}"]})
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

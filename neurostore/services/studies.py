@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true, tuple_
 from sqlalchemy.orm import Session
 
 from neurostore.db import new_id
@@ -52,6 +52,7 @@ class StudyService(AggregateService):
         self, session: Session, actor: Actor, loaded: list[dict[str, Any]],
         provenance: Provenance, parents: list[str | None], action: str,
     ) -> list[Record]:
+        self._check_sources(session, loaded)
         for data in loaded:
             assign_ids(session, None, data)
         bases = base_studies.link(session, actor, loaded, provenance)
@@ -73,6 +74,9 @@ class StudyService(AggregateService):
         self, session: Session, actor: Actor, root: Root, loaded: dict[str, Any],
         before: dict[str, Any], *, reuse_free_ids: bool,
     ) -> tuple[dict[str, Any], Any]:
+        if (loaded.get("source"), loaded.get("source_id")) != (before["source"],
+                                                               before["source_id"]):
+            self._check_sources(session, [loaded], exclude=root.id)
         assign_ids(session, root.id, loaded, reuse_free_ids=reuse_free_ids)
         if loaded.get("base_study"):
             base = base_studies.link(session, actor, [loaded], history.NO_PROVENANCE)[0]
@@ -89,6 +93,30 @@ class StudyService(AggregateService):
         write.unchanged_analyses = frozenset(
             a["id"] for n, a in enumerate(after["analyses"]) if n < len(old) and old[n] == a)
         return after, lambda: write_trees(session, [write])
+
+    @staticmethod
+    def _check_sources(session: Session, loaded: list[dict[str, Any]],
+                       exclude: str | None = None) -> None:
+        """Raise :class:`Conflict` naming the active study that already holds a
+        ``(source, source_id)`` of ``loaded`` (or that two of them share)."""
+        keys = [(d["source"], d["source_id"]) for d in loaded
+                if d.get("source") and d.get("source_id")]
+        if not keys:
+            return
+        if len(set(keys)) < len(keys):
+            twice = next(k for k in keys if keys.count(k) > 1)
+            raise Conflict(f"{twice[0]} {twice[1]} is given to two studies",
+                           field_errors={"source_id": [f"{twice[1]} is listed twice"]})
+        clash = session.execute(
+            select(Study.id, Study.source, Study.source_id).where(
+                tuple_(Study.source, Study.source_id).in_(keys), Study.deleted_at.is_(None),
+                Study.id != exclude if exclude else true())
+            .limit(1)
+        ).first()
+        if clash is not None:
+            raise Conflict(
+                f"study {clash.id} already holds {clash.source} {clash.source_id}",
+                field_errors={"source_id": [f"already used by study {clash.id}"]})
 
     def _merge_patch(self, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         merged = {**current, **patch}

@@ -19,6 +19,8 @@ def _problem(r, status):
     (b'{"name": NaN}', "application/json", 400),
     (b'{"year": 1' + b"0" * 30 + b"}", "application/json", 400),
     (b'{"name": "a\\u0000b"}', "application/json", 400),
+    (b'{"name": "\\ud800x"}', "application/json", 400),
+    (b'{"analyses": [{"name": "\\udfff"}]}', "application/json", 400),
     (b"\xff\xfe", "application/json", 400),
     (b"name=x", "application/x-www-form-urlencoded", 415),
     (b'{"name": "x"}', "text/plain", 415),
@@ -29,6 +31,28 @@ def _problem(r, status):
 def test_malformed_bodies(client, alice, data, content_type, status):
     r = client.post("/api/studies", data=data, content_type=content_type, headers=alice.headers)
     _problem(r, status)
+
+
+def test_a_paired_surrogate_is_a_character_not_an_error(client, alice):
+    r = client.post("/api/studies", data=b'{"name": "fish \\ud83d\\udc1f"}',
+                    content_type="application/json", headers=alice.headers)
+    assert r.status_code in (200, 201) and r.json["name"] == "fish \U0001f41f"
+
+
+def test_a_taken_source_id_is_409_naming_the_study_that_holds_it(client, alice, bob):
+    body = {**study_payload(1, 1), "source": "neurosynth", "source_id": "123"}
+    first = client.post("/api/studies", json=body, headers=alice.headers).json
+    r = client.post("/api/studies", json=body, headers=bob.headers)
+    assert first["id"] in _problem(r, 409)["detail"]
+    other = client.post("/api/studies", json={**body, "source_id": "456"},
+                        headers=alice.headers).json
+    r = client.patch(f"/api/studies/{other['id']}", json={"source_id": "123"},
+                     headers=alice.headers)
+    assert first["id"] in _problem(r, 409)["detail"]
+    # Freed by a delete, the pair can be taken again.
+    client.delete(f"/api/studies/{first['id']}", headers=alice.headers)
+    assert client.patch(f"/api/studies/{other['id']}", json={"source_id": "123"},
+                        headers=alice.headers).status_code == 200
 
 
 def test_oversized_body_is_413(client, alice):
