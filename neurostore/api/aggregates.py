@@ -68,10 +68,11 @@ class AggregateViews:
         ``shape(state, nested) -> JSON`` of the resource.
     schema : type
         The response schema documenting that JSON.
-    nested_cacheable : bool
-        Whether the ``nested=true`` JSON is determined by the version (it is not when it
-        embeds other aggregates, which change on their own), so ``If-None-Match`` may
-        answer 304.
+    nested_cacheable, flat_cacheable : bool
+        Whether the ``nested=true`` (or the default) JSON is determined by the version, so
+        ``If-None-Match`` may answer 304. It is not when it embeds other aggregates, which
+        change on their own, or lists what follows them (a studyset leaves out studies
+        made private or deleted; an annotation's notes follow its studyset's analyses).
     """
 
     service: Callable[[], AggregateService]
@@ -80,6 +81,7 @@ class AggregateViews:
     shape: Callable[[dict[str, Any], bool], dict[str, Any]]
     schema: type[Schema]
     nested_cacheable: bool = True
+    flat_cacheable: bool = True
 
     def show(self, record: Record, nested: bool, status: int = 200, *,
              location: bool = False, cacheable: bool = False) -> Response:
@@ -96,7 +98,7 @@ class AggregateViews:
         """GET one; 304 when ``If-None-Match`` names its version (checked before reading
         the whole state)."""
         nested = args.get("nested", False)
-        cacheable = not nested or self.nested_cacheable
+        cacheable = self.nested_cacheable if nested else self.flat_cacheable
         if cacheable and request.headers.get("If-None-Match") is not None:
             version = reads().current_version(self.service(), actor(), id)
             if version is not None and http.etag_matches(version):

@@ -26,7 +26,7 @@ def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
 
 
 views = AggregateViews(lambda: services().annotations, Annotation, "annotations.annotation",
-                       _shape, AnnotationOut, nested_cacheable=False)
+                       _shape, AnnotationOut, nested_cacheable=False, flat_cacheable=False)
 
 
 def _id_of(value: Any) -> Any:
@@ -76,7 +76,6 @@ def create_annotation(args: dict[str, Any]) -> Response:
 @blp.route("/<id>", methods=["GET"], endpoint="annotation")
 @blp.arguments(NestedArgs, location="query", error_status_code=400)
 @blp.response(200, AnnotationOut)
-@blp.alt_response(304, description=http.NOT_MODIFIED)
 def get_annotation(args: dict[str, Any], id: str) -> Response:
     """One annotation with every note; `nested=true` embeds the studyset, and each note's
     analysis (name, description) and study (flat)."""
@@ -111,11 +110,10 @@ def delete_annotation(args: dict[str, Any], id: str) -> Response:
 
 @blp.route("/<id>/notes", methods=["GET"])
 @blp.response(200, NoteOut(many=True))
-@blp.alt_response(304, description=http.NOT_MODIFIED)
 def get_notes(id: str) -> Response:
     """The notes of an annotation, one per analysis."""
     record = services().annotations.get(actor(), id)
-    return http.respond(record.state["notes"], version=record.version, cacheable=True)
+    return http.respond(record.state["notes"], version=record.version)
 
 
 @blp.route("/<id>/notes", methods=["PATCH"])

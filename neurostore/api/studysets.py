@@ -32,7 +32,7 @@ def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
 
 
 views = AggregateViews(lambda: services().studysets, Studyset, "studysets.studyset", _shape,
-                       StudysetOut, nested_cacheable=False)
+                       StudysetOut, nested_cacheable=False, flat_cacheable=False)
 
 
 def as_references(body: Any) -> Any:
@@ -72,7 +72,6 @@ def create_studyset(args: dict[str, Any]) -> Response:
 @blp.route("/<id>", methods=["GET"], endpoint="studyset")
 @blp.arguments(NestedArgs, location="query", error_status_code=400)
 @blp.response(200, StudysetOut)
-@blp.alt_response(304, description=http.NOT_MODIFIED)
 def get_studyset(args: dict[str, Any], id: str) -> Response:
     """One studyset; `nested=true` embeds its studies' whole trees."""
     return views.get(id, args)

@@ -16,7 +16,7 @@ from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Invalid, NotFound
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import require_user
-from neurostore.services.queries import visible_study_ids
+from neurostore.services.queries import annotation_notes, visible_study_ids
 from neurostore.services.studysets import StudysetService
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record, Root
@@ -50,14 +50,9 @@ class AnnotationService(AggregateService):
             state.update(id=row["id"], studyset=row["studyset_id"], user=row["owner_id"],
                          parent=row["parent_id"], notes=[])
             states[row["id"]] = state
-        for row in session.execute(
-            select(AnnotationNote).where(AnnotationNote.annotation_id.in_(list(states)))
-            .order_by(AnnotationNote.annotation_id, AnnotationNote.study_id,
-                      AnnotationNote.analysis_id)
-        ).scalars():
-            states[row.annotation_id]["notes"].append(
-                {"analysis": row.analysis_id, "study": row.study_id, "note": row.note}
-            )
+        for annotation_id, notes in annotation_notes(
+                session, {i: st["note_keys"] for i, st in states.items()}).items():
+            states[annotation_id]["notes"] = notes
         return states
 
     def authorize(self, session: Session, actor: Actor, root: Root, action: str) -> None:

@@ -104,19 +104,38 @@ def annotation_states(session: Session, actor: Actor, ids: list[str]
         state.update(id=row["id"], studyset=row["studyset_id"], user=row["owner_id"],
                      parent=row["parent_id"], notes=[], **meta_of(row))
         out[row["id"]] = state
-    n = AnnotationNote
-    for row in session.execute(
-        select(n.annotation_id, n.analysis_id, n.study_id, n.note)
-        .where(n.annotation_id.in_(ids))
-        .order_by(n.annotation_id, n.study_id, n.analysis_id)
-    ):
-        out[row.annotation_id]["notes"].append(
-            {"analysis": row.analysis_id, "study": row.study_id, "note": row.note}
-        )
+    for annotation_id, notes in annotation_notes(
+            session, {i: st["note_keys"] for i, st in out.items()}).items():
+        out[annotation_id]["notes"] = notes
     readable = visible_study_ids(session, actor,
                                  sorted({n["study"] for st in out.values() for n in st["notes"]}))
     for state in out.values():
         state["notes"] = [n for n in state["notes"] if n["study"] in readable]
+    return out
+
+
+def annotation_notes(session: Session, note_keys: dict[str, dict[str, str]]
+                     ) -> dict[str, list[dict[str, Any]]]:
+    """The notes of annotations (``{id: note_keys}``), one per analysis of their studysets'
+    studies now, ordered by study then analysis.
+
+    Notes follow membership: an analysis added to the studyset (a study added, an analysis
+    added to a study) has a blank note (each key ``null``) until one is written, and the
+    stored notes of analyses no longer in it are not shown.
+    """
+    a, n = Annotation.__table__, AnnotationNote.__table__
+    rows = session.execute(
+        select(a.c.id, Analysis.id.label("analysis"), Analysis.study_id, n.c.note)
+        .join(StudysetStudy, StudysetStudy.studyset_id == a.c.studyset_id)
+        .join(Analysis, Analysis.study_id == StudysetStudy.study_id)
+        .outerjoin(n, (n.c.annotation_id == a.c.id) & (n.c.analysis_id == Analysis.id))
+        .where(a.c.id.in_(list(note_keys)))
+        .order_by(a.c.id, Analysis.study_id, Analysis.id)
+    )
+    out: dict[str, list[dict[str, Any]]] = {i: [] for i in note_keys}
+    for row in rows:
+        note = row.note if row.note is not None else dict.fromkeys(note_keys[row.id])
+        out[row.id].append({"analysis": row.analysis, "study": row.study_id, "note": note})
     return out
 
 

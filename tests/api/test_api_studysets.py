@@ -97,3 +97,38 @@ def test_nested_studyset_embeds_exactly_each_studys_nested_get(client, alice, bo
     assert seen["studies"] == []
     assert client.get(f"/api/studysets/{bobs['id']}?nested=true",
                       headers=bob.headers).json["studies"][0]["id"] == private["id"]
+
+
+def test_notes_follow_membership_at_once(client, alice):
+    ss = _studyset(client, alice, 1)
+    note = client.post("/api/annotations", json={"studyset": ss["id"],
+                                                 "note_keys": {"included": "boolean"}},
+                       headers=alice.headers).json
+    url = f"/api/annotations/{note['id']}"
+    first = note["notes"][0]["analysis"]
+    client.patch(f"{url}/notes", json=[{"analysis": first, "note": {"included": True}}],
+                 headers=alice.headers)
+    added = client.post("/api/studies", json=study_payload(3, 1, seed=5),
+                        headers=alice.headers).json
+    client.patch(f"/api/studysets/{ss['id']}", json={"studies": [*ss["studies"], added["id"]]},
+                 headers=alice.headers)
+    notes = {n["analysis"]: n for n in client.get(url).json["notes"]}
+    assert len(notes) == 2 + 3 and notes[first]["note"] == {"included": True}
+    assert all(notes[a]["note"] == {"included": None} for a in added["analyses"])
+    # An analysis added to a member study gets a note; a removed one loses it.
+    new = client.post("/api/analyses", json={"study": added["id"], "name": "late"},
+                      headers=alice.headers).json
+    client.delete(f"/api/analyses/{added['analyses'][0]}", headers=alice.headers)
+    notes = {n["analysis"]: n for n in client.get(url).json["notes"]}
+    assert new["id"] in notes and added["analyses"][0] not in notes and len(notes) == 5
+    # A deleted study leaves the studyset's reads, its notes and its exports.
+    client.delete(f"/api/studies/{added['id']}", headers=alice.headers)
+    assert client.get(f"/api/studysets/{ss['id']}").json["studies"] == ss["studies"]
+    assert {n["study"] for n in client.get(f"{url}/notes").json} == set(ss["studies"])
+    # Removing the study from the studyset keeps the other notes as they were.
+    client.patch(f"/api/studysets/{ss['id']}", json={"studies": []}, headers=alice.headers)
+    assert client.get(url).json["notes"] == []
+    client.patch(f"/api/studysets/{ss['id']}", json={"studies": ss["studies"]},
+                 headers=alice.headers)
+    assert {n["analysis"]: n["note"] for n in client.get(url).json["notes"]}[first] == \
+        {"included": True}
