@@ -114,7 +114,7 @@ class AggregateViews:
         else:
             record = self.service().create(actor(), prepare(http.json_body()),
                                            provenance=provenance(args))
-        return self.show(record, args.get("nested", False), 201, location=True)
+        return self.show(record, args.get("nested", False), http.CREATED, location=True)
 
     def replace(self, id: str, args: dict[str, Any], body: Any) -> Response:
         """PUT with a prepared body."""

@@ -67,7 +67,7 @@ def list_annotations(args: dict[str, Any]) -> Response:
 @blp.route("", methods=["POST"])
 @blp.arguments(CreateArgs, location="query", error_status_code=400)
 @blp.doc(requestBody={**http.body_doc(AnnotationSchema), "required": False})
-@blp.response(201, AnnotationOut)
+@blp.response(http.CREATED, AnnotationOut)
 def create_annotation(args: dict[str, Any]) -> Response:
     """Create an annotation of a studyset, or clone `source_id`."""
     return views.create(args, as_references)

@@ -43,13 +43,13 @@ def _show(id: str, nested: bool, status: int = 200, *, location: bool = False) -
 @blp.route("", methods=["POST"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(BaseStudySchema))
-@blp.response(201, BaseStudyOut)
+@blp.response(http.CREATED, BaseStudyOut)
 def create_base_study(args: dict[str, Any]) -> Response:
     """Create a publication; its DOI, PMID and PMCID are normalised and must not belong to
     another active publication (409 names the field)."""
     record = services().base_studies.create(actor(), http.json_body(),
                                             provenance=provenance(args))
-    return _show(record.id, False, 201, location=True)
+    return _show(record.id, False, http.CREATED, location=True)
 
 
 @blp.route("/<id>", methods=["GET"], endpoint="base_study")

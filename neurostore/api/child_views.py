@@ -141,7 +141,8 @@ class ChildViews:
         record = self._write(study_id, args, add)
         container = self._container(record.state, parent)
         new_id = next(c["id"] for c in container if c["id"] not in before)
-        return self._show(record, new_id, args.get("nested", False), 201, location=True)
+        return self._show(record, new_id, args.get("nested", False), http.CREATED,
+                          location=True)
 
     def _locate(self, state: dict[str, Any], id: str) -> tuple[list[dict[str, Any]], int]:
         for container in self._containers(state):

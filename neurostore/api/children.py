@@ -128,7 +128,7 @@ def add_part_routes(r: PartRoutes) -> None:
         ChildListArgs, location="query", error_status_code=400)(blp.response(200, r.page)(
             _documented(listed, r.docs["list"], f"list_{blp.name}"))))
     blp.route("", methods=["POST"])(write(blp.doc(requestBody=body)(blp.response(
-        201, r.out)(_documented(created, r.docs["create"], f"create_{one}")))))
+        http.CREATED, r.out)(_documented(created, r.docs["create"], f"create_{one}")))))
     get = blp.response(200, r.out)(blp.alt_response(304, description=http.NOT_MODIFIED)(
         _documented(got if r.nested else got_plain, r.docs["get"], f"get_{one}")))
     if r.nested:
@@ -191,7 +191,7 @@ def list_conditions(args: dict[str, Any]) -> Response:
 
 def _condition(record: Record, status: int = 200, *, location: bool = False) -> Response:
     return http.respond({**record.state, "version": record.version}, status,
-                        version=record.version, cacheable=status == 200,
+                        version=record.version, cacheable=not location,
                         location=url_for("conditions.condition", id=record.id)
                         if location else None)
 
@@ -199,12 +199,12 @@ def _condition(record: Record, status: int = 200, *, location: bool = False) -> 
 @conditions.route("", methods=["POST"])
 @conditions.arguments(WriteArgs, location="query", error_status_code=400)
 @conditions.doc(requestBody=http.body_doc(ConditionSchema))
-@conditions.response(201, ConditionDetailOut)
+@conditions.response(http.CREATED, ConditionDetailOut)
 def create_condition(args: dict[str, Any]) -> Response:
     """Create a condition you own (analyses then weight it by id)."""
     record = services().conditions.create(actor(), http.json_body(),
                                           provenance=provenance(args))
-    return _condition(record, 201, location=True)
+    return _condition(record, http.CREATED, location=True)
 
 
 @conditions.route("/<id>", methods=["GET"], endpoint="condition")

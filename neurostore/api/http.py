@@ -72,6 +72,10 @@ def json_body(*, required: bool = True) -> Any:
     return data
 
 
+#: The status of a create: NeuroStore answers 200 with the new object (its generated
+#: clients map no other code), with ``Location`` naming it.
+CREATED = 200
+
 NOT_MODIFIED = "Not modified: `If-None-Match` names the current version (the ETag)."
 
 

@@ -62,7 +62,7 @@ def list_studies(args: dict[str, Any]) -> Response:
 @blp.route("", methods=["POST"])
 @blp.arguments(CreateArgs, location="query", error_status_code=400)
 @blp.doc(requestBody={**http.body_doc(StudySchema, BODY_NOTE), "required": False})
-@blp.response(201, StudyOut)
+@blp.response(http.CREATED, StudyOut)
 def create_study(args: dict[str, Any]) -> Response:
     """Create a study with its whole tree, or clone `source_id` into your own copy."""
     return views.create(args)

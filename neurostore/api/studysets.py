@@ -63,7 +63,7 @@ def list_studysets(args: dict[str, Any]) -> Response:
 @blp.route("", methods=["POST"])
 @blp.arguments(CreateArgs, location="query", error_status_code=400)
 @blp.doc(requestBody={**http.body_doc(StudysetSchema, BODY_NOTE), "required": False})
-@blp.response(201, StudysetOut)
+@blp.response(http.CREATED, StudysetOut)
 def create_studyset(args: dict[str, Any]) -> Response:
     """Create a studyset, or clone `source_id` (with the annotations you can read)."""
     return views.create(args, as_references)

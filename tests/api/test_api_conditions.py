@@ -8,7 +8,7 @@ from tests.neurostore.factories import study_payload
 def test_condition_life_cycle(client, services, alice, bob, curator):
     assert client.post("/api/conditions", json={"name": "2-back"}).status_code == 401
     r = client.post("/api/conditions", json={"name": "2-back"}, headers=alice.headers)
-    assert r.status_code == 201, r.json
+    assert r.status_code == 200, r.json
     cid = r.json["id"]
     assert r.json == {"id": cid, "name": "2-back", "description": None,
                       "user": alice.actor.id, "version": 1}

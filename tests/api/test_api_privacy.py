@@ -29,7 +29,7 @@ def app(services):
     return create_app(Settings(max_content_length=2 * 1024 * 1024), services=services)
 
 
-def _post(client, caller, url, body=None, status=201):
+def _post(client, caller, url, body=None, status=200):
     r = client.post(url, json=body, headers=caller.headers)
     assert r.status_code == status, r.json
     return r.json
@@ -101,13 +101,14 @@ def test_public_studyset_hides_private_members(client, alice, bob):
     assert client.get(f"/api/studysets/{ss['id']}", headers=bob.headers).json["studies"] == \
         [public["id"]]
     # Bob's snapshot of the public studyset freezes what he can read, and is public.
-    snap = _post(client, bob, "/api/snapshots", {"studyset": ss["id"], "annotation": note["id"]})
+    snap = _post(client, bob, "/api/snapshots", {"studyset": ss["id"], "annotation": note["id"]},
+                 status=201)
     assert snap["n_studies"] == 1 and snap["public"] is True
     export = client.get(f"/api/snapshots/{snap['id']}/export?format=nimads", headers=bob.headers)
     assert export.status_code == 200 and private["id"] not in export.text
     assert MARK not in export.text
     # Alice's holds her private study, so it is not public.
-    hers = _post(client, alice, "/api/snapshots", {"studyset": ss["id"]})
+    hers = _post(client, alice, "/api/snapshots", {"studyset": ss["id"]}, status=201)
     assert hers["n_studies"] == 2 and hers["public"] is False
     assert client.get(f"/api/snapshots/{hers['id']}", headers=bob.headers).status_code == 404
     # A write by the owner of what others see keeps the members they were not shown.
@@ -124,7 +125,7 @@ def test_snapshot_frozen_by_admin_first_is_readable_by_its_owner(client, alice, 
     study = _post(client, alice, "/api/studies", {**study_payload(1, 2), "public": False})
     ss = _post(client, alice, "/api/studysets",
                {"name": "private", "studies": [study["id"]], "public": False})
-    first = _post(client, admin, f"/api/studysets/{ss['id']}/snapshots")
+    first = _post(client, admin, f"/api/studysets/{ss['id']}/snapshots", status=201)
     assert first["user"] == admin.actor.id and first["public"] is False
     again = client.post("/api/snapshots", json={"studyset": ss["id"]}, headers=alice.headers)
     assert again.status_code == 200 and again.json["id"] == first["id"]
@@ -169,8 +170,8 @@ def _secrets(client, alice) -> tuple[Secrets, list[str]]:
     note = _post(client, alice, "/api/annotations",
                  {"studyset": ss["id"], "name": f"{MARK} notes",
                   "note_keys": {"included": "boolean"}})
-    snap = _post(client, alice, "/api/snapshots", {"studyset": ss["id"],
-                                                   "annotation": note["id"]})
+    snap = _post(client, alice, "/api/snapshots",
+                 {"studyset": ss["id"], "annotation": note["id"]}, status=201)
     run = _post(client, alice, "/api/meta-analyses",
                 {"snapshot": snap["id"], "estimator": "ALE"}, status=202)
     # Public things around them that must not give them away.
