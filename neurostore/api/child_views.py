@@ -156,8 +156,8 @@ class ChildViews:
             return [state[self.kind]]
         return [a[self.kind] for a in state["analyses"]]
 
-    def change(self, id: str, args: dict[str, Any], method: str) -> Response:
-        """PUT (``method="PUT"``: omitted fields reset) or PATCH one part."""
+    def change(self, id: str, args: dict[str, Any], *, replace: bool) -> Response:
+        """Change the fields sent of one part (``replace``: omitted fields reset)."""
         body = http.json_body()
         if not isinstance(body, dict):
             raise Invalid({"_schema": [f"expected a {self.label} object"]})
@@ -165,12 +165,12 @@ class ChildViews:
         study_id = reads().study_of(self.kind, id)
         fields = {k: v for k, v in body.items() if k not in ("id", "study", "analysis")}
 
-        def replace(state: dict[str, Any]) -> None:
+        def apply(state: dict[str, Any]) -> None:
             container, n = self._locate(state, id)
-            base = _defaults(self.schema) if method == "PUT" else container[n]
+            base = _defaults(self.schema) if replace else container[n]
             container[n] = self._expanded(state, {**base, **fields, "id": id})
 
-        return self._show(self._write(study_id, args, replace), id, False)
+        return self._show(self._write(study_id, args, apply), id, False)
 
     def delete(self, id: str, args: dict[str, Any]) -> Response:
         """Remove one part from its study."""

@@ -15,7 +15,13 @@ from neurostore.api.aggregates import provenance
 from neurostore.api.child_views import ChildViews
 from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import split_list_args
-from neurostore.schemas.api_queries import ChildListArgs, ConditionListArgs, NestedArgs, WriteArgs
+from neurostore.schemas.api_queries import (
+    ChildListArgs,
+    ConditionListArgs,
+    NestedArgs,
+    ReplaceArgs,
+    WriteArgs,
+)
 from neurostore.schemas.api_responses import (
     AnalysisOut,
     AnalysisPage,
@@ -112,10 +118,10 @@ def add_part_routes(r: PartRoutes) -> None:
         return views.get(id, args)
 
     def replaced(args: dict[str, Any], id: str) -> Response:
-        return views.change(id, args, "PUT")
+        return views.change(id, args, replace=args.get("replace", False))
 
     def updated(args: dict[str, Any], id: str) -> Response:
-        return views.change(id, args, "PATCH")
+        return views.change(id, args, replace=False)
 
     def deleted(args: dict[str, Any], id: str) -> Response:
         return views.delete(id, args)
@@ -134,8 +140,10 @@ def add_part_routes(r: PartRoutes) -> None:
     if r.nested:
         get = blp.arguments(NestedArgs, location="query", error_status_code=400)(get)
     blp.route("/<id>", methods=["GET"], endpoint=one)(get)
-    for method, view, key in (("PUT", replaced, "replace"), ("PATCH", updated, "update")):
-        blp.route("/<id>", methods=[method])(write(blp.doc(requestBody=body)(blp.response(
+    put = blp.arguments(ReplaceArgs, location="query", error_status_code=400)
+    for method, view, key, arguments in (("PUT", replaced, "replace", put),
+                                         ("PATCH", updated, "update", write)):
+        blp.route("/<id>", methods=[method])(arguments(blp.doc(requestBody=body)(blp.response(
             200, r.out)(_documented(view, r.docs[key], f"{key}_{one}")))))
     blp.route("/<id>", methods=["DELETE"])(write(blp.response(200, DeletedOut)(
         _documented(deleted, r.docs["delete"], f"delete_{one}"))))
@@ -146,7 +154,8 @@ add_part_routes(PartRoutes(analyses, analysis_views, AnalysisSchema, AnalysisOut
     "list": "List analyses of visible studies; `nested=true` embeds points and images.",
     "create": "Add an analysis to the study named by `study`.",
     "get": "One analysis.",
-    "replace": "Replace an analysis (points and images may be given as current ids).",
+    "replace": "Change the fields sent of an analysis, keep the others (`replace=true`:"
+               " the whole analysis; points and images may be given as current ids).",
     "update": "Change some fields of an analysis.",
     "delete": "Remove an analysis from its study.",
 }))
@@ -155,7 +164,7 @@ add_part_routes(PartRoutes(tables, table_views, TableSchema, TableOut, TablePage
     "list": "List tables of visible studies.",
     "create": "Add a table to the study named by `study`.",
     "get": "One table.",
-    "replace": "Replace a table.",
+    "replace": "Change the fields sent of a table (`replace=true`: the whole table).",
     "update": "Change some fields of a table.",
     "delete": "Remove a table (analyses read from it keep their data, unlinked).",
 }))
@@ -164,7 +173,7 @@ add_part_routes(PartRoutes(points, point_views, PointSchema, PointOut, PointPage
     "list": "List peaks of visible studies.",
     "create": "Add a peak to the analysis named by `analysis`.",
     "get": "One peak.",
-    "replace": "Replace a peak.",
+    "replace": "Change the fields sent of a peak (`replace=true`: the whole peak).",
     "update": "Change some fields of a peak (e.g. fix its coordinates).",
     "delete": "Remove a peak.",
 }))
@@ -173,7 +182,7 @@ add_part_routes(PartRoutes(images, image_views, ImageSchema, ImageOut, ImagePage
     "list": "List images of visible studies.",
     "create": "Add an image to the analysis named by `analysis`.",
     "get": "One image.",
-    "replace": "Replace an image.",
+    "replace": "Change the fields sent of an image (`replace=true`: the whole image).",
     "update": "Change some fields of an image.",
     "delete": "Remove an image.",
 }))
@@ -223,12 +232,12 @@ def _edit_condition(id: str, args: dict[str, Any], replace: bool) -> Response:
 
 
 @conditions.route("/<id>", methods=["PUT"])
-@conditions.arguments(WriteArgs, location="query", error_status_code=400)
+@conditions.arguments(ReplaceArgs, location="query", error_status_code=400)
 @conditions.doc(requestBody=http.body_doc(ConditionSchema))
 @conditions.response(200, ConditionDetailOut)
 def replace_condition(args: dict[str, Any], id: str) -> Response:
-    """Replace a condition's name and description (omitted ones become null)."""
-    return _edit_condition(id, args, True)
+    """Change the fields sent of a condition (`replace=true`: omitted ones become null)."""
+    return _edit_condition(id, args, args.get("replace", False))
 
 
 @conditions.route("/<id>", methods=["PATCH"])

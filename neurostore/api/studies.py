@@ -17,7 +17,13 @@ from neurostore.api.aggregates import (
 )
 from neurostore.api.context import actor, reads, services
 from neurostore.models import Study
-from neurostore.schemas.api_queries import CreateArgs, NestedArgs, StudyListArgs, WriteArgs
+from neurostore.schemas.api_queries import (
+    CreateArgs,
+    NestedArgs,
+    ReplaceArgs,
+    StudyListArgs,
+    WriteArgs,
+)
 from neurostore.schemas.api_responses import DeletedOut, StudyOut, StudyPage
 from neurostore.schemas.studies import StudySchema
 from neurostore.services.errors import Invalid
@@ -115,26 +121,27 @@ def expand_refs(body: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _write(id: str, args: dict[str, Any], method: str) -> Record:
+def _write(id: str, args: dict[str, Any], replace: bool) -> Record:
     service = services().studies
     body = http.json_body()
-    if method == "PATCH":
+    if not replace:
         check_patch(body)
     if not _has_refs(body):
-        change = service.replace if method == "PUT" else service.update
+        change = service.replace if replace else service.update
         return change(actor(), id, body, if_match=http.if_match(), provenance=provenance(args))
     return service.modify(actor(), id, lambda current: expand_refs(body, current),
-                          replace=method == "PUT", if_match=http.if_match(),
+                          replace=replace, if_match=http.if_match(),
                           provenance=provenance(args))
 
 
 @blp.route("/<id>", methods=["PUT"])
-@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.arguments(ReplaceArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(StudySchema, BODY_NOTE))
 @blp.response(200, StudyOut)
 def replace_study(args: dict[str, Any], id: str) -> Response:
-    """Replace a study's whole state (a GET's output is a valid body); send If-Match."""
-    return views.show(_write(id, args, "PUT"), False)
+    """Change the fields sent and keep the others, as NeuroStore's PUT does (`replace=true`:
+    the whole state, a GET's output being a valid body); send If-Match."""
+    return views.show(_write(id, args, args.get("replace", False)), False)
 
 
 @blp.route("/<id>", methods=["PATCH"])
@@ -145,7 +152,7 @@ def replace_study(args: dict[str, Any], id: str) -> Response:
 @blp.response(200, StudyOut)
 def update_study(args: dict[str, Any], id: str) -> Response:
     """Change some fields of a study; send If-Match."""
-    return views.show(_write(id, args, "PATCH"), False)
+    return views.show(_write(id, args, False), False)
 
 
 @blp.route("/<id>", methods=["DELETE"])

@@ -12,7 +12,13 @@ from neurostore.api.aggregates import AggregateViews, add_history_routes
 from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import split_list_args
 from neurostore.models import Studyset
-from neurostore.schemas.api_queries import CreateArgs, NestedArgs, StudysetListArgs, WriteArgs
+from neurostore.schemas.api_queries import (
+    CreateArgs,
+    NestedArgs,
+    ReplaceArgs,
+    StudysetListArgs,
+    WriteArgs,
+)
 from neurostore.schemas.api_responses import DeletedOut, StudysetOut, StudysetPage
 from neurostore.schemas.studysets import StudysetSchema
 
@@ -78,12 +84,16 @@ def get_studyset(args: dict[str, Any], id: str) -> Response:
 
 
 @blp.route("/<id>", methods=["PUT"])
-@blp.arguments(WriteArgs, location="query", error_status_code=400)
+@blp.arguments(ReplaceArgs, location="query", error_status_code=400)
 @blp.doc(requestBody=http.body_doc(StudysetSchema, BODY_NOTE))
 @blp.response(200, StudysetOut)
 def replace_studyset(args: dict[str, Any], id: str) -> Response:
-    """Replace a studyset's whole state; send If-Match."""
-    return views.replace(id, args, as_references(http.json_body()))
+    """Change the fields sent and keep the others, as NeuroStore's PUT does
+    (`replace=true`: the whole studyset); send If-Match."""
+    body = as_references(http.json_body())
+    if args.get("replace"):
+        return views.replace(id, args, body)
+    return views.update(id, args, body)
 
 
 @blp.route("/<id>", methods=["PATCH"])

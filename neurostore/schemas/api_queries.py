@@ -143,6 +143,13 @@ class WriteArgs(Schema):
                             metadata={"description": "why: kept with the revision"})
 
 
+class ReplaceArgs(WriteArgs):
+    """A PUT: NeuroStore's, which changes the fields it is sent and keeps the others."""
+
+    replace = _flag("replace the whole state instead: fields not sent are reset to their"
+                    " defaults (and lists not sent emptied)")
+
+
 class CreateArgs(WriteArgs, NestedArgs):
     """A create, or a clone of ``source_id`` into the caller's own copy."""
 

@@ -190,7 +190,8 @@ class AnnotationOut(VersionedSchema):
     description = _text()
     metadata = fields.Dict(allow_none=True)
     public = fields.Boolean()
-    note_keys = fields.Dict(keys=fields.String(), values=fields.String())
+    note_keys = fields.Dict(keys=fields.String(), values=fields.Raw(), metadata={
+        "description": "key -> type, or key -> {type, order, default}"})
     notes = fields.List(fields.Nested(NoteOut))
     user = _text()
     parent = _text()

@@ -40,6 +40,45 @@ class StudysetSchema(PublicationSchema):
     studies = fields.List(StudyRef(), load_default=list)
 
 
+class NoteKey(fields.Field):
+    """A note column: its type (``"boolean"``), or NeuroStore's object form
+    ``{"type": "boolean", "order": 0, "default": true}``, kept as given."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            if value not in NOTE_TYPES:
+                raise ValidationError(f"must be one of: {', '.join(NOTE_TYPES)}")
+            return value
+        if not isinstance(value, dict):
+            raise ValidationError("expected a type name or an object with a type")
+        errors: dict[str, str] = {}
+        unknown = sorted(set(value) - {"type", "order", "default"})
+        if unknown:
+            errors["_schema"] = f"unknown keys: {', '.join(unknown)}"
+        kind = value.get("type")
+        if kind not in NOTE_TYPES:
+            errors["type"] = f"must be one of: {', '.join(NOTE_TYPES)}"
+        order = value.get("order")
+        if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+            errors["order"] = "must be an integer"
+        default = value.get("default")
+        if kind in NOTE_TYPES and default is not None and not _matches(default, kind):
+            errors["default"] = f"expected a {kind}, got {default!r}"
+        if errors:
+            raise ValidationError(errors)
+        return dict(value)
+
+
+def note_type(key: str | dict[str, Any]) -> str:
+    """The type of a note column, in either form."""
+    return key if isinstance(key, str) else key["type"]
+
+
+def blank_note(note_keys: dict[str, Any]) -> dict[str, Any]:
+    """The note of an analysis nobody has annotated: each key's default, else null."""
+    return {k: v.get("default") if isinstance(v, dict) else None for k, v in note_keys.items()}
+
+
 class NoteSchema(InputSchema):
     """One analysis's note."""
 
@@ -59,7 +98,7 @@ class AnnotationSchema(InputSchema):
     public = fields.Boolean(load_default=True)
     note_keys = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=255)),
-        values=fields.String(validate=validate.OneOf(NOTE_TYPES)),
+        values=NoteKey(),
         load_default=dict,
     )
     notes = fields.List(fields.Nested(NoteSchema), load_default=None)
@@ -80,11 +119,12 @@ class AnnotationSchema(InputSchema):
                     f"keys not in note_keys: {', '.join(unknown)}; declare them in note_keys"
                 )
                 continue
-            for key, kind in keys.items():
-                value = note.get(key)
+            for key, column in keys.items():
+                value, kind = note.get(key), note_type(column)
                 if value is not None and not _matches(value, kind):
                     errors[f"notes.{n}.note.{key}"] = f"expected a {kind}, got {value!r}"
-            item["note"] = {key: note.get(key) for key in keys}
+            blank = blank_note(keys)
+            item["note"] = {key: note[key] if key in note else blank[key] for key in keys}
         if errors:
             raise ValidationError(errors)
         return data

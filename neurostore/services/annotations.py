@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from neurostore.db import new_id
 from neurostore.models import Analysis, Annotation, AnnotationNote, StudysetStudy
-from neurostore.schemas.studysets import AnnotationSchema
+from neurostore.schemas.studysets import AnnotationSchema, blank_note
 from neurostore.services import history, versioning
 from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
@@ -28,7 +28,8 @@ class AnnotationService(AggregateService):
     """Create, read, edit, delete, restore, clone and revert annotations.
 
     Every analysis of every study in the studyset has one note holding each key of
-    ``note_keys`` (``null`` when not set). Notes are kept ordered by study then analysis id.
+    ``note_keys`` (its default, else ``null``, when not set). Notes are kept ordered by
+    study then analysis id.
     """
 
     kind = "annotation"
@@ -95,7 +96,7 @@ class AnnotationService(AggregateService):
                 .where(StudysetStudy.studyset_id == data["studyset"])
             ).all()
         )
-        blank = {key: None for key in data["note_keys"]}
+        blank = blank_note(data["note_keys"])
         given = {n["analysis"]: n["note"] for n in data["notes"] or []}
         if before:
             readable = visible_study_ids(session, actor, sorted({n["study"] for n in before}))

@@ -25,6 +25,7 @@ from neurostore.models import (
     Table,
     User,
 )
+from neurostore.schemas.studysets import blank_note
 from neurostore.services.actors import Actor
 from neurostore.services.listing import ListQuery, Page, SortKey, paginate, timestamps_sort, visible
 from neurostore.services.study_queries import meta_of
@@ -120,7 +121,8 @@ def annotation_notes(session: Session, note_keys: dict[str, dict[str, str]]
     studies now, ordered by study then analysis.
 
     Notes follow membership: an analysis added to the studyset (a study added, an analysis
-    added to a study) has a blank note (each key ``null``) until one is written, and the
+    added to a study) has a blank note (each key's default, else ``null``) until one is
+    written, and the
     stored notes of analyses no longer in it are not shown.
     """
     a, n = Annotation.__table__, AnnotationNote.__table__
@@ -134,7 +136,7 @@ def annotation_notes(session: Session, note_keys: dict[str, dict[str, str]]
     )
     out: dict[str, list[dict[str, Any]]] = {i: [] for i in note_keys}
     for row in rows:
-        note = row.note if row.note is not None else dict.fromkeys(note_keys[row.id])
+        note = row.note if row.note is not None else blank_note(note_keys[row.id])
         out[row.id].append({"analysis": row.analysis, "study": row.study_id, "note": note})
     return out
 

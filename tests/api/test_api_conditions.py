@@ -23,7 +23,7 @@ def test_condition_life_cycle(client, services, alice, bob, curator):
     stale = client.put(f"/api/conditions/{cid}", json={"name": "n-back"},
                        headers={**curator.headers, "If-Match": '"1"'})
     assert stale.status_code == 412 and stale.json["current_version"] == 2
-    r = client.put(f"/api/conditions/{cid}?message=rename", json={"name": "n-back"},
+    r = client.put(f"/api/conditions/{cid}?message=rename&replace=true", json={"name": "n-back"},
                    headers={**curator.headers, "If-Match": '"2"'})
     assert r.status_code == 200 and r.json["description"] is None and r.json["version"] == 3
     got = client.get(f"/api/conditions/{cid}")

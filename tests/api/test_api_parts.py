@@ -31,7 +31,11 @@ def test_point_patch_goes_through_the_study(client, alice, bob):
                         headers=bob.headers).status_code == 403
     assert client.patch(f"/api/points/{point['id']}", json={"coordinates": [1, 2]},
                         headers=alice.headers).status_code == 422
+    # NeuroStore's PUT keeps what it is not sent; replace=true resets it.
     r = client.put(f"/api/points/{point['id']}", json={"coordinates": [1, 2, 3]},
+                   headers=alice.headers)
+    assert r.json["values"] == point["values"] and r.json["coordinates"] == [1, 2, 3]
+    r = client.put(f"/api/points/{point['id']}?replace=true", json={"coordinates": [1, 2, 3]},
                    headers=alice.headers)
     assert r.json["values"] == [] and r.json["space"] is None
 

@@ -37,10 +37,34 @@ def test_get_output_is_a_valid_put_flat_and_nested(client, alice):
     assert after["analyses"][1]["points"] == before.json["analyses"][1]["points"]
 
 
-def test_put_replaces_and_patch_merges(client, alice):
+def test_put_keeps_what_it_is_not_sent_as_neurostore_does(client, alice):
+    created = _create(client, alice).json
+    sid = created["id"]
+    r = client.put(f"/api/studies/{sid}", json={"name": "Only the name"}, headers=alice.headers)
+    assert r.status_code == 200 and r.json["name"] == "Only the name"
+    kept = {k: v for k, v in r.json.items() if k not in ("name", "version", "updated_at")}
+    assert kept == {k: v for k, v in created.items() if k in kept}
+    assert r.json["analyses"] == created["analyses"] and r.json["year"] == created["year"]
+    ss = client.post("/api/studysets", json={"name": "s", "studies": [sid]},
+                     headers=alice.headers).json
+    r = client.put(f"/api/studysets/{ss['id']}", json={"name": "t"}, headers=alice.headers)
+    assert r.json["name"] == "t" and r.json["studies"] == [sid]
+    # Compose sends an annotation's notes alone, each with its analysis and study.
+    note = client.post("/api/annotations", json={"studyset": ss["id"], "name": "n",
+                                                 "note_keys": {"included": "boolean"}},
+                       headers=alice.headers).json
+    notes = [{"analysis": n["analysis"], "study": n["study"], "note": {"included": True}}
+             for n in note["notes"]]
+    r = client.put(f"/api/annotations/{note['id']}", json={"notes": notes},
+                   headers=alice.headers)
+    assert r.status_code == 200, r.json
+    assert r.json["name"] == "n" and all(n["note"]["included"] for n in r.json["notes"])
+
+
+def test_put_replace_resets_and_patch_merges(client, alice):
     sid = _create(client, alice).json["id"]
     flat = client.get(f"/api/studies/{sid}").json
-    r = client.put(f"/api/studies/{sid}",
+    r = client.put(f"/api/studies/{sid}?replace=true",
                    json={"name": "Renamed", "analyses": flat["analyses"][:1]},
                    headers=alice.headers)
     assert r.status_code == 200, r.json

@@ -132,3 +132,26 @@ def test_notes_follow_membership_at_once(client, alice):
                  headers=alice.headers)
     assert {n["analysis"]: n["note"] for n in client.get(url).json["notes"]}[first] == \
         {"included": True}
+
+
+def test_note_keys_in_neurostore_object_form_give_their_defaults(client, alice):
+    ss = _studyset(client, alice, 1)
+    keys = {"included": {"type": "boolean", "order": 0, "default": True},
+            "label": {"type": "string", "order": 1}}
+    r = client.post("/api/annotations", json={"studyset": ss["id"], "note_keys": keys},
+                    headers=alice.headers)
+    assert r.status_code == 200, r.json
+    assert r.json["note_keys"] == keys
+    assert {tuple(n["note"].items()) for n in r.json["notes"]} == \
+        {(("included", True), ("label", None))}
+    added = client.post("/api/analyses", json={"study": ss["studies"][0], "name": "new"},
+                        headers=alice.headers).json
+    notes = {n["analysis"]: n["note"] for n in client.get(
+        f"/api/annotations/{r.json['id']}").json["notes"]}
+    assert notes[added["id"]] == {"included": True, "label": None}
+    for bad in ({"included": {"type": "colour"}}, {"included": {"type": "boolean",
+                                                                "default": "yes"}},
+                {"included": {"type": "boolean", "extra": 1}}, {"included": 3}):
+        r = client.post("/api/annotations", json={"studyset": ss["id"], "note_keys": bad},
+                        headers=alice.headers)
+        assert r.status_code == 422 and "note_keys" in str(r.json["errors"]), bad
