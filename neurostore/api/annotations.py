@@ -28,7 +28,8 @@ blp = Blueprint("annotations", __name__, url_prefix="/api/annotations",
 
 
 def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
-    return reads().nested_annotations(actor(), [state])[0] if nested else state
+    shown = reads().with_note_details([state])
+    return reads().nested_annotations(actor(), shown)[0] if nested else shown[0]
 
 
 views = AggregateViews(lambda: services().annotations, Annotation, "annotations.annotation",
@@ -63,6 +64,7 @@ def list_annotations(args: dict[str, Any]) -> Response:
 
     def fetch() -> Any:
         result = reads().annotations(actor(), query, **filters)
+        result.rows = reads().with_note_details(result.rows)
         if args.get("nested"):
             result.rows = reads().nested_annotations(actor(), result.rows)
         return result

@@ -16,6 +16,7 @@ from neurostore.api import http
 from neurostore.api.aggregates import check_patch, provenance
 from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import expand_refs, split_list_args
+from neurostore.schemas.points import AXES
 from neurostore.services.errors import Invalid, NotFound
 from neurostore.services.reads import CHILD_LABELS, find_child
 from neurostore.services.versioning import Record
@@ -33,11 +34,35 @@ def _defaults(schema: Schema) -> dict[str, Any]:
     return out
 
 
+def _point(point: dict[str, Any], order: int) -> dict[str, Any]:
+    x, y, z = point["coordinates"]
+    return {**point, "x": x, "y": y, "z": z, "order": order}
+
+
 def _flat(kind: str, child: dict[str, Any], nested: bool) -> dict[str, Any]:
-    if kind != "analyses" or nested:
+    """A part as NeuroStore shows it: with the fields its clients read (an analysis's
+    ``table_id`` and ``point_count``, a point's ``x``, ``y``, ``z``), points and images as
+    ids unless ``nested``."""
+    if kind == "points":
+        return _point(child, child["order"])
+    if kind != "analyses":
         return child
-    return {**child, "points": [p["id"] for p in child["points"]],
+    shown = {**child, "table_id": child["table"], "point_count": len(child["points"])}
+    if nested:
+        return {**shown, "points": [_point(p, n) for n, p in enumerate(child["points"])]}
+    return {**shown, "points": [p["id"] for p in child["points"]],
             "images": [i["id"] for i in child["images"]]}
+
+
+def _neurostore_names(fields: dict[str, Any], current: dict[str, Any]) -> None:
+    """Fold NeuroStore's names sent alone (a point's ``x``, an analysis's ``table_id``) into
+    ours, so a change of one of them is not undone by the current value of the other."""
+    axes = [k for k in AXES if k in fields]
+    if axes and "coordinates" not in fields and isinstance(current.get("coordinates"), list):
+        fields["coordinates"] = [fields.get(k, c) for k, c in
+                                 zip(AXES, current["coordinates"], strict=True)]
+    if "table_id" in fields and "table" not in fields:
+        fields["table"] = fields["table_id"]
 
 
 @dataclass(frozen=True)
@@ -168,6 +193,7 @@ class ChildViews:
         def apply(state: dict[str, Any]) -> None:
             container, n = self._locate(state, id)
             base = _defaults(self.schema) if replace else container[n]
+            _neurostore_names(fields, container[n])
             container[n] = self._expanded(state, {**base, **fields, "id": id})
 
         return self._show(self._write(study_id, args, apply), id, False)

@@ -32,9 +32,12 @@ BODY_NOTE = (
 
 
 def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
+    # NeuroStore's clients also read the members as objects of their own.
+    members = [{"id": i, "curation_stub_uuid": None} for i in state["studies"]]
     if not nested:
-        return state
-    return {**state, "studies": reads().nested_studies(actor(), state["studies"])}
+        return {**state, "studyset_studies": members}
+    studies = reads().nested_studies(actor(), state["studies"])
+    return {**state, "studies": studies, "studyset_studies": members}
 
 
 views = AggregateViews(lambda: services().studysets, Studyset, "studysets.studyset", _shape,
@@ -59,8 +62,7 @@ def list_studysets(args: dict[str, Any]) -> Response:
 
     def fetch() -> Any:
         result = reads().studysets(actor(), query, **filters)
-        if args.get("nested"):
-            result.rows = [_shape(row, True) for row in result.rows]
+        result.rows = [_shape(row, args.get("nested", False)) for row in result.rows]
         return result
 
     return http.page(fetch)

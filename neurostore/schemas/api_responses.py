@@ -63,6 +63,10 @@ class PointOut(Schema):
     values = fields.List(fields.Nested(PointValueOut))
     analysis = fields.String()
     study = fields.String()
+    x = fields.Float(allow_none=True, metadata={"description": "coordinates[0], as NeuroStore"})
+    y = fields.Float(allow_none=True, metadata={"description": "coordinates[1]"})
+    z = fields.Float(allow_none=True, metadata={"description": "coordinates[2]"})
+    order = fields.Integer(metadata={"description": "place in its analysis, from 0"})
 
 
 class ImageOut(Schema):
@@ -120,6 +124,9 @@ class AnalysisOut(Schema):
     points = _ids_or_objects("point ids, or points with nested=true")
     images = _ids_or_objects("image ids, or images with nested=true")
     study = fields.String()
+    table_id = _text()
+    order = fields.Integer(metadata={"description": "place in its study, from 0"})
+    point_count = fields.Integer()
 
 
 class PublicationOut(VersionedSchema):
@@ -147,8 +154,11 @@ class StudyOut(PublicationOut):
     base_study = _text()
     user = _text()
     parent = _text()
-    tables = _ids_or_objects("table ids, or tables with nested=true")
+    tables = fields.List(fields.String(), metadata={"description": "table ids (as NeuroStore"
+                                                                   ", also with nested=true)"})
     analyses = _ids_or_objects("analysis ids, or analyses with nested=true")
+    has_coordinates = fields.Boolean(metadata={"description": "single study only"})
+    has_images = fields.Boolean(metadata={"description": "single study only"})
 
 
 class BaseStudyOut(PublicationOut):
@@ -165,6 +175,8 @@ class StudysetOut(PublicationOut):
     user = _text()
     parent = _text()
     studies = _ids_or_objects("study ids, or whole studies with nested=true")
+    studyset_studies = fields.List(fields.Dict(), metadata={
+        "description": "NeuroStore's list of members: {id, curation_stub_uuid}"})
 
 
 def _id_or_object(description: str, **kwargs: bool) -> fields.Raw:
@@ -179,6 +191,11 @@ class NoteOut(Schema):
     analysis = _id_or_object("analysis id, or its summary with nested=true", required=True)
     study = _id_or_object("study id, or the flat study with nested=true", allow_none=True)
     note = fields.Dict(allow_none=True)
+    analysis_name = _text()
+    study_name = _text()
+    study_year = fields.Integer(allow_none=True)
+    authors = _text()
+    publication = _text()
 
 
 class AnnotationOut(VersionedSchema):

@@ -32,13 +32,18 @@ class PointValueSchema(Schema):
 
 
 class PointSchema(Schema):
-    """A peak; ``coordinates`` are ``[x, y, z]`` in mm."""
+    """A peak; ``coordinates`` are ``[x, y, z]`` in mm (``x``, ``y``, ``z`` may be sent
+    instead, as NeuroStore's clients do; as in NeuroStore, ``coordinates`` win when both
+    are sent)."""
 
     class Meta:
         unknown = EXCLUDE
 
     id = fields.String(validate=validate.Length(min=1, max=ID_MAX))
     coordinates = Coordinates(required=True)
+    x = FiniteFloat(metadata={"description": "instead of coordinates, with y and z"})
+    y = FiniteFloat()
+    z = FiniteFloat()
     space = PointSpace(allow_none=True, load_default=None)
     kind = fields.String(allow_none=True, validate=validate.Length(max=KIND_MAX),
                          load_default=None)
@@ -129,6 +134,10 @@ def _values(raw: Any, errors: dict) -> list[dict[str, Any]]:
     return out
 
 
+#: NeuroStore's names of the coordinates, shown with each point and accepted on input.
+AXES = ("x", "y", "z")
+
+
 def load_point(raw: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """Validate one point; return ``(point, {})`` or ``(None, errors)``."""
     if not isinstance(raw, dict):
@@ -142,8 +151,14 @@ def load_point(raw: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         elif ident is not None and not ident:
             errors["id"] = ["Shorter than minimum length 1."]
         point["id"] = ident
+    axes = [k for k in AXES if k in raw]
+    if "coordinates" not in raw and len(axes) == 3:
+        # NeuroStore's clients may send x, y, z instead.
+        raw = {**raw, "coordinates": [raw[k] for k in AXES]}
+        axes = []
     if "coordinates" not in raw:
-        errors["coordinates"] = ["Missing data for required field."]
+        errors["coordinates"] = ["Missing data for required field."
+                                 + (" (or give all of x, y and z)" if axes else "")]
     elif raw["coordinates"] is None:
         errors["coordinates"] = [_NOT_NULL]
     else:
@@ -151,6 +166,7 @@ def load_point(raw: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
             point["coordinates"] = _coordinates.deserialize(raw["coordinates"])
         except ValidationError as exc:
             errors["coordinates"] = exc.messages
+
     space = raw.get("space")
     if space is not None:
         if not isinstance(space, str):

@@ -10,6 +10,7 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
     validates_schema,
 )
@@ -78,6 +79,17 @@ class AnalysisSchema(InputSchema):
     weights = fields.List(FiniteFloat(), load_default=None)
     points = PointList(load_default=list)
     images = fields.List(fields.Nested(ImageSchema), load_default=list)
+    table_id = fields.String(allow_none=True, load_only=True,
+                             metadata={"description": "NeuroStore's name of `table`"})
+
+    @pre_load
+    def table_id_is_table(self, data: Any, **kwargs: Any) -> Any:
+        # NeuroStore's clients send table_id; sent with it, our own `table` wins.
+        if isinstance(data, dict) and "table_id" in data:
+            data = dict(data)
+            data.setdefault("table", data.pop("table_id"))
+            data.pop("table_id", None)
+        return data
 
     @post_load
     def default_weights(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -141,6 +141,18 @@ def annotation_notes(session: Session, note_keys: dict[str, dict[str, str]]
     return out
 
 
+def note_details(session: Session, analysis_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """What NeuroStore shows with each note, by analysis: the analysis's name and its
+    study's name, year, authors and journal."""
+    s = Study.__table__
+    rows = session.execute(
+        select(Analysis.id, Analysis.name, s.c.name.label("study_name"), s.c.year,
+               s.c.authors, s.c.publication)
+        .join(s, s.c.id == Analysis.study_id).where(Analysis.id.in_(analysis_ids)))
+    return {r.id: {"analysis_name": r.name, "study_name": r.study_name, "study_year": r.year,
+                   "authors": r.authors, "publication": r.publication} for r in rows}
+
+
 def analysis_summaries(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Analyses by id: their name and description, without points or images."""
     rows = session.execute(

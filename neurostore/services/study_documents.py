@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from neurostore import json_codec
 from neurostore.models import StudyDocument
-from neurostore.services.study_trees import TREE_SQL
+from neurostore.services.study_trees import DOCUMENT_SQL
 from neurostore.services.versioning import Root
 
 _STORED_SQL = text("""
@@ -39,7 +39,7 @@ _ROW_VERSIONS_SQL = text("SELECT id, xmin::text::bigint FROM studies WHERE id = 
 _BUILD_SQL = text(f"""
 SELECT b.id, b.version, b.owner_id, b.public, b.deleted_at,
        left(b.tree, -1) || ',' || substr(b.meta, 2) AS body, b.row_xmin
-FROM ({TREE_SQL.text}) AS b
+FROM ({DOCUMENT_SQL.text}) AS b
 """)
 
 

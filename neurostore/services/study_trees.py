@@ -476,7 +476,23 @@ def root_meta_json(alias: str) -> str:
 # Whole-number floats come back as JSON integers, which compare equal to the floats the
 # write path holds. The root's columns come along for reads that keep the text
 # (:mod:`neurostore.services.study_documents`).
-TREE_SQL = text(f"""
+def _tree_sql(document: bool) -> str:
+    """The tree statement: the canonical state, or (``document``) the API's document.
+
+    The document adds what NeuroStore's clients read and the state does not hold, all
+    derived: points' ``x``, ``y``, ``z`` and ``order``; analyses' ``table_id``, ``order``,
+    ``point_count`` and ``study``; the study's ``has_coordinates`` and ``has_images``; and
+    it lists tables by id, as NeuroStore does even when nested.
+    """
+    point_extra = ", 'x', p.x, 'y', p.y, 'z', p.z, 'order', p.\"order\"" if document else ""
+    analysis_extra = (", 'table_id', a.table_id, 'order', a.\"order\", 'study', a.study_id,"
+                      " 'point_count', coalesce(pj.n, 0)") if document else ""
+    table = "t.id" if document else """json_build_object(
+                'id', t.id, 't_id', t.t_id, 'name', t.name, 'caption', t.caption,
+                'footer', t.footer, 'metadata', t.metadata)"""
+    study_extra = (", 'has_coordinates', coalesce(aj.has_coordinates, false),"
+                   " 'has_images', coalesce(aj.has_images, false)") if document else ""
+    return f"""
 WITH s AS (SELECT studies.*, studies.xmin::text::bigint AS row_xmin FROM studies
            WHERE id = ANY(:ids)),
 a AS (SELECT a.* FROM analyses a JOIN s ON a.study_id = s.id),
@@ -490,8 +506,9 @@ pj AS (SELECT p.analysis_id,
                 'id', p.id, 'coordinates', json_build_array(p.x, p.y, p.z),
                 'space', p.space, 'kind', p.kind, 'label_id', p.label_id,
                 'cluster_size', p.cluster_size, 'subpeak', p.subpeak,
-                'deactivation', p.deactivation, 'values', coalesce(pv.vals, '[]'::json))
-                ORDER BY p."order") AS points
+                'deactivation', p.deactivation, 'values', coalesce(pv.vals, '[]'::json)
+                {point_extra}) ORDER BY p."order") AS points,
+              count(*) AS n, bool_or(p.x IS NOT NULL) AS has_coordinates
          FROM p LEFT JOIN pv ON pv.point_id = p.id GROUP BY p.analysis_id),
 cj AS (SELECT l.analysis_id,
               json_agg(json_build_object('id', c.id, 'name', c.name,
@@ -513,13 +530,13 @@ aj AS (SELECT a.study_id,
                 'conditions', coalesce(cj.conditions, '[]'::json),
                 'weights', coalesce(cj.weights, '[]'::json),
                 'points', coalesce(pj.points, '[]'::json),
-                'images', coalesce(ij.images, '[]'::json)) ORDER BY a."order") AS analyses
+                'images', coalesce(ij.images, '[]'::json){analysis_extra})
+                ORDER BY a."order") AS analyses,
+              bool_or(pj.has_coordinates) AS has_coordinates,
+              bool_or(ij.analysis_id IS NOT NULL) AS has_images
          FROM a LEFT JOIN pj ON pj.analysis_id = a.id LEFT JOIN cj ON cj.analysis_id = a.id
          LEFT JOIN ij ON ij.analysis_id = a.id GROUP BY a.study_id),
-tj AS (SELECT t.study_id,
-              json_agg(json_build_object(
-                'id', t.id, 't_id', t.t_id, 'name', t.name, 'caption', t.caption,
-                'footer', t.footer, 'metadata', t.metadata) ORDER BY t."order") AS tables
+tj AS (SELECT t.study_id, json_agg({table} ORDER BY t."order") AS tables
          FROM tables t JOIN s ON t.study_id = s.id GROUP BY t.study_id)
 SELECT s.id, json_build_object(
          'name', s.name, 'description', s.description, 'publication', s.publication,
@@ -529,11 +546,16 @@ SELECT s.id, json_build_object(
          'public', s.public, 'id', s.id, 'base_study', s.base_study_id,
          'user', s.owner_id, 'parent', s.parent_id,
          'tables', coalesce(tj.tables, '[]'::json),
-         'analyses', coalesce(aj.analyses, '[]'::json))::text AS tree,
+         'analyses', coalesce(aj.analyses, '[]'::json){study_extra})::text AS tree,
        s.row_xmin, s.version, s.owner_id, s.public, s.deleted_at,
        {root_meta_json("s")} AS meta
 FROM s LEFT JOIN tj ON tj.study_id = s.id LEFT JOIN aj ON aj.study_id = s.id
-""")
+"""
+
+
+TREE_SQL = text(_tree_sql(document=False))
+#: The same trees as the API sends them (see :func:`_tree_sql`).
+DOCUMENT_SQL = text(_tree_sql(document=True))
 
 
 def read_tree_texts(session: Session, study_ids: list[str]) -> dict[str, str]:

@@ -1,0 +1,142 @@
+"""NeuroStore's own clients, unchanged, against a served app: the generated Python client
+(``neurostore-sdk``) and NiMARE's loader (``nimare.io.fetch_neurostore_studyset``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from neurostore_sdk import ApiClient, Configuration, StoreApi
+from neurostore_sdk.exceptions import ApiException
+from werkzeug.serving import make_server
+
+from neurostore.app import create_app
+from neurostore.config import Settings
+from neurostore.services.registry import build_services
+from neurostore.storage import LocalFileStore
+from tests.neurostore.factories import study_payload
+
+ROOT = Path(__file__).resolve().parents[2]
+NEUROSYNTH = ROOT / "ingest" / "data" / "neurosynth"
+
+
+@pytest.fixture
+def services(session_factory, tmp_path):
+    """Services with a file store of their own."""
+    return build_services(session_factory, files=LocalFileStore(tmp_path / "files"))
+
+
+@pytest.fixture
+def served(services):
+    """The API served over HTTP on a free loopback port; its base URL."""
+    app = create_app(Settings(), services=services)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def _items(relationship):
+    """The list inside one of the client's oneOf relationship wrappers (ids or objects)."""
+    return getattr(relationship, "actual_instance", relationship)
+
+
+def _store(url: str, token: str | None = None) -> StoreApi:
+    config = Configuration(host=f"{url}/api", access_token=token)
+    return StoreApi(ApiClient(config))
+
+
+def test_sdk_creates_reads_and_edits_studies_and_studysets(served, alice):
+    api = _store(served, alice.token)
+    body = {**study_payload(2, 3), "description": "kept"}
+    study = api.studies_post(study_request=body)
+    assert study is not None and study.id and study.name == body["name"]
+    table = api.tables_post(table_request={"study": study.id, "name": "Table 1"})
+    assert table is not None and table.name == "Table 1"
+    nested = api.studies_id_get(study.id, nested=True)
+    assert len(nested.tables) == 1 and isinstance(nested.tables[0], str)
+    analysis = nested.analyses[0]
+    assert analysis.point_count == 3 and analysis.order == 0
+    point = _items(analysis.points)[1]
+    assert [point.x, point.y, point.z] == point.coordinates and point.order == 1
+    assert nested.has_coordinates is True and nested.has_images is False
+    # A PUT of only a name keeps everything else.
+    renamed = api.studies_id_put(study.id, study_request={"name": "Renamed"})
+    assert renamed.name == "Renamed" and renamed.description == "kept"
+    assert renamed.year == body["year"] and len(renamed.analyses) == 2
+    # Parts created through the client come back.
+    added = api.analyses_post(analysis_request={"study": study.id, "name": "added"})
+    assert added is not None and added.name == "added"
+    peak = api.points_post(point_request={"analysis": added.id, "x": 1.0, "y": 2.0, "z": 3.0,
+                                          "space": "MNI"})
+    assert peak is not None and peak.coordinates == [1.0, 2.0, 3.0]
+    moved = api.points_id_put(peak.id, point_request={"x": -4.0})
+    assert moved.coordinates == [-4.0, 2.0, 3.0] and moved.space == "MNI"
+    linked = api.analyses_id_put(added.id, analysis_request={"table_id": table.id})
+    assert linked.table_id == table.id and linked.name == "added"
+    studyset = api.studysets_post(studyset_request={"name": "set", "studies": [study.id]})
+    assert studyset is not None and _items(studyset.studies) == [study.id]
+    got = api.studysets_id_get(studyset.id, nested=True)
+    assert [s.id for s in _items(got.studies)] == [study.id]
+    assert [m.id for m in got.studyset_studies] == [study.id]
+    listed = api.studies_get(name="Renamed")
+    assert [s.id for s in listed.results] == [study.id] and listed.metadata.total_count == 1
+    with pytest.raises(ApiException) as missing:
+        api.studies_id_get("nosuchstudy0")
+    assert missing.value.status == 404
+
+
+def test_sdk_edits_annotation_notes(served, alice):
+    api = _store(served, alice.token)
+    study = api.studies_post(study_request=study_payload(2, 1))
+    studyset = api.studysets_post(studyset_request={"name": "set", "studies": [study.id]})
+    annotations = api.annotations_get(studyset_id=studyset.id)
+    assert annotations.results == []
+
+
+def _ingest_neurosynth(database_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url,
+           "NEUROSTORE_DATA_DIR": str(tmp_path / "var")}
+    done = subprocess.run(
+        [sys.executable, "manage.py", "ingest", "neurosynth",
+         "--coordinates", str(NEUROSYNTH / "sample-24studies_coordinates.tsv.gz"),
+         "--metadata", str(NEUROSYNTH / "sample-24studies_metadata.tsv.gz")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_nimare_fetches_a_studyset_of_ingested_neurosynth_studies(
+        served, alice, database_url, tmp_path, monkeypatch):
+    from nimare.io import fetch_neurostore_studyset
+    from nimare.utils import tal2mni
+
+    _ingest_neurosynth(database_url, tmp_path)
+    api = _store(served, alice.token)
+    studies = api.studies_get(source="neurosynth", page_size=100).results
+    assert len(studies) == 24
+    ids = sorted(s.id for s in studies)
+    studyset = api.studysets_post(studyset_request={"name": "ns", "studies": ids})
+    client = ApiClient(Configuration(host=f"{served}/api"))
+    monkeypatch.setattr(ApiClient, "_default", client)
+    fetched = fetch_neurostore_studyset(studyset.id)
+    dataset = fetched.to_dataset()
+    nested = api.studysets_id_get(studyset.id, nested=True)
+    # NiMARE brings Talairach peaks to MNI, as it does for a NeuroStore studyset.
+    points = [(a.id, p.space, p.coordinates) for s in _items(nested.studies)
+              for a in _items(s.analyses) for p in _items(a.points)]
+    assert {"MNI", "TAL"} <= {space for _, space, _ in points}
+    mni = [tal2mni(np.array([xyz]))[0] if space == "TAL" else xyz for _, space, xyz in points]
+    expected = sorted((a, *xyz) for (a, _, _), xyz in zip(points, mni, strict=True))
+    coords = dataset.coordinates
+    got = sorted(zip(coords["id"].str.split("-", n=1).str[1], coords["x"], coords["y"],
+                     coords["z"], strict=True))
+    assert len(got) == len(expected) > 100
+    assert [g[0] for g in got] == [e[0] for e in expected]
+    np.testing.assert_allclose([g[1:] for g in got], [e[1:] for e in expected])
