@@ -9,6 +9,7 @@ from flask_cors import CORS
 from flask_smorest import Api
 
 from neurostore.api import (
+    annotation_analyses,
     annotations,
     base_studies,
     children,
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     children.conditions,
     studysets.blp,
     annotations.blp,
+    annotation_analyses.blp,
     users.users,
     users.tokens,
     snapshots.blp,

@@ -181,6 +181,17 @@ class AnnotationService(AggregateService):
             merged["notes"] = [*by_analysis.values(), *unmatched]
         return merged
 
+    def merge_notes(
+        self, actor: Actor, changes: dict[str, list[dict[str, Any]]], *,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> dict[str, Record]:
+        """Merge notes (``{annotation id: [{analysis, note}]}``) into several annotations in
+        one transaction: all are written, or none."""
+        with versioning.unit(self._sf, None) as u:
+            return {id_: self.update(actor, id_, {"notes": notes}, uow=u,
+                                     provenance=provenance)
+                    for id_, notes in changes.items()}
+
     def _clone_data(self, state: dict[str, Any]) -> dict[str, Any]:
         return dict(state)
 

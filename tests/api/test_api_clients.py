@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 from neurostore_sdk import ApiClient, Configuration, StoreApi
 from neurostore_sdk.exceptions import ApiException
 from werkzeug.serving import make_server
@@ -93,12 +94,34 @@ def test_sdk_creates_reads_and_edits_studies_and_studysets(served, alice):
     assert missing.value.status == 404
 
 
-def test_sdk_edits_annotation_notes(served, alice):
+def test_sdk_reads_annotations_and_edits_their_notes(served, alice, bob):
     api = _store(served, alice.token)
     study = api.studies_post(study_request=study_payload(2, 1))
     studyset = api.studysets_post(studyset_request={"name": "set", "studies": [study.id]})
-    annotations = api.annotations_get(studyset_id=studyset.id)
-    assert annotations.results == []
+    assert api.annotations_get(studyset_id=studyset.id).results == []
+    # The client cannot send an annotation (it fails before any request): compose's body.
+    keys = {"included": {"type": "boolean", "order": 0, "default": True}}
+    created = requests.post(f"{served}/api/annotations/", headers=alice.headers,
+                            json={"studyset": studyset.id, "name": "incl", "note_keys": keys})
+    assert created.status_code == 200, created.text
+    annotation = api.annotations_id_get(created.json()["id"])
+    notes = _items(annotation.notes)
+    assert len(notes) == 2 and all(n.note == {"included": True} for n in notes)
+    assert {(n.study_name, n.analysis_name) for n in notes} == {
+        (study.name, "contrast 0"), (study.name, "contrast 1")}
+    first = notes[0].analysis
+    changed = api.annotation_analyses_post(note_collection_request=[
+        {"id": f"{annotation.id}_{first}", "note": {"included": False}}])
+    assert [(c.analysis, c.note) for c in changed] == [(first, {"included": False})]
+    got = api.annotation_analyses_id_get(f"{annotation.id}_{first}")
+    assert got.note == {"included": False} and got.annotation == annotation.id
+    listed = api.annotations_get(studyset_id=studyset.id).results
+    assert [a.id for a in listed] == [annotation.id]
+    # Another user may read the public annotation's notes, not change them.
+    with pytest.raises(ApiException) as denied:
+        _store(served, bob.token).annotation_analyses_post(note_collection_request=[
+            {"id": f"{annotation.id}_{first}", "note": {"included": True}}])
+    assert denied.value.status == 403
 
 
 def _ingest_neurosynth(database_url: str, tmp_path: Path) -> None:

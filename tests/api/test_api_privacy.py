@@ -184,6 +184,7 @@ def _secrets(client, alice) -> tuple[Secrets, list[str]]:
         "study": [study["id"]], "base": [study["base_study"]], "analysis": analyses,
         "point": points, "image": images, "table": tables, "studyset": [ss["id"]],
         "annotation": [note["id"]], "snapshot": [snap["id"]], "run": [run["id"]],
+        "note": [f"{note['id']}_{analyses[0]}"],
     })
     return secrets, [public["id"], open_set["id"], open_note["id"]]
 
@@ -239,5 +240,6 @@ def test_sweep_every_get_route_as_another_user_and_anonymously(app, client, alic
                 f"/api/snapshots/{secrets.ids['snapshot'][0]}",
                 f"/api/meta-analyses/{secrets.ids['run'][0]}",
                 f"/api/points/{secrets.ids['point'][0]}",
-                f"/api/tables/{secrets.ids['table'][0]}"):
+                f"/api/tables/{secrets.ids['table'][0]}",
+                f"/api/annotation-analyses/{secrets.ids['note'][0]}"):
         assert client.get(url, headers=alice.headers).status_code == 200, url
