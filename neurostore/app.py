@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_smorest import Api
 
@@ -69,6 +69,32 @@ class NeurostoreApi(Api):
             self.DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
 
 
+def _query_parameters(view: Any) -> set[str]:
+    """The query parameters a view declares (flask-smorest keeps its argument schemas)."""
+    names: set[str] = set()
+    for parameter in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+        if parameter.get("in") == "query":
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            names.update(f.data_key or name for name, f in schema.fields.items())
+    return names
+
+
+def _refuse_unknown_parameters() -> Any:
+    # A parameter the route does not take is an error, never silently ignored: a client
+    # filtering by it would otherwise get the whole list.
+    if not request.args or request.endpoint is None:
+        return None
+    unknown = sorted(set(request.args) - _query_parameters(
+        current_app.view_functions.get(request.endpoint)))
+    if unknown:
+        return errors.problem(400, "Bad Request", "unknown query parameter(s): "
+                              + ", ".join(unknown)[:500],
+                              errors={name[:100]: ["not a parameter of this route"]
+                                      for name in unknown[:20]})
+    return None
+
+
 def _refuse_nul() -> Any:
     # PostgreSQL text cannot hold NUL: refuse it in the path or query before any lookup.
     if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
@@ -123,6 +149,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         api.register_blueprint(blueprint)
     errors.register(app)
     app.before_request(_refuse_nul)
+    app.before_request(_refuse_unknown_parameters)
     if settings.cors_origins:
         # Browser clients on other sites (e.g. a meta-analysis front end) read ETags and
         # send If-Match; a bearer token needs no cookies, so no credentials are allowed.

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from neurostore.api import http
 from neurostore.api.aggregates import provenance
 from neurostore.api.context import actor, reads, services
+from neurostore.api.errors import BadRequest
 from neurostore.api.studies import split_list_args
 from neurostore.schemas.api_queries import MergeBody, NestedArgs, StudyListArgs, WriteArgs
 from neurostore.schemas.api_responses import BaseStudyOut, BaseStudyPage, DeletedOut, RevisionOut
@@ -29,8 +30,19 @@ def list_base_studies(args: dict[str, Any]) -> Response:
     """Search and list publications; content filters (coordinates, images, radius) apply to
     their visible study versions."""
     query, filters = split_list_args(args)
-    return http.page(lambda: reads().base_studies(actor(), StudyFilters(**filters), query,
-                                                  nested=args.get("nested", False)))
+    flat = filters.pop("flat", False)
+    if flat and args.get("nested"):
+        raise BadRequest("flat and nested exclude each other",
+                         {"flat": ["give either flat or nested"]})
+
+    def fetch() -> Any:
+        page = reads().base_studies(actor(), StudyFilters(**filters), query,
+                                    nested=args.get("nested", False))
+        if flat:
+            page.rows = [{k: v for k, v in row.items() if k != "versions"} for row in page.rows]
+        return page
+
+    return http.page(fetch)
 
 
 def _show(id: str, nested: bool, status: int = 200, *, location: bool = False) -> Response:

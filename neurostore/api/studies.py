@@ -16,6 +16,7 @@ from neurostore.api.aggregates import (
     provenance,
 )
 from neurostore.api.context import actor, reads, services
+from neurostore.api.errors import BadRequest
 from neurostore.models import Study
 from neurostore.schemas.api_queries import (
     CreateArgs,
@@ -35,7 +36,7 @@ from neurostore.services.versioning import Record
 blp = Blueprint("studies", __name__, url_prefix="/api/studies",
                 description="Study versions: a publication's data from one source or curator")
 
-LIST_KEYS = ("limit", "cursor", "sort", "desc", "page")
+LIST_KEYS = ("limit", "cursor", "sort", "desc", "page", "everything")
 BODY_NOTE = (
     "A whole study. Analyses and tables may be given as the ids of current ones (as a GET"
     " without nested=true returns them), which keeps them unchanged."
@@ -61,8 +62,20 @@ def split_list_args(args: dict[str, Any]) -> tuple[ListQuery, dict[str, Any]]:
 def list_studies(args: dict[str, Any]) -> Response:
     """Search and list studies (keyset pages; pass `metadata.next` as `cursor`)."""
     query, filters = split_list_args(args)
-    return http.page(lambda: reads().studies(actor(), StudyFilters(**filters), query,
-                                             nested=args.get("nested", False)))
+    flat = filters.pop("flat", False)
+    if flat and args.get("nested"):
+        raise BadRequest("flat and nested exclude each other",
+                         {"flat": ["give either flat or nested"]})
+
+    def fetch() -> Any:
+        page = reads().studies(actor(), StudyFilters(**filters), query,
+                               nested=args.get("nested", False))
+        if flat:
+            page.rows = [{k: v for k, v in row.items() if k not in ("tables", "analyses")}
+                         for row in page.rows]
+        return page
+
+    return http.page(fetch)
 
 
 @blp.route("", methods=["POST"])

@@ -19,6 +19,28 @@ def _flag(description: str) -> fields.Boolean:
     return fields.Boolean(metadata={"description": description})
 
 
+#: NeuroStore's data types of a study.
+DATA_TYPES = ("coordinate", "image", "both")
+#: NeuroStore's map types, as the image value types that satisfy each.
+MAP_TYPES = {"z": ("Z",), "t": ("T",), "beta_variance": ("BETA", "VARIANCE"), "any": ()}
+#: The columns ``unique`` may name; ``true`` means the first.
+UNIQUE_COLUMNS = ("doi", "pmid", "pmcid", "name")
+
+
+class UniqueColumn(fields.Field):
+    """NeuroStore's ``unique``: a boolean (true: ``doi``) or the name of a column."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return UNIQUE_COLUMNS[0]
+        if text in ("false", "0"):
+            return None
+        if text in UNIQUE_COLUMNS:
+            return text
+        raise ValidationError(f"true, false, or one of: {', '.join(UNIQUE_COLUMNS)}")
+
+
 def _contains(what: str) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=500), metadata={
         "description": f"{what} contains this text (any case), as in NeuroStore"})
@@ -37,6 +59,9 @@ class ListArgs(Schema):
                        " skipped, so deep pages are slower than with `cursor`)"})
     page_size = fields.Integer(validate=validate.Range(1, MAX_LIMIT),
                                metadata={"description": "NeuroStore's name of `limit`"})
+    paginate = fields.Boolean(metadata={
+        "description": "false: every match in one page (400 beyond the largest page size,"
+                       " 1000: page through them instead)"})
 
     @validates_schema
     def _one_way_to_page(self, data: dict[str, Any], **_: Any) -> None:
@@ -47,6 +72,11 @@ class ListArgs(Schema):
     def _page_size_is_limit(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         if "page_size" in data:
             data["limit"] = data.pop("page_size")
+        if data.pop("paginate", True) is False:
+            if "page" in data or "cursor" in data:
+                raise ValidationError("paginate=false lists everything: give no page or"
+                                      " cursor", "paginate")
+            data["limit"], data["everything"] = MAX_LIMIT, True
         return data
 
 
@@ -82,12 +112,25 @@ class StudyListArgs(ListArgs, NestedArgs):
     description = _contains("the abstract")
     authors = _contains("the authors")
     journal = _contains("the journal")
+    publication = _contains("the journal (NeuroStore's name of `journal`)")
     pmid = Identifier("pmid")
     doi = Identifier("doi")
     pmcid = Identifier("pmcid")
     year_min = fields.Integer(validate=validate.Range(1800, 2200))
     year_max = fields.Integer(validate=validate.Range(1800, 2200))
     source = fields.String(validate=validate.Length(min=1, max=64))
+    source_id = fields.String(validate=validate.Length(min=1, max=255),
+                              metadata={"description": "the id in its source (exact)"})
+    unique = UniqueColumn(metadata={
+        "description": "one study per value of a column (true: doi; or doi, pmid, pmcid,"
+                       " name): the first created; studies without a value are all kept"})
+    data_type = fields.String(validate=validate.OneOf(DATA_TYPES), metadata={
+        "description": "coordinate: has peaks; image: has images; both: has either"})
+    map_type = fields.String(validate=validate.OneOf(list(MAP_TYPES)), metadata={
+        "description": "has a Z map, a T map, beta and variance maps, or any image"})
+    level = fields.String(validate=validate.OneOf(["group", "meta"]), metadata={
+        "description": "NeuroStore's study level: every study here is group-level"})
+    flat = _flag("leave out tables and analyses (NeuroStore's flat listing)")
     has_coordinates = _flag("has (or, false: has no) peak coordinates")
     has_images = _flag("has (or, false: has no) images")
     value_type = ValueType(metadata={"description": "has an image of this statistic"})
@@ -106,6 +149,10 @@ class StudysetListArgs(TimestampListArgs, NestedArgs):
     """Filters of the studyset list."""
 
     study = fields.String(validate=ID, metadata={"description": "holding this study"})
+    search = _contains("the name or the description")
+    name = _contains("the name")
+    description = _contains("the description")
+    authors = _contains("the authors")
 
 
 class AnnotationListArgs(TimestampListArgs, NestedArgs):

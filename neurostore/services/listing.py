@@ -31,6 +31,7 @@ class ListQuery:
     sort: str = "created_at"
     desc: bool = True
     page: int | None = None
+    everything: bool = False
 
 
 @dataclass
@@ -156,6 +157,9 @@ def _paginate_matches(session: Session, stmt: Select, id_name: str, query: ListQ
 
 def _page_of(rows: list[Any], total: int, query: ListQuery) -> Page:
     nxt = None
+    if len(rows) > query.limit and query.everything:
+        raise Invalid({"paginate": [f"{total} matches: more than {query.limit} cannot come in"
+                                    " one page; page through them"]})
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         nxt = _encode(rows[-1]._sort, rows[-1].id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from neurostore.models import (
@@ -42,11 +42,19 @@ def _by_id(table: Any) -> dict[str, SortKey]:
 
 def list_studysets(
     session: Session, actor: Actor, query: ListQuery, *, user_id: str | None = None,
-    study: str | None = None,
+    study: str | None = None, search: str | None = None, name: str | None = None,
+    description: str | None = None, authors: str | None = None,
 ) -> Page:
-    """A page of visible studysets, optionally of one owner or holding one study."""
+    """A page of visible studysets, optionally of one owner, holding one study, or whose
+    name, description or authors contain a text (``search``: name or description)."""
     t = Studyset.__table__
     stmt = select(t.c.id).where(visible(t, actor))
+    for column, text in (("name", name), ("description", description), ("authors", authors)):
+        if text:
+            stmt = stmt.where(t.c[column].icontains(text, autoescape=True))
+    if search:
+        stmt = stmt.where(or_(t.c.name.icontains(search, autoescape=True),
+                              t.c.description.icontains(search, autoescape=True)))
     if user_id:
         stmt = stmt.where(t.c.owner_id == user_id)
     if study:

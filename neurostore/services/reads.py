@@ -126,14 +126,11 @@ class ReadService:
         for row in rows:
             row["versions"] = [summaries[v] for v in row["versions"]]
 
-    def studysets(
-        self, actor: Actor, query: ListQuery, *, user_id: str | None = None,
-        study: str | None = None,
-    ) -> Page:
-        """A page of studysets with their study ids."""
+    def studysets(self, actor: Actor, query: ListQuery, **filters: Any) -> Page:
+        """A page of studysets with their study ids (filters: see
+        :func:`queries.list_studysets`)."""
         with UnitOfWork(self._sf) as uow:
-            page = queries.list_studysets(uow.session, actor, query, user_id=user_id,
-                                          study=study)
+            page = queries.list_studysets(uow.session, actor, query, **filters)
             states = queries.studyset_states(uow.session, actor, [r.id for r in page.rows])
             page.rows = [states[r.id] for r in page.rows]
             return page

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from neurostore.models import Analysis, BaseStudy, Image, Point, Study, Table
+from neurostore.schemas.api_queries import MAP_TYPES
 from neurostore.services import coordinates, search
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Invalid
@@ -28,12 +29,18 @@ class StudyFilters:
     description: str | None = None
     authors: str | None = None
     journal: str | None = None
+    publication: str | None = None
     pmid: str | None = None
     doi: str | None = None
     pmcid: str | None = None
     year_min: int | None = None
     year_max: int | None = None
     source: str | None = None
+    source_id: str | None = None
+    unique: str | None = None
+    data_type: str | None = None
+    map_type: str | None = None
+    level: str | None = None
     has_coordinates: bool | None = None
     has_images: bool | None = None
     value_type: str | None = None
@@ -47,7 +54,8 @@ class StudyFilters:
 
     def is_search(self) -> bool:
         """Whether a text or radius search narrows the list (to few rows, at a cost)."""
-        return (any((self.search, self.name, self.description, self.authors, self.journal))
+        return (any((self.search, self.name, self.description, self.authors, self.journal,
+                     self.publication, self.source_id))
                 or self.location() is not None)
 
     def location(self) -> tuple[float, float, float, float] | None:
@@ -106,6 +114,16 @@ def _content_clauses(f: StudyFilters, study_id: ColumnElement) -> list[ColumnEle
         clauses.append(found if f.has_images else ~found)
     if f.value_type:
         clauses.append(_image_exists(study_id, Image.value_type == f.value_type))
+    if f.data_type:
+        peaks, images = _point_exists(study_id, Point.x.is_not(None)), _image_exists(study_id)
+        clauses.append({"coordinate": peaks, "image": images}.get(f.data_type,
+                                                                  or_(peaks, images)))
+    if f.map_type:
+        clauses += ([_image_exists(study_id, Image.value_type == kind)
+                     for kind in MAP_TYPES[f.map_type]] or [_image_exists(study_id)])
+    if f.level == "meta":
+        # Every study here is a group-level one.
+        clauses.append(false())
     if f.space:
         clauses.append(or_(
             _point_exists(study_id, Point.space == f.space),
@@ -122,7 +140,8 @@ def _publication_clauses(f: StudyFilters, table: Any) -> list[ColumnElement]:
     if f.search:
         clauses.append(search.matches(f.search))
     for key, column in (("name", "name"), ("description", "description"),
-                        ("authors", "authors"), ("journal", "publication")):
+                        ("authors", "authors"), ("journal", "publication"),
+                        ("publication", "publication")):
         if getattr(f, key):
             clauses.append(table.c[column].icontains(getattr(f, key), autoescape=True))
     for key in ("pmid", "doi", "pmcid"):
@@ -141,11 +160,25 @@ def study_clauses(f: StudyFilters, actor: Actor) -> list[ColumnElement]:
     clauses = [visible(t, actor), *_publication_clauses(f, t), *_content_clauses(f, t.c.id)]
     if f.source:
         clauses.append(t.c.source == f.source)
+    if f.source_id:
+        clauses.append(t.c.source_id == f.source_id)
     if f.user_id:
         clauses.append(t.c.owner_id == f.user_id)
     if f.base_study:
         clauses.append(t.c.base_study_id == f.base_study)
+    if f.unique:
+        clauses.append(first_of_its_value(t, f.unique, actor))
     return clauses
+
+
+def first_of_its_value(table: Any, column: str, actor: Actor) -> ColumnElement:
+    """Rows with no earlier visible row (by creation, then id) sharing their ``column``
+    value: NeuroStore's ``unique``. Rows without a value are all kept."""
+    e = table.alias("earlier")
+    earlier = exists(select(e.c.id).where(
+        e.c[column] == table.c[column], visible(e, actor),
+        tuple_(e.c.created_at, e.c.id) < tuple_(table.c.created_at, table.c.id)))
+    return or_(table.c[column].is_(None), ~earlier)
 
 
 def list_studies(session: Session, actor: Actor, f: StudyFilters, query: ListQuery) -> Page:
@@ -163,9 +196,13 @@ def list_base_studies(
     b, s = BaseStudy.__table__, Study.__table__
     clauses = [b.c.deleted_at.is_(None), b.c.merged_into_id.is_(None),
                publication_visible(b, actor), *_publication_clauses(f, b)]
+    if f.unique:
+        clauses.append(first_of_its_value(b, f.unique, actor))
     version_clauses = _content_clauses(f, s.c.id)
     if f.source:
         version_clauses.append(s.c.source == f.source)
+    if f.source_id:
+        version_clauses.append(s.c.source_id == f.source_id)
     if f.user_id:
         version_clauses.append(s.c.owner_id == f.user_id)
     if version_clauses:

@@ -163,3 +163,42 @@ def test_nimare_fetches_a_studyset_of_ingested_neurosynth_studies(
     assert len(got) == len(expected) > 100
     assert [g[0] for g in got] == [e[0] for e in expected]
     np.testing.assert_allclose([g[1:] for g in got], [e[1:] for e in expected])
+
+
+def test_sdk_list_parameters_filter_and_unknown_ones_are_refused(served, alice):
+    api = _store(served, alice.token)
+    with_peaks = api.studies_post(study_request={**study_payload(1, 2), "doi": "10.1234/same"})
+    with_image = api.studies_post(study_request={
+        "name": "maps", "doi": "10.1234/same",
+        "analyses": [{"name": "a", "images": [{"url": "https://example.org/z.nii.gz",
+                                               "value_type": "Z"}]}]})
+    empty = api.studies_post(study_request={"name": "nothing"})
+    requests.post(f"{served}/api/studies/", headers=alice.headers,
+                  json={"name": "sourced", "source": "neurosynth", "source_id": "12345"})
+
+    def ids(**params):
+        return {s.id for s in api.studies_get(**params).results}
+
+    assert ids(data_type="coordinate") == {with_peaks.id}
+    assert ids(data_type="image") == {with_image.id}
+    assert ids(data_type="both") == {with_peaks.id, with_image.id}
+    assert ids(map_type="z") == ids(map_type="any") == {with_image.id}
+    assert ids(map_type="t") == set()
+    assert ids(level="group") >= {with_peaks.id, empty.id} and ids(level="meta") == set()
+    assert [s.source_id for s in api.studies_get(source_id="12345").results] == ["12345"]
+    assert len(ids(unique=True) & {with_peaks.id, with_image.id}) == 1
+    flat = api.studies_get(flat=True, name="nothing").results[0]
+    assert flat.analyses is None and flat.name == "nothing"
+    assert len(api.studies_get(paginate=False).results) == 4
+    assert {s.id for s in api.studysets_get(name="zzz").results} == set()
+    # Every parameter the server does not take is a 400 naming it, never ignored.
+    for url in ("/api/studies/?nonsense=1", "/api/studies/?studyset_owner=x",
+                f"/api/studies/{empty.id}?flat=true", "/api/snapshots?x=1",
+                "/api/annotations/?info=true", "/api/base-studies/?feature_filter=a"):
+        r = requests.get(f"{served}{url}", headers=alice.headers)
+        assert r.status_code == 400, url
+        assert r.headers["Content-Type"] == "application/problem+json"
+        assert set(r.json()["errors"]) == {url.split("?")[1].split("=")[0]}
+    with pytest.raises(ApiException) as refused:
+        api.studies_get(map_type="nope")
+    assert refused.value.status == 400
