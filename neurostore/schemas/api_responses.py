@@ -82,6 +82,7 @@ class ImageOut(Schema):
     add_date = _text()
     analysis = fields.String()
     study = fields.String()
+    order = fields.Integer(metadata={"description": "place in its analysis, from 0"})
 
 
 class ConditionOut(Schema):
@@ -109,6 +110,7 @@ class TableOut(Schema):
     footer = _text()
     metadata = fields.Dict(allow_none=True)
     study = fields.String()
+    order = fields.Integer(metadata={"description": "place in its study, from 0"})
 
 
 class AnalysisOut(Schema):
