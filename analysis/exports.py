@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, BinaryIO
 
 from analysis.snapshot import ExportSummary, write_nimads, write_nimare, write_sleuth, write_tsv
+from analysis.snapshot.release import write_release
 
 #: Skipped items kept in an export's stored summary (the count is always complete).
 SKIPS_KEPT = 100
@@ -20,7 +21,7 @@ class ExportFormat:
     ----------
     name : str
         The ``format`` parameter (``nimads``, ``nimare``, ``sleuth-mni``, ``sleuth-tal``,
-        ``tsv``).
+        ``tsv``, ``release``).
     media_type : str
         HTTP content type.
     suffix : str
@@ -57,6 +58,8 @@ FORMATS = {
                      "Sleuth text of the experiments in Talairach space"),
         ExportFormat("tsv", "text/tab-separated-values; charset=utf-8", ".tsv", write_tsv,
                      "one row per peak: study, analysis, space, x, y, z, sample size, notes"),
+        ExportFormat("release", "application/gzip", ".tar.gz", write_release,
+                     "parquet tables in a .tar.gz: nimare.extract.fetch_neurostore loads it"),
     )
 }
 

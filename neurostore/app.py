@@ -16,6 +16,7 @@ from neurostore.api import (
     errors,
     ingest_runs,
     meta_analyses,
+    releases,
     snapshots,
     studies,
     studysets,
@@ -43,6 +44,7 @@ BLUEPRINTS = (
     users.users,
     users.tokens,
     snapshots.blp,
+    releases.blp,
     meta_analyses.blp,
     ingest_runs.blp,
 )

@@ -82,6 +82,16 @@ class Coordinates(fields.Field):
         return out
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false``: strings and numbers are refused, not read as truthy
+    (``"public": "yes"`` must not make a study public)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: send true or false.")
+        return value
+
+
 class FiniteFloat(fields.Float):
     """A float that refuses NaN and infinities, with a message naming the value."""
 

@@ -13,7 +13,13 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from neurostore.schemas.fields import POINT_SPACES, Coordinates, FiniteFloat, PointSpace
+from neurostore.schemas.fields import (
+    POINT_SPACES,
+    Coordinates,
+    FiniteFloat,
+    PointSpace,
+    StrictBoolean,
+)
 
 KIND_MAX = 64
 LABEL_MAX = 255
@@ -51,15 +57,13 @@ class PointSchema(Schema):
                              load_default=None)
     cluster_size = FiniteFloat(allow_none=True, validate=validate.Range(min=0),
                                load_default=None)
-    subpeak = fields.Boolean(allow_none=True, load_default=None)
-    deactivation = fields.Boolean(allow_none=True, load_default=None)
+    subpeak = StrictBoolean(allow_none=True, load_default=None)
+    deactivation = StrictBoolean(allow_none=True, load_default=None)
     values = fields.List(fields.Nested(PointValueSchema), load_default=list)
 
 
 _NOT_NULL = "Field may not be null."
 _FINITE = "must be a finite number (NaN and infinity are refused)"
-_TRUTHY = set(fields.Boolean.truthy)
-_FALSY = set(fields.Boolean.falsy)
 _coordinates = Coordinates()
 
 
@@ -97,14 +101,7 @@ def _number(value: Any, errors: dict, key: str, minimum: float | None = None) ->
 def _boolean(value: Any, errors: dict, key: str) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
-    try:
-        if value in _TRUTHY:
-            return True
-        if value in _FALSY:
-            return False
-    except TypeError:
-        pass
-    errors[key] = ["Not a valid boolean."]
+    errors[key] = ["Not a valid boolean: send true or false."]
     return None
 
 

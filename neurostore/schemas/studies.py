@@ -20,6 +20,7 @@ from neurostore.schemas.fields import (
     Identifier,
     ImageSpace,
     Reference,
+    StrictBoolean,
     UtcDateTime,
     ValueType,
 )
@@ -138,7 +139,7 @@ class StudySchema(PublicationSchema):
         allow_none=True, validate=validate.Length(min=1, max=255), load_default=None
     )
     source_updated_at = UtcDateTime(allow_none=True, load_default=None)
-    public = fields.Boolean(load_default=True)
+    public = StrictBoolean(load_default=True)
     tables = fields.List(fields.Nested(TableSchema), load_default=list)
     analyses = fields.List(fields.Nested(AnalysisSchema), load_default=list)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate
 
+from neurostore.schemas.fields import StrictBoolean
 from neurostore.schemas.studies import InputSchema, PublicationSchema, StudySchema
 
 NOTE_TYPES = ("boolean", "string", "number", "integer")
@@ -36,7 +37,7 @@ class StudysetSchema(PublicationSchema):
     """A curated, ordered list of study versions."""
 
     id = fields.String(validate=validate.Length(min=1, max=32))
-    public = fields.Boolean(load_default=True)
+    public = StrictBoolean(load_default=True)
     studies = fields.List(StudyRef(), load_default=list)
 
 
@@ -95,7 +96,7 @@ class AnnotationSchema(InputSchema):
     name = fields.String(allow_none=True, load_default=None)
     description = fields.String(allow_none=True, load_default=None)
     metadata = fields.Dict(allow_none=True, load_default=None)
-    public = fields.Boolean(load_default=True)
+    public = StrictBoolean(load_default=True)
     note_keys = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=255)),
         values=NoteKey(),

@@ -216,6 +216,13 @@ class SnapshotService:
                 query = query.where(Snapshot.studyset_id == studyset)
             return [snapshot_state(r) for r in uow.session.execute(query.limit(limit)).scalars()]
 
+    def count(self, actor: Actor) -> int:
+        """How many snapshots the actor may read."""
+        with UnitOfWork(self._sf) as uow:
+            return uow.session.execute(
+                select(func.count()).select_from(Snapshot).where(readable(actor))
+            ).scalar_one()
+
     def delete(self, actor: Actor, snapshot_id: str) -> None:
         """Delete a snapshot no meta-analysis run uses (its files stay in the store)."""
         with UnitOfWork(self._sf) as uow:

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import tarfile
 
 import pytest
 
@@ -60,6 +61,10 @@ def test_every_format_downloads_and_is_reused(client, auth, imported, fmt):
     elif fmt == "tsv":
         rows = list(csv.DictReader(io.StringIO(first.data.decode()), delimiter="\t"))
         assert len(rows) == snapshot["n_points"]
+    elif fmt == "release":
+        with tarfile.open(fileobj=io.BytesIO(first.data), mode="r:gz") as archive:
+            assert {"studyset.json", "studies.parquet", "analyses.parquet"} <= set(
+                archive.getnames())
     else:
         assert first.data.startswith(b"// Reference=")
     if fmt != "nimads":
