@@ -162,7 +162,7 @@ def serve(url: str, port: int, workers: int, threads: int, worker_class: str
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
          str(threads), "--worker-class", worker_class, "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "neurostore.app:create_app()"],
+         "--log-level", "warning", "--limit-request-line", "0", "neurostore.app:create_app()"],
         cwd=ROOT, env=env,
     )
     deadline = time.monotonic() + 60

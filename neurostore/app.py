@@ -82,9 +82,16 @@ def _query_parameters(view: Any) -> set[str]:
     return names
 
 
+#: The longest URL (path and query) the API reads; longer ones get 414.
+MAX_URL_BYTES = 8192
+
+
 def _refuse_unknown_parameters() -> Any:
     # A parameter the route does not take is an error, never silently ignored: a client
-    # filtering by it would otherwise get the whole list.
+    # filtering by it would otherwise get the whole list. One given twice is ambiguous.
+    if len(request.path) + len(request.query_string) > MAX_URL_BYTES:
+        return errors.problem(414, "URI Too Long",
+                              f"the URL is longer than {MAX_URL_BYTES} bytes")
     if not request.args or request.endpoint is None:
         return None
     unknown = sorted(set(request.args) - _query_parameters(
@@ -94,6 +101,11 @@ def _refuse_unknown_parameters() -> Any:
                               + ", ".join(unknown)[:500],
                               errors={name[:100]: ["not a parameter of this route"]
                                       for name in unknown[:20]})
+    repeated = sorted(k for k in request.args if len(request.args.getlist(k)) > 1)
+    if repeated:
+        return errors.problem(400, "Bad Request", "query parameter(s) given more than once: "
+                              + ", ".join(repeated)[:500],
+                              errors={name: ["give this parameter once"] for name in repeated})
     return None
 
 

@@ -93,3 +93,19 @@ def test_wrong_types_are_422_with_field_paths(client, alice):
     r = client.patch(f"/api/studies/{sid}", json={"analyses": [{"id": []}]},
                      headers=alice.headers)
     _problem(r, 422)
+
+
+@pytest.mark.parametrize("body", [
+    {"public": "yes"}, {"public": 1}, {"public": "true"},
+    {"analyses": [{"points": [{"coordinates": [1, 2, 3], "subpeak": "no"}]}]},
+])
+def test_booleans_in_bodies_are_json_booleans(client, alice, body):
+    r = client.post("/api/studies", json={"name": "b", **body}, headers=alice.headers)
+    assert "boolean" in str(_problem(r, 422)["errors"])
+
+
+def test_repeated_and_overlong_query_parameters(client):
+    body = _problem(client.get("/api/studies?limit=1&limit=2"), 400)
+    assert body["errors"] == {"limit": ["give this parameter once"]}
+    r = client.get("/api/studies?name=" + "a" * 9000)
+    assert _problem(r, 414)["title"] == "URI Too Long"
