@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_smorest import Api
+from marshmallow import fields, validate
 
 from neurostore.api import (
     annotation_analyses,
@@ -69,6 +70,20 @@ class NeurostoreApi(Api):
             super()._register_responses()
         finally:
             self.DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
+
+
+#: What every string in a body or a query must match: PostgreSQL text holds no NUL, and a
+#: lone UTF-16 surrogate is no character (both are refused with 400).
+STORABLE_TEXT = "^[^\\u0000\\ud800-\\udfff]*$"
+
+
+def _storable_text(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """Document the characters the API refuses in every string field."""
+    # Choices and patterns of their own already exclude those characters.
+    if isinstance(field, fields.String) and not any(
+            isinstance(v, validate.OneOf | validate.Regexp) for v in field.validators):
+        return {"pattern": STORABLE_TEXT}
+    return {}
 
 
 def _query_parameters(view: Any) -> set[str]:
@@ -159,6 +174,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # NeuroStore's clients call "/api/studies/" with a trailing slash: serve both forms.
     app.url_map.strict_slashes = False
     api = NeurostoreApi(app)
+    api.ma_plugin.converter.add_attribute_function(_storable_text)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     errors.register(app)

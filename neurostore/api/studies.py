@@ -101,9 +101,10 @@ def get_study(args: dict[str, Any], id: str) -> Response:
 def _has_refs(body: Any) -> bool:
     if not isinstance(body, dict):
         return False
-    lists = [body.get("tables"), body.get("analyses")]
-    lists += [a.get(k) for a in body.get("analyses") or [] if isinstance(a, dict)
-              for k in ("points", "images")]
+    analyses = body.get("analyses")
+    lists = [body.get("tables"), analyses]
+    lists += [a.get(k) for a in (analyses if isinstance(analyses, list) else [])
+              if isinstance(a, dict) for k in ("points", "images")]
     return any(isinstance(x, list) and any(isinstance(i, str) for i in x) for x in lists)
 
 

@@ -6,7 +6,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from neurostore.schemas.fields import Identifier, PointSpace, ValueType
+from neurostore.schemas.fields import POINT_SPACES, VALUE_TYPES, Identifier
+
+#: The codes the list filters take (the stored ones: aliases are for bodies).
+IMAGE_VALUE_TYPES = sorted(set(VALUE_TYPES.values()))
+SPACES = sorted(set(POINT_SPACES.values()))
 
 MAX_LIMIT = 1000
 MAX_PAGE = 1_000_000
@@ -133,8 +137,10 @@ class StudyListArgs(ListArgs, NestedArgs):
     flat = _flag("leave out tables and analyses (NeuroStore's flat listing)")
     has_coordinates = _flag("has (or, false: has no) peak coordinates")
     has_images = _flag("has (or, false: has no) images")
-    value_type = ValueType(metadata={"description": "has an image of this statistic"})
-    space = PointSpace(metadata={"description": "has peaks (or images) in this space"})
+    value_type = fields.String(validate=validate.OneOf(IMAGE_VALUE_TYPES), metadata={
+        "description": "has an image of this statistic"})
+    space = fields.String(validate=validate.OneOf(SPACES), metadata={
+        "description": "has peaks (or images) in this space"})
     user_id = fields.String(validate=ID, metadata={"description": "owner's user id"})
     base_study = fields.String(validate=ID)
     x = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI x (mm)"})
@@ -174,7 +180,8 @@ class ChildListArgs(IdSortedListArgs, NestedArgs):
 
     study = fields.String(validate=ID)
     analysis = fields.String(validate=ID, metadata={"description": "points and images only"})
-    value_type = ValueType(metadata={"description": "images only"})
+    value_type = fields.String(validate=validate.OneOf(IMAGE_VALUE_TYPES),
+                               metadata={"description": "images only"})
 
 
 class ConditionListArgs(IdSortedListArgs):

@@ -155,6 +155,9 @@ def get_revision(
     session: Session, aggregate_type: str, aggregate_id: str, version: int
 ) -> Revision:
     """One revision, or :class:`NotFound` naming what is missing."""
+    if not 1 <= version < 2**31:
+        # Versions are 32-bit counters from 1: a number outside them names no revision.
+        raise NotFound(f"{aggregate_type} {aggregate_id} has no revision {version}")
     rev = session.execute(
         select(Revision).where(
             Revision.aggregate_type == aggregate_type,

@@ -109,3 +109,10 @@ def test_repeated_and_overlong_query_parameters(client):
     assert body["errors"] == {"limit": ["give this parameter once"]}
     r = client.get("/api/studies?name=" + "a" * 9000)
     assert _problem(r, 414)["title"] == "URI Too Long"
+
+
+@pytest.mark.parametrize("body", [{"analyses": 1.5}, {"analyses": "x"}, {"tables": 3},
+                                  {"analyses": [{"points": 2.0}]}])
+def test_patch_with_lists_of_the_wrong_type_is_422(client, alice, body):
+    sid = client.post("/api/studies", json=study_payload(1, 1), headers=alice.headers).json["id"]
+    _problem(client.patch(f"/api/studies/{sid}", json=body, headers=alice.headers), 422)

@@ -105,9 +105,10 @@ def test_filters(client, services, alice, bob):
     assert set(_ids(client, "has_images=false")) == {b, c}
     assert set(_ids(client, "has_coordinates=true")) == {a, b}
     assert _ids(client, "has_coordinates=false") == [c]
-    assert _ids(client, "value_type=t") == [a]
+    assert _ids(client, "value_type=T") == [a]
     assert _ids(client, "space=MNI") == [a]
-    assert _ids(client, "space=talairach") == [b]
+    assert _ids(client, "space=TAL") == [b]
+    assert client.get("/api/studies?space=talairach").status_code == 400
     assert _ids(client, "source=neurovault") == [a]
     assert set(_ids(client, f"user_id={bob.actor.id}")) == {b, c}
     base = client.get(f"/api/studies/{a}").json["base_study"]
