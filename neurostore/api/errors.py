@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json
+from psycopg.errors import CheckViolation
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -132,8 +133,12 @@ def from_data_error(exc: DataError) -> Response:
 
 def from_integrity_error(exc: IntegrityError) -> Response:
     """A unique identifier taken by a concurrent write between the service's check and its
-    insert (the check itself answers 409 naming the holder)."""
+    insert (the check itself answers 409 naming the holder); a value a CHECK refuses that
+    validation let through is invalid input."""
     LOG.warning("write refused by a constraint: %s", exc.orig)
+    if isinstance(exc.orig, CheckViolation):
+        rule = getattr(exc.orig.diag, "constraint_name", None) or "a rule of the store"
+        return problem(422, "Invalid input", f"a value breaks {rule}", slug="invalid")
     return problem(409, "Conflict", "the write clashes with one made at the same time "
                    "(an identifier was just taken); read again and retry", slug="conflict")
 

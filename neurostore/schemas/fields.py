@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from neurostore.schemas.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
 
@@ -80,6 +80,16 @@ class Coordinates(fields.Field):
                 raise ValidationError(f"{axis} must be finite, got {v!r}")
             out.append(float(v))
         return out
+
+
+#: Text PostgreSQL can store that is not blank: no NUL or lone surrogate, and something
+#: other than white space (documented as this pattern, checked by the same one).
+NOT_BLANK = "^[^\\u0000\\ud800-\\udfff]*[^\\s\\u0000\\ud800-\\udfff][^\\u0000\\ud800-\\udfff]*$"
+
+
+def not_blank() -> validate.Regexp:
+    """A validator refusing empty and white-space-only text."""
+    return validate.Regexp(NOT_BLANK, error="must not be blank")
 
 
 class StrictBoolean(fields.Boolean):

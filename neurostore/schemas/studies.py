@@ -12,7 +12,6 @@ from marshmallow import (
     post_load,
     pre_load,
     validate,
-    validates_schema,
 )
 
 from neurostore.schemas.fields import (
@@ -23,6 +22,7 @@ from neurostore.schemas.fields import (
     StrictBoolean,
     UtcDateTime,
     ValueType,
+    not_blank,
 )
 from neurostore.schemas.points import PointList
 
@@ -108,7 +108,8 @@ class AnalysisSchema(InputSchema):
 class PublicationSchema(InputSchema):
     """Descriptive fields shared by publications, studies and studysets."""
 
-    name = fields.String(allow_none=True, load_default=None)
+    name = fields.String(allow_none=True, load_default=None, validate=not_blank(),
+                         metadata={"description": "null for no name; never blank"})
     description = fields.String(allow_none=True, load_default=None)
     publication = fields.String(allow_none=True, load_default=None)
     authors = fields.String(allow_none=True, load_default=None)
@@ -120,12 +121,6 @@ class PublicationSchema(InputSchema):
     pmcid = Identifier("pmcid", load_default=None)
     metadata = fields.Dict(allow_none=True, load_default=None)
 
-    @validates_schema
-    def name_not_blank(self, data: dict[str, Any], **kwargs: Any) -> None:
-        name = data.get("name")
-        if name is not None and not name.strip():
-            raise ValidationError("must not be blank; send null for no name", "name")
-
 
 class StudySchema(PublicationSchema):
     """A study version with its whole tree."""
@@ -133,10 +128,12 @@ class StudySchema(PublicationSchema):
     id = fields.String(validate=validate.Length(min=1, max=32))
     base_study = fields.String(allow_none=True, load_default=None)
     source = fields.String(
-        allow_none=True, validate=validate.Length(min=1, max=64), load_default=None
+        allow_none=True, validate=[validate.Length(min=1, max=64), not_blank()],
+        load_default=None,
     )
     source_id = fields.String(
-        allow_none=True, validate=validate.Length(min=1, max=255), load_default=None
+        allow_none=True, validate=[validate.Length(min=1, max=255), not_blank()],
+        load_default=None,
     )
     source_updated_at = UtcDateTime(allow_none=True, load_default=None)
     public = StrictBoolean(load_default=True)

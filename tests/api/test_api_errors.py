@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.neurostore.factories import study_payload
@@ -116,3 +118,17 @@ def test_repeated_and_overlong_query_parameters(client):
 def test_patch_with_lists_of_the_wrong_type_is_422(client, alice, body):
     sid = client.post("/api/studies", json=study_payload(1, 1), headers=alice.headers).json["id"]
     _problem(client.patch(f"/api/studies/{sid}", json=body, headers=alice.headers), 422)
+
+
+@pytest.mark.parametrize("url,body,field", [
+    ("/api/studysets", {"name": "   "}, "name"),
+    ("/api/studies", {"name": ""}, "name"),
+    ("/api/studies", {"source": " ", "source_id": "x"}, "source"),
+    ("/api/studies", {"source": "s", "source_id": "\t"}, "source_id"),
+    ("/api/base-studies", {"name": " "}, "name"),
+])
+def test_blank_text_is_422_and_documented_as_refused(client, alice, url, body, field):
+    assert field in _problem(client.post(url, json=body, headers=alice.headers), 422)["errors"]
+    spec = client.get("/api/openapi.json").json["components"]["schemas"]
+    documented = spec["Study"]["properties"][field]["pattern"]
+    assert re.search(documented, "x") and not re.search(documented, " \t")
