@@ -23,6 +23,15 @@ class RawJSON:
         self.text = text
 
 
+def with_member(document: RawJSON | dict[str, Any], key: str, value: Any
+                ) -> RawJSON | dict[str, Any]:
+    """``document`` with one more member, without parsing it when it is JSON text."""
+    if isinstance(document, RawJSON):
+        return RawJSON(f"{document.text[:-1]},{orjson.dumps(key).decode()}:"
+                       f"{dumps(value).decode()}}}")
+    return {**document, key: value}
+
+
 def _fragment(value: Any) -> Any:
     if isinstance(value, RawJSON):
         return orjson.Fragment(value.text)

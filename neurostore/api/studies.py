@@ -20,8 +20,8 @@ from neurostore.api.errors import BadRequest
 from neurostore.models import Study
 from neurostore.schemas.api_queries import (
     CreateArgs,
-    NestedArgs,
     ReplaceArgs,
+    StudyArgs,
     StudyListArgs,
     WriteArgs,
 )
@@ -63,6 +63,7 @@ def list_studies(args: dict[str, Any]) -> Response:
     """Search and list studies (keyset pages; pass `metadata.next` as `cursor`)."""
     query, filters = split_list_args(args)
     flat = filters.pop("flat", False)
+    owner = filters.pop("studyset_owner", None)
     if flat and args.get("nested"):
         raise BadRequest("flat and nested exclude each other",
                          {"flat": ["give either flat or nested"]})
@@ -73,6 +74,11 @@ def list_studies(args: dict[str, Any]) -> Response:
         if flat:
             page.rows = [{k: v for k, v in row.items() if k not in ("tables", "analyses")}
                          for row in page.rows]
+        if owner is not None:
+            ids = page.extra["ids"]
+            studysets = reads().studysets_of(actor(), ids, owner)
+            page.rows = [json_codec.with_member(row, "studysets", studysets.get(i, []))
+                         for row, i in zip(page.rows, ids, strict=True)]
         return page
 
     return http.page(fetch)
@@ -88,14 +94,21 @@ def create_study(args: dict[str, Any]) -> Response:
 
 
 @blp.route("/<id>", methods=["GET"], endpoint="study")
-@blp.arguments(NestedArgs, location="query", error_status_code=400)
+@blp.arguments(StudyArgs, location="query", error_status_code=400)
 @blp.response(200, StudyOut)
 @blp.alt_response(304, description=http.NOT_MODIFIED)
 def get_study(args: dict[str, Any], id: str) -> Response:
-    """One study; `nested=true` embeds tables and analyses with their points and images."""
+    """One study; `nested=true` embeds tables and analyses with their points and images;
+    `studyset_owner` adds the studysets of that user holding it."""
     tree = reads().study_tree(actor(), id)
     body = tree.body() if args.get("nested") else flat_study(json_codec.loads(tree.document))
-    return http.respond(body, version=tree.root.version, cacheable=True)
+    owner = args.get("studyset_owner")
+    if owner is None:
+        return http.respond(body, version=tree.root.version, cacheable=True)
+    # The studysets change on their own: the version names the study, not this list.
+    studysets = reads().studysets_of(actor(), [id], owner)[id]
+    return http.respond(json_codec.with_member(body, "studysets", studysets),
+                        version=tree.root.version)
 
 
 def _has_refs(body: Any) -> bool:

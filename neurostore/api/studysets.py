@@ -32,12 +32,15 @@ BODY_NOTE = (
 
 
 def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
-    # NeuroStore's clients also read the members as objects of their own.
-    members = [{"id": i, "curation_stub_uuid": None} for i in state["studies"]]
+    # NeuroStore's clients also read the members as objects of their own, and where a
+    # copy came from as its source.
+    shown = {**state, "studyset_studies": [{"id": i, "curation_stub_uuid": None}
+                                           for i in state["studies"]],
+             "source": "neurostore" if state["parent"] else None,
+             "source_id": state["parent"]}
     if not nested:
-        return {**state, "studyset_studies": members}
-    studies = reads().nested_studies(actor(), state["studies"])
-    return {**state, "studies": studies, "studyset_studies": members}
+        return shown
+    return {**shown, "studies": reads().nested_studies(actor(), state["studies"])}
 
 
 views = AggregateViews(lambda: services().studysets, Studyset, "studysets.studyset", _shape,

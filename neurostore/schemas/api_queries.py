@@ -135,6 +135,8 @@ class StudyListArgs(ListArgs, NestedArgs):
     level = fields.String(validate=validate.OneOf(["group", "meta"]), metadata={
         "description": "NeuroStore's study level: every study here is group-level"})
     flat = _flag("leave out tables and analyses (NeuroStore's flat listing)")
+    studyset_owner = fields.String(validate=ID, metadata={
+        "description": "list with each study the studysets of this user holding it"})
     has_coordinates = _flag("has (or, false: has no) peak coordinates")
     has_images = _flag("has (or, false: has no) images")
     value_type = fields.String(validate=validate.OneOf(IMAGE_VALUE_TYPES), metadata={
@@ -149,6 +151,13 @@ class StudyListArgs(ListArgs, NestedArgs):
     radius = fields.Float(allow_nan=False, validate=validate.Range(0, 100, min_inclusive=False),
                           metadata={"description": "mm around (x, y, z); Talairach peaks are"
                                                    " converted to MNI to match"})
+
+
+class StudyArgs(NestedArgs):
+    """How one study is shown."""
+
+    studyset_owner = fields.String(validate=ID, metadata={
+        "description": "list with the study the studysets of this user holding it"})
 
 
 class StudysetListArgs(TimestampListArgs, NestedArgs):

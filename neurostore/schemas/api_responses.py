@@ -161,6 +161,9 @@ class StudyOut(PublicationOut):
     analyses = _ids_or_objects("analysis ids, or analyses with nested=true")
     has_coordinates = fields.Boolean(metadata={"description": "single study only"})
     has_images = fields.Boolean(metadata={"description": "single study only"})
+    studysets = fields.List(fields.Dict(), metadata={
+        "description": "with studyset_owner: that user's studysets holding it (those you may"
+                       " read): {id, name, description}"})
 
 
 class BaseStudyOut(PublicationOut):
@@ -179,6 +182,8 @@ class StudysetOut(PublicationOut):
     studies = _ids_or_objects("study ids, or whole studies with nested=true")
     studyset_studies = fields.List(fields.Dict(), metadata={
         "description": "NeuroStore's list of members: {id, curation_stub_uuid}"})
+    source = _text()
+    source_id = _text()
 
 
 def _id_or_object(description: str, **kwargs: bool) -> fields.Raw:

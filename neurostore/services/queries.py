@@ -149,6 +149,24 @@ def annotation_notes(session: Session, note_keys: dict[str, dict[str, str]]
     return out
 
 
+def studysets_of(session: Session, actor: Actor, study_ids: list[str],
+                 owner: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The visible studysets (``id``, ``name``, ``description``) holding each study, as
+    NeuroStore lists them with a study; only ``owner``'s when given."""
+    t = Studyset.__table__
+    stmt = (select(StudysetStudy.study_id, t.c.id, t.c.name, t.c.description)
+            .join(t, t.c.id == StudysetStudy.studyset_id)
+            .where(StudysetStudy.study_id.in_(study_ids), visible(t, actor))
+            .order_by(StudysetStudy.study_id, t.c.created_at, t.c.id))
+    if owner:
+        stmt = stmt.where(t.c.owner_id == owner)
+    out: dict[str, list[dict[str, Any]]] = {i: [] for i in study_ids}
+    for row in session.execute(stmt):
+        out[row.study_id].append({"id": row.id, "name": row.name,
+                                  "description": row.description})
+    return out
+
+
 def note_details(session: Session, analysis_ids: list[str]) -> dict[str, dict[str, Any]]:
     """What NeuroStore shows with each note, by analysis: the analysis's name and its
     study's name, year, authors and journal."""

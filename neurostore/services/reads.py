@@ -62,6 +62,7 @@ class ReadService:
         with UnitOfWork(self._sf) as uow:
             page = study_queries.list_studies(uow.session, actor, filters, query)
             ids = [r.id for r in page.rows]
+            page.extra["ids"] = ids
             if nested:
                 trees = read_tree_texts(uow.session, ids, self._documents)
                 uow.commit()
@@ -161,6 +162,12 @@ class ReadService:
             states = queries.annotation_states(uow.session, actor, [r.id for r in page.rows])
             page.rows = [states[r.id] for r in page.rows]
             return page
+
+    def studysets_of(self, actor: Actor, study_ids: list[str], owner: str | None = None
+                     ) -> dict[str, list[dict[str, Any]]]:
+        """The studysets ``actor`` may read that hold each study (``owner``'s only)."""
+        with UnitOfWork(self._sf) as uow:
+            return queries.studysets_of(uow.session, actor, study_ids, owner)
 
     def with_note_details(self, states: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Annotations whose notes also carry their analysis's name and their study's

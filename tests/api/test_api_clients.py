@@ -87,6 +87,14 @@ def test_sdk_creates_reads_and_edits_studies_and_studysets(served, alice):
     got = api.studysets_id_get(studyset.id, nested=True)
     assert [s.id for s in _items(got.studies)] == [study.id]
     assert [m.id for m in got.studyset_studies] == [study.id]
+    holding = api.studies_id_get(study.id, studyset_owner=alice.actor.id)
+    assert [(s.actual_instance.id, s.actual_instance.name) for s in holding.studysets] == \
+        [(studyset.id, "set")]
+    listed = api.studies_get(studyset_owner=alice.actor.id, name="Renamed").results
+    assert [s.actual_instance.id for s in listed[0].studysets] == [studyset.id]
+    assert api.studies_id_get(study.id, studyset_owner="nobody000000").studysets == []
+    copy = api.studysets_post(source_id=studyset.id)
+    assert copy.source == "neurostore" and copy.source_id == studyset.id
     listed = api.studies_get(name="Renamed")
     assert [s.id for s in listed.results] == [study.id] and listed.metadata.total_count == 1
     with pytest.raises(ApiException) as missing:
@@ -192,7 +200,7 @@ def test_sdk_list_parameters_filter_and_unknown_ones_are_refused(served, alice):
     assert len(api.studies_get(paginate=False).results) == 4
     assert {s.id for s in api.studysets_get(name="zzz").results} == set()
     # Every parameter the server does not take is a 400 naming it, never ignored.
-    for url in ("/api/studies/?nonsense=1", "/api/studies/?studyset_owner=x",
+    for url in ("/api/studies/?nonsense=1", "/api/studies/?semantic_search=x",
                 f"/api/studies/{empty.id}?flat=true", "/api/snapshots?x=1",
                 "/api/annotations/?info=true", "/api/base-studies/?feature_filter=a"):
         r = requests.get(f"{served}{url}", headers=alice.headers)
