@@ -14,7 +14,8 @@ def test_the_demo_leg_runs_on_a_worker_and_says_where_everything_is(
                                      imported.annotation.id, alice, include="include",
                                      n_iters=30)
     assert summary.status == "succeeded"
-    assert set(summary.exports) == {"nimads", "nimare", "sleuth-mni", "sleuth-tal", "tsv"}
+    assert set(summary.exports) == {"nimads", "nimare", "sleuth-mni", "sleuth-tal", "tsv",
+                                    "release"}
     assert all(path.exists() for path in summary.exports.values())
     assert summary.pictures["z_corr-FWE_level-cluster"].read_bytes().startswith(b"\x89PNG")
     assert summary.maps["z"].exists() and "Monte Carlo" in summary.methods
