@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ARRAY, Select, String, any_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from neurostore.models import (
@@ -189,8 +189,13 @@ def analysis_summaries(session: Session, ids: list[str]) -> dict[str, dict[str, 
 
 def visible_study_ids(session: Session, actor: Actor, ids: list[str]) -> set[str]:
     """The subset of ``ids`` naming studies ``actor`` may read."""
+    if not ids:
+        return set()
     t = Study.__table__
-    return set(session.execute(select(t.c.id).where(t.c.id.in_(ids), visible(t, actor)))
+    # One array parameter: a studyset's thousand ids as an IN list cost more to send and
+    # plan than to look up.
+    wanted = bindparam("ids", list(ids), type_=ARRAY(String))
+    return set(session.execute(select(t.c.id).where(t.c.id == any_(wanted), visible(t, actor)))
                .scalars())
 
 
