@@ -98,7 +98,7 @@ def _query_parameters(view: Any) -> set[str]:
 
 
 #: The longest URL (path and query) the API reads; longer ones get 414.
-MAX_URL_BYTES = 8192
+MAX_URL_BYTES = 65536
 
 
 def _refuse_unknown_parameters() -> Any:
