@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 import analysis.tasks  # noqa: F401  (declares the analysis queue's tasks)
 import ingest.tasks  # noqa: F401 (declares the ingest tasks and schedules)
 from cli.runtime import Runtime, pass_runtime
 from neurostore import jobs
+from neurostore.config import SettingsError, check_schedules, schedules_from_env
 
 
 @click.command()
@@ -23,6 +26,13 @@ def worker(rt: Runtime, queues: str, concurrency: int, once: bool) -> None:
     unknown = sorted(set(names) - set(jobs.QUEUES))
     if unknown:
         raise click.BadParameter(f"unknown queues: {', '.join(unknown)}", param_hint="--queues")
+    if ingest.tasks.QUEUE in names:
+        # A schedule that cannot run must not let the worker look healthy.
+        try:
+            check_schedules(schedules_from_env(os.environ))
+        except SettingsError as exc:
+            raise click.UsageError(f"{exc}; fix or unset it (or run this worker without the"
+                                   " ingest queue)") from exc
     app = jobs.connected(rt.url)
     with app.open():
         app.run_worker(queues=names, concurrency=concurrency, wait=not once,

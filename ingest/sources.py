@@ -62,27 +62,38 @@ class Environment:
         return self.http or PoliteSession()
 
 
-def default_parameters(source: str) -> dict[str, Any]:
-    """The parameters of a run of the public release (what a schedule runs).
+def _release_file(location: str, name: str) -> str:
+    """``name`` in a release location: a URL prefix or a folder."""
+    if urlsplit(location).scheme in ("http", "https"):
+        return location.rstrip("/") + "/" + name
+    return str(Path(location).expanduser().resolve() / name)
+
+
+def default_parameters(source: str, location: str | None = None) -> dict[str, Any]:
+    """The parameters of a run of the release (what a schedule runs).
 
     Parameters
     ----------
     source : str
         One of :data:`SOURCES`.
+    location : str, optional
+        Where the release is read from instead of its public host: a mirror's URL or a
+        folder holding the release's files under their public names (NeuroVault: the API's
+        base URL).
 
     Returns
     -------
     dict
         JSON parameters; file sources have none (their files must be given).
     """
-    if source == "neuroquery":
-        return {"coordinates": neuroquery.RELEASE_URL + neuroquery.COORDINATES_FILE,
-                "metadata": neuroquery.RELEASE_URL + neuroquery.METADATA_FILE}
-    if source == "neurosynth":
-        return {"coordinates": neurosynth.RELEASE_URL + neurosynth.COORDINATES_FILE,
-                "metadata": neurosynth.RELEASE_URL + neurosynth.METADATA_FILE}
+    if source in ("neuroquery", "neurosynth"):
+        module = neuroquery if source == "neuroquery" else neurosynth
+        where = location or module.RELEASE_URL
+        return {"coordinates": _release_file(where, module.COORDINATES_FILE),
+                "metadata": _release_file(where, module.METADATA_FILE)}
     if source == "neurovault":
-        return {"base_url": DEFAULT_BASE_URL, "collection_ids": None, "require_doi": False,
+        return {"base_url": location or DEFAULT_BASE_URL, "collection_ids": None,
+                "require_doi": False,
                 "group_level_only": False, "max_collections": None,
                 "max_images_per_collection": None}
     if source in ("sleuth", "nimads"):

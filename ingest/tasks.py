@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -28,7 +29,7 @@ from ingest.load import DEFAULT_BATCH_SIZE
 from ingest.runs import execute
 from ingest.sources import SOURCES, Environment, default_parameters
 from neurostore import jobs
-from neurostore.config import Settings, schedules_from_env
+from neurostore.config import Settings, SettingsError, check_schedules, schedules_from_env
 from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.errors import Conflict
 from neurostore.services.registry import build_services
@@ -117,14 +118,24 @@ for _source in SOURCES:
                     retry=RETRY, pass_context=True)(_task)
 
 
+@cache
+def _deferrer() -> procrastinate.App:
+    # A job deferred from inside a job is written on the transaction that opens its run,
+    # through a synchronous queue app of its own: the worker's app is asynchronous and
+    # cannot use that connection.
+    return jobs.connected(database_url(Settings.from_env()))
+
+
 @jobs.tasks.task(name="ingest.scheduled", queue=QUEUE, pass_context=True)
 def scheduled(context: JobContext, timestamp: int, source: str) -> int | None:
-    """Open a run of ``source``'s public release with its job; skip a busy source."""
-    ingest = _environment().services.ingest
+    """Open a run of ``source``'s release (public, or the configured mirror) with its job;
+    skip a busy source."""
+    env = _environment()
+    location = Settings.from_env().release_locations.get(source)
     try:
-        return ingest.start_run(
-            None, source, default_parameters(source), status="queued",
-            on_start=lambda session, run_id: enqueue(context.app, session, run_id, source))
+        return env.services.ingest.start_run(
+            None, source, default_parameters(source, location), status="queued",
+            on_start=lambda session, run_id: enqueue(_deferrer(), session, run_id, source))
     except Conflict as busy:
         LOG.info("scheduled ingest of %s skipped: %s", source, busy)
         return None
@@ -151,6 +162,19 @@ def schedule(settings: Settings, blueprint: procrastinate.Blueprint = jobs.tasks
     return sorted(settings.ingest_schedules)
 
 
+def usable_schedules(environ: Mapping[str, str]) -> dict[str, str]:
+    """The schedules of the environment whose cron expressions are valid (the worker of the
+    ingest queue refuses to start on the others, naming them)."""
+    out = {}
+    for source, cron in schedules_from_env(environ).items():
+        try:
+            check_schedules({source: cron})
+        except SettingsError:
+            continue
+        out[source] = cron
+    return out
+
+
 # Only the schedules: any other unusable variable is reported by the command or app
-# that reads it, not as an import error.
-schedule(Settings(ingest_schedules=schedules_from_env(os.environ)))
+# that reads it, not as an import error, and a bad schedule never stops the other queues.
+schedule(Settings(ingest_schedules=usable_schedules(os.environ)))

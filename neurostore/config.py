@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from croniter import croniter
+
 # Sources whose public releases can be ingested on a schedule (files need a person).
 SCHEDULABLE_SOURCES = ("neuroquery", "neurosynth", "neurovault")
 
@@ -37,6 +39,26 @@ def schedules_from_env(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def check_schedules(schedules: Mapping[str, str]) -> None:
+    """Raise :class:`SettingsError` naming the variable of the first unusable cron
+    expression (five fields: minute hour day-of-month month day-of-week)."""
+    for source, cron in schedules.items():
+        if len(cron.split()) != 5 or not croniter.is_valid(cron):
+            raise SettingsError(
+                f"NEUROSTORE_SCHEDULE_{source.upper()}={cron!r} is not a cron expression"
+                " (five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 0')")
+
+
+def release_locations_from_env(env: Mapping[str, str]) -> dict[str, str]:
+    """Where each source's release is read from, when ``NEUROSTORE_<SOURCE>_URL`` moves it
+    (a mirror's URL, or a folder holding the release's files)."""
+    return {
+        source: env[f"NEUROSTORE_{source.upper()}_URL"].strip()
+        for source in SCHEDULABLE_SOURCES
+        if env.get(f"NEUROSTORE_{source.upper()}_URL", "").strip()
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime settings.
@@ -52,6 +74,10 @@ class Settings:
     ingest_schedules : dict of str to str
         Cron expression of each scheduled ingest source, from
         ``NEUROSTORE_SCHEDULE_<SOURCE>`` (e.g. ``"0 3 * * 0"``); empty or unset disables it.
+    release_locations : dict of str to str
+        Where a source's release is read from instead of its public host, from
+        ``NEUROSTORE_<SOURCE>_URL``: a mirror's URL or a folder holding the release's files
+        (NeuroVault: the API's base URL).
     read_cache_mb : int
         Memory each API process may keep recently sent study documents in
         (``NEUROSTORE_READ_CACHE_MB``, default 64; 0 turns the cache off).
@@ -65,6 +91,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path("var").resolve())
     max_content_length: int = 32 * 1024 * 1024
     ingest_schedules: dict[str, str] = field(default_factory=dict)
+    release_locations: dict[str, str] = field(default_factory=dict)
     read_cache_mb: int = 64
     cors_origins: tuple[str, ...] = ("*",)
 
@@ -92,4 +119,5 @@ class Settings:
             cors_origins=tuple(o.strip() for o in env.get("NEUROSTORE_CORS_ORIGINS", "*")
                                .split(",") if o.strip()),
             ingest_schedules=schedules_from_env(env),
+            release_locations=release_locations_from_env(env),
         )
