@@ -9,9 +9,8 @@ from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import TextIO
 
+from ingest.compressed import GZIP_MAGIC
 from ingest.records import ParseError
-
-GZIP_MAGIC = b"\x1f\x8b"
 
 
 def open_text(path: str | os.PathLike[str]) -> TextIO:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ingest.compressed import read_bytes
 from ingest.records import Skipped, Study
 from ingest.space import normalise_space
 from ingest.value_types import normalise_value_type
@@ -136,7 +137,16 @@ def parse(studyset: JsonInput, annotation: JsonInput | None = None) -> NimadsRes
 
 
 def _load(source: JsonInput) -> dict[str, Any]:
-    document = source if isinstance(source, Mapping) else json.loads(Path(source).read_text())
+    if isinstance(source, Mapping):
+        document: Any = source
+    else:
+        name = Path(source).name
+        try:
+            document = json.loads(read_bytes(source).decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{name}: not UTF-8 text (a NIMADS file is JSON)") from exc
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{name}: not valid JSON ({exc})") from exc
     if not isinstance(document, Mapping):
         raise ValueError("a NIMADS document must be a JSON object")
     return dict(document)

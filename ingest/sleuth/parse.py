@@ -24,9 +24,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ingest.compressed import read_bytes
 from ingest.records import ParseError, ParseResult, Skipped, Study
 
 SOURCE = "sleuth"
@@ -76,7 +76,7 @@ def parse(path: str | os.PathLike[str]) -> ParseResult:
     ParseError
         If the file names no coordinate space, or an unknown one.
     """
-    raw = Path(path).read_bytes()
+    raw = read_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
