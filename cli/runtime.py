@@ -8,6 +8,7 @@ from functools import cached_property
 import click
 from sqlalchemy.engine import Engine
 
+from neurostore import migrate
 from neurostore.config import Settings
 from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.errors import ServiceError
@@ -19,6 +20,7 @@ class Runtime:
     """Lazily started database and services for one command."""
 
     settings: Settings = field(default_factory=Settings.from_env)
+    _schema_checked: bool = field(default=False, init=False)
 
     @cached_property
     def url(self) -> str:
@@ -30,9 +32,30 @@ class Runtime:
         """The engine on :attr:`url`."""
         return make_engine(self.url)
 
+    def ensure_schema(self) -> None:
+        """Make sure the database is at the migrations' head (once per command).
+
+        The embedded database is brought up to date first (a fresh data folder just works);
+        a configured server is left to its operator, told to run ``manage.py db upgrade``.
+        """
+        if self._schema_checked:
+            return
+        revision, head = migrate.pending(self.url)
+        if revision != head:
+            if self.settings.database_url is not None:
+                raise click.ClickException(
+                    f"the database is at migration {revision or 'none'}, not {head}: run"
+                    " `manage.py db upgrade` first")
+            click.echo(f"migrating the embedded database ({revision or 'empty'} -> {head})",
+                       err=True)
+            migrate.upgrade(self.url)
+        self._schema_checked = True
+
     @cached_property
     def services(self) -> Services:
-        """The services on :attr:`engine`."""
+        """The services on :attr:`engine`, on an up-to-date schema (see
+        :meth:`ensure_schema`)."""
+        self.ensure_schema()
         return build_services(make_session_factory(self.engine))
 
 

@@ -33,6 +33,7 @@ def worker(rt: Runtime, queues: str, concurrency: int, once: bool) -> None:
         except SettingsError as exc:
             raise click.UsageError(f"{exc}; fix or unset it (or run this worker without the"
                                    " ingest queue)") from exc
+    rt.ensure_schema()
     app = jobs.connected(rt.url)
     with app.open():
         app.run_worker(queues=names, concurrency=concurrency, wait=not once,

@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +34,19 @@ def downgrade(url: str, revision: str) -> None:
 def check(url: str) -> None:
     """Raise if the models and the migrations differ."""
     command.check(alembic_config(url))
+
+
+def pending(url: str) -> tuple[str | None, str]:
+    """The database's revision and the migrations' head; equal when it is up to date."""
+    config = alembic_config(url)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    return revision, head
 
 
 def current(url: str) -> None:

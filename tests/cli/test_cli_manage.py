@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from manage import cli
 from neurostore.services.errors import Unauthenticated
 from neurostore.services.registry import build_services
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -69,3 +81,50 @@ def test_demo_runs_end_to_end(run):
     assert "412" in result.output
     assert "ingestion runs" in result.output
     assert "succeeded in" in result.output and "clusters" in result.output
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **env})
+
+
+@pytest.fixture
+def empty_database(database_url):
+    """A database with no schema, on the test server."""
+    url = make_url(database_url)
+    name = f"unmigrated_{uuid.uuid4().hex[:8]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_a_command_on_an_unmigrated_server_says_to_upgrade(empty_database, tmp_path):
+    env = {"DATABASE_URL": empty_database, "NEUROSTORE_DATA_DIR": str(tmp_path)}
+    refused = _manage(env, "users", "create", "--name", "Ann")
+    assert refused.returncode == 1
+    assert "manage.py db upgrade" in refused.stderr and "Traceback" not in refused.stderr
+    assert _manage(env, "db", "upgrade").returncode == 0
+    done = _manage(env, "users", "create", "--name", "Ann")
+    assert done.returncode == 0 and "created user" in done.stdout
+
+
+def test_a_command_on_a_fresh_data_folder_migrates_the_embedded_database():
+    # Not under a private (0700) folder: as root the embedded server runs as its own user.
+    folder = Path(tempfile.mkdtemp(prefix="neurostore-fresh-"))
+    folder.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    try:
+        done = subprocess.run([sys.executable, "manage.py", "users", "create", "--name", "Ann"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env={**env, "NEUROSTORE_DATA_DIR": str(folder)})
+        assert done.returncode == 0, done.stderr
+        assert "migrating the embedded database" in done.stderr
+        assert "created user" in done.stdout
+    finally:
+        subprocess.run([sys.executable, "-c", "import pgserver, sys; "
+                        "pgserver.get_server(sys.argv[1]).cleanup()", str(folder / "pg")],
+                       capture_output=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
