@@ -10,6 +10,7 @@ from cli.db import db
 from cli.demo import demo
 from cli.export import export
 from cli.ingest import ingest
+from cli.listing import studies, studysets
 from cli.runtime import Runtime
 from cli.serve import serve
 from cli.users import tokens, users
@@ -31,7 +32,8 @@ def cli(ctx: click.Context) -> None:
         raise click.UsageError(str(exc)) from exc
 
 
-for command in (db, users, tokens, ingest, serve, worker, demo, export, analysis):
+for command in (db, users, tokens, ingest, serve, worker, demo, export, analysis, studysets,
+                studies):
     cli.add_command(command)
 
 

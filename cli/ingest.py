@@ -136,10 +136,15 @@ def sleuth_command(paths: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
 @ingest.command("nimads")
 @click.argument("studyset", type=LOCATION)
 @click.option("--annotation", type=LOCATION, help="The studyset's annotation JSON.")
+@click.option("--into", metavar="STUDYSET",
+              help="Update this studyset (made by an earlier import of the file): studies are"
+                   " matched by their NIMADS ids. Default: a new studyset.")
 @run_options
-def nimads_command(studyset: str, annotation: str | None) -> tuple[str, dict[str, Any]]:
-    """A NIMADS studyset JSON (and its annotation): studies, the studyset and its notes."""
-    return "nimads", {"studyset": studyset, "annotation": annotation}
+def nimads_command(studyset: str, annotation: str | None,
+                   into: str | None) -> tuple[str, dict[str, Any]]:
+    """A NIMADS studyset JSON (and its annotation), imported whole or not at all: a new
+    studyset with its studies and notes, or an update of the one named by --into."""
+    return "nimads", {"studyset": studyset, "annotation": annotation, "into": into}
 
 
 def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int) -> None:
@@ -198,6 +203,8 @@ def _print_summary(console: Console, summary: LoadSummary) -> None:
                       highlight=False)
     if len(summary.errors) > SHOWN_ERRORS:
         console.print(f"  ... and {len(summary.errors) - SHOWN_ERRORS} more")
+    for kind, made in sorted(summary.made.items()):
+        console.print(f"{kind} {made}", highlight=False)
 
 
 def _print_diffs(console: Console, summary: LoadSummary) -> None:

@@ -67,5 +67,8 @@ def fail(exc: ServiceError) -> click.ClickException:
     fields = getattr(exc, "field_errors", None)
     if fields:
         lines = "\n".join(f"  {path}: {' '.join(msgs)}" for path, msgs in fields.items())
-        return click.ClickException(f"{type(exc).__name__}:\n{lines}")
+        # A detail of its own says where (a file, a record); the default repeats the fields.
+        own = not any(exc.detail.startswith(path) for path in fields)
+        return click.ClickException(f"{type(exc).__name__}{': ' + exc.detail if own else ''}:"
+                                    f"\n{lines}")
     return click.ClickException(f"{type(exc).__name__}: {exc.detail}")

@@ -3,6 +3,7 @@
 Each batch is one call of :meth:`IngestService.sync`, hence one transaction: a process
 killed mid-run leaves whole batches behind, never part of a study, and the next run
 finds the committed studies unchanged (their upstream hash matches) and carries on.
+A file import (an atomic stream) is one transaction instead: all of it, or nothing.
 Records the parser left out are counted with the batch they were found in: as
 ``failed`` when the source could not be fetched (worth retrying), as ``skipped`` when
 the record itself is bad.
@@ -20,6 +21,7 @@ from ingest.records import Skipped, Study
 from neurostore.services.actors import Actor
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
+from neurostore.services.uow import UnitOfWork
 
 DEFAULT_BATCH_SIZE = 1000
 COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
@@ -40,15 +42,24 @@ class SourceStream:
         Filled while ``studies`` is iterated.
     is_failure : callable
         Tells a :class:`Skipped` that means "could not be fetched" from a bad record.
+    start : callable or None
+        ``start(services, actor, uow)``, run before the first study is read (the NIMADS
+        loader creates or finds the studyset its studies go to there).
     finish : callable or None
-        ``finish(services, actor, run_id, dry_run) -> BatchReport``, run after the last
+        ``finish(services, actor, run_id, dry_run, uow) -> BatchReport``, run after the last
         batch (the NIMADS loader writes its studyset and annotation there).
+    atomic : bool
+        Load everything in one transaction (a file is imported whole or not at all);
+        ``uow`` is that transaction. Otherwise each batch is its own and ``uow`` is None.
     """
 
     studies: Iterable[Study]
     skipped: list[Skipped]
     is_failure: Callable[[Skipped], bool] = lambda _: False
-    finish: Callable[[Services, Actor, int | None, bool], BatchReport] | None = None
+    start: Callable[[Services, Actor, UnitOfWork], None] | None = None
+    finish: Callable[[Services, Actor, int | None, bool, UnitOfWork | None],
+                     BatchReport] | None = None
+    atomic: bool = False
 
 
 @dataclass
@@ -68,13 +79,15 @@ class LoadSummary:
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     diffs: list[dict[str, Any]] = field(default_factory=list)
+    made: dict[str, str] = field(default_factory=dict)
 
     def add(self, report: BatchReport) -> None:
-        """Accumulate a batch's counts, errors and diffs."""
+        """Accumulate a batch's counts, errors, diffs and what it made."""
         for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(report, name))
         self.errors.extend(report.errors)
         self.diffs.extend(report.diffs)
+        self.made.update(report.made)
 
     def as_dict(self) -> dict[str, Any]:
         """The summary as plain data (for JSON output and the demo)."""
@@ -119,27 +132,55 @@ def load(
         Counts, errors, diffs (dry run), studies and peaks read, and seconds taken.
     """
     started = time.perf_counter()
-    ingest = services.ingest
-    actor = actor or ingest.system_actor()
+    actor = actor or services.ingest.system_actor()
     summary = LoadSummary(source=source, run_id=run_id)
+    if not stream.atomic:
+        _load(services, source, stream, summary, actor, run_id, batch_size, dry_run, progress,
+              None, record=True)
+    else:
+        with UnitOfWork(services.session_factory) as uow:
+            whole = LoadSummary(source=source, run_id=run_id)
+            _load(services, source, stream, whole, actor, run_id, batch_size, dry_run, progress,
+                  uow, record=False)
+            if dry_run:
+                uow.session.rollback()
+            else:
+                uow.commit()
+        # The run's counts are those of the one transaction, written once it committed.
+        report = BatchReport(**{name: getattr(whole, name) for name in COUNTS},
+                             errors=whole.errors, diffs=whole.diffs, made=whole.made)
+        _record(services, run_id, report, dry_run)
+        summary.add(report)
+        summary.studies, summary.peaks = whole.studies, whole.peaks
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _load(services: Services, source: str, stream: SourceStream, summary: LoadSummary,
+          actor: Actor, run_id: int | None, batch_size: int, dry_run: bool,
+          progress: Progress | None, uow: UnitOfWork | None, *, record: bool) -> None:
+    """The batches and the finishing step, recording each batch's counts on the run as it
+    goes when ``record``."""
+    if stream.start is not None:
+        stream.start(services, actor, uow)
     seen = 0
     for batch in _batches(stream.studies, batch_size):
         summary.studies += len(batch)
         summary.peaks += sum(len(a.get("points") or []) for s in batch for a in s["analyses"])
-        report = ingest.sync(actor, run_id, source, batch, dry_run=dry_run)
+        report = services.ingest.sync(actor, run_id, source, batch, dry_run=dry_run, uow=uow)
         seen = _add_skips(report, stream, seen)
-        _record(services, run_id, report, dry_run)
+        if record:
+            _record(services, run_id, report, dry_run)
         summary.add(report)
         if progress is not None:
             progress(summary.studies, report)
     tail = BatchReport()
     _add_skips(tail, stream, seen)
     if stream.finish is not None:
-        tail.add(stream.finish(services, actor, run_id, dry_run))
-    _record(services, run_id, tail, dry_run)
+        tail.add(stream.finish(services, actor, run_id, dry_run, uow))
+    if record:
+        _record(services, run_id, tail, dry_run)
     summary.add(tail)
-    summary.seconds = time.perf_counter() - started
-    return summary
 
 
 def _batches(studies: Iterable[Study], size: int) -> Iterator[list[Study]]:

@@ -150,7 +150,7 @@ def open_source(source: str, parameters: dict[str, Any], env: Environment) -> So
     studyset = _local(p, "studyset", source, env)
     annotation = _local(p, "annotation", source, env) if p.get("annotation") else None
     try:
-        return nimads.open_stream(studyset, annotation)
+        return nimads.open_stream(studyset, annotation, into=p.get("into") or None)
     except ValueError as error:  # not JSON, or not a studyset
         raise ParseError(f"{studyset.name}: {error}") from error
 

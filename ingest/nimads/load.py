@@ -1,112 +1,159 @@
 """A NIMADS studyset (+ annotation) file into the store: its studies, a studyset, notes.
 
-The studies are synced like any source's (``source="nimads"``, ``source_id`` = the
-study's NIMADS id). After the last batch the studyset is written with those study
-versions, and the annotation with each note moved to the stored analysis its
-:class:`~ingest.nimads.parse.AnalysisRef` points at. Both carry a marker in their
-metadata (``ingested_from``: the document's id) by which a re-run finds them again:
-a re-run of the same file changes nothing, and a file that gained studies adds them
-to the studyset.
+A file import is one transaction (the stream is atomic): a bad record, an unusable
+studyset name or a note that cannot be placed writes nothing.
+
+Identity is the target studyset, never the file's own ids (every studyset NiMARE converts
+from a Dataset has the id ``nimads_from_dataset``, so unrelated files share it). Without
+``into`` an import makes a new studyset with new studies. With ``into`` (a studyset made by
+an earlier import) the file's studies are matched to that studyset's studies by their
+NIMADS ids: a re-import of the same file changes nothing, a study the file gained is added,
+and a changed one is updated; what curators added to the studyset stays. A study's
+``source_id`` is ``<studyset id>:<NIMADS study id>``, so the same NIMADS id in two
+studysets names two studies.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-from functools import partial
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.load import SourceStream
 from ingest.nimads.parse import SOURCE, AnalysisRef, NimadsResult, parse
-from neurostore.services import versioning
+from ingest.records import Study
 from neurostore.services.actors import Actor
+from neurostore.services.errors import Invalid, NotFound
 from neurostore.services.history import Provenance
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
+from neurostore.services.uow import UnitOfWork
 
 MARKER_KEY = "ingested_from"
+STUDYSET_FIELDS = ("name", "description", "publication", "doi", "pmid")
+
+
+@dataclass
+class _Target:
+    """The studyset the import writes to, known once the transaction has started."""
+
+    into: str | None
+    studyset: str | None = None
+    created: bool = False
+    members: list[str] = field(default_factory=list)
+
+    def source_id(self, nimads_id: str) -> str:
+        return f"{self.studyset}:{nimads_id}"
 
 
 def open_stream(studyset: str | os.PathLike[str],
-                annotation: str | os.PathLike[str] | None = None) -> SourceStream:
-    """Parse the files; the stream's ``finish`` writes the studyset and annotation.
+                annotation: str | os.PathLike[str] | None = None, *,
+                into: str | None = None) -> SourceStream:
+    """Parse the files; the stream makes (or finds) the studyset, then writes the studies,
+    the members and the annotation, all in one transaction.
 
     Parameters
     ----------
     studyset : path
-        The NIMADS studyset JSON.
+        The NIMADS studyset JSON (gzipped or not).
     annotation : path, optional
         Its annotation JSON.
+    into : str, optional
+        The id of a studyset an earlier import of this file made: update it instead of
+        making a new one.
 
     Returns
     -------
     SourceStream
-        The studies, the parser's skipped records, and the studyset step.
+        An atomic stream: its studies, the parser's skipped records, and the studyset steps.
     """
     result = parse(studyset, annotation)
-    marker = {MARKER_KEY: {"source": SOURCE,
-                           "studyset": result.studyset.get("id") or _digest(studyset)}}
-    return SourceStream(result.studies, result.skipped, finish=partial(_finish, result, marker))
+    marker = {MARKER_KEY: {"source": SOURCE, "studyset": result.studyset.get("id")
+                           or os.path.basename(os.fspath(studyset))}}
+    target = _Target(into)
+    name = os.path.basename(os.fspath(studyset))
+
+    def studies() -> Iterator[Study]:
+        for study in result.studies:
+            yield {**study, "source_id": target.source_id(study["source_id"])}
+
+    return SourceStream(
+        studies(), result.skipped, atomic=True,
+        start=lambda services, actor, uow: _start(services, actor, uow, result, marker, target,
+                                                  name),
+        finish=lambda services, actor, run_id, dry_run, uow: _finish(
+            services, actor, run_id, dry_run, uow, result, marker, target))
 
 
-def _digest(path: str | os.PathLike[str]) -> str:
-    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _start(services: Services, actor: Actor, uow: UnitOfWork, result: NimadsResult,
+           marker: dict[str, Any], target: _Target, file_name: str) -> None:
+    if target.into is not None:
+        try:
+            current = services.studysets.get(actor, target.into, uow=uow)
+        except NotFound as exc:
+            raise Invalid({"into": f"studyset {target.into} not found"}) from exc
+        target.studyset, target.members = target.into, list(current.state["studies"])
+        return
+    fields = {k: result.studyset.get(k) for k in STUDYSET_FIELDS}
+    try:
+        created = services.studysets.create(actor, {**fields, "metadata": marker},
+                                            uow=uow, provenance=_provenance(None))
+    except Invalid as exc:
+        where = f"{file_name}: studyset {result.studyset.get('id')!r}"
+        raise Invalid({f"studyset.{path}": msgs for path, msgs in exc.field_errors.items()},
+                      detail=f"{where}: {exc.detail}") from exc
+    target.studyset, target.created = created.id, True
 
 
-def _finish(result: NimadsResult, marker: dict[str, Any], services: Services, actor: Actor,
-            run_id: int | None, dry_run: bool) -> BatchReport:
+def _provenance(run_id: int | None) -> Provenance:
+    return Provenance(message=f"ingest {SOURCE}", ingest_run_id=run_id)
+
+
+def _finish(services: Services, actor: Actor, run_id: int | None, dry_run: bool,
+            uow: UnitOfWork, result: NimadsResult, marker: dict[str, Any],
+            target: _Target) -> BatchReport:
     report = BatchReport()
-    found = services.ingest.study_ids(SOURCE, [s["source_id"] for s in result.studies])
-    members = [found[s["source_id"]] for s in result.studies if s["source_id"] in found]
+    found = services.ingest.study_ids(
+        SOURCE, [target.source_id(s["source_id"]) for s in result.studies], uow=uow)
+    members = [found[target.source_id(s["source_id"])] for s in result.studies
+               if target.source_id(s["source_id"]) in found]
+    provenance = _provenance(run_id)
+    added = [m for m in members if m not in target.members]
+    if added:
+        # Keep what curators added; append the studies the file gained.
+        services.studysets.modify(
+            actor, target.studyset,
+            lambda current: {"studies": current["studies"] + [
+                m for m in added if m not in current["studies"]]},
+            uow=uow, provenance=provenance)
+    if target.created:
+        report.created += 1
+    elif added:
+        report.updated += 1
+    else:
+        report.unchanged += 1
+    report.made["studyset"] = target.studyset
     if dry_run:
         report.diffs.append({"source_id": marker[MARKER_KEY]["studyset"], "action": "studyset",
                              "studies": len(members)})
-        return report
-    provenance = Provenance(message=f"ingest {SOURCE}", ingest_run_id=run_id)
-    with versioning.unit(services.session_factory, None) as uow:
-        studyset_id = _write_studyset(services, actor, result, marker, members, report, uow,
-                                      provenance)
-        if result.annotation is not None:
-            notes = _notes(services, actor, result, found, report)
-            _write_annotation(services, actor, result, marker, studyset_id, notes, report, uow,
-                              provenance)
+    if result.annotation is not None:
+        notes = _notes(services, actor, uow, result, found, target, report)
+        report.made["annotation"] = _write_annotation(
+            services, actor, uow, result, marker, target.studyset, notes, report, provenance)
     return report
 
 
-def _write_studyset(services: Services, actor: Actor, result: NimadsResult,
-                    marker: dict[str, Any], members: list[str], report: BatchReport,
-                    uow: Any, provenance: Provenance) -> str:
-    fields = {k: result.studyset.get(k) for k in ("name", "description", "publication",
-                                                  "doi", "pmid")}
-    existing = services.ingest.find_marked("studyset", marker)
-    if existing is None:
-        created = services.studysets.create(
-            actor, {**fields, "metadata": marker, "studies": members}, uow=uow,
-            provenance=provenance)
-        report.created += 1
-        return created.id
-    current = services.studysets.get(actor, existing)
-    if set(members) <= set(current.state["studies"]):
-        report.unchanged += 1
-    else:
-        # Keep what curators added; append the studies the file gained.
-        added = [m for m in members if m not in current.state["studies"]]
-        services.studysets.update(actor, existing, {"studies": current.state["studies"] + added},
-                                  if_match=current.version, uow=uow, provenance=provenance)
-        report.updated += 1
-    return existing
-
-
-def _notes(services: Services, actor: Actor, result: NimadsResult, found: dict[str, str],
+def _notes(services: Services, actor: Actor, uow: UnitOfWork, result: NimadsResult,
+           found: dict[str, str], target: _Target,
            report: BatchReport) -> dict[str, dict[str, Any]]:
     analyses: dict[str, list[str]] = {}
     notes: dict[str, dict[str, Any]] = {}
     for ref, note in result.annotation.notes.items():
-        study_id = found.get(ref.study_source_id)
+        study_id = found.get(target.source_id(ref.study_source_id))
         if study_id is not None and study_id not in analyses:
-            state = services.studies.get(actor, study_id).state
+            state = services.studies.get(actor, study_id, uow=uow).state
             analyses[study_id] = [a["id"] for a in state["analyses"]]
         ids = analyses.get(study_id, [])
         if ref.analysis_index < len(ids):
@@ -123,29 +170,30 @@ def _unplaced(ref: AnalysisRef) -> dict[str, Any]:
                       "analysis is not stored"}
 
 
-def _write_annotation(services: Services, actor: Actor, result: NimadsResult,
+def _write_annotation(services: Services, actor: Actor, uow: UnitOfWork, result: NimadsResult,
                       marker: dict[str, Any], studyset_id: str,
-                      notes: dict[str, dict[str, Any]], report: BatchReport, uow: Any,
-                      provenance: Provenance) -> None:
+                      notes: dict[str, dict[str, Any]], report: BatchReport,
+                      provenance: Provenance) -> str:
     doc = result.annotation
-    existing = services.ingest.find_marked("annotation", marker)
+    existing = services.ingest.find_marked("annotation", marker, studyset=studyset_id, uow=uow)
     body_notes = [{"analysis": a, "note": n} for a, n in notes.items()]
     if existing is None:
-        services.annotations.create(
+        created = services.annotations.create(
             actor, {"studyset": studyset_id, "name": doc.name, "description": doc.description,
                     "metadata": {**doc.metadata, **marker}, "note_keys": doc.note_keys,
                     "notes": body_notes}, uow=uow, provenance=provenance)
         report.created += 1
-        return
-    current = services.annotations.get(actor, existing)
+        return created.id
+    current = services.annotations.get(actor, existing, uow=uow)
     stored = {n["analysis"]: n["note"] for n in current.state["notes"]}
     if all(_same(stored.get(a), n) for a, n in notes.items()):
         report.unchanged += 1
-        return
+        return existing
     merged = [{"analysis": a, "note": notes.get(a, n)} for a, n in stored.items()]
     services.annotations.update(actor, existing, {"notes": merged}, if_match=current.version,
                                 uow=uow, provenance=provenance)
     report.updated += 1
+    return existing
 
 
 def _same(stored: dict[str, Any] | None, note: dict[str, Any]) -> bool:

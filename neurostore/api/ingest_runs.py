@@ -68,6 +68,9 @@ class NimadsParameters(_Parameters):
 
     studyset = fields.String(required=True, validate=validate.Length(min=1))
     annotation = fields.String(allow_none=True, validate=validate.Length(min=1))
+    into = fields.String(allow_none=True, validate=validate.Length(min=1, max=32), metadata={
+        "description": "update this studyset (made by an earlier import) instead of making"
+                       " a new one"})
 
 
 PARAMETERS: dict[str, type[Schema]] = {

@@ -103,9 +103,10 @@ class AggregateService:
             raise NotFound(f"{self.label} {id_} not found")
         return Root(row[0], row[1], row[2], bool(row[3]), row[4] is not None)
 
-    def get(self, actor: Actor, id_: str) -> Record:
-        """Return the current state; others' private aggregates are not found."""
-        with UnitOfWork(self._sf) as uow:
+    def get(self, actor: Actor, id_: str, *, uow: UnitOfWork | None = None) -> Record:
+        """Return the current state (as ``uow`` sees it, when given); others' private
+        aggregates are not found."""
+        with versioning.reading(self._sf, uow) as uow:
             root = self.root(uow.session, id_)
             self.authorize(uow.session, actor, root, "read")
             if root.deleted:

@@ -71,13 +71,16 @@ class BatchReport:
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     diffs: list[dict[str, Any]] = field(default_factory=list)
+    #: What the batch made or updated besides studies, by kind (``studyset``: its id).
+    made: dict[str, str] = field(default_factory=dict)
 
     def add(self, other: BatchReport) -> None:
-        """Accumulate another batch's counts, errors and diffs."""
+        """Accumulate another batch's counts, errors, diffs and what it made."""
         for name in ("created", "updated", "unchanged", "skipped", "failed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         self.diffs.extend(other.diffs)
+        self.made.update(other.made)
 
 
 class IngestService:
@@ -226,10 +229,12 @@ class IngestService:
             return [run_summary(r) for r in uow.session.execute(query).scalars()]
 
     # lookups for loaders ------------------------------------------------------------------
-    def study_ids(self, source: str, source_ids: list[str]) -> dict[str, str]:
-        """The store ids of a source's current study versions, by ``source_id``."""
-        with UnitOfWork(self._sf) as uow:
-            rows = self._existing(uow.session, source, source_ids)
+    def study_ids(self, source: str, source_ids: list[str], *,
+                  uow: UnitOfWork | None = None) -> dict[str, str]:
+        """The store ids of a source's current study versions, by ``source_id`` (as seen
+        inside ``uow`` when given)."""
+        with versioning.reading(self._sf, uow) as u:
+            rows = self._existing(u.session, source, source_ids)
         return {source_id: row.id for source_id, row in rows.items()}
 
     def stored_files(self, source: str, source_id: str) -> dict[str, tuple[str, Any]]:
@@ -244,27 +249,32 @@ class IngestService:
             )
             return {r.url: (r.sha256, r.metadata_) for r in rows}
 
-    def find_marked(self, kind: str, marker: dict[str, Any]) -> str | None:
-        """The id of the live ``studyset`` or ``annotation`` whose metadata holds ``marker``."""
+    def find_marked(self, kind: str, marker: dict[str, Any], *, studyset: str | None = None,
+                    uow: UnitOfWork | None = None) -> str | None:
+        """The id of the live ``studyset`` or ``annotation`` (of ``studyset``, when given)
+        whose metadata holds ``marker``."""
         model = {"studyset": Studyset, "annotation": Annotation}[kind]
-        with UnitOfWork(self._sf) as uow:
-            return uow.session.execute(
-                select(model.id).where(model.metadata_.contains(marker),
-                                       model.deleted_at.is_(None)).order_by(model.id).limit(1)
-            ).scalar()
+        query = select(model.id).where(model.metadata_.contains(marker),
+                                       model.deleted_at.is_(None))
+        if studyset is not None:
+            query = query.where(Annotation.studyset_id == studyset)
+        with versioning.reading(self._sf, uow) as u:
+            return u.session.execute(query.order_by(model.id).limit(1)).scalar()
 
     # batches ---------------------------------------------------------------------------
     def sync(self, actor: Actor, run_id: int | None, source: str, records: list[dict[str, Any]],
-             *, dry_run: bool = False) -> BatchReport:
+             *, dry_run: bool = False, uow: UnitOfWork | None = None) -> BatchReport:
         """Bring the store in line with a batch of parsed records of ``source``.
 
         A record whose hash equals the one stored at its last ingestion is unchanged and
         costs nothing more. Bad records are skipped and reported; the rest are written in
-        one transaction (rolled back when ``dry_run``, which reports the diffs instead).
+        one transaction (rolled back when ``dry_run``, which reports the diffs instead), or
+        in ``uow``'s, which its owner commits or rolls back.
         """
         report = BatchReport()
         provenance = Provenance(message=f"ingest {source}", ingest_run_id=run_id)
-        with UnitOfWork(self._sf) as uow:
+        owned = uow is None
+        with versioning.reading(self._sf, uow) as uow:
             s = uow.session
             hashed = self._hash(source, records, report)
             existing = self._existing(s, source, list(hashed))
@@ -302,10 +312,11 @@ class IngestService:
                         for r in made
                     )
             self._store_hashes(s, hashes)
-            if dry_run:
-                s.rollback()
-            else:
-                uow.commit()
+            if owned:
+                if dry_run:
+                    s.rollback()
+                else:
+                    uow.commit()
         return report
 
     @staticmethod

@@ -92,6 +92,17 @@ def bump(session: Session, model: type, root: Root, **values: Any) -> int:
 
 
 @contextmanager
+def reading(session_factory: sessionmaker, uow: UnitOfWork | None) -> Iterator[UnitOfWork]:
+    """Use the caller's unit of work (seeing what it wrote so far), or open one, which is
+    closed without a commit unless the block commits it."""
+    if uow is not None:
+        yield uow
+        return
+    with UnitOfWork(session_factory) as own:
+        yield own
+
+
+@contextmanager
 def unit(session_factory: sessionmaker, uow: UnitOfWork | None) -> Iterator[UnitOfWork]:
     """Use the caller's unit of work, or open one and commit it at the end."""
     if uow is not None:

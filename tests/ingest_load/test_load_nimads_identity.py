@@ -1,0 +1,104 @@
+"""``manage.py ingest nimads`` as a user meets it: unrelated files never merge, ``--into``
+updates the studyset an import made, a file is imported whole or not at all, and the
+command says what it made."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from neurostore.models import Annotation, Study, Studyset
+from tests.ingest_load.conftest import NIMADS_PARAMS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _ingest(database_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url,
+           "NEUROSTORE_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "manage.py", "ingest", "nimads", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def _counts(session_factory) -> tuple[int, int, int]:
+    with session_factory() as s:
+        return tuple(s.execute(select(func.count()).select_from(m)).scalar_one()
+                     for m in (Study, Studyset, Annotation))
+
+
+def _file(tmp_path: Path, file_name: str, **changes) -> str:
+    document = json.loads(Path(NIMADS_PARAMS["studyset"]).read_text())
+    document.update(changes)
+    path = tmp_path / file_name
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def _made(output: str, kind: str) -> str:
+    found = re.search(rf"^{kind} (\w+)$", output, re.MULTILINE)
+    assert found, output
+    return found.group(1)
+
+
+def test_two_files_with_the_same_ids_never_merge(database_url, session_factory, tmp_path):
+    # As every file NiMARE converts from a Dataset, both carry the same studyset id.
+    first = _ingest(database_url, tmp_path, _file(tmp_path, "a.json", id="nimads_from_dataset"))
+    assert first.returncode == 0, first.stdout + first.stderr
+    studies, studysets, _ = _counts(session_factory)
+    second = _ingest(database_url, tmp_path,
+                     _file(tmp_path, "b.json", id="nimads_from_dataset", name="another file"))
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert _made(first.stdout, "studyset") != _made(second.stdout, "studyset")
+    assert _counts(session_factory)[:2] == (2 * studies, 2 * studysets)
+
+
+def test_into_updates_the_studyset_and_a_reimport_changes_nothing(
+        database_url, session_factory, tmp_path):
+    first = _ingest(database_url, tmp_path, NIMADS_PARAMS["studyset"], "--annotation",
+                    NIMADS_PARAMS["annotation"])
+    assert first.returncode == 0, first.stdout + first.stderr
+    studyset, annotation = _made(first.stdout, "studyset"), _made(first.stdout, "annotation")
+    before = _counts(session_factory)
+    again = _ingest(database_url, tmp_path, NIMADS_PARAMS["studyset"], "--annotation",
+                    NIMADS_PARAMS["annotation"], "--into", studyset)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (_made(again.stdout, "studyset"), _made(again.stdout, "annotation")) == \
+        (studyset, annotation)
+    assert _counts(session_factory) == before
+    missing = _ingest(database_url, tmp_path, NIMADS_PARAMS["studyset"], "--into", "nosuchset000")
+    assert missing.returncode != 0 and "nosuchset000" in missing.stdout + missing.stderr
+    assert _counts(session_factory) == before
+
+
+def test_an_import_that_fails_writes_nothing_and_names_file_record_and_field(
+        database_url, session_factory, tmp_path):
+    blank = _file(tmp_path, "blank-name.json", name="   ")
+    refused = _ingest(database_url, tmp_path, blank)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "Traceback" not in output
+    assert "blank-name.json" in output and "name" in output
+    assert _counts(session_factory) == (0, 0, 0)
+
+
+def test_manage_lists_the_studysets_and_studies_an_import_made(
+        database_url, session_factory, tmp_path):
+    done = _ingest(database_url, tmp_path, NIMADS_PARAMS["studyset"])
+    studyset = _made(done.stdout, "studyset")
+    env = {**os.environ, "DATABASE_URL": database_url,
+           "NEUROSTORE_DATA_DIR": str(tmp_path / "var")}
+    listed = subprocess.run([sys.executable, "manage.py", "studysets", "list"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and listed.stdout.startswith(studyset), listed.stderr
+    studies = subprocess.run([sys.executable, "manage.py", "studies", "list", "--source",
+                              "nimads", "--limit", "1000"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert studies.returncode == 0, studies.stderr
+    lines = studies.stdout.strip().splitlines()
+    assert len(lines) == _counts(session_factory)[0]
+    assert all(f"nimads:{studyset}:" in line for line in lines)
