@@ -127,10 +127,14 @@ def neurovault_command(collections: tuple[int, ...], with_doi: bool, group_level
 
 @ingest.command("sleuth")
 @click.argument("paths", type=LOCATION, nargs=-1, required=True)
+@click.option("--skip-bad", is_flag=True,
+              help="Leave out each experiment with a bad line (listed) instead of refusing the"
+                   " files.")
 @run_options
-def sleuth_command(paths: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
-    """Sleuth (GingerALE) text files, MNI or Talairach."""
-    return "sleuth", {"paths": list(paths)}
+def sleuth_command(paths: tuple[str, ...], skip_bad: bool) -> tuple[str, dict[str, Any]]:
+    """Sleuth (GingerALE) text files, MNI or Talairach (plain or gzipped), imported whole:
+    a file with a bad line is refused and nothing is written, unless --skip-bad."""
+    return "sleuth", {"paths": list(paths), "skip_bad": skip_bad}
 
 
 @ingest.command("nimads")

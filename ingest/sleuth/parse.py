@@ -15,8 +15,9 @@ size in metadata; experiments sharing the text before the ``:`` share one study
 (``source="sleuth"``, ``source_id`` = that text, authors and year read from
 ``"Author, Year"`` when it has that shape). Lines may end in LF, CRLF or CR.
 Problems name their line: a file without a usable ``Reference`` raises
-:class:`~ingest.records.ParseError`; a bad coordinate line, or an experiment
-without a ``Subjects`` line or without coordinates, is reported and skipped.
+:class:`~ingest.records.ParseError`; a bad coordinate or ``Subjects`` line is reported,
+and its experiment is left out whole (never stored missing a peak), as is an experiment
+without a ``Subjects`` line or without coordinates.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class _Experiment:
     headers: list[tuple[int, str]] = field(default_factory=list)
     subjects: int | None = None
     points: list[list[float]] = field(default_factory=list)
+    #: Line numbers of its lines that could not be read: the experiment is left out whole.
+    bad_lines: list[int] = field(default_factory=list)
 
     @property
     def line(self) -> int:
@@ -135,6 +138,8 @@ def parse_text(text: str) -> ParseResult:
                 result.skipped.append(Skipped(None, number, "Subjects line without a header"))
             else:
                 current.subjects = _subjects(subjects["n"], current, number, result.skipped)
+                if current.subjects is None:
+                    current.bad_lines.append(number)
         elif current is None:
             result.skipped.append(Skipped(None, number, f"coordinates without a header: {line!r}"))
         else:
@@ -142,6 +147,7 @@ def parse_text(text: str) -> ParseResult:
             if xyz is None:
                 reason = f"expected three numbers 'x y z', got {line!r}"
                 result.skipped.append(Skipped(current.study_name, number, reason))
+                current.bad_lines.append(number)
             else:
                 current.points.append(xyz)
     close()
@@ -176,7 +182,11 @@ def _coordinates(line: str) -> list[float] | None:
 
 
 def _complete(experiment: _Experiment, skipped: list[Skipped]) -> bool:
-    if experiment.subjects is None:
+    if experiment.bad_lines:
+        lines = ", ".join(str(n) for n in experiment.bad_lines)
+        reason = (f"experiment {experiment.name!r} left out whole: bad line(s) {lines}"
+                  " (none of its peaks is kept)")
+    elif experiment.subjects is None:
         reason = f"experiment {experiment.name!r} has no usable '// Subjects=N' line"
     elif not experiment.points:
         reason = f"experiment {experiment.name!r} has no coordinates"

@@ -61,6 +61,8 @@ class SleuthParameters(_Parameters):
 
     paths = fields.List(fields.String(validate=validate.Length(min=1)), required=True,
                         validate=validate.Length(min=1))
+    skip_bad = fields.Boolean(load_default=False, metadata={
+        "description": "leave out each experiment with a bad line instead of refusing"})
 
 
 class NimadsParameters(_Parameters):

@@ -93,13 +93,16 @@ def test_bad_lines_are_reported_with_their_line_number():
     assert [(s.line, s.source_id) for s in result.skipped] == [
         (5, "A"),
         (6, "A"),
+        (2, "A"),
         (8, "B"),
         (11, "C"),
     ]
     assert "expected three numbers" in result.skipped[0].reason
-    assert "Subjects" in result.skipped[2].reason
-    assert "no coordinates" in result.skipped[3].reason
-    assert [s["source_id"] for s in result.studies] == ["A"]
+    # An experiment with a bad line is left out whole, never stored missing a peak.
+    assert "left out whole: bad line(s) 5, 6" in result.skipped[2].reason
+    assert "Subjects" in result.skipped[3].reason
+    assert "no coordinates" in result.skipped[4].reason
+    assert result.studies == []
 
 
 def test_unknown_space_names_the_line():
