@@ -9,6 +9,8 @@ hold the source marks it failed (see :meth:`IngestService.hold`).
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import replace
 from typing import Any
 
 from ingest.load import DEFAULT_BATCH_SIZE, LoadSummary, Progress, load
@@ -16,6 +18,7 @@ from ingest.sources import Environment, open_source
 from neurostore.services.actors import Actor
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
+from neurostore.storage import ScratchFileStore
 
 
 def run_now(
@@ -61,9 +64,13 @@ def run_now(
         If another run of ``source`` is active.
     """
     if dry_run:
-        stream = open_source(source, parameters, env)
-        summary = load(services, source, stream, batch_size=batch_size, dry_run=True,
-                       progress=progress)
+        # A dry run writes nothing, files included: what it downloads goes to a scratch
+        # store removed at the end.
+        with tempfile.TemporaryDirectory(prefix="neurostore-dry-run-") as scratch:
+            scratch_env = replace(env, files=ScratchFileStore(scratch, env.files))
+            stream = open_source(source, parameters, scratch_env)
+            summary = load(services, source, stream, batch_size=batch_size, dry_run=True,
+                           progress=progress)
         summary.status = "dry-run"
         return summary
     with services.ingest.hold(source):

@@ -106,3 +106,20 @@ class LocalFileStore:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.path(name), destination)
         return destination
+
+
+class ScratchFileStore(LocalFileStore):
+    """A store that reads through to ``base`` but writes into a scratch folder of its own:
+    what a dry run fetches is checked, then thrown away with the folder."""
+
+    def __init__(self, root: str | os.PathLike[str], base: LocalFileStore) -> None:
+        super().__init__(root)
+        self.base = base
+
+    def exists(self, name: str) -> bool:
+        """Whether ``name`` is in the scratch folder or in the real store."""
+        return super().exists(name) or self.base.exists(name)
+
+    def open(self, name: str) -> BinaryIO:
+        """Open ``name`` from the scratch folder, else from the real store."""
+        return super().open(name) if super().exists(name) else self.base.open(name)

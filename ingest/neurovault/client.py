@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from ingest.http import Download, FetchError, PoliteSession, download, fetch_json
 
@@ -153,7 +153,18 @@ class NeuroVaultClient:
             url = image.get("file")
             if not url:
                 raise FetchError(f"image {image.get('id')!r} has no file URL")
-        return download(self.session, url, folder, attempts=self.attempts)
+        return download(self.session, self.local(url), folder, attempts=self.attempts)
+
+    def local(self, url: str) -> str:
+        """``url`` on this client's server: NeuroVault's records name its public host in
+        their file and page links, which a mirror (``base_url``) serves too."""
+        public = urlsplit(DEFAULT_BASE_URL)
+        parts = urlsplit(url)
+        if (parts.scheme, parts.netloc) != (public.scheme, public.netloc):
+            return url
+        mine = urlsplit(self.base_url)
+        return urlunsplit((mine.scheme, mine.netloc, mine.path.rstrip("/") + parts.path,
+                           parts.query, parts.fragment))
 
     def _get(self, url: str) -> Any:
         return fetch_json(self.session, url, attempts=self.attempts)
@@ -165,7 +176,7 @@ class NeuroVaultClient:
             if url in seen:
                 raise FetchError(f"page {url} links back to an earlier page")
             seen.add(url)
-            page = self._get(url)
+            page = self._get(self.local(url))
             if isinstance(page, list):  # unpaginated list
                 results, url = page, None
             else:

@@ -16,7 +16,12 @@ from typing import Any
 
 from ingest.http import FetchError
 from ingest.neurovault.client import NeuroVaultClient
-from ingest.neurovault.parse import Selection, collection_selected, parse_collection
+from ingest.neurovault.parse import (
+    Selection,
+    collection_left_out,
+    collection_selected,
+    parse_collection,
+)
 from ingest.records import Skipped, Study, StudyStream
 
 
@@ -79,8 +84,7 @@ def _generate(
     skipped: list[Skipped],
 ) -> Iterator[Study]:
     collections = _collections(client, selection, page_size, skipped)
-    selected = (c for c in collections if collection_selected(c, selection))
-    for collection in islice(selected, max_collections):
+    for collection in islice(_selected(collections, selection, skipped), max_collections):
         if not isinstance(collection.get("id"), int):
             skipped.append(Skipped(None, None, f"collection record without an id: {collection!r}"))
             continue
@@ -92,6 +96,17 @@ def _generate(
         result = parse_collection(collection, images, selection)
         skipped.extend(result.skipped)
         yield from result.studies
+
+
+def _selected(collections: Iterator[dict[str, Any]], selection: Selection,
+              skipped: list[Skipped]) -> Iterator[dict[str, Any]]:
+    """The collections the selection keeps; each one it leaves out is reported."""
+    for collection in collections:
+        if collection_selected(collection, selection):
+            yield collection
+        else:
+            skipped.append(Skipped(str(collection.get("id")), None, "collection left out: "
+                                   + collection_left_out(collection, selection)))
 
 
 def _collections(

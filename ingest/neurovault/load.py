@@ -108,7 +108,10 @@ def _with_files(study: Study, client: NeuroVaultClient, files: LocalFileStore,
             return None
         except NiftiError as error:
             image_id = analysis["metadata"].get("neurovault_image_id")
-            skipped.append(Skipped(study["source_id"], None, f"image {image_id}: {error}"))
+            names = ", ".join(i.get("filename") or i.get("url") or "?"
+                              for i in analysis["images"])
+            skipped.append(Skipped(study["source_id"], None,
+                                   f"image {image_id} ({names}): {error}"))
             continue
         analyses.append(analysis)
     if not analyses:
@@ -132,7 +135,13 @@ def _attach_file(image: dict[str, Any], client: NeuroVaultClient, files: LocalFi
     files.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=files.root, prefix=".download-") as scratch:
         saved = client.download_image(image["url"], scratch)
-        info = check_nifti(saved.path)
+        try:
+            info = check_nifti(saved.path)
+        except NiftiError as error:
+            # Name the map by its own file, not by the checksum it was saved under.
+            own = image.get("filename") or image["url"].rsplit("/", 1)[-1]
+            raise NiftiError(str(error).replace(str(saved.path), own)
+                             .replace(saved.path.name, own)) from error
         files.put_file(saved.path, suffix)
     image["sha256"] = saved.sha256
     image["metadata"]["header_space"] = info.space

@@ -115,6 +115,20 @@ def image_selected(image: Mapping[str, Any], selection: Selection) -> bool:
     return True
 
 
+def _image_left_out(image: Mapping[str, Any], selection: Selection) -> str:
+    level = _text(image.get("analysis_level"))
+    if selection.group_level_only and (level or "").lower() not in _GROUP_LEVELS:
+        return f"not a group-level map (analysis_level {level!r})"
+    return f"map type {image.get('map_type')!r} not selected"
+
+
+def collection_left_out(collection: Mapping[str, Any], selection: Selection) -> str:
+    """Why the selection leaves a collection out."""
+    if selection.require_doi and not _text(collection.get("DOI")):
+        return "no DOI (--with-doi)"
+    return "not among the selected collections"
+
+
 def parse_collection(
     collection: Mapping[str, Any],
     images: Iterable[Mapping[str, Any]],
@@ -149,11 +163,15 @@ def parse_collection(
         )
         return result
     if not collection_selected(collection, selection):
+        result.skipped.append(Skipped(str(collection_id), None, "collection left out: "
+                                      + collection_left_out(collection, selection)))
         return result
     analyses = []
     updated = [collection.get("modify_date")]
     for image in images:
         if not image_selected(image, selection):
+            result.skipped.append(Skipped(str(collection_id), None, f"image {image.get('id')}"
+                                          f" left out: {_image_left_out(image, selection)}"))
             continue
         problem = _image_problem(image, collection_id)
         if problem:

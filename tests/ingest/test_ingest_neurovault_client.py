@@ -8,6 +8,7 @@ import json
 import pytest
 
 from ingest.http import FetchError
+from ingest.neurovault.client import NeuroVaultClient
 from ingest.neurovault.nifti import NiftiError, check_nifti
 from tests.ingest.conftest import DATA
 from tests.ingest.replay import Fault
@@ -173,3 +174,13 @@ def test_download_keeps_bytes_sent_with_content_encoding_gzip(replay, nv_client,
     assert saved.path.read_bytes() == content
     assert saved.sha256 == hashlib.sha256(content).hexdigest()
     assert check_nifti(saved.path).shape == (10, 10, 10)
+
+
+def test_a_mirror_base_url_also_serves_the_map_files_and_pages():
+    mirror = NeuroVaultClient("http://127.0.0.1:8123/neurovault/")
+    public = "https://neurovault.org/media/images/1197/WAY_VT_MNI.nii.gz?x=1"
+    assert mirror.local(public) == \
+        "http://127.0.0.1:8123/neurovault/media/images/1197/WAY_VT_MNI.nii.gz?x=1"
+    elsewhere = "https://example.org/maps/a.nii.gz"
+    assert mirror.local(elsewhere) == elsewhere
+    assert NeuroVaultClient().local(public) == public

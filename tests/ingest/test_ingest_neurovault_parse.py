@@ -129,9 +129,12 @@ def test_group_level_only(collections):
     (study,) = parse_collection(collections[1056], _images(1056), selection).studies
     assert len(study["analyses"]) == 14
     assert {a["metadata"]["analysis_level"] for a in study["analyses"]} == {"group"}
-    # a meta-analysis collection has no group-level map: no study, nothing reported
+    # a meta-analysis collection has no group-level map: no study, and each map left out
+    # is reported with the reason
     result = parse_collection(collections[555], _images(555), selection)
-    assert result.studies == [] and result.skipped == []
+    assert result.studies == [] and len(result.skipped) == len(_images(555))
+    assert all("not a group-level map (analysis_level 'meta-analysis')" in s.reason
+               for s in result.skipped)
 
 
 def test_value_type_selection(collections):

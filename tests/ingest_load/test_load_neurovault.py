@@ -71,9 +71,29 @@ def test_a_corrupt_map_is_reported_and_its_analysis_left_out(services, env, repl
     replay.add(WAY, content[: len(content) // 2])
     summary = run_now(services, "neurovault", neurovault, env)
     assert (summary.status, summary.created, summary.skipped) == ("succeeded", 2, 1)
-    assert "16257" in summary.errors[0]["reason"]
-    assert "cannot be read" in summary.errors[0]["reason"]
+    reason = summary.errors[0]["reason"]
+    assert "16257" in reason and "cannot be read" in reason
+    # Named by its own file, not by the checksum it was saved under.
+    assert "WAY_VT_MNI.nii.gz" in reason
+    assert hashlib.sha256(content[: len(content) // 2]).hexdigest() not in reason
     assert len(_images(services)) == 2
+
+
+def test_a_dry_run_writes_no_file(services, env, neurovault):
+    summary = run_now(services, "neurovault", neurovault, env, dry_run=True)
+    assert (summary.status, summary.created) == ("dry-run", 2)
+    stored = [p for p in env.files.root.rglob("*") if p.is_file()] \
+        if env.files.root.exists() else []
+    assert stored == [] and _images(services) == []
+
+
+def test_group_level_reports_each_map_it_leaves_out(services, env, neurovault):
+    summary = run_now(services, "neurovault", {**neurovault, "group_level_only": True}, env)
+    left_out = [e["reason"] for e in summary.errors if "left out" in e["reason"]]
+    images = _images(services)
+    assert left_out and summary.skipped == len(left_out)
+    assert all("not a group-level map" in reason for reason in left_out)
+    assert len(images) + len(left_out) == 3
 
 
 @pytest.mark.parametrize("fault", [Fault.DROP, Fault.ERROR_500, Fault.TRUNCATE, Fault.SLOW])
