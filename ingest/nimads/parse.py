@@ -26,6 +26,10 @@ from ingest.space import normalise_space
 from ingest.value_types import normalise_value_type
 
 SOURCE = "nimads"
+#: Keys NiMARE writes beside an analysis's (or a study's) NIMADS fields; kept in its
+#: metadata under :data:`EXTRAS_KEY` rather than dropped.
+EXTRAS = ("annotations", "texts")
+EXTRAS_KEY = "nimads_extras"
 
 _NOTE_TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
@@ -171,7 +175,7 @@ def _study(item: Any, refs: dict[str, AnalysisRef], skipped: list[Skipped]) -> S
         analyses.append(analysis)
     year = item.get("year")
     return {
-        "name": _text(item.get("name")),
+        "name": _name(item.get("name")),
         "description": _text(item.get("description")),
         "publication": _text(item.get("publication")),
         "authors": _text(item.get("authors")),
@@ -179,7 +183,7 @@ def _study(item: Any, refs: dict[str, AnalysisRef], skipped: list[Skipped]) -> S
         "doi": _text(item.get("doi")),
         "pmid": _id_text(item.get("pmid")),
         "pmcid": _id_text(item.get("pmcid")),
-        "metadata": dict(item.get("metadata") or {}),
+        "metadata": _metadata(item),
         "source": SOURCE,
         "source_id": study_id,
         "source_updated_at": item.get("updated_at") or item.get("created_at"),
@@ -221,9 +225,10 @@ def _analysis(item: Any, study_id: str, skipped: list[Skipped]) -> dict[str, Any
         else:
             skipped.append(Skipped(study_id, None, f"{label}: image {image!r} by id only"))
     return {
-        "name": _text(item.get("name")) or _id_text(item.get("id")) or "analysis",
+        "name": _text(item.get("name")) if isinstance(item.get("name"), str)
+        else _id_text(item.get("id")) or "analysis",
         "description": _text(item.get("description")),
-        "metadata": dict(item.get("metadata") or {}),
+        "metadata": _metadata(item),
         "table": None,
         "conditions": conditions,
         "weights": [float(w) for w in weights],
@@ -321,9 +326,22 @@ def _is_number(value: Any) -> bool:
 
 
 def _text(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    return value.strip() or None
+    # Kept as given (white space and empty strings included): storage must not normalise.
+    return value if isinstance(value, str) else None
+
+
+def _name(value: Any) -> str | None:
+    # As given, except a blank one: the store holds no blank study names (null instead).
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _metadata(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An object's metadata, with NiMARE's extras (``annotations``, ``texts``) kept in it."""
+    metadata = dict(item.get("metadata") or {})
+    extras = {key: item[key] for key in EXTRAS if item.get(key) not in (None, {}, [])}
+    if extras:
+        metadata[EXTRAS_KEY] = extras
+    return metadata
 
 
 def _id_text(value: Any) -> str | None:

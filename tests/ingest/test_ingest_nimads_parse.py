@@ -43,8 +43,9 @@ def test_notes_point_at_the_right_analysis():
         ref = next(
             r
             for r in result.annotation.notes
+            # Names are kept as given, white space included.
             if studies[r.study_source_id]["analyses"][r.analysis_index]["name"]
-            == raw["analysis_name"].strip()
+            == raw["analysis_name"]
             and r.study_source_id == raw["study"]
         )
         assert result.annotation.notes[ref] == raw["note"]
@@ -56,7 +57,8 @@ def test_nidm_pain_images_get_store_value_types():
     images = [i for s in result.studies for a in s["analyses"] for i in a["images"]]
     assert {i["value_type"] for i in images} == {"BETA", "SE", "T", "Z"}
     analysis = result.studies[0]["analyses"][0]
-    assert analysis["conditions"] == [{"name": "default", "description": None}]
+    # An empty description stays empty.
+    assert analysis["conditions"] == [{"name": "default", "description": ""}]
     assert analysis["weights"] == [1.0]
 
 

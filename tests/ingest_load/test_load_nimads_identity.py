@@ -102,3 +102,44 @@ def test_manage_lists_the_studysets_and_studies_an_import_made(
     lines = studies.stdout.strip().splitlines()
     assert len(lines) == _counts(session_factory)[0]
     assert all(f"nimads:{studyset}:" in line for line in lines)
+
+
+def test_import_snapshot_export_gives_back_what_the_file_says(
+        database_url, session_factory, tmp_path):
+    document = json.loads(Path(NIMADS_PARAMS["studyset"]).read_text())
+    study = next(s for s in document["studies"] if s.get("analyses"))
+    study["authors"] = "  Doe J,  Roe R "
+    study["description"] = ""
+    first, second = study["analyses"][0], json.loads(json.dumps(study["analyses"][0]))
+    first["name"], second["name"] = "Strict", "Strict "
+    second["id"] = f"{first['id']}-copy"
+    first["texts"] = {"abstract": "words"}
+    first["annotations"] = {"included": True}
+    study["analyses"].insert(1, second)
+    path = tmp_path / "lossless.json"
+    path.write_text(json.dumps(document))
+    done = _ingest(database_url, tmp_path, str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    studyset = _made(done.stdout, "studyset")
+    env = {**os.environ, "DATABASE_URL": database_url,
+           "NEUROSTORE_DATA_DIR": str(tmp_path / "var")}
+    user = subprocess.run([sys.executable, "manage.py", "users", "create", "--name", "Ann"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    ann = re.search(r"created user (\w+)", user.stdout).group(1)
+    frozen = subprocess.run([sys.executable, "manage.py", "export", "snapshot", studyset,
+                             "--as", ann], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert frozen.returncode == 0, frozen.stderr
+    snapshot = re.search(r"snapshot (\w+):", frozen.stdout).group(1)
+    out = tmp_path / "export.json"
+    wrote = subprocess.run([sys.executable, "manage.py", "export", "write", snapshot,
+                            "--format", "nimads", "--out", str(out)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert wrote.returncode == 0, wrote.stderr
+    exported = json.loads(out.read_text())
+    back = next(s for s in exported["studies"] if s["name"] == study["name"])
+    assert back["authors"] == "  Doe J,  Roe R " and back["description"] == ""
+    names = [a["name"] for a in back["analyses"]]
+    assert names[:2] == ["Strict", "Strict "]
+    assert back["analyses"][0]["metadata"]["nimads_extras"] == {
+        "texts": {"abstract": "words"}, "annotations": {"included": True}}
