@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, url_for
 from flask_smorest import Blueprint
+from marshmallow import fields, validate
 
 from neurostore.api import http
 from neurostore.api.aggregates import provenance
@@ -66,6 +67,35 @@ image_views = ChildViews("images", ImageSchema(), "images.image")
 def _body(schema: type, parent: str) -> dict[str, Any]:
     return http.body_doc(schema, f"The part, with `{parent}`: the id of the {parent} holding"
                                  " it (required to create).")
+
+
+class AnalysisCreate(AnalysisSchema):
+    """A new analysis and the study it is added to."""
+
+    study = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class TableCreate(TableSchema):
+    """A new table and the study it is added to."""
+
+    study = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class PointCreate(PointSchema):
+    """A new peak and the analysis it is added to."""
+
+    analysis = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class ImageCreate(ImageSchema):
+    """A new image and the analysis it is added to."""
+
+    analysis = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+#: The documented body of each kind's create: its parent's id is required.
+CREATE_SCHEMAS = {AnalysisSchema: AnalysisCreate, TableSchema: TableCreate,
+                  PointSchema: PointCreate, ImageSchema: ImageCreate}
 
 
 @dataclass(frozen=True)
@@ -133,7 +163,8 @@ def add_part_routes(r: PartRoutes) -> None:
     blp.route("", methods=["GET"])(blp.arguments(
         ChildListArgs, location="query", error_status_code=400)(blp.response(200, r.page)(
             _documented(listed, r.docs["list"], f"list_{blp.name}"))))
-    blp.route("", methods=["POST"])(write(blp.doc(requestBody=body)(blp.response(
+    created_body = _body(CREATE_SCHEMAS[r.schema], r.parent)
+    blp.route("", methods=["POST"])(write(blp.doc(requestBody=created_body)(blp.response(
         http.CREATED, r.out)(_documented(created, r.docs["create"], f"create_{one}")))))
     get = blp.response(200, r.out)(blp.alt_response(304, description=http.NOT_MODIFIED)(
         _documented(got if r.nested else got_plain, r.docs["get"], f"get_{one}")))
