@@ -8,12 +8,16 @@ temporary folder. Each test starts from empty tables.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from neurostore import migrate
+from neurostore.app import create_app
+from neurostore.config import Settings
 from neurostore.db import Base, make_engine, make_session_factory
 from neurostore.scratch_db import scratch_database
 
@@ -50,3 +54,16 @@ def session_factory(engine):
     names = ", ".join([*(f'"{t.name}"' for t in Base.metadata.sorted_tables), *QUEUE_TABLES])
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def served(services):
+    """The API on the test's ``services``, served over HTTP on a free loopback port (for
+    clients that make real requests: neurostore-sdk, NiMARE); its base URL."""
+    app = create_app(Settings(), services=services)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,7 @@ import pytest
 import requests
 from neurostore_sdk import ApiClient, Configuration, StoreApi
 from neurostore_sdk.exceptions import ApiException
-from werkzeug.serving import make_server
 
-from neurostore.app import create_app
-from neurostore.config import Settings
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
 from tests.neurostore.factories import study_payload
@@ -30,18 +26,6 @@ NEUROSYNTH = ROOT / "ingest" / "data" / "neurosynth"
 def services(session_factory, tmp_path):
     """Services with a file store of their own."""
     return build_services(session_factory, files=LocalFileStore(tmp_path / "files"))
-
-
-@pytest.fixture
-def served(services):
-    """The API served over HTTP on a free loopback port; its base URL."""
-    app = create_app(Settings(), services=services)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 def _items(relationship):

@@ -7,7 +7,6 @@ downloads one (checking its checksum), unpacks it and loads its parquet tables.
 from __future__ import annotations
 
 import hashlib
-import threading
 from urllib.parse import urljoin
 
 import numpy as np
@@ -15,25 +14,10 @@ import pytest
 import requests
 from nimare.extract import fetch_neurostore, fetch_neurostore_releases
 from nimare.nimads import Studyset
-from werkzeug.serving import make_server
 
-from neurostore.app import create_app
-from neurostore.config import Settings
 from tests.neurostore.factories import make_user, study_payload
 
 COORDINATES = ["id", "study_id", "contrast_id", "x", "y", "z", "space"]
-
-
-@pytest.fixture
-def served(services):
-    """The API served over HTTP on a free loopback port; its base URL."""
-    app = create_app(Settings(), services=services)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 @pytest.fixture
