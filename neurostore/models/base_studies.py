@@ -19,7 +19,9 @@ class BaseStudy(PublicationFields, Versioned, Base):
     __table_args__ = (
         *identifier_checks(),
         not_blank("name"),
-        Index("uq_base_studies_active_doi", "doi", unique=True, postgresql_where=ACTIVE),
+        # DOIs keep their case and are compared without it.
+        Index("uq_base_studies_active_doi", text("lower(doi)"), unique=True,
+              postgresql_where=ACTIVE),
         Index("uq_base_studies_active_pmid", "pmid", unique=True, postgresql_where=ACTIVE),
         Index("uq_base_studies_active_pmcid", "pmcid", unique=True, postgresql_where=ACTIVE),
         Index("ix_base_studies_fulltext", text(FULLTEXT_DOCUMENT), postgresql_using="gin"),

@@ -1,8 +1,9 @@
 """Normalisation of publication identifiers (pure functions).
 
-DOIs are stored lower-case without a resolver prefix, PMIDs as digits, PMCIDs as ``PMC`` and
-digits. Each function returns ``None`` for an empty value and raises ``ValueError`` naming
-the problem for a malformed one.
+DOIs are stored as given (their case kept) without a resolver prefix, and compared without
+regard to case, as DOIs are; PMIDs as digits, PMCIDs as ``PMC`` and digits. Each function
+returns ``None`` for an empty value and raises ``ValueError`` naming the problem for a
+malformed one.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ def _blank(value: object) -> bool:
 
 
 def normalize_doi(value: str | None) -> str | None:
-    """Return the DOI lower-cased, without ``https://doi.org/`` or ``doi:`` prefixes."""
+    """Return the DOI without ``https://doi.org/`` or ``doi:`` prefixes, its case kept."""
     if _blank(value):
         return None
-    doi = _DOI_PREFIXES.sub("", str(value).strip()).strip().lower()
+    doi = _DOI_PREFIXES.sub("", str(value).strip()).strip()
     if not _DOI.match(doi):
         raise ValueError(f"not a DOI: {value!r} (expected 10.<registrant>/<suffix>)")
     return doi

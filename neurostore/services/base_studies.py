@@ -51,10 +51,10 @@ def link(
     new one is created from its descriptive fields. Studies of one batch with the same
     identifier share one new publication.
     """
-    wanted = {k: {s[k] for s in studies if s.get(k)} for k in IDENTIFIERS}
+    wanted = {k: {_same(k, s[k]) for s in studies if s.get(k)} for k in IDENTIFIERS}
     found: dict[tuple[str, str], str] = {}
     if any(wanted.values()):
-        clauses = [getattr(BaseStudy, k).in_(v) for k, v in wanted.items() if v]
+        clauses = [_column(k).in_(v) for k, v in wanted.items() if v]
         rows = session.execute(
             select(BaseStudy.id, BaseStudy.pmid, BaseStudy.doi, BaseStudy.pmcid).where(
                 BaseStudy.deleted_at.is_(None), BaseStudy.merged_into_id.is_(None), or_(*clauses)
@@ -64,7 +64,7 @@ def link(
             for key in IDENTIFIERS:
                 value = getattr(row, key)
                 if value:
-                    found[(key, value)] = row.id
+                    found[(key, _same(key, value))] = row.id
     explicit = _resolve_explicit(session, {s["base_study"] for s in studies if s.get("base_study")})
     result: list[str] = []
     created: list[dict[str, Any]] = []
@@ -72,7 +72,7 @@ def link(
         if study.get("base_study"):
             result.append(explicit[study["base_study"]])
             continue
-        keys = [(k, study[k]) for k in IDENTIFIERS if study.get(k)]
+        keys = [(k, _same(k, study[k])) for k in IDENTIFIERS if study.get(k)]
         base_id = next((found[key] for key in keys if key in found), None)
         if base_id is None:
             base_id = new_id()
@@ -102,6 +102,16 @@ def link(
             provenance,
         )
     return result
+
+
+def _same(key: str, value: str) -> str:
+    """An identifier as compared: DOIs without regard to case."""
+    return value.lower() if key == "doi" else value
+
+
+def _column(key: str) -> Any:
+    """The column an identifier is compared on (``lower(doi)``, which the index covers)."""
+    return func.lower(BaseStudy.doi) if key == "doi" else getattr(BaseStudy, key)
 
 
 def _resolve_explicit(session: Session, ids: set[str]) -> dict[str, str]:
@@ -348,7 +358,7 @@ class BaseStudyService:
                 continue
             clash = session.execute(
                 select(BaseStudy.id).where(
-                    getattr(BaseStudy, key) == value,
+                    _column(key) == _same(key, value),
                     BaseStudy.id != base_study_id,
                     BaseStudy.deleted_at.is_(None),
                     BaseStudy.merged_into_id.is_(None),

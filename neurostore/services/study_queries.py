@@ -144,9 +144,11 @@ def _publication_clauses(f: StudyFilters, table: Any) -> list[ColumnElement]:
                         ("publication", "publication")):
         if getattr(f, key):
             clauses.append(table.c[column].icontains(getattr(f, key), autoescape=True))
-    for key in ("pmid", "doi", "pmcid"):
+    for key in ("pmid", "pmcid"):
         if getattr(f, key):
             clauses.append(table.c[key] == getattr(f, key))
+    if f.doi:
+        clauses.append(func.lower(table.c.doi) == f.doi.lower())
     if f.year_min is not None:
         clauses.append(table.c.year >= f.year_min)
     if f.year_max is not None:

@@ -13,12 +13,15 @@ def test_create_normalises_identifiers_and_refuses_taken_ones(client, alice, bob
     assert client.post("/api/base-studies", json=PAPER).status_code == 401
     r = client.post("/api/base-studies", json=PAPER, headers=alice.headers)
     assert r.status_code == 200, r.json
-    assert r.json["doi"] == "10.1000/abc.1" and r.json["versions"] == []
+    assert r.json["doi"] == "10.1000/ABC.1" and r.json["versions"] == []
     assert r.headers["ETag"] == '"1"'
     assert r.headers["Location"].endswith(f"/api/base-studies/{r.json['id']}")
     clash = client.post("/api/base-studies", json={"name": "Other", "doi": "10.1000/abc.1"},
                         headers=bob.headers)
+    # DOIs are unique whatever their case.
     assert clash.status_code == 409 and "doi" in clash.json["errors"]
+    found = client.get("/api/base-studies?doi=10.1000/Abc.1").json["results"]
+    assert [b["id"] for b in found] == [r.json["id"]]
     bad = client.post("/api/base-studies", json={"pmid": "PMID x", "year": "soon"},
                       headers=bob.headers)
     assert bad.status_code == 422 and {"pmid", "year"} <= set(bad.json["errors"])

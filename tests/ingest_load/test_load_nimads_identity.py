@@ -109,6 +109,7 @@ def test_import_snapshot_export_gives_back_what_the_file_says(
     document = json.loads(Path(NIMADS_PARAMS["studyset"]).read_text())
     study = next(s for s in document["studies"] if s.get("analyses"))
     study["authors"] = "  Doe J,  Roe R "
+    study["doi"] = "10.1016/J.NeuroImage.2021.117000"
     study["description"] = ""
     first, second = study["analyses"][0], json.loads(json.dumps(study["analyses"][0]))
     first["name"], second["name"] = "Strict", "Strict "
@@ -139,6 +140,7 @@ def test_import_snapshot_export_gives_back_what_the_file_says(
     exported = json.loads(out.read_text())
     back = next(s for s in exported["studies"] if s["name"] == study["name"])
     assert back["authors"] == "  Doe J,  Roe R " and back["description"] == ""
+    assert back["doi"] == "10.1016/J.NeuroImage.2021.117000"
     names = [a["name"] for a in back["analyses"]]
     assert names[:2] == ["Strict", "Strict "]
     assert back["analyses"][0]["metadata"]["nimads_extras"] == {

@@ -10,7 +10,7 @@ from neurostore.schemas.identifiers import normalize_doi, normalize_pmcid, norma
 @pytest.mark.parametrize(
     ("raw", "doi"),
     [
-        ("10.1016/J.NeuroImage.2012.01.001", "10.1016/j.neuroimage.2012.01.001"),
+        ("10.1016/J.NeuroImage.2012.01.001", "10.1016/J.NeuroImage.2012.01.001"),
         ("https://doi.org/10.1093/cercor/bhs012", "10.1093/cercor/bhs012"),
         ("http://dx.doi.org/10.1093/cercor/bhs012", "10.1093/cercor/bhs012"),
         ("doi:10.1002/hbm.20345 ", "10.1002/hbm.20345"),

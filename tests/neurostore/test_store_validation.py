@@ -69,8 +69,9 @@ def test_identifiers_are_normalised_and_shared_by_versions(services, alice, bob)
     a = services.studies.create(alice, study_payload(
         seed=1, doi="https://doi.org/10.1016/J.NEUROIMAGE.2020.1", pmid="PMID: 0012345",
         pmcid="123"))
+    # A DOI keeps its case, and names the same paper whatever its case.
     assert (a.state["doi"], a.state["pmid"], a.state["pmcid"]) == (
-        "10.1016/j.neuroimage.2020.1", "12345", "PMC123")
+        "10.1016/J.NEUROIMAGE.2020.1", "12345", "PMC123")
     b = services.studies.create(bob, study_payload(seed=2, pmid="12345"))
     c = services.studies.create(bob, study_payload(seed=3, doi="doi:10.1016/j.neuroimage.2020.1"))
     assert a.state["base_study"] == b.state["base_study"] == c.state["base_study"]

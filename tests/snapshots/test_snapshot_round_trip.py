@@ -14,7 +14,7 @@ POINT_FIELDS = ("coordinates", "space", "kind")
 def _study(study: dict) -> dict:
     return {
         **{k: study.get(k) for k in STUDY_FIELDS},
-        "doi": (study.get("doi") or "").lower() or None,
+        "doi": study.get("doi") or None,  # its case kept
         "analyses": [
             {**{k: a.get(k) for k in ANALYSIS_FIELDS},
              "points": [{k: p.get(k) for k in POINT_FIELDS} for p in a["points"]]}
