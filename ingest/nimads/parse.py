@@ -24,6 +24,7 @@ from ingest.compressed import read_bytes
 from ingest.records import Skipped, Study
 from ingest.space import normalise_space
 from ingest.value_types import normalise_value_type
+from neurostore.schemas.fields import GIVEN_VALUE_TYPE
 
 SOURCE = "nimads"
 #: Keys NiMARE writes beside an analysis's (or a study's) NIMADS fields; kept in its
@@ -268,12 +269,18 @@ def _point(item: Any, label: str, study_id: str, skipped: list[Skipped]) -> dict
 
 
 def _image(item: Mapping[str, Any]) -> dict[str, Any]:
+    given = item.get("value_type")
+    code = normalise_value_type(given)
+    metadata = dict(item.get("metadata") or {})
+    if isinstance(given, str) and given != code:
+        # The store keeps its code; a snapshot gives the file's spelling back.
+        metadata[GIVEN_VALUE_TYPE] = given
     return {
         "url": _text(item.get("url")),
         "filename": _text(item.get("filename")),
         "space": _text(item.get("space")),
-        "value_type": normalise_value_type(item.get("value_type")),
-        "metadata": dict(item.get("metadata") or {}),
+        "value_type": code,
+        "metadata": metadata,
     }
 
 

@@ -43,6 +43,9 @@ VALUE_TYPES = {
     "OTHER": "OTHER",
 }
 IMAGE_SPACE_PREFIXES = ("MNI", "TAL", "UNKNOWN")
+#: Image metadata key holding an imported file's own spelling of ``value_type`` (``"t"``,
+#: ``"beta"``): the store keeps its code, a snapshot gives the spelling back.
+GIVEN_VALUE_TYPE = "nimads_value_type"
 
 
 class Identifier(fields.String):

@@ -23,6 +23,7 @@ from analysis.frozen import StudyStream, stored_studies, studyset_of
 from analysis.runinputs import InputsTally
 from analysis.snapshot import Selection, SnapshotError, canonical_document, write_nimads
 from neurostore.models import AnalysisRun, Snapshot, SnapshotExport, SnapshotReader, Study
+from neurostore.schemas.fields import GIVEN_VALUE_TYPE
 from neurostore.services.actors import Actor
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.errors import Conflict, Invalid, NotFound
@@ -295,6 +296,24 @@ def _all_public(session: Session, study_ids: list[str]) -> bool:
     ).first()
 
 
+def _as_given(study: dict[str, Any]) -> dict[str, Any]:
+    """The study as its file gave it: an image imported with its own spelling of
+    ``value_type`` (kept in its metadata) has that spelling back."""
+    if not any(GIVEN_VALUE_TYPE in (i.get("metadata") or {})
+               for a in study["analyses"] for i in a["images"]):
+        return study
+    analyses = []
+    for analysis in study["analyses"]:
+        images = []
+        for image in analysis["images"]:
+            metadata = dict(image.get("metadata") or {})
+            given = metadata.pop(GIVEN_VALUE_TYPE, None)
+            images.append(image if given is None else
+                          {**image, "value_type": given, "metadata": metadata})
+        analyses.append({**analysis, "images": images})
+    return {**study, "analyses": analyses}
+
+
 def _study_documents(session: Session, ids: list[str], selection: Selection,
                      tally: InputsTally) -> Iterator[dict[str, Any]]:
     """Study documents read from the database in batches, counted as they pass.
@@ -310,6 +329,7 @@ def _study_documents(session: Session, ids: list[str], selection: Selection,
             if n + 1 < len(batches):
                 pending = reader.submit(read_trees, session, batches[n + 1])
             for study_id in batch:
-                document = {k: v for k, v in states[study_id].items() if k not in STORE_ONLY}
+                document = _as_given({k: v for k, v in states[study_id].items()
+                                      if k not in STORE_ONLY})
                 tally.add(document, selection)
                 yield document

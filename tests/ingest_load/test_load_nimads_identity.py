@@ -86,6 +86,34 @@ def test_an_import_that_fails_writes_nothing_and_names_file_record_and_field(
     assert _counts(session_factory) == (0, 0, 0)
 
 
+def test_image_value_types_come_back_as_the_file_spells_them(
+        database_url, services, tmp_path):
+    source = Path(NIMADS_PARAMS["studyset"]).parent / "nidm_pain_studyset.json"
+    nidm = tmp_path / "nidm.json"
+    # NiMARE names its converted studysets "": the store refuses blank names.
+    nidm.write_text(json.dumps({**json.loads(source.read_text()), "name": "NIDM pain"}))
+    done = _ingest(database_url, tmp_path, str(nidm))
+    assert done.returncode == 0, done.stdout + done.stderr
+    studyset = _made(done.stdout, "studyset")
+    curator = services.ingest.system_actor()
+    snapshot, _ = services.snapshots.create(curator, studyset)
+    with services.snapshots.files.open(snapshot["file"]) as exported:
+        document = json.loads(exported.read())
+    given = json.loads(nidm.read_text())
+
+    def spellings(doc):
+        return sorted(i["value_type"] for s in doc["studies"] for a in s["analyses"]
+                      for i in a["images"])
+
+    assert spellings(document) == spellings(given) and "t" in spellings(document)
+    assert not any("nimads_value_type" in (i.get("metadata") or {})
+                   for s in document["studies"] for a in s["analyses"] for i in a["images"])
+    # The store keeps its own codes, which filters and estimators use.
+    study = services.studies.get(curator, document["studies"][0]["id"]).state
+    assert {i["value_type"] for a in study["analyses"] for i in a["images"]} <= {
+        "T", "Z", "BETA", "SE"}
+
+
 def test_manage_lists_the_studysets_and_studies_an_import_made(
         database_url, session_factory, tmp_path):
     done = _ingest(database_url, tmp_path, NIMADS_PARAMS["studyset"])
