@@ -143,12 +143,16 @@ def sleuth_command(paths: tuple[str, ...], skip_bad: bool) -> tuple[str, dict[st
 @click.option("--into", metavar="STUDYSET",
               help="Update this studyset (made by an earlier import of the file): studies are"
                    " matched by their NIMADS ids. Default: a new studyset.")
+@click.option("--skip-bad", is_flag=True,
+              help="Leave out (and list) what cannot be read instead of refusing the file.")
 @run_options
-def nimads_command(studyset: str, annotation: str | None,
-                   into: str | None) -> tuple[str, dict[str, Any]]:
+def nimads_command(studyset: str, annotation: str | None, into: str | None,
+                   skip_bad: bool) -> tuple[str, dict[str, Any]]:
     """A NIMADS studyset JSON (and its annotation), imported whole or not at all: a new
-    studyset with its studies and notes, or an update of the one named by --into."""
-    return "nimads", {"studyset": studyset, "annotation": annotation, "into": into}
+    studyset with its studies and notes, or an update of the one named by --into. A file
+    with a record that cannot be read is refused, unless --skip-bad."""
+    return "nimads", {"studyset": studyset, "annotation": annotation, "into": into,
+                      "skip_bad": skip_bad}
 
 
 def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int) -> None:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from typing import Any
 
-from ingest.records import Skipped, Study
+from ingest.records import ParseError, Skipped, Study
 from neurostore.services.actors import Actor
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
@@ -51,6 +51,9 @@ class SourceStream:
     atomic : bool
         Load everything in one transaction (a file is imported whole or not at all);
         ``uow`` is that transaction. Otherwise each batch is its own and ``uow`` is None.
+    strict : bool
+        With ``atomic``: a record left out (a bad line, an invalid study) refuses the whole
+        load, naming it, instead of being reported and skipped.
     """
 
     studies: Iterable[Study]
@@ -60,6 +63,7 @@ class SourceStream:
     finish: Callable[[Services, Actor, int | None, bool, UnitOfWork | None],
                      BatchReport] | None = None
     atomic: bool = False
+    strict: bool = False
 
 
 @dataclass
@@ -142,6 +146,8 @@ def load(
             whole = LoadSummary(source=source, run_id=run_id)
             _load(services, source, stream, whole, actor, run_id, batch_size, dry_run, progress,
                   uow, record=False)
+            if stream.strict and (whole.skipped or whole.failed):
+                raise ParseError(refusal(whole.errors))
             if dry_run:
                 uow.session.rollback()
             else:
@@ -154,6 +160,17 @@ def load(
         summary.studies, summary.peaks = whole.studies, whole.peaks
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def refusal(errors: list[dict[str, Any]]) -> str:
+    """Why a strict file import is refused: its first problems, each naming its record (and
+    file) and line."""
+    shown = "; ".join(f"{e.get('source_id') or '-'}"
+                      + (f" line {e['line']}" if e.get("line") else "") + f": {e['reason']}"
+                      for e in errors[:5])
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return (f"{shown}{more}. Nothing was written: fix the file, or import it with"
+            " skip_bad (--skip-bad) to leave out what cannot be read")
 
 
 def _load(services: Services, source: str, stream: SourceStream, summary: LoadSummary,

@@ -24,7 +24,7 @@ from ingest.neurovault import load as neurovault
 from ingest.neurovault.client import DEFAULT_BASE_URL, NeuroVaultClient
 from ingest.neurovault.parse import Selection
 from ingest.nimads import load as nimads
-from ingest.records import ParseError, Skipped, Study
+from ingest.records import ParseError, Skipped, Study, StudyStream
 from ingest.sleuth import parse as sleuth
 from neurostore.services.registry import Services
 from neurostore.storage import LocalFileStore
@@ -145,27 +145,15 @@ def open_source(source: str, parameters: dict[str, Any], env: Environment) -> So
         paths = [_local({"path": path}, "path", source, env) for path in p.get("paths") or []]
         if not paths:
             raise SourceError("sleuth: give at least one file in 'paths'")
-        skipped: list[Skipped] = []
-        studies = list(_sleuth_studies(paths, skipped))
-        if skipped and not p.get("skip_bad"):
-            raise ParseError(_refusal(skipped))
-        return SourceStream(studies, skipped, atomic=True)
+        stream = StudyStream(partial(_sleuth_studies, paths))
+        return SourceStream(stream, stream.skipped, atomic=True, strict=not p.get("skip_bad"))
     studyset = _local(p, "studyset", source, env)
     annotation = _local(p, "annotation", source, env) if p.get("annotation") else None
     try:
-        return nimads.open_stream(studyset, annotation, into=p.get("into") or None)
+        return nimads.open_stream(studyset, annotation, into=p.get("into") or None,
+                                  strict=not p.get("skip_bad"))
     except ValueError as error:  # not JSON, or not a studyset
         raise ParseError(f"{studyset.name}: {error}") from error
-
-
-def _refusal(skipped: list[Skipped]) -> str:
-    """Why a Sleuth import is refused: its first problems, each naming file and line."""
-    shown = "; ".join(f"{item.source_id} line {item.line}: {item.reason}"
-                      if item.line else f"{item.source_id}: {item.reason}"
-                      for item in skipped[:5])
-    more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
-    return (f"{shown}{more}. Nothing was written: fix the file, or import it with"
-            " skip_bad (--skip-bad) to leave out the experiments with bad lines")
 
 
 def _sleuth_studies(paths: list[Path], skipped: list[Skipped]) -> Iterator[Study]:

@@ -50,7 +50,7 @@ class _Target:
 
 def open_stream(studyset: str | os.PathLike[str],
                 annotation: str | os.PathLike[str] | None = None, *,
-                into: str | None = None) -> SourceStream:
+                into: str | None = None, strict: bool = True) -> SourceStream:
     """Parse the files; the stream makes (or finds) the studyset, then writes the studies,
     the members and the annotation, all in one transaction.
 
@@ -63,6 +63,8 @@ def open_stream(studyset: str | os.PathLike[str],
     into : str, optional
         The id of a studyset an earlier import of this file made: update it instead of
         making a new one.
+    strict : bool, optional
+        Refuse the file when a record cannot be read (default); otherwise leave it out.
 
     Returns
     -------
@@ -80,7 +82,7 @@ def open_stream(studyset: str | os.PathLike[str],
             yield {**study, "source_id": target.source_id(study["source_id"])}
 
     return SourceStream(
-        studies(), result.skipped, atomic=True,
+        studies(), result.skipped, atomic=True, strict=strict,
         start=lambda services, actor, uow: _start(services, actor, uow, result, marker, target,
                                                   name),
         finish=lambda services, actor, run_id, dry_run, uow: _finish(

@@ -73,6 +73,8 @@ class NimadsParameters(_Parameters):
     into = fields.String(allow_none=True, validate=validate.Length(min=1, max=32), metadata={
         "description": "update this studyset (made by an earlier import) instead of making"
                        " a new one"})
+    skip_bad = fields.Boolean(load_default=False, metadata={
+        "description": "leave out what cannot be read instead of refusing the file"})
 
 
 PARAMETERS: dict[str, type[Schema]] = {

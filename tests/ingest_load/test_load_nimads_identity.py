@@ -173,3 +173,20 @@ def test_import_snapshot_export_gives_back_what_the_file_says(
     assert names[:2] == ["Strict", "Strict "]
     assert back["analyses"][0]["metadata"]["nimads_extras"] == {
         "texts": {"abstract": "words"}, "annotations": {"included": True}}
+
+
+def test_a_record_that_cannot_be_read_refuses_the_file_unless_skip_bad(
+        database_url, session_factory, tmp_path):
+    document = json.loads(Path(NIMADS_PARAMS["studyset"]).read_text())
+    study = next(s for s in document["studies"] if s.get("analyses"))
+    study["analyses"][0]["points"][0]["coordinates"] = [1.0, None, 2.0]
+    path = tmp_path / "one-bad-peak.json"
+    path.write_text(json.dumps(document))
+    refused = _ingest(database_url, tmp_path, str(path))
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "Traceback" not in output
+    assert study["id"] in output and "--skip-bad" in output
+    assert _counts(session_factory) == (0, 0, 0)
+    done = _ingest(database_url, tmp_path, str(path), "--skip-bad")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert study["id"] in done.stdout and _counts(session_factory)[0] > 0
