@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -86,15 +87,17 @@ def _storable_text(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
     return {}
 
 
-def _query_parameters(view: Any) -> set[str]:
-    """The query parameters a view declares (flask-smorest keeps its argument schemas)."""
+@cache
+def _query_parameters(view: Any) -> frozenset[str]:
+    """The query parameters a view declares (flask-smorest keeps its argument schemas);
+    read once per view, not on every request."""
     names: set[str] = set()
     for parameter in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
         if parameter.get("in") == "query":
             schema = parameter["schema"]
             schema = schema() if isinstance(schema, type) else schema
             names.update(f.data_key or name for name, f in schema.fields.items())
-    return names
+    return frozenset(names)
 
 
 #: The longest URL (path and query) the API reads; longer ones get 414.

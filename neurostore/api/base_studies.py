@@ -11,7 +11,7 @@ from neurostore.api import http
 from neurostore.api.aggregates import provenance
 from neurostore.api.context import actor, reads, services
 from neurostore.api.errors import BadRequest
-from neurostore.api.studies import split_list_args
+from neurostore.api.studies import shown_as, split_list_args
 from neurostore.schemas.api_queries import MergeBody, NestedArgs, StudyListArgs, WriteArgs
 from neurostore.schemas.api_responses import BaseStudyOut, BaseStudyPage, DeletedOut, RevisionOut
 from neurostore.schemas.studies import BaseStudySchema
@@ -30,10 +30,10 @@ def list_base_studies(args: dict[str, Any]) -> Response:
     """Search and list publications; content filters (coordinates, images, radius) apply to
     their visible study versions."""
     query, filters = split_list_args(args)
-    flat = filters.pop("flat", False)
-    if flat and args.get("nested"):
-        raise BadRequest("flat and nested exclude each other",
-                         {"flat": ["give either flat or nested"]})
+    flat, owner = shown_as(args, filters)
+    if owner is not None:
+        raise BadRequest("studyset_owner lists a study's studysets: publications have none",
+                         {"studyset_owner": ["not a parameter of publications"]})
 
     def fetch() -> Any:
         page = reads().base_studies(actor(), StudyFilters(**filters), query,

@@ -50,6 +50,16 @@ def _shape(state: dict[str, Any], nested: bool) -> dict[str, Any]:
 views = AggregateViews(lambda: services().studies, Study, "studies.study", _shape, StudyOut)
 
 
+def shown_as(args: dict[str, Any], filters: dict[str, Any]) -> tuple[bool, str | None]:
+    """Take NeuroStore's ``flat`` and ``studyset_owner`` out of ``filters``: they say how
+    rows are shown, not which; ``flat`` and ``nested`` exclude each other."""
+    flat = filters.pop("flat", False)
+    if flat and args.get("nested"):
+        raise BadRequest("flat and nested exclude each other",
+                         {"flat": ["give either flat or nested"]})
+    return flat, filters.pop("studyset_owner", None)
+
+
 def split_list_args(args: dict[str, Any]) -> tuple[ListQuery, dict[str, Any]]:
     """The page part and the filter part of a list's query arguments."""
     query = ListQuery(**{k: args[k] for k in LIST_KEYS if k in args})
@@ -62,11 +72,7 @@ def split_list_args(args: dict[str, Any]) -> tuple[ListQuery, dict[str, Any]]:
 def list_studies(args: dict[str, Any]) -> Response:
     """Search and list studies (keyset pages; pass `metadata.next` as `cursor`)."""
     query, filters = split_list_args(args)
-    flat = filters.pop("flat", False)
-    owner = filters.pop("studyset_owner", None)
-    if flat and args.get("nested"):
-        raise BadRequest("flat and nested exclude each other",
-                         {"flat": ["give either flat or nested"]})
+    flat, owner = shown_as(args, filters)
 
     def fetch() -> Any:
         page = reads().studies(actor(), StudyFilters(**filters), query,

@@ -106,6 +106,12 @@ def test_booleans_in_bodies_are_json_booleans(client, alice, body):
     assert "boolean" in str(_problem(r, 422)["errors"])
 
 
+def test_flat_with_nested_and_studyset_owner_on_publications_are_400(client):
+    assert "flat" in _problem(client.get("/api/studies?flat=true&nested=true"), 400)["errors"]
+    body = _problem(client.get("/api/base-studies?studyset_owner=abc"), 400)
+    assert "studyset_owner" in body["errors"]
+
+
 def test_repeated_and_overlong_query_parameters(client):
     body = _problem(client.get("/api/studies?limit=1&limit=2"), 400)
     assert body["errors"] == {"limit": ["give this parameter once"]}
