@@ -75,7 +75,9 @@ def _image_entry(image: Any, taken: Mapping) -> tuple[str, str] | str:
     return column, location
 
 
-def _images(experiment: Experiment, skipped: list[Skip]) -> dict:
+def experiment_images(experiment: Experiment, skipped: list[Skip]) -> dict:
+    """The NiMARE image columns of an experiment (``{"t": location, ...}``); images it
+    cannot use are added to ``skipped``."""
     images: dict[str, Any] = {}
     raw_images = experiment.analysis.get("images") or []
     space = None
@@ -135,7 +137,7 @@ def _contrast(experiment: Experiment, selection: Selection, unknown_space: str |
                 coords["kind"] = [p.kind for p in points]
             contrast["coords"] = coords
             n_points = len(points)
-    images = _images(experiment, skipped)
+    images = experiment_images(experiment, skipped)
     if images:
         contrast["images"] = images
     if selection.annotation is not None:

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis.snapshot.experiments import UNKNOWN, Experiment, metadata_of, read_studies
-from analysis.snapshot.nimare import SAMPLE_SIZE_KEYS, _images
+from analysis.snapshot.nimare import SAMPLE_SIZE_KEYS, experiment_images
 from analysis.snapshot.output import ExportSummary, HashingSink, Skip
 from analysis.snapshot.selection import Selection
 
@@ -176,7 +176,7 @@ class _Release:
         self.analyses.add({**keys, "name": _text(experiment.analysis.get("name"))})
         for row in _coordinate_rows(keys, experiment):
             self.coordinates.add(row)
-        images = _images(experiment, self.skipped)
+        images = experiment_images(experiment, self.skipped)
         if images:
             space = _text(images.pop("space", None))
             self.images.add({**keys, "space": space,
