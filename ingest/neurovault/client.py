@@ -160,7 +160,8 @@ class NeuroVaultClient:
         their file and page links, which a mirror (``base_url``) serves too."""
         public = urlsplit(DEFAULT_BASE_URL)
         parts = urlsplit(url)
-        if (parts.scheme, parts.netloc) != (public.scheme, public.netloc):
+        # NeuroVault's records link its files over http and https alike.
+        if parts.netloc != public.netloc or parts.scheme not in ("http", "https"):
             return url
         mine = urlsplit(self.base_url)
         return urlunsplit((mine.scheme, mine.netloc, mine.path.rstrip("/") + parts.path,

@@ -181,6 +181,7 @@ def test_a_mirror_base_url_also_serves_the_map_files_and_pages():
     public = "https://neurovault.org/media/images/1197/WAY_VT_MNI.nii.gz?x=1"
     assert mirror.local(public) == \
         "http://127.0.0.1:8123/neurovault/media/images/1197/WAY_VT_MNI.nii.gz?x=1"
+    assert mirror.local(public.replace("https:", "http:")) == mirror.local(public)
     elsewhere = "https://example.org/maps/a.nii.gz"
     assert mirror.local(elsewhere) == elsewhere
     assert NeuroVaultClient().local(public) == public

@@ -132,3 +132,15 @@ def test_a_listing_that_cannot_be_fetched_fails_the_run_with_what_it_did(service
         run_now(services, "neurovault", {"base_url": replay.https_url}, env)
     (run,) = services.ingest.list_runs()
     assert run["status"] == "failed" and "FetchError" in run["errors"][-1]["reason"]
+
+
+def test_a_mirror_that_keeps_the_public_links_serves_maps_and_pages(services, env, replay,
+                                                                    neurovault, monkeypatch):
+    # A mirror serves NeuroVault's records as they are: their file and page links name the
+    # public host, which this machine cannot reach. The base URL must serve them all.
+    monkeypatch.setattr(replay, "rewrite", lambda data: data)
+    summary = run_now(services, "neurovault", neurovault, env)
+    assert (summary.status, summary.created, summary.failed) == ("succeeded", 2, 0), \
+        summary.errors
+    assert sum(replay.count(uri) for uri in MAPS) == len(MAPS)
+    assert {urlsplit(i.url).netloc for i in _images(services)} == {"neurovault.org"}
