@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,6 +27,7 @@ MAPS = {
     "MNI152_WaterContent_figureAlignedForPaper_resliceForSTOLTUSanalysis.nii.gz":
         "pain_01_beta.nii.gz",
 }
+ROOT = Path(__file__).resolve().parents[2]
 WAY = "https://neurovault.org/media/images/1197/WAY_VT_MNI.nii.gz"
 IMAGES_1197 = "https://neurovault.org/api/collections/1197/images/?format=json"
 
@@ -144,3 +149,21 @@ def test_a_mirror_that_keeps_the_public_links_serves_maps_and_pages(services, en
         summary.errors
     assert sum(replay.count(uri) for uri in MAPS) == len(MAPS)
     assert {urlsplit(i.url).netloc for i in _images(services)} == {"neurovault.org"}
+
+
+def test_the_command_line_dry_run_and_group_level(database_url, services, replay, neurovault,
+                                                  tmp_path):
+    env = {**os.environ, "DATABASE_URL": database_url,
+           "NEUROSTORE_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "200"}
+    args = [sys.executable, "manage.py", "ingest", "neurovault", "--base-url",
+            neurovault["base_url"], "--collection", "1195", "--collection", "1197"]
+    dry = subprocess.run([*args, "--dry-run"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    files = tmp_path / "var" / "files"
+    assert not files.exists() or not [p for p in files.rglob("*") if p.is_file()]
+    assert _images(services) == []
+    grouped = subprocess.run([*args, "--group-level"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert grouped.returncode == 0, grouped.stdout + grouped.stderr
+    assert "left out: not a group-level map" in grouped.stdout
