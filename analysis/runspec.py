@@ -57,12 +57,30 @@ class Param:
             if value not in self.choices:
                 raise ValueError(f"must be one of {', '.join(self.choices)}, not {value!r}")
             return value
+        if self.kind is int and isinstance(value, float) and value.is_integer():
+            # JSON Schema's integers include 3.0.
+            value = int(value)
         numeric = (int,) if self.kind is int else (int, float)
         if isinstance(value, bool) or not isinstance(value, numeric):
             raise ValueError(f"must be {'an integer' if self.kind is int else 'a number'}")
         if not (self.low <= value <= self.high):
             raise ValueError(f"must be between {self.low:g} and {self.high:g}, not {value!r}")
         return self.kind(value)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The values :meth:`check` accepts, as JSON Schema."""
+        if self.kind is bool:
+            out: dict[str, Any] = {"type": "boolean"}
+        elif self.kind is str:
+            out = {"type": "string", "enum": list(self.choices)}
+        else:
+            out = {"type": "integer" if self.kind is int else "number",
+                   "minimum": self.low, "maximum": self.high}
+        if self.nullable:
+            out["type"] = [out["type"], "null"]
+            if self.choices:
+                out["enum"].append(None)
+        return {**out, "default": self.default, "description": self.description}
 
     def as_json(self) -> dict[str, Any]:
         """The parameter as the API lists it."""
@@ -207,6 +225,29 @@ def corrections_for(estimator: EstimatorSpec) -> tuple[str, ...]:
     if estimator.kind == "coordinates":
         return tuple(CORRECTIONS)
     return ("none", "fdr", "bonferroni")
+
+
+def _params_schema(params: tuple[Param, ...], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False,
+            "properties": {**extra, **{p.name: p.json_schema() for p in params}}}
+
+
+def spec_schemas() -> list[dict[str, Any]]:
+    """One JSON Schema per estimator of the specs :func:`validate` accepts (what the
+    snapshot must hold aside); other keys of a spec are the caller's."""
+    return [
+        {"type": "object", "required": ["estimator"], "properties": {
+            "estimator": {"type": "string", "enum": [e.name]},
+            "parameters": {"anyOf": [_params_schema(e.params), {"type": "null"}]},
+            "correction": {"oneOf": [{"type": "null"}, *(
+                _params_schema(CORRECTIONS[method], method={
+                    "type": "string", "enum": [method],
+                    **({"default": "none"} if method == "none" else {})})
+                | ({} if method == "none" else {"required": ["method"]})
+                for method in corrections_for(e))]},
+        }}
+        for e in ESTIMATORS.values()
+    ]
 
 
 def needs_sample_sizes(estimator: str, parameters: dict[str, Any]) -> bool:

@@ -7,8 +7,6 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_cors import CORS
-from flask_smorest import Api
-from marshmallow import fields, validate
 
 from neurostore.api import (
     annotation_analyses,
@@ -25,9 +23,9 @@ from neurostore.api import (
     users,
 )
 from neurostore.api.context import EXTENSION, Backend
+from neurostore.api.openapi import NeurostoreApi
 from neurostore.config import Settings
 from neurostore.db import database_url, make_engine, make_session_factory
-from neurostore.schemas.api_responses import ProblemSchema
 from neurostore.services.reads import ReadService
 from neurostore.services.registry import Services, build_services
 from neurostore.services.study_documents import DocumentCache
@@ -56,35 +54,6 @@ API_DESCRIPTION = (
     " `ETag` (its version); send it back as `If-Match` and a stale write is refused with 412."
     " Errors are `application/problem+json`."
 )
-
-
-class NeurostoreApi(Api):
-    """flask-smorest's Api, documenting errors as problem details."""
-
-    ERROR_SCHEMA = ProblemSchema
-    DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
-
-    def _register_responses(self) -> None:
-        # Error responses are problem+json; only success bodies are plain JSON.
-        self.DEFAULT_RESPONSE_CONTENT_TYPE = errors.PROBLEM_TYPE
-        try:
-            super()._register_responses()
-        finally:
-            self.DEFAULT_RESPONSE_CONTENT_TYPE = "application/json"
-
-
-#: What every string in a body or a query must match: PostgreSQL text holds no NUL, and a
-#: lone UTF-16 surrogate is no character (both are refused with 400).
-STORABLE_TEXT = "^[^\\u0000\\ud800-\\udfff]*$"
-
-
-def _storable_text(converter: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
-    """Document the characters the API refuses in every string field."""
-    # Choices and patterns of their own already exclude those characters.
-    if isinstance(field, fields.String) and not any(
-            isinstance(v, validate.OneOf | validate.Regexp) for v in field.validators):
-        return {"pattern": STORABLE_TEXT}
-    return {}
 
 
 @cache
@@ -158,7 +127,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.config.update(
         API_TITLE="NeuroStore",
         API_VERSION="1.0",
-        OPENAPI_VERSION="3.0.3",
+        OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_REDOC_PATH="/docs",
@@ -177,7 +146,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # NeuroStore's clients call "/api/studies/" with a trailing slash: serve both forms.
     app.url_map.strict_slashes = False
     api = NeurostoreApi(app)
-    api.ma_plugin.converter.add_attribute_function(_storable_text)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     errors.register(app)

@@ -107,13 +107,13 @@ class AggregateViews:
 
     def create(self, args: dict[str, Any], prepare: Callable[[Any], Any] = lambda b: b
                ) -> Response:
-        """POST: create from the body, or clone ``source_id``."""
+        """POST: create from the body (none: an empty object), or clone ``source_id``."""
         if args.get("source_id"):
             record = self.service().clone(actor(), args["source_id"],
                                           provenance=provenance(args))
         else:
-            record = self.service().create(actor(), prepare(http.json_body()),
-                                           provenance=provenance(args))
+            body = http.json_body(required=False, default={})
+            record = self.service().create(actor(), prepare(body), provenance=provenance(args))
         return self.show(record, args.get("nested", False), http.CREATED, location=True)
 
     def replace(self, id: str, args: dict[str, Any], body: Any) -> Response:

@@ -85,7 +85,8 @@ def update_note(args: dict[str, Any], id: str) -> Response:
 
 @blp.route("", methods=["POST"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
-@blp.doc(requestBody=http.body_doc(NoteItemIn(many=True)))
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "type": "array", "minItems": 1, "items": NoteItemIn}}}})
 @blp.response(200, NoteItemOut(many=True))
 def update_notes(args: dict[str, Any]) -> Response:
     """Merge notes of one or more annotations, all or none."""

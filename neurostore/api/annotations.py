@@ -20,7 +20,7 @@ from neurostore.schemas.api_queries import (
     WriteArgs,
 )
 from neurostore.schemas.api_responses import AnnotationOut, AnnotationPage, DeletedOut, NoteOut
-from neurostore.schemas.studysets import AnnotationSchema
+from neurostore.schemas.studysets import AnnotationChangesSchema, AnnotationSchema, NoteSchema
 from neurostore.services.errors import Invalid
 
 blp = Blueprint("annotations", __name__, url_prefix="/api/annotations",
@@ -74,7 +74,7 @@ def list_annotations(args: dict[str, Any]) -> Response:
 
 @blp.route("", methods=["POST"])
 @blp.arguments(CreateArgs, location="query", error_status_code=400)
-@blp.doc(requestBody={**http.body_doc(AnnotationSchema), "required": False})
+@blp.doc(requestBody=http.body_doc(AnnotationSchema, "The annotation (ignored with `source_id`)."))
 @blp.response(http.CREATED, AnnotationOut)
 def create_annotation(args: dict[str, Any]) -> Response:
     """Create an annotation of a studyset, or clone `source_id`."""
@@ -92,7 +92,7 @@ def get_annotation(args: dict[str, Any], id: str) -> Response:
 
 @blp.route("/<id>", methods=["PUT"])
 @blp.arguments(ReplaceArgs, location="query", error_status_code=400)
-@blp.doc(requestBody=http.body_doc(AnnotationSchema))
+@blp.doc(requestBody=http.body_doc(AnnotationChangesSchema))
 @blp.response(200, AnnotationOut)
 def replace_annotation(args: dict[str, Any], id: str) -> Response:
     """Change the fields sent and keep the others, as NeuroStore's PUT does
@@ -105,8 +105,8 @@ def replace_annotation(args: dict[str, Any], id: str) -> Response:
 
 @blp.route("/<id>", methods=["PATCH"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
-@blp.doc(requestBody=http.body_doc(AnnotationSchema, "Only the fields to change; `notes` items"
-                                   " are merged into the current notes of their analyses."))
+@blp.doc(requestBody=http.body_doc(AnnotationChangesSchema, "Only the fields to change; `notes`"
+                                   " items are merged into the current notes of their analyses."))
 @blp.response(200, AnnotationOut)
 def update_annotation(args: dict[str, Any], id: str) -> Response:
     """Change some fields or notes of an annotation; send If-Match."""
@@ -130,7 +130,7 @@ def get_notes(id: str) -> Response:
 
 @blp.route("/<id>/notes", methods=["PATCH"])
 @blp.arguments(WriteArgs, location="query", error_status_code=400)
-@blp.doc(requestBody=http.body_doc(NoteOut(many=True), "Notes to merge, by analysis."))
+@blp.doc(requestBody=http.body_doc(NoteSchema(many=True), "Notes to merge, by analysis."))
 @blp.response(200, NoteOut(many=True))
 def update_notes(args: dict[str, Any], id: str) -> Response:
     """Merge notes into the annotation (keys not sent keep their values); send If-Match."""

@@ -10,9 +10,8 @@ from flask_smorest import Blueprint
 from neurostore.api import http
 from neurostore.api.aggregates import provenance
 from neurostore.api.context import actor, reads, services
-from neurostore.api.errors import BadRequest
 from neurostore.api.studies import shown_as, split_list_args
-from neurostore.schemas.api_queries import MergeBody, NestedArgs, StudyListArgs, WriteArgs
+from neurostore.schemas.api_queries import BaseStudyListArgs, MergeBody, NestedArgs, WriteArgs
 from neurostore.schemas.api_responses import BaseStudyOut, BaseStudyPage, DeletedOut, RevisionOut
 from neurostore.schemas.studies import BaseStudySchema
 from neurostore.services.errors import Invalid
@@ -24,16 +23,13 @@ blp = Blueprint("base-studies", __name__, url_prefix="/api/base-studies",
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(StudyListArgs, location="query", error_status_code=400)
+@blp.arguments(BaseStudyListArgs, location="query", error_status_code=400)
 @blp.response(200, BaseStudyPage)
 def list_base_studies(args: dict[str, Any]) -> Response:
     """Search and list publications; content filters (coordinates, images, radius) apply to
     their visible study versions."""
     query, filters = split_list_args(args)
-    flat, owner = shown_as(args, filters)
-    if owner is not None:
-        raise BadRequest("studyset_owner lists a study's studysets: publications have none",
-                         {"studyset_owner": ["not a parameter of publications"]})
+    flat, _ = shown_as(args, filters)
 
     def fetch() -> Any:
         page = reads().base_studies(actor(), StudyFilters(**filters), query,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -15,18 +16,17 @@ from neurostore import json_codec
 from neurostore.api.errors import BadRequest, field_errors
 from neurostore.services.errors import Invalid
 
-# PostgreSQL integers are 64-bit at most; larger numbers are refused while parsing.
-_INT_LIMIT = 2**63
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 # A lone UTF-16 surrogate ("\ud800") is valid JSON but no text PostgreSQL can store.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _parse_int(text: str) -> int:
-    value = int(text)
-    if abs(value) >= _INT_LIMIT:
-        raise BadRequest("an integer in the body is too large",
-                         {"_body": [f"integer {text[:20]}... is out of range"]})
+def _parse_float(text: str) -> float:
+    # JSON has no infinity, but 1e999 overflows to one, which no column or jsonb can hold.
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadRequest("a number in the body is too large",
+                         {"_body": [f"number {text[:20]} is out of range"]})
     return value
 
 
@@ -53,17 +53,21 @@ def _check_text(value: Any) -> None:
             stack.extend(item)
 
 
-def json_body(*, required: bool = True) -> Any:
-    """The request's JSON body; 415 for another content type, 400 for malformed JSON."""
+def json_body(*, required: bool = True, default: Any = None) -> Any:
+    """The request's JSON body; 415 for another content type, 400 for malformed JSON.
+
+    Without a body: 400 when ``required``, else ``default`` (a JSON ``null`` body is
+    ``None``, not the default).
+    """
     raw = request.get_data(cache=True)
     if not raw:
         if required:
             raise BadRequest("a JSON body is required", {"_body": ["missing"]})
-        return None
+        return default
     if not request.is_json:
         raise UnsupportedMediaType("send the body as application/json")
     try:
-        data = json.loads(raw.decode("utf-8"), parse_int=_parse_int,
+        data = json.loads(raw.decode("utf-8"), parse_float=_parse_float,
                           parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}", {"_body": ["malformed JSON"]}) \

@@ -8,10 +8,12 @@ from flask import Response, send_file, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from analysis.runspec import CORRECTIONS, ESTIMATORS
+from analysis.runspec import CORRECTIONS, ESTIMATORS, spec_schemas
 from neurostore.api import http
 from neurostore.api.context import actor, services
+from neurostore.api.openapi import JSON_VALUE_REF
 from neurostore.models.analysis_runs import RUN_STATUSES
+from neurostore.schemas.patterns import NOT_BLANK, STORABLE_TEXT
 
 blp = Blueprint("meta_analyses", __name__, url_prefix="/api/meta-analyses",
                 description="Meta-analysis runs of snapshots (queued, run by workers)")
@@ -21,23 +23,13 @@ MEDIA_TYPES = {".nii.gz": "application/gzip", ".png": "image/png",
                ".txt": "text/plain; charset=utf-8"}
 
 
-class CorrectionBody(Schema):
-    """A multiple-comparison correction and its parameters."""
-
-    method = fields.String(validate=validate.OneOf(list(CORRECTIONS)), load_default="none")
-    n_iters = fields.Integer(metadata={"description": "montecarlo: random datasets"})
-    voxel_thresh = fields.Float(metadata={"description": "montecarlo: cluster-forming p"})
-    seed = fields.Integer(metadata={"description": "montecarlo: seed"})
-    fdr_method = fields.String(metadata={"description": "fdr: indep or negcorr"})
-
-
-class RunBody(Schema):
-    """A snapshot, an estimator with its parameters, and a correction."""
-
-    snapshot = fields.String(required=True)
-    estimator = fields.String(required=True, validate=validate.OneOf(list(ESTIMATORS)))
-    parameters = fields.Dict(metadata={"description": "see GET /api/meta-analyses/estimators"})
-    correction = fields.Nested(CorrectionBody)
+#: A run request: a snapshot, and a spec of one estimator with its parameters and correction.
+RUN_BODY = {"oneOf": [
+    {**spec, "required": ["snapshot", *spec["required"]],
+     "properties": {"snapshot": {"type": "string", "minLength": 1, "maxLength": 64,
+                                 "pattern": NOT_BLANK}, **spec["properties"]},
+     "propertyNames": {"pattern": STORABLE_TEXT}, "additionalProperties": JSON_VALUE_REF}
+    for spec in spec_schemas()]}
 
 
 class RunListArgs(Schema):
@@ -94,8 +86,9 @@ def list_estimators() -> Response:
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody=http.body_doc(RunBody, "Validated in full (422 names each bad field), "
-                                            "including against what the snapshot holds."))
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RUN_BODY}},
+                      "description": "Validated in full (422 names each bad field), including"
+                                     " against what the snapshot holds."})
 @blp.response(202, RunOut)
 def create_run() -> Response:
     """Ask for a meta-analysis of a snapshot; it is queued for a worker."""

@@ -107,7 +107,7 @@ def create_snapshot() -> Response:
 @blp.alt_response(200, schema=SnapshotOut, description="The same content was frozen before")
 def snapshot_studyset(studyset_id: str) -> Response:
     """Freeze this studyset (and an annotation of it) into a snapshot."""
-    body = http.load(SnapshotOptions(), http.json_body(required=False) or {})
+    body = http.load(SnapshotOptions(), http.json_body(required=False, default={}))
     return _created(*services().snapshots.create(
         actor(), studyset_id, annotation_id=body["annotation"], include=body["include"]))
 

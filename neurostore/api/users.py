@@ -93,7 +93,7 @@ def list_tokens() -> Response:
 @tokens.response(201, TokenOut)
 def create_token() -> Response:
     """Create a token for yourself (administrators: for `user`); the secret is shown once."""
-    body = http.load(TokenBody(), http.json_body(required=False) or {})
+    body = http.load(TokenBody(), http.json_body(required=False, default={}))
     issued = services().users.issue_token(
         actor(), body.get("user") or _me(), name=body["name"],
         expires_in_days=body["expires_in_days"],

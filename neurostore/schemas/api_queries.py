@@ -6,7 +6,14 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from neurostore.schemas.fields import POINT_SPACES, VALUE_TYPES, Identifier
+from neurostore.schemas.fields import (
+    OPENAPI,
+    POINT_SPACES,
+    VALUE_TYPES,
+    Identifier,
+    WholeNumber,
+)
+from neurostore.schemas.patterns import any_word, matches
 
 #: The codes the list filters take (the stored ones: aliases are for bodies).
 IMAGE_VALUE_TYPES = sorted(set(VALUE_TYPES.values()))
@@ -34,8 +41,16 @@ UNIQUE_COLUMNS = ("doi", "pmid", "pmcid", "name")
 class UniqueColumn(fields.Field):
     """NeuroStore's ``unique``: a boolean (true: ``doi``) or the name of a column."""
 
+    pattern = any_word(("true", "1", "false", "0", *UNIQUE_COLUMNS))
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata[OPENAPI] = {"type": "string", "pattern": self.pattern}
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        text = str(value).strip().lower()
+        if not isinstance(value, str) or not matches(self.pattern, value):
+            raise ValidationError(f"true, false, or one of: {', '.join(UNIQUE_COLUMNS)}")
+        text = value.strip().lower()
         if text in ("true", "1"):
             return UNIQUE_COLUMNS[0]
         if text in ("false", "0"):
@@ -117,9 +132,9 @@ class StudyListArgs(ListArgs, NestedArgs):
     authors = _contains("the authors")
     journal = _contains("the journal")
     publication = _contains("the journal (NeuroStore's name of `journal`)")
-    pmid = Identifier("pmid")
-    doi = Identifier("doi")
-    pmcid = Identifier("pmcid")
+    pmid = Identifier("pmid", integers=False)
+    doi = Identifier("doi", integers=False)
+    pmcid = Identifier("pmcid", integers=False)
     year_min = fields.Integer(validate=validate.Range(1800, 2200))
     year_max = fields.Integer(validate=validate.Range(1800, 2200))
     source = fields.String(validate=validate.Length(min=1, max=64))
@@ -151,6 +166,13 @@ class StudyListArgs(ListArgs, NestedArgs):
     radius = fields.Float(allow_nan=False, validate=validate.Range(0, 100, min_inclusive=False),
                           metadata={"description": "mm around (x, y, z); Talairach peaks are"
                                                    " converted to MNI to match"})
+
+
+class BaseStudyListArgs(StudyListArgs):
+    """Search and filters of the publication list (a publication is in no studyset)."""
+
+    class Meta:
+        exclude = ("studyset_owner",)
 
 
 class StudyArgs(NestedArgs):
@@ -236,8 +258,8 @@ class TokenBody(Schema):
     """A new API token."""
 
     name = fields.String(load_default="default", validate=validate.Length(min=1, max=255))
-    expires_in_days = fields.Integer(allow_none=True, load_default=None,
-                                     validate=validate.Range(1, 3650))
+    expires_in_days = WholeNumber(allow_none=True, load_default=None,
+                                  validate=validate.Range(1, 3650))
     user = fields.String(validate=ID, metadata={"description": "administrators only"})
 
 

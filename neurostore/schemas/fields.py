@@ -8,7 +8,15 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from neurostore.schemas.identifiers import normalize_doi, normalize_pmcid, normalize_pmid
+from neurostore.schemas.identifiers import (
+    DOI_PATTERN,
+    PMCID_PATTERN,
+    PMID_PATTERN,
+    normalize_doi,
+    normalize_pmcid,
+    normalize_pmid,
+)
+from neurostore.schemas.patterns import NOT_BLANK, any_word, matches
 
 POINT_SPACES = {"MNI": "MNI", "TAL": "TAL", "TALAIRACH": "TAL", "UNKNOWN": "UNKNOWN"}
 VALUE_TYPES = {
@@ -31,9 +39,9 @@ VALUE_TYPES = {
     "VARIANCE": "VARIANCE",
     "V": "VARIANCE",
     "M": "M",
-    "UNIVARIATE-BETA MAP": "M",
+    "MULTIVARIATE-BETA MAP": "M",
     "U": "U",
-    "MULTIVARIATE-BETA MAP": "U",
+    "UNIVARIATE-BETA MAP": "U",
     "R": "R",
     "ROI/MASK": "R",
     "PA": "PA",
@@ -48,27 +56,54 @@ IMAGE_SPACE_PREFIXES = ("MNI", "TAL", "UNKNOWN")
 GIVEN_VALUE_TYPE = "nimads_value_type"
 
 
-class Identifier(fields.String):
-    """A publication identifier normalised on load (``kind`` is doi, pmid or pmcid)."""
+#: The JSON Schema a field documents, for fields whose rules marshmallow's own types do
+#: not say (read by the OpenAPI document; the field checks exactly this).
+OPENAPI = "openapi"
+
+
+class Identifier(fields.Field):
+    """A publication identifier normalised on load (``kind`` is doi, pmid or pmcid); in a
+    body (``integers``), PMIDs and PMCIDs may also be sent as JSON integers."""
 
     _normalizers = {"doi": normalize_doi, "pmid": normalize_pmid, "pmcid": normalize_pmcid}
+    _patterns = {"doi": DOI_PATTERN, "pmid": PMID_PATTERN, "pmcid": PMCID_PATTERN}
 
-    def __init__(self, kind: str, **kwargs: Any) -> None:
+    def __init__(self, kind: str, *, integers: bool = True, **kwargs: Any) -> None:
         super().__init__(allow_none=True, **kwargs)
         self._normalize = self._normalizers[kind]
+        self._numeric = integers and kind != "doi"
+        text = {"type": "string", "pattern": self._patterns[kind]}
+        self.metadata[OPENAPI] = (
+            {"anyOf": [text, {"type": "integer", "minimum": 1, "maximum": 9_999_999_999},
+                       {"type": "null"}]}
+            if self._numeric else {"anyOf": [text, {"type": "null"}]})
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        text = super()._deserialize(value, attr, data, **kwargs)
+        if self._numeric and is_whole_number(value):
+            value = str(int(value))
+        if not isinstance(value, str):
+            raise ValidationError("Not a valid string.")
         try:
-            return self._normalize(text)
+            return self._normalize(value)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
 
 
+#: The largest distance from the origin, in mm, of a peak on any axis (a brain spans less
+#: than 200 mm; beyond this a coordinate is a unit or data-entry error).
+COORDINATE_LIMIT = 10_000.0
+
+
 class Coordinates(fields.Field):
-    """``[x, y, z]`` in mm: three finite numbers, or three nulls."""
+    """``[x, y, z]`` in mm: three numbers within :data:`COORDINATE_LIMIT`, or three nulls."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata[OPENAPI] = {"type": "array", "minItems": 3, "maxItems": 3, "anyOf": [
+            {"items": {"type": "number", "minimum": -COORDINATE_LIMIT,
+                       "maximum": COORDINATE_LIMIT}},
+            {"items": {"type": "null"}},
+        ]}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
         if not isinstance(value, list | tuple) or len(value) != 3:
@@ -81,18 +116,35 @@ class Coordinates(fields.Field):
                 raise ValidationError(f"{axis} must be a number, got {v!r}")
             if not math.isfinite(v):
                 raise ValidationError(f"{axis} must be finite, got {v!r}")
+            if abs(v) > COORDINATE_LIMIT:
+                raise ValidationError(f"{axis} must be within ±{COORDINATE_LIMIT:g} mm, got {v!r}")
             out.append(float(v))
         return out
-
-
-#: Text PostgreSQL can store that is not blank: no NUL or lone surrogate, and something
-#: other than white space (documented as this pattern, checked by the same one).
-NOT_BLANK = "^[^\\u0000\\ud800-\\udfff]*[^\\s\\u0000\\ud800-\\udfff][^\\u0000\\ud800-\\udfff]*$"
 
 
 def not_blank() -> validate.Regexp:
     """A validator refusing empty and white-space-only text."""
     return validate.Regexp(NOT_BLANK, error="must not be blank")
+
+
+def is_whole_number(value: Any) -> bool:
+    """True for what JSON Schema calls an integer: ``3`` or ``3.0``, not ``true``/``"3"``."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+class WholeNumber(fields.Integer):
+    """A JSON integer (``3.0`` is one, as JSON Schema says); strings and booleans are
+    refused, not converted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=False, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if not is_whole_number(value):
+            raise self.make_error("invalid")
+        return int(value)
 
 
 class StrictBoolean(fields.Boolean):
@@ -106,50 +158,82 @@ class StrictBoolean(fields.Boolean):
 
 
 class FiniteFloat(fields.Float):
-    """A float that refuses NaN and infinities, with a message naming the value."""
+    """A JSON number, finite: NaN, infinities, strings and booleans are refused."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_nan=False, **kwargs)
         self.error_messages["special"] = "must be a finite number (NaN and infinity are refused)"
 
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return super()._validated(value)
 
-class PointSpace(fields.String):
-    """MNI, TAL (Talairach) or UNKNOWN, case-insensitive."""
+
+class _Spelled(fields.String):
+    """A string that must match ``pattern`` (documented as it), normalised on load."""
+
+    pattern = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata[OPENAPI] = {"pattern": self.pattern}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
         text = super()._deserialize(value, attr, data, **kwargs)
-        key = text.strip().upper()
-        if key not in POINT_SPACES:
-            raise ValidationError(f"unknown space {text!r}; expected one of MNI, TAL, UNKNOWN")
-        return POINT_SPACES[key]
+        if not matches(self.pattern, text):
+            raise ValidationError(self.refusal(text))
+        return self.normalize(text.strip())
+
+    def refusal(self, text: str) -> str:
+        """The message naming a refused value."""
+        raise NotImplementedError
+
+    def normalize(self, text: str) -> str:
+        """The stored form of an accepted value."""
+        return POINT_SPACES.get(text.upper(), text)
 
 
-class ImageSpace(fields.String):
-    """A template space starting with MNI, TAL or UNKNOWN (e.g. ``MNI152NLin2009cAsym``)."""
+class PointSpace(_Spelled):
+    """MNI, TAL (Talairach) or UNKNOWN, in any case."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+    pattern = any_word(POINT_SPACES)
+
+    def refusal(self, text: str) -> str:
+        return f"unknown space {text!r}; expected one of MNI, TAL, UNKNOWN"
+
+
+class ImageSpace(_Spelled):
+    """A template space starting with MNI, TAL or UNKNOWN in any case (e.g.
+    ``MNI152NLin2009cAsym``; stored with the prefix in capitals), then up to 57 letters,
+    digits, ``_``, ``.`` or ``-``."""
+
+    pattern = (any_word(IMAGE_SPACE_PREFIXES).removesuffix(")\\s*$")
+               + ")[A-Za-z0-9_.-]{0,57}\\s*$")
+
+    def refusal(self, text: str) -> str:
+        return (f"unknown space {text!r}; expected MNI, TAL, UNKNOWN or a template name such"
+                " as MNI152NLin2009cAsym (at most 64 letters, digits, _, . or -)")
+
+    def normalize(self, text: str) -> str:
         upper = text.upper()
         if upper in POINT_SPACES:
             return POINT_SPACES[upper]
-        if not upper.startswith(IMAGE_SPACE_PREFIXES) or len(text) > 64 or " " in text:
-            raise ValidationError(
-                f"unknown space {text!r}; expected MNI, TAL, UNKNOWN or a template name such as"
-                " MNI152NLin2009cAsym"
-            )
-        return text
+        prefix = next(p for p in IMAGE_SPACE_PREFIXES if upper.startswith(p))
+        return prefix + text[len(prefix):]
 
 
-class ValueType(fields.String):
+class ValueType(_Spelled):
     """The statistic an image holds: T, Z, F, X2, P, IP, BETA, SE, VARCOPE, VARIANCE, ..."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | None:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        key = text.strip().upper()
-        if key not in VALUE_TYPES:
-            known = ", ".join(sorted(set(VALUE_TYPES.values())))
-            raise ValidationError(f"unknown value_type {text!r}; expected one of {known}")
-        return VALUE_TYPES[key]
+    pattern = any_word(VALUE_TYPES)
+
+    def refusal(self, text: str) -> str:
+        known = ", ".join(sorted(set(VALUE_TYPES.values())))
+        return f"unknown value_type {text!r}; expected one of {known}"
+
+    def normalize(self, text: str) -> str:
+        return VALUE_TYPES[text.upper()]
 
 
 class UtcDateTime(fields.DateTime):
@@ -168,6 +252,8 @@ class Reference(fields.Field):
     def __init__(self, schema: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._schema = schema
+        self.metadata[OPENAPI] = {"anyOf": [{"type": "string", "pattern": NOT_BLANK}, schema,
+                                            *([{"type": "null"}] if self.allow_none else [])]}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):

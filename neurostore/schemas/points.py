@@ -14,6 +14,8 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from neurostore.schemas.fields import (
+    COORDINATE_LIMIT,
+    OPENAPI,
     POINT_SPACES,
     Coordinates,
     FiniteFloat,
@@ -21,6 +23,7 @@ from neurostore.schemas.fields import (
     StrictBoolean,
 )
 
+_AXIS = validate.Range(-COORDINATE_LIMIT, COORDINATE_LIMIT)
 KIND_MAX = 64
 LABEL_MAX = 255
 ID_MAX = 32
@@ -47,9 +50,10 @@ class PointSchema(Schema):
 
     id = fields.String(validate=validate.Length(min=1, max=ID_MAX))
     coordinates = Coordinates(required=True)
-    x = FiniteFloat(metadata={"description": "instead of coordinates, with y and z"})
-    y = FiniteFloat()
-    z = FiniteFloat()
+    x = FiniteFloat(validate=_AXIS, metadata={
+        "description": "instead of coordinates, with y and z"})
+    y = FiniteFloat(validate=_AXIS)
+    z = FiniteFloat(validate=_AXIS)
     space = PointSpace(allow_none=True, load_default=None)
     kind = fields.String(allow_none=True, validate=validate.Length(max=KIND_MAX),
                          load_default=None)
@@ -81,15 +85,14 @@ def _text(value: Any, limit: int | None, errors: dict, key: str) -> str | None:
 def _number(value: Any, errors: dict, key: str, minimum: float | None = None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         errors[key] = ["Not a valid number."]
         return None
-    else:
-        try:
-            number = float(value)
-        except (TypeError, ValueError, OverflowError):
-            errors[key] = ["Not a valid number."]
-            return None
+    try:
+        number = float(value)
+    except OverflowError:
+        errors[key] = ["Not a valid number."]
+        return None
     if not math.isfinite(number):
         errors[key] = [_FINITE]
         return None
@@ -184,6 +187,10 @@ def load_point(raw: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
 
 class PointList(fields.Field):
     """A list of points validated like ``fields.List(fields.Nested(PointSchema))``, faster."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata[OPENAPI] = {"type": "array", "items": PointSchema()}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
         if not isinstance(value, list):

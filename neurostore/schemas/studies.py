@@ -22,6 +22,7 @@ from neurostore.schemas.fields import (
     StrictBoolean,
     UtcDateTime,
     ValueType,
+    WholeNumber,
     not_blank,
 )
 from neurostore.schemas.points import PointList
@@ -53,7 +54,8 @@ class ConditionSchema(InputSchema):
     """A condition given inline."""
 
     id = fields.String(validate=validate.Length(min=1, max=32))
-    name = fields.String(allow_none=True, load_default=None)
+    name = fields.String(allow_none=True, load_default=None, validate=not_blank(),
+                         metadata={"description": "null for no name; never blank"})
     description = fields.String(allow_none=True, load_default=None)
 
 
@@ -113,9 +115,7 @@ class PublicationSchema(InputSchema):
     description = fields.String(allow_none=True, load_default=None)
     publication = fields.String(allow_none=True, load_default=None)
     authors = fields.String(allow_none=True, load_default=None)
-    year = fields.Integer(
-        allow_none=True, strict=False, validate=validate.Range(1800, 2200), load_default=None
-    )
+    year = WholeNumber(allow_none=True, validate=validate.Range(1800, 2200), load_default=None)
     doi = Identifier("doi", load_default=None)
     pmid = Identifier("pmid", load_default=None)
     pmcid = Identifier("pmcid", load_default=None)

@@ -6,16 +6,24 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from neurostore.schemas.fields import StrictBoolean
+from neurostore.schemas.fields import OPENAPI, StrictBoolean, is_whole_number
+from neurostore.schemas.patterns import NOT_BLANK, STORABLE_TEXT
 from neurostore.schemas.studies import InputSchema, PublicationSchema, StudySchema
 
 NOTE_TYPES = ("boolean", "string", "number", "integer")
 
 
 class StudyRef(fields.Field):
-    """A study given by id, or a new study given inline (created with the studyset)."""
+    """A study given by id, or inline: an object with an ``id`` names that existing study
+    (as NeuroStore's clients send a nested studyset back), one without creates a new study
+    with the studyset."""
 
     _study = StudySchema()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata[OPENAPI] = {"anyOf": [{"type": "string", "pattern": NOT_BLANK},
+                                            self._study]}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
@@ -23,13 +31,8 @@ class StudyRef(fields.Field):
                 raise ValidationError("a study id must not be blank")
             return {"id": value}
         if isinstance(value, dict):
-            if value.get("id") and set(value) <= {"id", "version"}:
-                return {"id": value["id"]}
-            if value.get("id"):
-                raise ValidationError(
-                    "send an existing study as its id; inline studies must not carry an id"
-                )
-            return {"new": self._study.load(value)}
+            study = self._study.load(value)
+            return {"id": study["id"]} if study.get("id") else {"new": study}
         raise ValidationError("expected a study id or a study object")
 
 
@@ -44,6 +47,19 @@ class StudysetSchema(PublicationSchema):
 class NoteKey(fields.Field):
     """A note column: its type (``"boolean"``), or NeuroStore's object form
     ``{"type": "boolean", "order": 0, "default": true}``, kept as given."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata[OPENAPI] = {"anyOf": [
+            {"type": "string", "enum": list(NOTE_TYPES)},
+            *({"type": "object", "required": ["type"], "additionalProperties": False,
+               "properties": {"type": {"type": "string", "enum": [kind]},
+                              "order": {"type": ["integer", "null"]},
+                              "default": {"type": [kind, "null"],
+                                          **({"pattern": STORABLE_TEXT} if kind == "string"
+                                             else {})}}}
+              for kind in NOTE_TYPES),
+        ]}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
@@ -60,7 +76,7 @@ class NoteKey(fields.Field):
         if kind not in NOTE_TYPES:
             errors["type"] = f"must be one of: {', '.join(NOTE_TYPES)}"
         order = value.get("order")
-        if order is not None and (not isinstance(order, int) or isinstance(order, bool)):
+        if order is not None and not is_whole_number(order):
             errors["order"] = "must be an integer"
         default = value.get("default")
         if kind in NOTE_TYPES and default is not None and not _matches(default, kind):
@@ -139,3 +155,10 @@ def _matches(value: Any, kind: str) -> bool:
     if kind == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class AnnotationChangesSchema(AnnotationSchema):
+    """Fields of an annotation to change (PUT and PATCH): any of them, the studyset too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(partial=True, **kwargs)

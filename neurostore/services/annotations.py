@@ -145,6 +145,15 @@ class AnnotationService(AggregateService):
         if rows:
             session.execute(insert(AnnotationNote.__table__), rows)
 
+    def replace(self, actor: Actor, id_: str, data: dict[str, Any], **kwargs: Any) -> Record:
+        """Replace the whole state with ``data``; the studyset, which cannot change, may be
+        left out."""
+        if isinstance(data, dict) and "studyset" not in data:
+            return self.modify(actor, id_, lambda before: {**data,
+                                                           "studyset": before["studyset"]},
+                               replace=True, **kwargs)
+        return super().replace(actor, id_, data, **kwargs)
+
     def _write(
         self, session: Session, actor: Actor, root: Root, loaded: dict[str, Any],
         before: dict[str, Any], *, reuse_free_ids: bool,
@@ -166,6 +175,11 @@ class AnnotationService(AggregateService):
 
     def _merge_patch(self, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         merged = {**current, **patch}
+        keys = patch.get("note_keys")
+        if isinstance(keys, dict) and "notes" not in patch:
+            # Columns taken out take their values with them (new ones get their defaults).
+            merged["notes"] = [{**n, "note": {k: v for k, v in n["note"].items() if k in keys}}
+                               for n in current["notes"]]
         if isinstance(patch.get("notes"), list) and "note_keys" not in patch:
             by_analysis = {n["analysis"]: n for n in current["notes"]}
             unmatched = []

@@ -51,9 +51,6 @@ def _load(data: Any, *, partial: bool) -> dict[str, Any]:
         loaded = ConditionSchema(partial=partial).load(data)
     except ValidationError as exc:
         raise Invalid(exc.normalized_messages()) from exc
-    name = loaded.get("name")
-    if name is not None and not name.strip():
-        raise Invalid({"name": ["must not be blank; send null for no name"]})
     return {k: loaded[k] for k in FIELDS if k in loaded}
 
 

@@ -164,7 +164,7 @@ def _secrets(client, alice) -> tuple[Secrets, list[str]]:
     analyses = [a["id"] for a in study["analyses"]]
     points = [p["id"] for a in study["analyses"] for p in a["points"]]
     images = [i["id"] for a in study["analyses"] for i in a["images"]]
-    tables = [t["id"] for t in study["tables"]]
+    tables = list(study["tables"])
     ss = _post(client, alice, "/api/studysets",
                {"name": f"{MARK} set", "studies": [study["id"]], "public": False})
     note = _post(client, alice, "/api/annotations",
