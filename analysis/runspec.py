@@ -227,6 +227,20 @@ def corrections_for(estimator: EstimatorSpec) -> tuple[str, ...]:
     return ("none", "fdr", "bonferroni")
 
 
+def catalogue() -> dict[str, Any]:
+    """Every estimator and correction that can be requested, as the API and CLI list them.
+
+    Returns
+    -------
+    dict
+        ``{"estimators": [EstimatorSpec.as_json(), ...], "corrections": {method:
+        [Param.as_json(), ...]}}``.
+    """
+    return {"estimators": [e.as_json() for e in ESTIMATORS.values()],
+            "corrections": {name: [p.as_json() for p in params]
+                            for name, params in CORRECTIONS.items()}}
+
+
 def _params_schema(params: tuple[Param, ...], **extra: Any) -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False,
             "properties": {**extra, **{p.name: p.json_schema() for p in params}}}

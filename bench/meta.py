@@ -36,9 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path("/work/shared/data")
+ROOT = Path(__file__).resolve().parents[1]
+# The shared data folder sits next to the repository (as bench/api.py expects it).
+DATA = ROOT.parent / "shared" / "data"
 # A script run from anywhere: make the repository's packages importable (also in children).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(ROOT))
 
 
 def load_experiments(coordinates, metadata, n_experiments, seed=0):
@@ -254,7 +256,8 @@ def measure(side, kind, rows, n_iters, cache_dir, images=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="shared data folder")
+    parser.add_argument("--data", type=Path, default=DATA,
+                        help="shared data folder (default: ../shared/data next to the repository)")
     parser.add_argument("--experiments", type=int, nargs="+", default=[100, 900])
     parser.add_argument("--n-iters", type=int, default=1000)
     parser.add_argument(

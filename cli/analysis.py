@@ -1,4 +1,4 @@
-"""``manage.py analysis``: run meta-analyses of snapshots and follow them."""
+"""``manage.py analysis``: list the estimators, run meta-analyses of snapshots, follow them."""
 
 from __future__ import annotations
 
@@ -6,14 +6,18 @@ import json
 import time
 
 import click
+from sqlalchemy import text
 
 from analysis.runner import execute
-from analysis.runspec import ESTIMATORS
+from analysis.runspec import ESTIMATORS, catalogue
+from analysis.tasks import STALLED_AFTER
 from cli.export import OPERATOR, acting_user
 from cli.runtime import Runtime, fail, pass_runtime
 from neurostore.services.errors import ServiceError
 
 FINISHED = ("succeeded", "failed", "cancelled")
+#: Seconds between two looks at a run being waited for.
+POLL = 1.0
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict:
@@ -52,9 +56,101 @@ def _describe(rt: Runtime, run: dict) -> str:
     return "\n".join(lines)
 
 
+def _live_workers(rt: Runtime) -> int:
+    """Workers whose last heartbeat is recent enough for the queue to count them alive.
+
+    A worker records a heartbeat every 10 s and removes its row when it stops; a killed
+    one leaves a row that goes stale.
+    """
+    with rt.engine.connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM procrastinate_workers"
+                 " WHERE last_heartbeat > now() - make_interval(secs => :secs)"),
+            {"secs": STALLED_AFTER}).scalar_one()
+
+
+def _unclaimed(rt: Runtime, run_id: str, waited: float) -> str:
+    """Why a run may still be queued after ``waited`` seconds, and what to do about it."""
+    live = _live_workers(rt)
+    if live:
+        why = (f"{live} worker{'s are' if live > 1 else ' is'} running, but busy or not taking"
+               " the analysis queue")
+    else:
+        why = f"no worker is running (none has sent a heartbeat in the last {STALLED_AFTER:g} s)"
+    return (f"run {run_id}: no worker has claimed it after {waited:g} s; {why}.\n"
+            "  Start one with `python manage.py worker --queues analysis`, on the same"
+            " DATABASE_URL and NEUROSTORE_DATA_DIR (or use --inline to run it here).\n"
+            "  Still waiting (Ctrl-C stops waiting; the run stays queued).")
+
+
+def _wait(rt: Runtime, run_id: str, warn_after: float) -> None:
+    """Poll a run until it has finished, saying once if no worker claims it in time."""
+    runs = rt.services.analysis_runs
+    started = time.monotonic()
+    warned = False
+    while (found := runs.get(OPERATOR, run_id))["status"] not in FINISHED:
+        pause = POLL
+        if not warned and found["status"] == "queued":
+            waited = time.monotonic() - started
+            if waited >= warn_after:
+                click.echo(_unclaimed(rt, run_id, round(waited, 1)), err=True)
+                warned = True
+            else:
+                # Wake up in time for the warning: a short --warn-after must be honoured.
+                pause = min(POLL, warn_after - waited)
+        time.sleep(pause)
+
+
+def _value(value: object) -> str:
+    """A value as it is written in ``--param KEY=VALUE`` (JSON, strings bare)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _number(value: float | int, kind: str) -> str:
+    return str(value) if kind == "int" else f"{value:g}"
+
+
+def _param_lines(params: list[dict], indent: str) -> list[str]:
+    """Two lines per parameter: name, type, default and allowed values; its description."""
+    lines = []
+    for p in params:
+        kind = p["type"] + (" or null" if p["nullable"] else "")
+        allowed = ""
+        if "choices" in p:
+            allowed = f", one of {', '.join(p['choices'])}"
+        elif "minimum" in p:
+            allowed = (f", from {_number(p['minimum'], p['type'])}"
+                       f" to {_number(p['maximum'], p['type'])}")
+        lines.append(f"{indent}{p['name']}: {kind}, default {_value(p['default'])}{allowed}")
+        lines.append(f"{indent}  {p['description']}")
+    return lines
+
+
+def _catalogue_text(listed: dict) -> str:
+    """The estimators and corrections of :func:`analysis.runspec.catalogue`, for people."""
+    lines = ["Estimators (--estimator NAME --param KEY=VALUE; values are read as JSON: null,"
+             " true, 8.5):"]
+    for e in listed["estimators"]:
+        images = f" ({', '.join(e['images'])} maps)" if e["images"] else ""
+        lines += ["", f"{e['name']}: {e['description']}", f"  inputs: {e['inputs']}{images}"]
+        if e["parameters"]:
+            lines += ["  parameters:", *_param_lines(e["parameters"], "    ")]
+        else:
+            lines.append("  parameters: none")
+        lines.append(f"  corrections: {', '.join(e['corrections'])}")
+    lines += ["", "Corrections (--correction METHOD --correction-param KEY=VALUE):"]
+    for method, params in listed["corrections"].items():
+        if params:
+            lines += [f"  {method}:", *_param_lines(params, "    ")]
+        else:
+            lines.append(f"  {method}: no parameters")
+    return "\n".join(lines)
+
+
 @click.group()
 def analysis() -> None:
-    """Run meta-analyses of snapshots (on the workers, or here with --inline)."""
+    """Run meta-analyses of snapshots (on the workers, or here with --inline); list the
+    estimators they can use."""
 
 
 @analysis.command("run")
@@ -62,7 +158,7 @@ def analysis() -> None:
 @click.option("--estimator", type=click.Choice(list(ESTIMATORS)), default="ALE",
               show_default=True)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Estimator parameter (repeat); see GET /api/meta-analyses/estimators.")
+              help="Estimator parameter (repeat); see `manage.py analysis estimators`.")
 @click.option("--correction", default="none", show_default=True,
               help="none, fdr, bonferroni or montecarlo.")
 @click.option("--correction-param", "correction_params", multiple=True, metavar="KEY=VALUE",
@@ -70,9 +166,13 @@ def analysis() -> None:
 @click.option("--as", "as_user", required=True, help="Id or external id of the user acting.")
 @click.option("--inline", is_flag=True, help="Run it in this process instead of a worker.")
 @click.option("--wait", is_flag=True, help="Wait until the run has finished.")
+@click.option("--warn-after", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              metavar="SECONDS",
+              help="With --wait: say on stderr when no worker has taken the run by then.")
 @pass_runtime
 def run(rt: Runtime, snapshot: str, estimator: str, params: tuple[str, ...], correction: str,
-        correction_params: tuple[str, ...], as_user: str, inline: bool, wait: bool) -> None:
+        correction_params: tuple[str, ...], as_user: str, inline: bool, wait: bool,
+        warn_after: float) -> None:
     """Ask for a meta-analysis of SNAPSHOT and print the run (and its results when done)."""
     spec = {"snapshot": snapshot, "estimator": estimator,
             "parameters": _pairs(params, "--param"),
@@ -91,9 +191,18 @@ def run(rt: Runtime, snapshot: str, estimator: str, params: tuple[str, ...], cor
             click.echo(f"run {created['id']} failed: {exc}", err=True)
             click.echo(_describe(rt, runs.get(OPERATOR, created["id"])))
             raise SystemExit(1) from exc
-    while wait and not inline and runs.get(OPERATOR, created["id"])["status"] not in FINISHED:
-        time.sleep(1.0)
+    if wait and not inline:
+        _wait(rt, created["id"], warn_after)
     click.echo(_describe(rt, runs.get(OPERATOR, created["id"])))
+
+
+@analysis.command("estimators")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print GET /api/meta-analyses/estimators's JSON instead.")
+def estimators(as_json: bool) -> None:
+    """List the estimators: inputs, parameters (type, default, range) and corrections."""
+    listed = catalogue()
+    click.echo(json.dumps(listed, indent=2) if as_json else _catalogue_text(listed))
 
 
 @analysis.command("status")

@@ -8,7 +8,7 @@ from flask import Response, send_file, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from analysis.runspec import CORRECTIONS, ESTIMATORS, spec_schemas
+from analysis.runspec import catalogue, spec_schemas
 from neurostore.api import http
 from neurostore.api.context import actor, services
 from neurostore.api.openapi import JSON_VALUE_REF
@@ -78,11 +78,7 @@ class EstimatorList(Schema):
 @blp.response(200, EstimatorList)
 def list_estimators() -> Response:
     """Estimators, their parameters (types, defaults, ranges) and the corrections they take."""
-    return http.respond({
-        "estimators": [e.as_json() for e in ESTIMATORS.values()],
-        "corrections": {name: [p.as_json() for p in params]
-                        for name, params in CORRECTIONS.items()},
-    })
+    return http.respond(catalogue())
 
 
 @blp.route("", methods=["POST"])
