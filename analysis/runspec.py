@@ -105,6 +105,8 @@ RADIUS = Param("r", float, 10.0, 1.0, 50.0, description="sphere radius in mm")
 VALUE = Param("value", float, 1.0, 1e-6, 1e6, description="value inside a sphere")
 LIKELIHOOD = Param("method", str, "ml", choices=("ml", "reml"),
                    description="maximum or restricted maximum likelihood")
+TWO_SIDED = Param("two_sided", bool, True,
+                  description="test for an effect in either direction (false: positive only)")
 
 
 @dataclass(frozen=True)
@@ -176,13 +178,14 @@ ESTIMATORS = {
                       description="multilevel kernel density analysis"),
         EstimatorSpec("KDA", "coordinates", (RADIUS, VALUE, *_CBMA_COMMON), _kda,
                       description="kernel density analysis"),
-        EstimatorSpec("Fishers", "images", (), lambda p, c: meta.Fishers(corrections=c),
+        EstimatorSpec("Fishers", "images", (TWO_SIDED,),
+                      lambda p, c: meta.Fishers(p["two_sided"], corrections=c),
                       ("z",), "Fisher's combination of z maps"),
         EstimatorSpec(
             "Stouffers", "images",
             (Param("use_sample_size", bool, False,
-                   description="weight by the square root of sample size"),),
-            lambda p, c: meta.Stouffers(p["use_sample_size"], corrections=c),
+                   description="weight by the square root of sample size"), TWO_SIDED),
+            lambda p, c: meta.Stouffers(p["use_sample_size"], p["two_sided"], corrections=c),
             ("z",), "Stouffer's combination of z maps"),
         EstimatorSpec(
             "WeightedLeastSquares", "images",

@@ -46,6 +46,22 @@ def _secondary(maps, p_name, nlogp, suffix):
     return out
 
 
+def _adjusted(model, p_name, adjust):
+    """Apply ``adjust`` to one p map's natural-log p-values over the voxels tested.
+
+    Like NiMARE, which adjusts only the p-values that are not NaN, a correction counts
+    only the voxels where a test was made: NaN voxels stay NaN, and voxels an estimator
+    left out (see :attr:`FittedModel.tested`) keep p = 1.
+    """
+    nlogp = _nlogp(model.maps, p_name)
+    tested = ~np.isnan(nlogp)
+    if model.tested is not None:
+        tested &= model.tested
+    adjusted = np.where(np.isnan(nlogp), np.nan, 0.0)
+    adjusted[tested] = adjust(nlogp[tested])
+    return adjusted
+
+
 def fdr_nlogp(nlogp, method="bh"):
     """Benjamini-Hochberg ("bh") or -Yekutieli ("by") step-up adjustment in log space."""
     n_tests = nlogp.size
@@ -85,10 +101,7 @@ class FDRCorrection:
         rule = "bh" if self.method == "indep" else "by"
         maps = {}
         for p_name in _p_maps(model.maps):
-            nlogp = _nlogp(model.maps, p_name)
-            valid = ~np.isnan(nlogp)
-            adjusted = np.full_like(nlogp, np.nan)
-            adjusted[valid] = fdr_nlogp(nlogp[valid], rule)
+            adjusted = _adjusted(model, p_name, lambda nlogp: fdr_nlogp(nlogp, rule))
             maps.update(_secondary(model.maps, p_name, adjusted, suffix))
         who = "Benjamini and Hochberg (1995)" if rule == "bh" else "Benjamini and Yekutieli (2001)"
         return maps, f"P-values were adjusted for the false discovery rate ({who})."
@@ -102,8 +115,9 @@ class BonferroniCorrection:
         """Return the Bonferroni-corrected maps and a description."""
         maps = {}
         for p_name in _p_maps(model.maps):
-            nlogp = _nlogp(model.maps, p_name)
-            corrected = np.minimum(nlogp + np.log(nlogp.size), 0.0)
+            corrected = _adjusted(
+                model, p_name, lambda nlogp: np.minimum(nlogp + np.log(nlogp.size), 0.0)
+            )
             maps.update(_secondary(model.maps, p_name, corrected, "_corr-FWE_method-bonferroni"))
         return maps, "P-values were corrected for family-wise error with the Bonferroni method."
 

@@ -23,12 +23,16 @@ class FittedModel:
         Analysis mask.
     null_distributions : dict
         Null distributions used so far; corrections add theirs.
+    tested : numpy.ndarray or None
+        Boolean, the voxels where a test was made (None: all of them); the others are
+        left out of the corrections' counts of tests.
     """
 
-    def __init__(self, maps, mask):
+    def __init__(self, maps, mask, tested=None):
         self.maps = maps
         self.mask = mask
         self.null_distributions = {}
+        self.tested = tested
 
     def correct_fwe_montecarlo(self, correction):
         """Return Monte Carlo FWE maps; estimators that support it override this."""

@@ -1,9 +1,15 @@
 """Image-based meta-analysis (IBMA) through PyMARE.
 
-Images are masked once (a boolean index, no per-image resampling), voxels where any
-experiment has a non-finite or zero value are left out (they get NaN-free zeros with p = 1),
-and the remaining voxels are fitted by PyMARE estimators in vectorised calls over blocks of
-voxels, on several threads.
+Images are masked once (a boolean index, no per-image resampling); voxels where any
+experiment has a non-finite or zero value, or a variance NiMARE would not use, are left
+out, and the remaining voxels are fitted by PyMARE estimators in vectorised calls over
+blocks of voxels, on several threads.
+
+The combination tests and the regressions return NiMARE 0.22.1's maps: ``z``, ``p``,
+``logp`` and ``dof`` (degrees of freedom of the test), plus ``est`` and ``se`` for the
+regressions and ``tau2`` (and ``sigma2``) where the model estimates them. Voxels left out
+are 0 in every map but ``p`` (1) where NiMARE has NaN, and corrections count only the
+voxels fitted, as NiMARE counts only its non-NaN ones.
 """
 
 import os
@@ -24,6 +30,11 @@ def _usable(*arrays):
     for array in arrays:
         keep &= np.all(np.isfinite(array) & (array != 0), axis=0)
     return keep
+
+
+#: Smallest usable variance, NiMARE's: smaller ones (and non-positive ones) would give
+#: infinite or negative weights, so NiMARE blanks them.
+_MIN_VARCOPE = 1.0 / np.sqrt(np.finfo(np.float32).max)
 
 
 #: Voxels per PyMARE call: blocks whose arrays stay in cache (one call over the whole
@@ -101,8 +112,10 @@ class IBMAEstimator(Estimator):
         if self._needs_sample_sizes and inputs.sample_sizes is None:
             raise MetaAnalysisInputError(f"sample_sizes: {self.name} needs sample sizes")
         keep = _usable(*arrays)
+        if "varcope" in self.inputs_needed:
+            keep &= np.all(inputs.varcope > _MIN_VARCOPE, axis=0)
         usable = arrays if keep.all() else [a[:, keep] for a in arrays]
-        model = FittedModel(self._fit(inputs, usable, keep), inputs.mask)
+        model = FittedModel(self._fit(inputs, usable, keep), inputs.mask, tested=keep)
         description = (
             f"An image-based meta-analysis ({self.method_text}) of {arrays[0].shape[0]} "
             f"experiments was performed with PyMARE {pymare.__version__} (Yarkoni et al., "
@@ -113,20 +126,53 @@ class IBMAEstimator(Estimator):
     _needs_sample_sizes = False
     method_text = ""
 
-    def _maps(self, keep, z, p, logp, est=None, se=None):
+    def _maps(self, keep, z, p, logp, **more):
+        """Return the full-length maps: z, p, logp, then ``more`` (est, se, tau2, dof, ...)."""
         maps = {
             "z": _expand(z, keep, 0.0).astype(np.float32),
             "p": _expand(p, keep, 1.0).astype(np.float32),
             "logp": nlogp_to_logp(_expand(logp, keep, 0.0)),
         }
-        if est is not None:
-            maps["est"] = _expand(est, keep, 0.0).astype(np.float32)
-            maps["se"] = _expand(se, keep, 0.0).astype(np.float32)
+        for name, values in more.items():
+            maps[name] = _expand(values, keep, 0.0).astype(np.float32)
         return maps
 
 
 class _CombinationTest(IBMAEstimator):
+    """A combination of z maps, two-sided by default as in NiMARE 0.22.1.
+
+    Two-sided is PyMARE's "concordant" mode: the combination is run once on the z-values
+    and once on their negatives, the smaller of the two one-sided p-values is doubled
+    (capped at 1), and z is the normal quantile of half that p, signed by the direction
+    that won, so ``|z|`` is the one-sided statistic of that direction. One-sided is
+    PyMARE's "directed" mode: the alternative is a positive effect, p is the upper tail and
+    z its normal quantile (negative where the evidence points the other way).
+
+    Parameters
+    ----------
+    two_sided : bool, optional
+        Test for an effect in either direction (default) or only a positive one.
+    corrections, mask : see :class:`IBMAEstimator`
+    """
+
     inputs_needed = ("z",)
+    test_text = ""
+
+    def __init__(self, two_sided=True, *, corrections=(), mask=None):
+        super().__init__(corrections=corrections, mask=mask)
+        self.two_sided = two_sided
+
+    def params(self):
+        """Return the estimator's parameters."""
+        return {"estimator": self.name, "two_sided": self.two_sided}
+
+    @property
+    def method_text(self):
+        """The test, as the methods paragraph names it."""
+        return f"{self.test_text}, {'two' if self.two_sided else 'one'}-sided"
+
+    def _mode(self):
+        return "concordant" if self.two_sided else "directed"
 
     def _pymare(self, inputs, z):
         raise NotImplementedError
@@ -136,18 +182,30 @@ class _CombinationTest(IBMAEstimator):
             summary = self._pymare(inputs, z).summary()
             return summary.z, summary.p, summary.logp
 
-        return self._maps(keep, *_blockwise(fit, arrays))
+        z, p, logp = _blockwise(fit, arrays)
+        # No group of dependent images is ever formed here, so NiMARE's degrees of freedom
+        # (independent groups minus one) are the experiments minus one.
+        dof = np.full(z.size, arrays[0].shape[0] - 1.0)
+        return self._maps(keep, z, p, logp, dof=dof)
 
 
 class Fishers(_CombinationTest):
-    """Fisher's combination of z maps (directed: one-sided in the positive direction)."""
+    """Fisher's combination of z maps.
+
+    Parameters
+    ----------
+    two_sided : bool, optional
+        Test for an effect in either direction (default, as NiMARE) or only a positive one;
+        see :class:`_CombinationTest`.
+    corrections, mask : see :class:`IBMAEstimator`
+    """
 
     name = "Fishers"
     citations = ("fisher1925",)
-    method_text = "Fisher's combined probability test"
+    test_text = "Fisher's combined probability test"
 
     def _pymare(self, inputs, z):
-        return pymare.estimators.FisherCombinationTest().fit(z=z)
+        return pymare.estimators.FisherCombinationTest(mode=self._mode()).fit(z=z)
 
 
 class Stouffers(_CombinationTest):
@@ -157,26 +215,29 @@ class Stouffers(_CombinationTest):
     ----------
     use_sample_size : bool, optional
         Weight each experiment by sqrt(sample size).
+    two_sided : bool, optional
+        Test for an effect in either direction (default, as NiMARE) or only a positive one;
+        see :class:`_CombinationTest`.
     corrections, mask : see :class:`IBMAEstimator`
     """
 
     name = "Stouffers"
     citations = ("stouffer1949",)
 
-    def __init__(self, use_sample_size=False, *, corrections=(), mask=None):
-        super().__init__(corrections=corrections, mask=mask)
+    def __init__(self, use_sample_size=False, two_sided=True, *, corrections=(), mask=None):
+        super().__init__(two_sided, corrections=corrections, mask=mask)
         self.use_sample_size = use_sample_size
         self._needs_sample_sizes = use_sample_size
-        self.method_text = "Stouffer's method" + (
-            ", weighted by the square root of sample size" if use_sample_size else ""
+        self.test_text = "Stouffer's method" + (
+            " weighted by the square root of sample size" if use_sample_size else ""
         )
 
     def params(self):
         """Return the estimator's parameters."""
-        return {"estimator": self.name, "use_sample_size": self.use_sample_size}
+        return {**super().params(), "use_sample_size": self.use_sample_size}
 
     def _pymare(self, inputs, z):
-        estimator = pymare.estimators.StoufferCombinationTest()
+        estimator = pymare.estimators.StoufferCombinationTest(mode=self._mode())
         if self.use_sample_size:
             return estimator.fit(z=z, w=np.sqrt(inputs.sample_sizes)[:, None])
         return estimator.fit(z=z)
@@ -184,6 +245,9 @@ class Stouffers(_CombinationTest):
 
 class _Regression(IBMAEstimator):
     inputs_needed = ("beta", "varcope")
+
+    #: Estimated variance components mapped between ``se`` and ``dof``, as NiMARE maps them.
+    variance_maps = ()
 
     def _estimator(self):
         raise NotImplementedError
@@ -193,14 +257,28 @@ class _Regression(IBMAEstimator):
         return pymare.Dataset(y=beta, v=varcope)
 
     def _fit(self, inputs, arrays, keep):
+        n_experiments = arrays[0].shape[0]
+
         def fit(*blocks):
             estimator = self._estimator()
             estimator.fit_dataset(self._dataset(inputs, blocks))
-            stats = estimator.summary().get_fe_stats()
-            return stats["z"], stats["p"], stats["logp"], stats["est"], stats["se"]
+            summary = estimator.summary()
+            stats = summary.get_fe_stats()
+            variances = [
+                summary.tau2 if name == "tau2" else estimator.params_[name]
+                for name in self.variance_maps
+            ]
+            # PyMARE's degrees of freedom where it refers z to a t distribution
+            # (Knapp-Hartung: experiments minus one); NiMARE falls back on the same count
+            # where PyMARE uses a normal reference.
+            dof = summary.fe_dof
+            if dof is None:
+                dof = np.full(blocks[0].shape[1], n_experiments - 1.0)
+            return (*(stats[k] for k in ("z", "p", "logp", "est", "se")), *variances, dof)
 
-        z, p, logp, est, se = _blockwise(fit, arrays)
-        return self._maps(keep, z, p, logp, est, se)
+        z, p, logp, est, se, *variances, dof = _blockwise(fit, arrays)
+        named = dict(zip(self.variance_maps, variances, strict=True))
+        return self._maps(keep, z, p, logp, est=est, se=se, **named, dof=dof)
 
 
 class WeightedLeastSquares(_Regression):
@@ -228,6 +306,7 @@ class DerSimonianLaird(_Regression):
     name = "DerSimonianLaird"
     citations = ("dersimonian1986",)
     method_text = "DerSimonian-Laird random-effects model"
+    variance_maps = ("tau2",)
 
     def _estimator(self):
         return pymare.estimators.DerSimonianLaird()
@@ -239,6 +318,7 @@ class Hedges(_Regression):
     name = "Hedges"
     citations = ("hedges1985",)
     method_text = "Hedges random-effects model"
+    variance_maps = ("tau2",)
 
     def _estimator(self):
         return pymare.estimators.Hedges()
@@ -256,6 +336,7 @@ class VarianceBasedLikelihood(_Regression):
 
     name = "VarianceBasedLikelihood"
     citations = ("hedges1985",)
+    variance_maps = ("tau2",)
 
     def __init__(self, method="ml", *, corrections=(), mask=None):
         super().__init__(corrections=corrections, mask=mask)
@@ -283,6 +364,7 @@ class SampleSizeBasedLikelihood(_Regression):
     name = "SampleSizeBasedLikelihood"
     citations = ("hedges1985",)
     inputs_needed = ("beta",)
+    variance_maps = ("tau2", "sigma2")
     _needs_sample_sizes = True
 
     def __init__(self, method="ml", *, corrections=(), mask=None):
@@ -299,7 +381,9 @@ class SampleSizeBasedLikelihood(_Regression):
 
     def _dataset(self, inputs, arrays):
         (beta,) = arrays
-        n = np.repeat(inputs.sample_sizes[:, None], beta.shape[1], axis=1)
+        # Laid out as NiMARE lays it out (the transpose of one row per voxel): the numerical
+        # optimisation lands a few digits differently on a C-ordered copy.
+        n = np.tile(inputs.sample_sizes, (beta.shape[1], 1)).T
         return pymare.Dataset(y=beta, n=n)
 
 
@@ -349,4 +433,5 @@ class PermutedOLS(IBMAEstimator):
         stats = summary.get_fe_stats()
         p = np.asarray(permuted.perm_p["fe_p"], dtype=np.float64).ravel()
         z = np.sign(np.ravel(stats["est"])) * nlogp_to_z(np.log(p), two_sided=True)
-        return self._maps(keep, z, p, np.log(p), stats["est"], stats["se"])
+        dof = np.full(p.size, beta.shape[0] - 1.0)
+        return self._maps(keep, z, p, np.log(p), est=stats["est"], se=stats["se"], dof=dof)

@@ -44,18 +44,25 @@ def _regression(estimator, dataset):
     return {"z": stats["z"], "p": stats["p"], "est": stats["est"], "se": stats["se"]}
 
 
+@pytest.mark.parametrize(("two_sided", "mode"), [(True, "concordant"), (False, "directed")])
 @pytest.mark.parametrize(
     ("ours", "reference", "weighted"),
     [
-        (ibma.Fishers(), pymare.estimators.FisherCombinationTest(), False),
-        (ibma.Stouffers(), pymare.estimators.StoufferCombinationTest(), False),
-        (ibma.Stouffers(use_sample_size=True), pymare.estimators.StoufferCombinationTest(), True),
+        (ibma.Fishers, pymare.estimators.FisherCombinationTest, False),
+        (ibma.Stouffers, pymare.estimators.StoufferCombinationTest, False),
+        (
+            lambda two_sided: ibma.Stouffers(use_sample_size=True, two_sided=two_sided),
+            pymare.estimators.StoufferCombinationTest,
+            True,
+        ),
     ],
+    ids=["Fishers", "Stouffers", "Stouffers-weighted"],
 )
-def test_combination_tests_equal_pymare(pain, ours, reference, weighted):
+def test_combination_tests_equal_pymare(pain, ours, reference, weighted, two_sided, mode):
     inputs, keep = pain
     z = inputs.z[:, keep]
     weights = np.sqrt(SAMPLE_SIZES)[:, None] if weighted else None
+    ours, reference = ours(two_sided=two_sided), reference(mode=mode)
     summary = (reference.fit(z=z, w=weights) if weighted else reference.fit(z=z)).summary()
     # The z inputs decide which voxels are usable for combination tests.
     keep_z = np.all(np.isfinite(inputs.z) & (inputs.z != 0), axis=0)
