@@ -31,6 +31,7 @@ from analysis.snapshot.experiments import (
 )
 from analysis.snapshot.nimare import image_type
 from analysis.snapshot.selection import reference_id
+from neurostore.schemas.fields import GIVEN_ID
 
 #: File name suffixes an image may be stored under, tried in order.
 IMAGE_SUFFIXES = (".nii.gz", ".nii")
@@ -44,6 +45,28 @@ def records(studyset: dict[str, Any], annotation: Any) -> Iterator[StudyRecord]:
 def experiment_id(experiment: Experiment) -> str:
     """The id an experiment has in the engine's inputs and outputs."""
     return f"{experiment.study_id}-{experiment.analysis_id}"
+
+
+def _given_id(item: Mapping) -> str | None:
+    given = (item.get("metadata") or {}).get(GIVEN_ID) if isinstance(item, Mapping) else None
+    return given if isinstance(given, str) else None
+
+
+def nimare_order(studies: Iterable[StudyRecord]) -> list[Experiment]:
+    """Every experiment, in the order NiMARE gives the file they were imported from.
+
+    NiMARE sorts a dataset's experiments by ``<study id>-<analysis id>``; sums over
+    experiments round in that order. Experiments imported from a NIMADS file keep that
+    file's ids (:data:`GIVEN_ID`), so they are ordered by them, and a run gives the same
+    maps whatever ids a store assigned; others are ordered by their ids in the store.
+    """
+    def key(experiment: Experiment) -> tuple[str, str]:
+        study, analysis = _given_id(experiment.study), _given_id(experiment.analysis)
+        given = f"{study}-{analysis}" if study is not None and analysis is not None else None
+        own = experiment_id(experiment)
+        return (given or own, own)
+
+    return sorted((e for record in studies for e in record.experiments), key=key)
 
 
 def _images(analysis: Mapping) -> dict[str, str]:
@@ -136,24 +159,24 @@ def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str
     spaces: list[str] = []
     sizes: list[float] = []
     excluded: list[dict[str, str]] = []
-    for record in studies:
-        for experiment in record.experiments:
-            if not experiment.points:
-                excluded.append({"experiment": experiment_id(experiment),
-                                 "reason": "no peak with three finite coordinates"})
-                continue
-            space, _ = experiment.space(unknown_space)
-            size = experiment.sample_size
-            for point in experiment.points:
-                ids.append(experiment_id(experiment))
-                xyz.append((point.x, point.y, point.z))
-                own = point.space if point.space != UNKNOWN else space
-                spaces.append(own if own in ("MNI", "TAL") else unknown_space)
-                sizes.append(float("nan") if size is None else float(size))
+    for experiment in nimare_order(studies):
+        if not experiment.points:
+            excluded.append({"experiment": experiment_id(experiment),
+                             "reason": "no peak with three finite coordinates"})
+            continue
+        space, _ = experiment.space(unknown_space)
+        size = experiment.sample_size
+        for point in experiment.points:
+            ids.append(experiment_id(experiment))
+            xyz.append((point.x, point.y, point.z))
+            own = point.space if point.space != UNKNOWN else space
+            spaces.append(own if own in ("MNI", "TAL") else unknown_space)
+            sizes.append(float("nan") if size is None else float(size))
     if not ids:
         raise MetaAnalysisInputError("coordinates: no experiment of the snapshot has peaks")
     columns = list(zip(*xyz, strict=True))
-    inputs = CoordinateInputs.from_table(ids, *columns, space=spaces, sample_size=sizes)
+    inputs = CoordinateInputs.from_table(ids, *columns, space=spaces, sample_size=sizes,
+                                         order="given")
     return inputs, excluded
 
 
@@ -203,27 +226,26 @@ def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: 
     sizes: list[float] = []
     used: list[str] = []
     excluded: list[dict[str, str]] = []
-    for record in studies:
-        for experiment in record.experiments:
-            found = _images(experiment.analysis)
-            missing = [kind for kind in kinds if kind not in found]
-            reason = None
-            if missing:
-                reason = f"no {' or '.join(missing)} image"
-            elif with_sample_sizes and experiment.sample_size is None:
-                reason = "no sample size"
-            else:
-                loaded = {kind: _load(files, found[kind]) for kind in kinds}
-                absent = [found[kind] for kind, img in loaded.items() if img is None]
-                if absent:
-                    reason = f"image {', '.join(absent)} is not in the file store"
-            if reason is not None:
-                excluded.append({"experiment": experiment_id(experiment), "reason": reason})
-                continue
-            for kind, img in loaded.items():
-                stacks[kind].append(img)
-            sizes.append(float(experiment.sample_size or 0))
-            used.append(experiment_id(experiment))
+    for experiment in nimare_order(studies):
+        found = _images(experiment.analysis)
+        missing = [kind for kind in kinds if kind not in found]
+        reason = None
+        if missing:
+            reason = f"no {' or '.join(missing)} image"
+        elif with_sample_sizes and experiment.sample_size is None:
+            reason = "no sample size"
+        else:
+            loaded = {kind: _load(files, found[kind]) for kind in kinds}
+            absent = [found[kind] for kind, img in loaded.items() if img is None]
+            if absent:
+                reason = f"image {', '.join(absent)} is not in the file store"
+        if reason is not None:
+            excluded.append({"experiment": experiment_id(experiment), "reason": reason})
+            continue
+        for kind, img in loaded.items():
+            stacks[kind].append(img)
+        sizes.append(float(experiment.sample_size or 0))
+        used.append(experiment_id(experiment))
     if not used:
         raise MetaAnalysisInputError(
             f"images: no experiment has {' and '.join(kinds)} images in the file store")

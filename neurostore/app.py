@@ -29,6 +29,7 @@ from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.reads import ReadService
 from neurostore.services.registry import Services, build_services
 from neurostore.services.study_documents import DocumentCache
+from neurostore.storage import LocalFileStore
 
 BLUEPRINTS = (
     studies.blp,
@@ -122,7 +123,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     settings = settings or Settings.from_env()
     if services is None:
         engine = make_engine(database_url(settings), pool_size=10, max_overflow=10)
-        services = build_services(make_session_factory(engine))
+        # The file store of these settings, not of the environment's.
+        services = build_services(make_session_factory(engine),
+                                  files=LocalFileStore(settings.files_dir))
     app = Flask("neurostore")
     app.config.update(
         API_TITLE="NeuroStore",

@@ -36,14 +36,15 @@ def _to_mni(xyz, spaces):
 class CoordinateInputs:
     """Peak coordinates grouped by experiment, in MNI space.
 
-    Experiments are kept sorted by id (string order), which fixes the order in which they
-    enter every computation. Build instances with :meth:`from_table` or
-    :meth:`from_experiments`, which validate and convert the input.
+    Experiments are kept in one order, by default sorted by id (string order, as NiMARE
+    sorts a Dataset), which fixes the order in which they enter every computation. Build
+    instances with :meth:`from_table` or :meth:`from_experiments`, which validate and
+    convert the input.
 
     Attributes
     ----------
     experiment_ids : tuple of str
-        Sorted experiment ids.
+        Experiment ids, in that order.
     xyz : numpy.ndarray of shape (n_foci, 3)
         MNI coordinates in mm.
     focus_experiment : numpy.ndarray of shape (n_foci,)
@@ -58,7 +59,7 @@ class CoordinateInputs:
     sample_sizes: np.ndarray
 
     @classmethod
-    def from_table(cls, experiment_id, x, y, z, space="MNI", sample_size=None):
+    def from_table(cls, experiment_id, x, y, z, space="MNI", sample_size=None, order="id"):
         """Build inputs from one row per focus.
 
         Parameters
@@ -72,6 +73,9 @@ class CoordinateInputs:
             to MNI (inverse Lancaster icbm2tal).
         sample_size : float, array_like or None, optional
             Sample size per row (constant within an experiment) or None.
+        order : {"id", "given"}, optional
+            Order of the experiments: by id (as NiMARE orders a Dataset), or as they first
+            appear in ``experiment_id``. Sums over experiments round in this order.
 
         Returns
         -------
@@ -100,15 +104,23 @@ class CoordinateInputs:
         spaces = np.broadcast_to(np.asarray(space, dtype=str), ids.shape)
         xyz = _to_mni(xyz, spaces)
 
-        experiment_ids, focus_experiment = np.unique(ids, return_inverse=True)
-        order = np.argsort(focus_experiment, kind="stable")
-        focus_experiment = focus_experiment[order].astype(np.int32)
-        xyz = xyz[order]
+        experiment_ids, first_row, focus_experiment = np.unique(ids, return_index=True,
+                                                                return_inverse=True)
+        if order == "given":
+            by_appearance = np.argsort(first_row, kind="stable")
+            rank = np.empty_like(by_appearance)
+            rank[by_appearance] = np.arange(by_appearance.size)
+            experiment_ids, focus_experiment = experiment_ids[by_appearance], rank[focus_experiment]
+        elif order != "id":
+            raise ValueError(f"order must be 'id' or 'given', not {order!r}")
+        rows = np.argsort(focus_experiment, kind="stable")
+        focus_experiment = focus_experiment[rows].astype(np.int32)
+        xyz = xyz[rows]
 
         sample_sizes = np.full(experiment_ids.size, np.nan)
         if sample_size is not None:
             per_row = np.broadcast_to(np.asarray(sample_size, dtype=np.float64), ids.shape)
-            per_row = per_row[order]
+            per_row = per_row[rows]
             for index, exp_id in enumerate(experiment_ids):
                 values = per_row[focus_experiment == index]
                 if np.isnan(values).all():

@@ -24,7 +24,7 @@ from ingest.compressed import read_bytes
 from ingest.records import Skipped, Study
 from ingest.space import normalise_space
 from ingest.value_types import normalise_value_type
-from neurostore.schemas.fields import GIVEN_VALUE_TYPE
+from neurostore.schemas.fields import GIVEN_ID, GIVEN_VALUE_TYPE
 
 SOURCE = "nimads"
 #: Keys NiMARE writes beside an analysis's (or a study's) NIMADS fields; kept in its
@@ -128,8 +128,9 @@ def parse(studyset: JsonInput, annotation: JsonInput | None = None) -> NimadsRes
     if not isinstance(studies, list):
         raise ValueError("a NIMADS studyset needs a 'studies' list")
     result = NimadsResult(
-        studyset={k: document.get(k) for k in ("id", "name", "description", "publication")}
-        | {"doi": document.get("doi"), "pmid": _id_text(document.get("pmid"))}
+        studyset={k: document.get(k) for k in ("id", "description", "publication")}
+        | {"name": _name(document.get("name")), "doi": document.get("doi"),
+           "pmid": _id_text(document.get("pmid"))}
     )
     refs: dict[str, AnalysisRef] = {}
     for item in studies:
@@ -184,7 +185,7 @@ def _study(item: Any, refs: dict[str, AnalysisRef], skipped: list[Skipped]) -> S
         "doi": _text(item.get("doi")),
         "pmid": _id_text(item.get("pmid")),
         "pmcid": _id_text(item.get("pmcid")),
-        "metadata": _metadata(item),
+        "metadata": {**_metadata(item), GIVEN_ID: study_id},
         "source": SOURCE,
         "source_id": study_id,
         "source_updated_at": item.get("updated_at") or item.get("created_at"),
@@ -229,7 +230,8 @@ def _analysis(item: Any, study_id: str, skipped: list[Skipped]) -> dict[str, Any
         "name": _text(item.get("name")) if isinstance(item.get("name"), str)
         else _id_text(item.get("id")) or "analysis",
         "description": _text(item.get("description")),
-        "metadata": _metadata(item),
+        "metadata": {**_metadata(item), **({GIVEN_ID: given} if (given := _id_text(item.get("id")))
+                                           is not None else {})},
         "table": None,
         "conditions": conditions,
         "weights": [float(w) for w in weights],

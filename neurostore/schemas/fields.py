@@ -54,6 +54,9 @@ IMAGE_SPACE_PREFIXES = ("MNI", "TAL", "UNKNOWN")
 #: Image metadata key holding an imported file's own spelling of ``value_type`` (``"t"``,
 #: ``"beta"``): the store keeps its code, a snapshot gives the spelling back.
 GIVEN_VALUE_TYPE = "nimads_value_type"
+#: Study and analysis metadata key holding the id an imported NIMADS file gave it: NiMARE
+#: orders experiments by those ids, so a run on the import orders them the same way.
+GIVEN_ID = "nimads_id"
 
 
 #: The JSON Schema a field documents, for fields whose rules marshmallow's own types do

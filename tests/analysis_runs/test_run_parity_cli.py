@@ -1,0 +1,120 @@
+"""The user path reproduces NiMARE: the NIMADS studysets NiMARE ships, imported with
+``manage.py ingest nimads``, frozen with ``manage.py export snapshot`` and run with
+``manage.py analysis run`` (each a subprocess, as a user types them), give the maps NiMARE
+0.22.1 gives on the original file, downloaded from the API; and the same maps from two
+fresh stores, whatever ids each assigned."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from analysis.meta import Mask
+from neurostore import migrate
+from neurostore.app import create_app
+from neurostore.config import Settings
+from neurostore.db import make_engine, make_session_factory
+from neurostore.scratch_db import scratch_database
+from tests.neurostore.factories import make_user
+
+nimare_io = pytest.importorskip("nimare.io")
+nimare_cbma = pytest.importorskip("nimare.meta.cbma")
+
+ROOT = Path(__file__).resolve().parents[2]
+NIMARE_DATA = Path(nimare_io.__file__).parent / "tests" / "data"
+#: (file, estimator, our parameters, NiMARE's keyword arguments)
+CASES = [
+    ("nimads_studyset.json", "ALE", {}, {}),
+    ("nimads_studyset.json", "MKDADensity", {}, {}),
+    ("nimads_studyset.json", "KDA", {}, {}),
+    ("sample_size_nimads_studyset.json", "ALE", {}, {}),
+    ("neurosynth_laird_studyset.json", "ALE", {"fwhm": "10"}, {"kernel__fwhm": 10}),
+    ("neurosynth_laird_studyset.json", "MKDADensity", {"r": "8"}, {"kernel__r": 8}),
+]
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+class Store:
+    """A fresh database and data folder, driven through the command line."""
+
+    def __init__(self, url: str, data_dir: Path, user: str) -> None:
+        self.env = {**os.environ, "DATABASE_URL": url, "NEUROSTORE_DATA_DIR": str(data_dir),
+                    "COLUMNS": "200"}
+        self.user = user
+        self._snapshots: dict[str, str] = {}
+        self.api = create_app(Settings(database_url=url, data_dir=data_dir)).test_client()
+
+    def snapshot(self, file_name: str) -> str:
+        if file_name not in self._snapshots:
+            out = _manage(self.env, "ingest", "nimads", str(NIMARE_DATA / file_name))
+            studyset = re.search(r"^studyset (\w+)$", out, re.MULTILINE).group(1)
+            out = _manage(self.env, "export", "snapshot", studyset, "--as", self.user)
+            self._snapshots[file_name] = re.search(r"snapshot (\w+)", out).group(1)
+        return self._snapshots[file_name]
+
+    def run(self, file_name: str, estimator: str, params: dict[str, str]) -> dict:
+        args = [f"--param={k}={v}" for k, v in params.items()]
+        out = _manage(self.env, "analysis", "run", self.snapshot(file_name), "--estimator",
+                      estimator, *args, "--as", self.user, "--inline")
+        assert "succeeded" in out, out
+        run_id = re.search(r"run (\w+)", out).group(1)
+        return self.api.get(f"/api/meta-analyses/{run_id}").json
+
+    def map(self, run: dict, name: str) -> np.ndarray:
+        r = self.api.get(f"/api/meta-analyses/{run['id']}/files/{run['results']['maps'][name]}")
+        assert r.status_code == 200
+        return np.asarray(nib.Nifti1Image.from_bytes(gzip.decompress(r.data)).dataobj)
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """Two fresh stores (each its own database and data folder) with one user each."""
+    made, drops = [], []
+    for name in ("first", "second"):
+        url, drop = scratch_database(f"parity_{name}")
+        drops.append(drop)
+        migrate.upgrade(url)
+        engine = make_engine(url)
+        user = make_user(make_session_factory(engine), name="researcher")
+        engine.dispose()
+        made.append(Store(url, tmp_path_factory.mktemp(name), user.id))
+    yield made
+    for drop in drops:
+        drop()
+
+
+def _nimare(file_name: str, estimator: str, kwargs: dict):
+    dataset = nimare_io.convert_nimads_to_dataset(str(NIMARE_DATA / file_name))
+    return getattr(nimare_cbma, estimator)(**kwargs).fit(dataset)
+
+
+@pytest.mark.parametrize("file_name,estimator,params,theirs", CASES,
+                         ids=[f"{c[0].split('.')[0]}-{c[1]}" for c in CASES])
+def test_the_user_path_gives_nimares_maps(stores, file_name, estimator, params, theirs):
+    first, second = stores
+    run = first.run(file_name, estimator, params)
+    reference = _nimare(file_name, estimator, theirs)
+    mask = Mask.default().data
+    for name in ("stat", "p", "z"):
+        ours = first.map(run, name)[mask]
+        expected = np.asarray(reference.get_map(name).dataobj)[mask]
+        scale = np.abs(expected).max()
+        assert np.abs(ours - expected).max() <= 1e-6 * scale, (name, np.abs(ours - expected).max())
+    # Another store assigns other ids: the maps are the same, bit for bit.
+    again = second.run(file_name, estimator, params)
+    for name in ("stat", "p", "z"):
+        assert np.array_equal(first.map(run, name), second.map(again, name)), name
