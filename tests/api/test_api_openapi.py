@@ -86,6 +86,9 @@ REFERENCES = {"study": "studies", "analysis": "analyses", "studyset": "studysets
 #: An analysis's table, by id: one of its study's tables at the time, which earlier cases
 #: replace; left out (a table reference is tested in tests/api/test_api_parts.py).
 TABLE_REFERENCES = ("table", "table_id")
+#: Lists of a study's parts: an item's id must name a current part of that study, so a
+#: made-up one is left out (the item is then a new part).
+NESTED_PARTS = ("analyses", "tables", "points", "images")
 #: Search parameters that only go together.
 RADIUS_SEARCH = ("x", "y", "z", "radius")
 
@@ -117,6 +120,9 @@ def _references(value, ids):
                     for s in item]
         elif key == "notes" and isinstance(item, list):
             item = _one_note(item, ids)
+        elif key in NESTED_PARTS and isinstance(item, list):
+            item = [_references({k: v for k, v in part.items() if k != "id"}, ids)
+                    if isinstance(part, dict) else _references(part, ids) for part in item]
         elif key in ("metadata", "note"):
             pass
         else:
@@ -131,7 +137,8 @@ def as_valid(case, ids, now):
     Each rule is a fact about the store or a dependency between members: a cursor is
     issued by the server (a made-up one is refused); ``page`` excludes ``cursor`` and
     ``paginate=false`` both; ids in bodies must name existing resources, of the resource
-    written (an annotation keeps its studyset, a note's analysis is in the studyset); a
+    written (an annotation keeps its studyset, a note's analysis is in the studyset, a
+    nested part's id is one of the study's parts); a
     note holds only the keys its annotation declares; an annotation is created for a
     studyset; x, y, z and radius search together; an image estimator needs a snapshot of
     images (here: of coordinates); a snapshot's inclusion column must be one the
