@@ -123,6 +123,9 @@ def _references(value, ids):
         elif key in NESTED_PARTS and isinstance(item, list):
             item = [_references({k: v for k, v in part.items() if k != "id"}, ids)
                     if isinstance(part, dict) else _references(part, ids) for part in item]
+        elif key == "weights":
+            # One weight per condition: left out, each condition weighs 1.
+            item = None
         elif key in ("metadata", "note"):
             pass
         else:
