@@ -6,13 +6,13 @@ import json
 import time
 
 import click
-from sqlalchemy import text
 
 from analysis.runner import execute
 from analysis.runspec import ESTIMATORS, catalogue
 from analysis.tasks import STALLED_AFTER
 from cli.export import OPERATOR, acting_user
 from cli.runtime import Runtime, fail, pass_runtime
+from neurostore.jobs import live_workers
 from neurostore.services.errors import ServiceError
 
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -56,22 +56,9 @@ def _describe(rt: Runtime, run: dict) -> str:
     return "\n".join(lines)
 
 
-def _live_workers(rt: Runtime) -> int:
-    """Workers whose last heartbeat is recent enough for the queue to count them alive.
-
-    A worker records a heartbeat every 10 s and removes its row when it stops; a killed
-    one leaves a row that goes stale.
-    """
-    with rt.engine.connect() as conn:
-        return conn.execute(
-            text("SELECT count(*) FROM procrastinate_workers"
-                 " WHERE last_heartbeat > now() - make_interval(secs => :secs)"),
-            {"secs": STALLED_AFTER}).scalar_one()
-
-
 def _unclaimed(rt: Runtime, run_id: str, waited: float) -> str:
     """Why a run may still be queued after ``waited`` seconds, and what to do about it."""
-    live = _live_workers(rt)
+    live = live_workers(rt.engine, STALLED_AFTER)
     if live:
         why = (f"{live} worker{'s are' if live > 1 else ' is'} running, but busy or not taking"
                " the analysis queue")

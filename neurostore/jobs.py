@@ -11,7 +11,10 @@ then defers and runs jobs through :func:`connected`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import procrastinate
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 QUEUES = ("ingest", "analysis", "export")
@@ -34,3 +37,16 @@ def connected(sqlalchemy_url: str) -> procrastinate.App:
     )
     app.add_tasks_from(tasks, namespace="")
     return app
+
+
+def live_workers(engine: Any, within: float) -> int:
+    """Workers that sent a heartbeat in the last ``within`` seconds.
+
+    A worker records a heartbeat every 10 s and removes its row when it stops; a killed
+    one leaves a row that goes stale.
+    """
+    with engine.connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM procrastinate_workers"
+                 " WHERE last_heartbeat > now() - make_interval(secs => :secs)"),
+            {"secs": within}).scalar_one()

@@ -98,3 +98,33 @@ def test_experiments_left_out_are_reported_with_their_reason(services, alice):
     reasons = {e["experiment"].split("-")[0]: e["reason"] for e in results["excluded"]}
     assert reasons == {studies[2]: f"image {'a' * 64} is not in the file store",
                        studies[3]: "no z image"}
+
+
+def _run_maps(services, alice, snapshot, parameters):
+    run = services.analysis_runs.create(alice, {
+        "snapshot": snapshot, "estimator": "Stouffers", "parameters": parameters})
+    assert execute(services, run["id"]) == "succeeded"
+    maps = services.analysis_runs.get(alice, run["id"])["results"]["maps"]
+    out = {}
+    for name in ("z", "p", "dof"):
+        with services.snapshots.files.open(maps[name]) as fp:
+            img = nib.Nifti1Image.from_bytes(gzip.decompress(fp.read()))
+        out[name] = np.asarray(img.dataobj)[Mask.default().data].astype(np.float64)
+    return out
+
+
+def test_stouffers_on_the_server_is_two_sided_unless_asked_otherwise(services, alice):
+    studies = [services.studies.create(alice, {
+        "name": f"imaging study {n}", "analyses": [{"name": "task", "images": [
+            {"sha256": _z_image(services.snapshots.files, n), "value_type": "Z",
+             "space": "MNI"}]}]}).id for n in range(4)]
+    studyset = services.studysets.create(alice, {"name": "images", "studies": studies})
+    snapshot, _ = services.snapshots.create(alice, studyset.id)
+    two = _run_maps(services, alice, snapshot["id"], {})
+    one = _run_maps(services, alice, snapshot["id"], {"two_sided": False})
+    # Every voxel points the positive way: the two-sided p is twice the one-sided one.
+    positive = one["p"] < 0.5
+    assert positive.mean() > 0.99
+    np.testing.assert_allclose(two["p"][positive], 2 * one["p"][positive], rtol=1e-5)
+    np.testing.assert_allclose(np.abs(two["z"]), np.abs(one["z"]), rtol=1e-4, atol=1e-4)
+    assert np.all(two["dof"] == 3)
