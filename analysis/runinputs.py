@@ -13,7 +13,7 @@ import gzip
 import math
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ import nibabel as nib
 from nibabel.wrapstruct import WrapStructError
 
 from analysis.meta import CoordinateInputs, ImageInputs, MetaAnalysisInputError
+from analysis.rungroups import ColumnSplit
 from analysis.snapshot import Selection
 from analysis.snapshot.experiments import (
     UNKNOWN,
@@ -139,9 +140,21 @@ class InputsTally:
                 "images": dict(sorted(self.images.items()))}
 
 
-def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str
+def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str, *,
+                      keep: Callable[[Experiment], bool] | None = None,
+                      label: str = "the snapshot"
                       ) -> tuple[CoordinateInputs, list[dict[str, str]]]:
     """The peaks of every experiment that has some, as the engine's inputs.
+
+    Parameters
+    ----------
+    studies : iterable of StudyRecord
+    unknown_space : str
+        Space of peaks whose space is not recorded (nor that of their analysis).
+    keep : callable, optional
+        Experiments for which it is false are left out silently (another group's).
+    label : str, optional
+        What the studies are, for the error when none has peaks.
 
     Returns
     -------
@@ -160,6 +173,8 @@ def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str
     sizes: list[float] = []
     excluded: list[dict[str, str]] = []
     for experiment in nimare_order(studies):
+        if keep is not None and not keep(experiment):
+            continue
         if not experiment.points:
             excluded.append({"experiment": experiment_id(experiment),
                              "reason": "no peak with three finite coordinates"})
@@ -173,11 +188,56 @@ def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str
             spaces.append(own if own in ("MNI", "TAL") else unknown_space)
             sizes.append(float("nan") if size is None else float(size))
     if not ids:
-        raise MetaAnalysisInputError("coordinates: no experiment of the snapshot has peaks")
+        raise MetaAnalysisInputError(f"coordinates: no experiment of {label} has peaks")
     columns = list(zip(*xyz, strict=True))
     inputs = CoordinateInputs.from_table(ids, *columns, space=spaces, sample_size=sizes,
                                          order="given")
     return inputs, excluded
+
+
+def group_inputs(groups: Mapping[str, Any], studies: Iterable[StudyRecord],
+                 other: Callable[[str], Iterable[StudyRecord]], unknown_space: str
+                 ) -> tuple[tuple[CoordinateInputs, CoordinateInputs], list[list[str]],
+                            list[dict[str, str]]]:
+    """The two groups of a pairwise run (:mod:`analysis.rungroups`) as the engine's inputs.
+
+    Parameters
+    ----------
+    groups : dict
+        The spec's validated ``groups``.
+    studies : iterable of StudyRecord
+        The run's snapshot.
+    other : callable
+        ``other(snapshot_id)``: the studies of group 2's snapshot.
+    unknown_space : str
+
+    Returns
+    -------
+    inputs : (CoordinateInputs, CoordinateInputs)
+    experiments : [list of str, list of str]
+        Ids of each group's experiments, in order.
+    excluded : list of dict
+        Experiments left out, with the reason (in neither group, or no peaks).
+    """
+    if "snapshot" in groups:
+        first = coordinate_inputs(studies, unknown_space, label="group 1's snapshot")
+        second = coordinate_inputs(other(groups["snapshot"]), unknown_space,
+                                   label=f"group 2's snapshot {groups['snapshot']}")
+        excluded = [*first[1], *second[1]]
+    else:
+        split = ColumnSplit(groups["column"], tuple(groups["values"]))
+        studies = list(studies)
+        first, second = (
+            coordinate_inputs(studies, unknown_space, keep=lambda e, g=g: split.group_of(e) == g,
+                              label=f"group {g} ({split.column} = {split.values[g - 1]!r})")
+            for g in (1, 2))
+        neither = [{"experiment": experiment_id(e),
+                    "reason": f"{split.column} is {e.note.get(split.column)!r}: in neither "
+                              "group"}
+                   for e in nimare_order(studies) if split.group_of(e) is None]
+        excluded = [*first[1], *second[1], *neither]
+    inputs = (first[0], second[0])
+    return inputs, [list(i.experiment_ids) for i in inputs], excluded
 
 
 #: ``sizeof_hdr``, the first field of a NIfTI header, tells NIfTI-1 (348) from NIfTI-2 (540).

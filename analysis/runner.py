@@ -23,7 +23,7 @@ from typing import Any
 from analysis.meta import Mask, MetaAnalysisInputError, NullCache
 from analysis.meta.stats import p_to_z
 from analysis.pictures import result_pictures
-from analysis.runinputs import coordinate_inputs, image_inputs, records
+from analysis.runinputs import coordinate_inputs, group_inputs, image_inputs, records
 from analysis.runspec import ESTIMATORS, build, needs_sample_sizes
 from analysis.snapshot import SnapshotError
 
@@ -94,16 +94,24 @@ def code_version() -> dict[str, Any]:
             "python": platform.python_version()}
 
 
-def _inputs(spec: dict[str, Any], studyset: Any, annotation: Any, files: Any) -> tuple:
+def _inputs(spec: dict[str, Any], snapshots: Any, snapshot_id: str) -> tuple:
+    """The estimator's ``fit`` arguments, each group's experiment ids, the foci, and the
+    experiments left out."""
     estimator = ESTIMATORS[spec["estimator"]]
-    studies = records(studyset, annotation)
+    studies = records(*snapshots.frozen(snapshot_id))
+    unknown_space = spec["parameters"].get("unknown_space")
+    if estimator.pairwise:
+        pair, groups, excluded = group_inputs(
+            spec["groups"], studies, lambda other: records(*snapshots.frozen(other)),
+            unknown_space)
+        return pair, groups, sum(i.n_foci for i in pair), excluded
     if estimator.kind == "coordinates":
-        inputs, excluded = coordinate_inputs(studies, spec["parameters"]["unknown_space"])
-        return inputs, list(inputs.experiment_ids), inputs.n_foci, excluded
+        inputs, excluded = coordinate_inputs(studies, unknown_space)
+        return (inputs,), [list(inputs.experiment_ids)], inputs.n_foci, excluded
     with_n = needs_sample_sizes(estimator.name, spec["parameters"])
-    inputs, used, excluded = image_inputs(studies, estimator.images, files, Mask.default(),
-                                          with_n)
-    return inputs, used, None, excluded
+    inputs, used, excluded = image_inputs(studies, estimator.images, snapshots.files,
+                                          Mask.default(), with_n)
+    return (inputs,), [used], None, excluded
 
 
 def _nifti(image: Any) -> bytes:
@@ -173,15 +181,14 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
     started = dt.datetime.now(dt.UTC)
     try:
         report("reading the snapshot")
-        studyset, annotation = services.snapshots.frozen(snapshot_id)
-        inputs, experiments, n_foci, excluded = _inputs(spec, studyset, annotation,
-                                                        services.snapshots.files)
+        inputs, groups, n_foci, excluded = _inputs(spec, services.snapshots, snapshot_id)
+        experiments = [e for group in groups for e in group]
         correction = spec["correction"]
         cache = null_cache if null_cache is not None else NullCache()
         if correction["method"] == "montecarlo":
             cache = ProgressCache(report, correction["n_iters"], cache)
         report("fitting", experiments=len(experiments), excluded=len(excluded))
-        result = build(spec, cache=cache).fit(inputs)
+        result = build(spec, cache=cache).fit(*inputs)
         report("writing results")
         outputs = store_outputs(result, services.snapshots.files)
         outputs.update(n_experiments=len(experiments), n_foci=n_foci, excluded=excluded)
@@ -189,7 +196,10 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
             "snapshot": snapshot_id, "estimator": result.estimator, "spec": spec,
             "parameters": result.params, "seed": _seeds(spec),
             "code_version": code_version(), "versions": result.versions,
-            "experiments": experiments, "started_at": started.isoformat(),
+            "experiments": experiments,
+            **({"groups": dict(zip(("group1", "group2"), groups, strict=True))}
+               if len(groups) == 2 else {}),
+            "started_at": started.isoformat(),
             "finished_at": dt.datetime.now(dt.UTC).isoformat(),
             "worker": f"{platform.node()}:{os.getpid()}",
         }

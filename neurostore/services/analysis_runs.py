@@ -14,8 +14,8 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from analysis.runspec import SpecInvalid, validate
 from neurostore import jobs
@@ -105,13 +105,21 @@ class AnalysisRunService:
             ).scalar()
             if snapshot is None:
                 raise Invalid({"snapshot": f"snapshot {snapshot_id} not found"})
+            def readable_inputs(other: str) -> dict[str, Any] | None:
+                return uow.session.execute(
+                    select(Snapshot.inputs).where(Snapshot.id == other, snapshot_readable(actor))
+                ).scalar()
+
+            annotations = snapshot.header.get("annotations") or [None]
             try:
-                spec = validate(data, snapshot.inputs)
+                spec = validate(data, snapshot.inputs, annotation=annotations[0],
+                                snapshot_id=snapshot_id, lookup=readable_inputs)
             except SpecInvalid as exc:
                 raise Invalid(exc.field_errors) from exc
-            row = AnalysisRun(id=new_id(), snapshot_id=snapshot_id, owner_id=actor.id,
-                              estimator=spec["estimator"], spec=spec, status="queued",
-                              progress={"stage": "queued"}, attempts=0)
+            row = AnalysisRun(id=new_id(), snapshot_id=snapshot_id,
+                              comparison_snapshot_id=spec.get("groups", {}).get("snapshot"),
+                              owner_id=actor.id, estimator=spec["estimator"], spec=spec,
+                              status="queued", progress={"stage": "queued"}, attempts=0)
             uow.session.add(row)
             uow.session.flush()
             run_id = row.id
@@ -133,8 +141,11 @@ class AnalysisRunService:
         row = session.get(AnalysisRun, run_id)
         if row is None:
             raise NotFound(f"meta-analysis {run_id} not found")
-        public = session.execute(select(Snapshot.public).where(Snapshot.id == row.snapshot_id)
-                                 ).scalar_one()
+        public = session.execute(
+            select(_public()).select_from(AnalysisRun)
+            .join(Snapshot, Snapshot.id == AnalysisRun.snapshot_id)
+            .where(AnalysisRun.id == run_id)
+        ).scalar_one()
         self.policy.check(action, actor, Subject("meta-analysis", row.id, row.owner_id, public))
         return row
 
@@ -150,8 +161,8 @@ class AnalysisRunService:
             query = (select(AnalysisRun).join(Snapshot, Snapshot.id == AnalysisRun.snapshot_id)
                      .order_by(AnalysisRun.created_at.desc(), AnalysisRun.id))
             if not actor.is_admin:
-                mine = AnalysisRun.owner_id == actor.id if actor.id else Snapshot.public
-                query = query.where(or_(Snapshot.public, mine))
+                mine = AnalysisRun.owner_id == actor.id if actor.id else _public()
+                query = query.where(or_(_public(), mine))
             if snapshot is not None:
                 query = query.where(AnalysisRun.snapshot_id == snapshot)
             if status is not None:
@@ -233,6 +244,16 @@ class AnalysisRunService:
         """Record a failure; False when the claim was lost."""
         return self._owned(run_id, token, status="failed", error=error,
                            progress={"stage": "failed"}, finished_at=dt.datetime.now(dt.UTC))
+
+
+def _public() -> ColumnElement:
+    """Whether every snapshot a run reads is public (then anyone may read the run); on a
+    select of runs joined to their (group 1) snapshot."""
+    other = aliased(Snapshot)
+    return and_(Snapshot.public, or_(
+        AnalysisRun.comparison_snapshot_id.is_(None),
+        exists(select(other.id).where(other.id == AnalysisRun.comparison_snapshot_id,
+                                      other.public))))
 
 
 def result_files(results: dict[str, Any] | None) -> set[str]:

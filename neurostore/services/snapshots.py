@@ -230,7 +230,8 @@ class SnapshotService:
             session = uow.session
             self._row(session, actor, snapshot_id, "delete")
             used = session.execute(
-                select(func.count()).where(AnalysisRun.snapshot_id == snapshot_id)
+                select(func.count()).where(or_(AnalysisRun.snapshot_id == snapshot_id,
+                                               AnalysisRun.comparison_snapshot_id == snapshot_id))
             ).scalar_one()
             if used:
                 raise Conflict(f"snapshot {snapshot_id} is used by {used} meta-analysis "

@@ -118,3 +118,37 @@ def test_the_user_path_gives_nimares_maps(stores, file_name, estimator, params, 
     again = second.run(file_name, estimator, params)
     for name in ("stat", "p", "z"):
         assert np.array_equal(first.map(run, name), second.map(again, name)), name
+
+
+#: (estimator, our parameters, NiMARE's keyword arguments, maps compared)
+PAIRWISE = [
+    ("MKDAChi2", {}, {}, [f"{kind}_desc-{desc}" for kind in ("z", "p", "chi2")
+                          for desc in ("uniformity", "group1", "group2", "association")]),
+    ("ALESubtraction", {"fwhm": "10", "n_iters": "20"}, {"kernel__fwhm": 10, "n_iters": 20},
+     ["stat_desc-group1MinusGroup2", "stat_desc-group1", "stat_desc-group2", "z_desc-group1",
+      "z_desc-group2"]),
+]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")
+@pytest.mark.parametrize("estimator,params,theirs,names", PAIRWISE,
+                         ids=[c[0] for c in PAIRWISE])
+def test_two_snapshots_give_nimares_two_group_maps(stores, estimator, params, theirs, names):
+    store = stores[0]
+    first = store.snapshot("nimads_studyset.json")
+    second = store.snapshot("neurosynth_laird_studyset.json")
+    args = [f"--param={k}={v}" for k, v in params.items()]
+    out = _manage(store.env, "analysis", "run", first, "--estimator", estimator, *args,
+                  "--groups-snapshot", second, "--as", store.user, "--inline")
+    assert "succeeded" in out, out
+    run_id = re.search(r"run (\w+)", out).group(1)
+    run = store.api.get(f"/api/meta-analyses/{run_id}").json
+    datasets = [nimare_io.convert_nimads_to_dataset(str(NIMARE_DATA / name))
+                for name in ("nimads_studyset.json", "neurosynth_laird_studyset.json")]
+    reference = getattr(nimare_cbma, estimator)(**theirs).fit(*datasets)
+    mask = Mask.default().data
+    for name in names:
+        ours = store.map(run, name)[mask]
+        expected = np.asarray(reference.get_map(name).dataobj)[mask]
+        scale = np.abs(expected).max()
+        assert np.abs(ours - expected).max() <= 1e-6 * scale, (name, np.abs(ours - expected).max())
