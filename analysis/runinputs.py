@@ -4,7 +4,8 @@ Experiments are the snapshot's analyses (after its inclusion filter), named
 ``<study id>-<analysis id>``. Coordinates keep their recorded space (Talairach peaks are
 moved to MNI by the engine); peaks whose space is not recorded take the space of the other
 peaks of their analysis, or ``unknown_space``. Images are found in the file store by the
-sha256 the snapshot records for them.
+sha256 the snapshot records for them; an analysis with a standard error map and no varcope
+map gives its varcope as the square of the standard error (NiMARE's rule).
 """
 
 from __future__ import annotations
