@@ -17,6 +17,7 @@ from ingest.nimads.images import (
 )
 from ingest.nimads.nidm import PackError, contents
 from ingest.nimads.parse import parse
+from ingest.sources import Environment, SourceError, open_source
 from neurostore.storage import LocalFileStore
 from tests.ingest.statmaps import nidm_pack, pain
 
@@ -214,3 +215,15 @@ def test_a_pack_is_downloaded_once_and_unpacked(tmp_path, files, replay, http_se
         assert [i["sha256"] for i in study["analyses"][0]["images"]] == \
             [_sha(pain(3, "t")), _sha(pain(3, "se"))]
     assert replay.count(f"{REAL_HOST}/packs/p.nidm.zip") == 1
+
+
+def test_a_run_whose_image_folder_is_gone_is_refused(tmp_path, files):
+    # A queued run's parameters are checked again when a worker opens the source.
+    (tmp_path / "set.json").write_text('{"studies": []}')
+    env = Environment(None, tmp_path, files)
+    with pytest.raises(SourceError, match="nimads: image folder .*nope' does not exist"):
+        open_source("nimads", {"studyset": str(tmp_path / "set.json"),
+                               "images": str(tmp_path / "nope")}, env)
+    stream = open_source("nimads", {"studyset": str(tmp_path / "set.json"),
+                                    "fetch_images": True}, env)
+    assert list(stream.studies) == []
