@@ -192,8 +192,8 @@ def nimads_command(studyset: str, annotation: str | None, into: str | None,
     """A NIMADS studyset JSON (and its annotation), imported whole or not at all: a new
     studyset with its studies and notes, or an update of the one named by --into. A file
     with a record that cannot be read is refused, unless --skip-bad. With --images, a map
-    that cannot be had (a missing file, a 404, not a NIfTI volume) is such a record: its
-    study is left out whole."""
+    that cannot be had (a missing file, a 404, not a NIfTI volume) is such a record (with
+    --skip-bad, its study is left out whole)."""
     return "nimads", {"studyset": studyset, "annotation": annotation, "into": into,
                       "skip_bad": skip_bad, "fetch_images": images is not None,
                       "images": images or None}
