@@ -4,7 +4,8 @@ Experiments are the snapshot's analyses (after its inclusion filter), named
 ``<study id>-<analysis id>``. Coordinates keep their recorded space (Talairach peaks are
 moved to MNI by the engine); peaks whose space is not recorded take the space of the other
 peaks of their analysis, or ``unknown_space``. Images are found in the file store by the
-sha256 the snapshot records for them.
+sha256 the snapshot records for them; an analysis with a standard error map and no varcope
+map gives its varcope as the square of the standard error (NiMARE's rule).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import nibabel as nib
+import numpy as np
 from nibabel.wrapstruct import WrapStructError
 
 from analysis.meta import CoordinateInputs, ImageInputs, MetaAnalysisInputError
@@ -36,6 +38,9 @@ from neurostore.schemas.fields import GIVEN_ID
 
 #: File name suffixes an image may be stored under, tried in order.
 IMAGE_SUFFIXES = (".nii.gz", ".nii")
+#: Image types read from another type's map when an analysis lacks them: a sampling
+#: variance (varcope) is the square of a standard error.
+DERIVED = {"varcope": "se"}
 
 
 def records(studyset: dict[str, Any], annotation: Any) -> Iterator[StudyRecord]:
@@ -70,17 +75,34 @@ def nimare_order(studies: Iterable[StudyRecord]) -> list[Experiment]:
     return sorted((e for record in studies for e in record.experiments), key=key)
 
 
-def _images(analysis: Mapping) -> dict[str, str]:
-    """Image type -> sha256 of the analysis' images that name one (first of each type)."""
-    found: dict[str, str] = {}
+def _images(analysis: Mapping) -> dict[str, tuple[str, str]]:
+    """Image type -> (type of the map it is read from, that map's sha256), for the analysis'
+    images that name one (first of each type). An analysis with a standard error map and no
+    varcope map has a varcope: the square of its standard error (as NiMARE derives it)."""
+    found: dict[str, tuple[str, str]] = {}
     images = analysis.get("images")
     for image in images if isinstance(images, list) else []:
         if not isinstance(image, dict):
             continue
         kind, sha = image_type(image.get("value_type")), image.get("sha256")
         if kind and isinstance(sha, str) and sha and kind not in found:
-            found[kind] = sha
+            found[kind] = (kind, sha)
+    for kind, source in DERIVED.items():
+        if kind not in found and source in found:
+            found[kind] = found[source]
     return found
+
+
+def _derived(img: Any, kind: str, source: str, mask: Any, label: str) -> Any:
+    """A map of ``kind`` made from a map of ``source`` (a varcope from a standard error),
+    on the mask's grid, as a float64 array."""
+    mask.check_image(img, label)
+    data = np.asanyarray(img.dataobj)
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if (kind, source) != ("varcope", "se"):
+        raise ValueError(f"no rule makes a {kind} map from a {source} map")
+    return np.asarray(data, dtype=np.float64) ** 2
 
 
 def _finite(value: Any) -> bool:
@@ -295,15 +317,17 @@ def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: 
         elif with_sample_sizes and experiment.sample_size is None:
             reason = "no sample size"
         else:
-            loaded = {kind: _load(files, found[kind]) for kind in kinds}
-            absent = [found[kind] for kind, img in loaded.items() if img is None]
+            loaded = {kind: _load(files, found[kind][1]) for kind in kinds}
+            absent = [found[kind][1] for kind, img in loaded.items() if img is None]
             if absent:
                 reason = f"image {', '.join(absent)} is not in the file store"
         if reason is not None:
             excluded.append({"experiment": experiment_id(experiment), "reason": reason})
             continue
         for kind, img in loaded.items():
-            stacks[kind].append(img)
+            source = found[kind][0]
+            stacks[kind].append(img if source == kind else _derived(
+                img, kind, source, mask, f"{kind}[{len(used)}] (the square of its {source})"))
         sizes.append(float(experiment.sample_size or 0))
         used.append(experiment_id(experiment))
     if not used:
