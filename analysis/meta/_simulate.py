@@ -271,13 +271,15 @@ def _run_iteration(
             e = focus_experiment[f]
             s = support_index[e]
             c = centers[draws[it, f]]
-            for r in range(run_starts[s], run_starts[s + 1]):
-                step = weights[e] * values[run_values[r]]
+            first_run, stop_run = run_starts[s], run_starts[s + 1]
+            step = weights[e] * values[run_values[first_run]]
+            for r in range(first_run, stop_run):
                 start = c + run_offsets[r]
                 scratch[start] += step
                 scratch[start + run_lengths[r]] -= step
-                low = min(low, start)
-                high = max(high, start + run_lengths[r] + 1)
+            # Runs are in grid order: the first starts lowest, the last ends highest.
+            low = min(low, c + run_offsets[first_run])
+            high = max(high, c + run_offsets[stop_run - 1] + run_lengths[stop_run - 1] + 1)
         running = np.float32(0.0)
         for v in range(low, high):
             running += scratch[v]
