@@ -16,9 +16,14 @@ import io
 import logging
 import os
 import platform
+import time
+from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from importlib import metadata
 from typing import Any
+
+import numpy as np
 
 from analysis.meta import Mask, MetaAnalysisInputError, NullCache
 from analysis.meta.stats import p_to_z
@@ -28,6 +33,11 @@ from analysis.runspec import ESTIMATORS, build, needs_sample_sizes
 from analysis.snapshot import SnapshotError
 
 LOG = logging.getLogger(__name__)
+
+#: How a Monte Carlo correction names its three nulls in ``null_distributions``.
+NULL_NAMES = {"stat": "_level-voxel_corr-fwe_method-montecarlo",
+              "size": "_desc-size_level-cluster_corr-fwe_method-montecarlo",
+              "mass": "_desc-mass_level-cluster_corr-fwe_method-montecarlo"}
 
 #: The cluster table is of this map when the run has it (cluster-level FWE), else of ``z``.
 CLUSTER_MAPS = (("z_desc-size_level-cluster_corr-FWE_method-montecarlo", 0.05),
@@ -62,16 +72,31 @@ class ProgressCache:
         Iterations of the correction.
     inner : NullCache
         Where nulls are really kept.
+    stored : callable, optional
+        ``stored(key)``: the null an earlier run kept as its artifact, or None; asked when
+        ``inner`` does not have it (another worker may have made it).
     """
 
-    def __init__(self, report: Reporter, n_iters: int, inner: NullCache) -> None:
+    def __init__(self, report: Reporter, n_iters: int, inner: NullCache,
+                 stored: Callable[[str], Any] | None = None) -> None:
         self.report = report
         self.n_iters = n_iters
         self.inner = inner
+        self.stored = stored
+        self.key: str | None = None
+        self.source = "simulated"
 
     def get(self, key: str) -> Any:
         """Look the null up; report 0 (to be simulated) or all iterations (cached)."""
+        self.key = key
         found = self.inner.get(key)
+        if found is not None:
+            self.source = "cache"
+        elif self.stored is not None:
+            found = self.stored(key)
+            if found is not None:
+                self.source = "earlier run"
+                self.inner.put(key, found)
         done = self.n_iters if found is not None else 0
         self.report("monte carlo", iterations_done=done, iterations_total=self.n_iters,
                     cached=found is not None)
@@ -94,11 +119,36 @@ def code_version() -> dict[str, Any]:
             "python": platform.python_version()}
 
 
-def _inputs(spec: dict[str, Any], snapshots: Any, snapshot_id: str) -> tuple:
+def read_inputs(spec: dict[str, Any], snapshots: Any, snapshot_id: str) -> tuple:
+    """The arguments of the ``fit`` of a validated ``spec`` on a stored snapshot."""
+    return _inputs(spec, snapshots, snapshot_id, {})[0]
+
+
+def _stored_null(services: Any, key: str) -> dict[str, np.ndarray] | None:
+    name = services.analysis_runs.null_file(key)
+    if name is None:
+        return None
+    with services.snapshots.files.open(name) as handle, np.load(handle) as stored:
+        return null_from_artifact({n: stored[n] for n in stored.files})
+
+
+def _inputs(spec: dict[str, Any], snapshots: Any, snapshot_id: str,
+            timings: dict[str, float]) -> tuple:
     """The estimator's ``fit`` arguments, each group's experiment ids, the foci, and the
-    experiments left out."""
+    experiments left out; ``timings`` gets the seconds spent reading the snapshot's header
+    (``read_snapshot``) and streaming its studies into inputs (``build_inputs``)."""
+    clock = time.perf_counter()
     estimator = ESTIMATORS[spec["estimator"]]
-    studies = records(*snapshots.frozen(snapshot_id))
+    frozen = snapshots.frozen(snapshot_id)
+    timings["read_snapshot"] = time.perf_counter() - clock
+    built = _build_inputs(estimator, spec, snapshots, frozen)
+    timings["build_inputs"] = time.perf_counter() - clock - timings["read_snapshot"]
+    return built
+
+
+def _build_inputs(estimator: Any, spec: dict[str, Any], snapshots: Any, frozen: tuple
+                  ) -> tuple:
+    studies = records(*frozen)
     unknown_space = spec["parameters"].get("unknown_space")
     if estimator.pairwise:
         pair, groups, excluded = group_inputs(
@@ -137,28 +187,69 @@ def _tsv(rows: list[dict[str, Any]]) -> bytes:
     return out.getvalue().encode()
 
 
-def store_outputs(result: Any, files: Any) -> dict[str, Any]:
-    """Write every map, the pictures, the cluster table and the methods to the file store.
+def _npz(arrays: dict[str, Any]) -> bytes:
+    out = io.BytesIO()
+    np.savez_compressed(out, **arrays)
+    return out.getvalue()
+
+
+def null_from_artifact(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+    """The Monte Carlo null (``stat``, ``size``, ``mass``) in a run's null distributions.
+
+    Returns None unless the arrays hold exactly one maximum-statistic, one cluster-size and
+    one cluster-mass null (a two-group run's several nulls are not reused).
+    """
+    found = {}
+    for part, suffix in NULL_NAMES.items():
+        names = [n for n in arrays if n.endswith(suffix)]
+        if len(names) != 1:
+            return None
+        found[part] = arrays[names[0]]
+    return found
+
+
+def store_outputs(result: Any, files: Any, timings: dict[str, float] | None = None
+                  ) -> dict[str, Any]:
+    """Write every map, the pictures, the cluster table, the methods and the null
+    distributions to the file store.
+
+    Parameters
+    ----------
+    result : MetaResult
+    files : FileStore
+    timings : dict, optional
+        Filled with the seconds each part took (``maps``, ``pictures``, ``clusters``).
 
     Returns
     -------
     dict
         ``maps`` and ``pictures`` (name -> file), ``clusters`` (rows) with the map and
-        threshold they come from, ``clusters_file``, ``methods`` and ``methods_file``.
+        threshold they come from, ``clusters_file``, ``methods``, ``methods_file`` and,
+        when the estimator or a correction made any, ``null_distributions_file`` (an
+        ``.npz`` of NiMARE's ``null_distributions_``).
     """
+    timings = {} if timings is None else timings
+    clock = time.perf_counter()
     maps = {name: files.put_bytes(_nifti(result.get_image(name)), ".nii.gz")
             for name in sorted(result.maps)}
+    timings["maps"], clock = time.perf_counter() - clock, time.perf_counter()
     pictures = {key: files.put_bytes(png, ".png")
                 for key, png in result_pictures(result).items()}
+    timings["pictures"], clock = time.perf_counter() - clock, time.perf_counter()
     cluster_map, threshold, rows = _clusters(result)
     methods = result.methods()
-    return {
+    outputs = {
         "maps": maps, "pictures": pictures, "cluster_map": cluster_map,
         "cluster_threshold": threshold, "clusters": rows,
         "clusters_file": files.put_bytes(_tsv(rows), ".tsv"),
         "methods": methods, "methods_file": files.put_bytes(methods.encode(), ".txt"),
         "citations": result.references(),
     }
+    if result.null_distributions:
+        outputs["null_distributions_file"] = files.put_bytes(
+            _npz(result.null_distributions), ".npz")
+    timings["clusters"] = time.perf_counter() - clock
+    return outputs
 
 
 def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) -> str | None:
@@ -172,6 +263,7 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
     null_cache : NullCache, optional
         Where Monte Carlo nulls are kept between runs (in memory by default).
     """
+    clock = time.perf_counter()
     runs = services.analysis_runs
     claimed = runs.claim(run_id)
     if claimed is None:
@@ -179,19 +271,29 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
     token, spec, snapshot_id = claimed
     report = Reporter(runs, run_id, token)
     started = dt.datetime.now(dt.UTC)
+    timings: dict[str, float] = {}
     try:
         report("reading the snapshot")
-        inputs, groups, n_foci, excluded = _inputs(spec, services.snapshots, snapshot_id)
+        inputs, groups, n_foci, excluded = _inputs(spec, services.snapshots, snapshot_id,
+                                                   timings)
         experiments = [e for group in groups for e in group]
         correction = spec["correction"]
         cache = null_cache if null_cache is not None else NullCache()
         if correction["method"] == "montecarlo":
-            cache = ProgressCache(report, correction["n_iters"], cache)
+            cache = ProgressCache(report, correction["n_iters"], cache,
+                                  partial(_stored_null, services))
         report("fitting", experiments=len(experiments), excluded=len(excluded))
+        fit_clock = time.perf_counter()
         result = build(spec, cache=cache).fit(*inputs)
+        timings["fit"] = time.perf_counter() - fit_clock
         report("writing results")
-        outputs = store_outputs(result, services.snapshots.files)
+        outputs = store_outputs(result, services.snapshots.files, timings)
         outputs.update(n_experiments=len(experiments), n_foci=n_foci, excluded=excluded)
+        null = {}
+        if isinstance(cache, ProgressCache) and cache.key is not None:
+            outputs["null_key"] = cache.key
+            null = {"null_source": cache.source}
+        timings["total"] = time.perf_counter() - clock
         provenance = {
             "snapshot": snapshot_id, "estimator": result.estimator, "spec": spec,
             "parameters": result.params, "seed": _seeds(spec),
@@ -202,6 +304,8 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
             "started_at": started.isoformat(),
             "finished_at": dt.datetime.now(dt.UTC).isoformat(),
             "worker": f"{platform.node()}:{os.getpid()}",
+            "timings": {name: round(seconds, 3) for name, seconds in timings.items()},
+            **null,
         }
         return "succeeded" if runs.finish(run_id, token, outputs, provenance) else None
     except RunAbandoned:

@@ -20,7 +20,7 @@ blp = Blueprint("meta_analyses", __name__, url_prefix="/api/meta-analyses",
 
 MEDIA_TYPES = {".nii.gz": "application/gzip", ".png": "image/png",
                ".tsv": "text/tab-separated-values; charset=utf-8",
-               ".txt": "text/plain; charset=utf-8"}
+               ".txt": "text/plain; charset=utf-8", ".npz": "application/octet-stream"}
 
 
 #: A run request: a snapshot, and a spec of one estimator with its parameters and correction.

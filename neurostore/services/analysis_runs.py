@@ -169,6 +169,18 @@ class AnalysisRunService:
                 query = query.where(AnalysisRun.status == status)
             return [run_state(r) for r in uow.session.execute(query.limit(limit)).scalars()]
 
+    def null_file(self, key: str) -> str | None:
+        """The null distributions file of a succeeded run whose Monte Carlo null had the
+        design key ``key`` (for background jobs: the null depends on the design only, not
+        on where the foci are, so any run's is as good)."""
+        with UnitOfWork(self._sf) as uow:
+            return uow.session.execute(
+                select(AnalysisRun.results["null_distributions_file"].as_string())
+                .where(AnalysisRun.status == "succeeded",
+                       AnalysisRun.results["null_key"].as_string() == key)
+                .limit(1)
+            ).scalar()
+
     def result_file(self, actor: Actor, run_id: str, name: str) -> str:
         """Check that ``name`` is a file of the run's results and return it."""
         with UnitOfWork(self._sf) as uow:
