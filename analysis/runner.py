@@ -18,6 +18,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from functools import partial
 from importlib import metadata
@@ -165,7 +166,9 @@ def _build_inputs(estimator: Any, spec: dict[str, Any], snapshots: Any, frozen: 
 
 
 def _nifti(image: Any) -> bytes:
-    return gzip.compress(image.to_bytes(), mtime=0)
+    # Level 6 (gzip's own default): level 9 took six times as long on MKDA's maps, for
+    # files 5% smaller.
+    return gzip.compress(image.to_bytes(), compresslevel=6, mtime=0)
 
 
 def _clusters(result: Any) -> tuple[str, float, list[dict[str, Any]]]:
@@ -230,8 +233,12 @@ def store_outputs(result: Any, files: Any, timings: dict[str, float] | None = No
     """
     timings = {} if timings is None else timings
     clock = time.perf_counter()
-    maps = {name: files.put_bytes(_nifti(result.get_image(name)), ".nii.gz")
-            for name in sorted(result.maps)}
+    names = sorted(result.maps)
+    # zlib lets go of the GIL: the maps are compressed side by side.
+    with ThreadPoolExecutor(min(len(names), os.cpu_count() or 1) or 1) as pool:
+        compressed = pool.map(lambda name: _nifti(result.get_image(name)), names)
+        maps = {name: files.put_bytes(data, ".nii.gz")
+                for name, data in zip(names, compressed, strict=True)}
     timings["maps"], clock = time.perf_counter() - clock, time.perf_counter()
     pictures = {key: files.put_bytes(png, ".png")
                 for key, png in result_pictures(result).items()}
