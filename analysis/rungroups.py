@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.snapshot.experiments import Experiment
-from analysis.snapshot.selection import BOOLEAN_TYPES
+from neurostore.snapshot.experiments import Experiment
+from neurostore.snapshot.selection import BOOLEAN_TYPES
 
 #: Values a column split compares with (a note value of another type matches none).
 SCALARS = (str, int, float, bool)

@@ -24,17 +24,17 @@ from nibabel.wrapstruct import WrapStructError
 
 from analysis.meta import CoordinateInputs, ImageInputs, MetaAnalysisInputError
 from analysis.rungroups import ColumnSplit
-from analysis.snapshot import Selection
-from analysis.snapshot.experiments import (
+from analysis.snapshot.nimare import image_type
+from neurostore.schemas.fields import GIVEN_ID
+from neurostore.snapshot import Selection
+from neurostore.snapshot.experiments import (
     UNKNOWN,
     Experiment,
     StudyRecord,
     read_studies,
     sample_sizes,
 )
-from analysis.snapshot.nimare import image_type
-from analysis.snapshot.selection import reference_id
-from neurostore.schemas.fields import GIVEN_ID
+from neurostore.snapshot.selection import reference_id
 
 #: File name suffixes an image may be stored under, tried in order.
 IMAGE_SUFFIXES = (".nii.gz", ".nii")
@@ -134,7 +134,7 @@ class InputsTally:
     def add(self, study: Mapping, selection: Selection) -> None:
         """Count the analyses of one study document that ``selection`` includes.
 
-        The same rules as :func:`~analysis.snapshot.experiments.read_studies` (sample sizes
+        The same rules as :func:`~neurostore.snapshot.experiments.read_studies` (sample sizes
         where NiMARE looks for them, peaks with three finite coordinates), without building
         every peak: this runs on every study of a snapshot while it is written.
         """

@@ -31,7 +31,7 @@ from analysis.meta.stats import p_to_z
 from analysis.pictures import result_pictures
 from analysis.runinputs import coordinate_inputs, group_inputs, image_inputs, records
 from analysis.runspec import ESTIMATORS, build, needs_sample_sizes
-from analysis.snapshot import SnapshotError
+from neurostore.snapshot import SnapshotError
 
 LOG = logging.getLogger(__name__)
 

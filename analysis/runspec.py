@@ -18,16 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis import meta, rungroups
+from neurostore.plugins import SpecInvalid
 
 SEED_MAX = 2**32 - 1
-
-
-class SpecInvalid(ValueError):
-    """A spec the service refuses; ``field_errors`` maps dotted field names to messages."""
-
-    def __init__(self, field_errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in field_errors.items()))
-        self.field_errors = field_errors
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from analysis.runspec import SpecInvalid, validate
 from neurostore import jobs
 from neurostore.db import new_id
 from neurostore.models import AnalysisRun, Snapshot
+from neurostore.plugins import RunSpecs, SpecInvalid
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, Invalid, NotFound
 from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject, require_user
@@ -78,10 +78,22 @@ class AnalysisRunService:
     """
 
     def __init__(self, session_factory: sessionmaker, queue: JobQueue | None,
-                 policy: Policy = DEFAULT_POLICY) -> None:
+                 policy: Policy = DEFAULT_POLICY, *, specs: RunSpecs | None = None) -> None:
         self._sf = session_factory
         self.queue = queue
         self.policy = policy
+        self.specs = specs
+
+    # the estimators --------------------------------------------------------------------
+    def catalogue(self) -> dict[str, Any]:
+        """The estimators and corrections a run may ask for (none without run specs)."""
+        if self.specs is None:
+            return {"estimators": [], "corrections": {}}
+        return self.specs.catalogue()
+
+    def spec_schemas(self) -> list[dict[str, Any]]:
+        """One JSON Schema per estimator's spec (for the API's OpenAPI document)."""
+        return [] if self.specs is None else self.specs.schemas()
 
     # requests --------------------------------------------------------------------------
     def create(self, actor: Actor, data: Any) -> dict[str, Any]:
@@ -110,9 +122,11 @@ class AnalysisRunService:
                     select(Snapshot.inputs).where(Snapshot.id == other, snapshot_readable(actor))
                 ).scalar()
 
+            if self.specs is None:
+                raise Invalid({"estimator": "no estimators are installed on this server"})
             annotations = snapshot.header.get("annotations") or [None]
             try:
-                spec = validate(data, snapshot.inputs, annotation=annotations[0],
+                spec = self.specs.validate(data, snapshot.inputs, annotation=annotations[0],
                                 snapshot_id=snapshot_id, lookup=readable_inputs)
             except SpecInvalid as exc:
                 raise Invalid(exc.field_errors) from exc
