@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import Response, send_file, url_for
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
 from neurostore.api import http
 from neurostore.api.context import actor, services
+from neurostore.schemas.releases import ReleaseListArgs, ReleaseOut, ReleasePage
 from neurostore.snapshot.formats import FORMATS
 
 blp = Blueprint("releases", __name__, url_prefix="/api/neurostore-studyset-releases",
@@ -27,44 +27,6 @@ blp = Blueprint("releases", __name__, url_prefix="/api/neurostore-studyset-relea
 RELEASE = FORMATS["release"]
 #: Not ``"nightly"``: NiMARE's ``"latest"`` chooses among the other release types.
 RELEASE_TYPE = "snapshot"
-
-
-class ReleaseListArgs(Schema):
-    """How many releases to list."""
-
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-
-
-class ReleaseOut(Schema):
-    """A release: where to download its archive, and the archive's sha256."""
-
-    version = fields.String(required=True, metadata={"description": "the snapshot id"})
-    release_type = fields.String(required=True)
-    built_at = fields.String(required=True, metadata={"description": "ISO 8601, UTC"})
-    study_count = fields.Integer(required=True)
-    analysis_count = fields.Integer(required=True)
-    point_count = fields.Integer(required=True)
-    download_path = fields.String(required=True,
-                                  metadata={"description": "resolved against this URL"})
-    archive_name = fields.String(required=True)
-    archive_checksum = fields.String(required=True, metadata={"description": "sha256, hex"})
-    archive_size = fields.Integer(required=True)
-    snapshot = fields.String(required=True)
-    studyset = fields.String(allow_none=True)
-    annotation = fields.String(allow_none=True)
-
-
-class ReleaseCount(Schema):
-    """Size of the whole list."""
-
-    total_count = fields.Integer(required=True)
-
-
-class ReleasePage(Schema):
-    """Releases, newest first."""
-
-    metadata = fields.Nested(ReleaseCount, required=True)
-    results = fields.List(fields.Nested(ReleaseOut), required=True)
 
 
 def _built_at(created_at: str) -> str:
