@@ -17,7 +17,7 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture
 def replay() -> Iterator[ReplayServer]:
     """The recorded NeuroVault API, served locally."""
-    server = ReplayServer(slow_seconds=1.0)
+    server = ReplayServer(slow_seconds=2.5)
     server.start()
     server.load_index(DATA / "neurovault" / "api" / "index.json")
     yield server
@@ -26,9 +26,14 @@ def replay() -> Iterator[ReplayServer]:
 
 @pytest.fixture
 def http_session() -> Iterator[PoliteSession]:
-    """A session with short timeouts and backoff, so that fault tests run fast."""
+    """A session with short timeouts and backoff, so that fault tests run fast.
+
+    The read timeout is well above what a loaded machine takes to answer and well below
+    the replay server's ``SLOW`` delay. At 0.3 s a full suite run once counted a third
+    request for a single dropped connection: the retry had no fault to meet, so only the
+    client's own timeout can have failed it."""
     with PoliteSession(
-        retries=3, backoff_factor=0.01, timeout=(1.0, 0.3), min_interval=0.0
+        retries=3, backoff_factor=0.01, timeout=(1.0, 1.0), min_interval=0.0
     ) as polite:
         yield polite
 

@@ -1,5 +1,6 @@
 """Odd but list-shaped studysets: every writer reports or names the problem, never crashes."""
 
+import hashlib
 import io
 
 from hypothesis import HealthCheck, given, settings
@@ -64,6 +65,15 @@ annotations = st.one_of(st.none(), st.fixed_dictionaries({
 }))
 
 
+def _points_given(studyset):
+    """Points of the list-shaped analyses of the list-shaped studies."""
+    return sum(len(analysis["points"])
+               for study in studyset["studies"] if isinstance(study, dict)
+               and isinstance(study.get("analyses"), list)
+               for analysis in study["analyses"] if isinstance(analysis, dict)
+               and isinstance(analysis.get("points"), list))
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(studysets, annotations)
 def test_writers_never_crash(studyset, annotation):
@@ -82,9 +92,13 @@ def test_writers_never_crash(studyset, annotation):
         lambda s, o, a: write_sleuth(s, o, a, space="MNI", unknown_space="TAL"),
         write_nimare,
     ):
+        written = io.BytesIO()
         try:
-            summary = write(studyset, io.BytesIO(), annotation)
+            summary = write(studyset, written, annotation)
         except MalformedSnapshot as exc:
             assert exc.where.startswith("study ")  # a value JSON cannot hold, named
         else:
-            assert summary.n_points >= 0
+            # The summary tells the truth about the bytes, and counts no more than it got.
+            assert summary.n_bytes == len(written.getvalue())
+            assert summary.sha256 == hashlib.sha256(written.getvalue()).hexdigest()
+            assert summary.n_points <= _points_given(studyset)
