@@ -18,7 +18,7 @@ from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import expand_refs, split_list_args
 from neurostore.schemas.points import AXES
 from neurostore.services.errors import Invalid, NotFound
-from neurostore.services.reads import CHILD_LABELS, find_child
+from neurostore.services.reads.children import CHILD_LABELS, find_child
 from neurostore.services.versioning import Record
 
 PARENT = {"analyses": "study", "tables": "study", "points": "analysis", "images": "analysis"}

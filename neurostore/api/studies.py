@@ -28,9 +28,8 @@ from neurostore.schemas.api_queries import (
 from neurostore.schemas.api_responses import DeletedOut, StudyOut, StudyPage
 from neurostore.schemas.studies import StudySchema
 from neurostore.services.errors import Invalid
-from neurostore.services.listing import ListQuery
-from neurostore.services.reads import flat_study
-from neurostore.services.study_queries import StudyFilters
+from neurostore.services.reads.pagination import ListQuery
+from neurostore.services.reads.studies import StudyFilters, flat_study
 from neurostore.services.versioning import Record
 
 blp = Blueprint("studies", __name__, url_prefix="/api/studies",

@@ -38,14 +38,10 @@ from neurostore.services.errors import Conflict, NotFound, PermissionDenied, fla
 from neurostore.services.history import Provenance
 from neurostore.services.source_sync import carry_ids
 from neurostore.services.studies import StudyService
-from neurostore.services.study_trees import (
-    TreeWrite,
-    assign_ids,
-    read_trees,
-    resolve_conditions,
-    state_of,
-    write_trees,
-)
+from neurostore.services.trees.ids import assign_ids
+from neurostore.services.trees.read import read_trees
+from neurostore.services.trees.state import TreeWrite, state_of
+from neurostore.services.trees.write import resolve_conditions, write_trees
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.users import UserService
 

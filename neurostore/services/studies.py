@@ -10,25 +10,18 @@ from sqlalchemy.orm import Session
 from neurostore.db import new_id
 from neurostore.models import Study
 from neurostore.schemas.studies import StudySchema
-from neurostore.services import base_studies, history, study_documents
+from neurostore.services import base_studies, history
 from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Conflict, Invalid
 from neurostore.services.history import Provenance
-from neurostore.services.study_trees import (
-    TreeWrite,
-    assign_ids,
-    read_trees,
-    resolve_conditions,
-    state_of,
-    write_trees,
-)
+from neurostore.services.trees.ids import assign_ids
+from neurostore.services.trees.read import read_trees
+from neurostore.services.trees.state import TreeWrite, state_of
+from neurostore.services.trees.write import resolve_conditions, write_trees
 from neurostore.services.versioning import Record, Root
 
 CLONE_SOURCE = "neurostore"
-
-# Reads send stored documents: bulk writes store those of the studies they change.
-history.on_commit("study", study_documents.refresh_bulk)
 
 
 class StudyService(AggregateService):
