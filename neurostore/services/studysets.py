@@ -15,7 +15,7 @@ from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Invalid
 from neurostore.services.history import NO_PROVENANCE, Provenance
-from neurostore.services.permissions import DEFAULT_POLICY, Policy
+from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject
 from neurostore.services.reads.collections import (
     STUDYSET_FIELDS,
     studyset_states,
@@ -88,7 +88,8 @@ class StudysetService(AggregateService):
             for k, study_id in enumerate(ids):
                 row = rows.get(study_id)
                 visible = row is not None and row.deleted_at is None and (
-                    row.public or row.owner_id == actor.id or actor.is_admin
+                    self.studies.policy.may_read(
+                        actor, Subject("study", row.id, row.owner_id, bool(row.public)))
                 )
                 if not visible and study_id not in kept:
                     errors[f"{n}.studies.{k}"] = f"study {study_id} not found"
