@@ -29,7 +29,7 @@ def worker_env(database_url, session_factory, monkeypatch, tmp_path):
 
 def _queue(worker_env, source, params, app):
     return worker_env.services.ingest.start_run(
-        None, source, params, status="queued",
+        SYSTEM, source, params, status="queued",
         on_start=lambda session, run_id: tasks.enqueue(app, session, run_id, source))
 
 
