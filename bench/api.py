@@ -47,6 +47,7 @@ from neurostore import migrate
 from neurostore.db import make_engine, make_session_factory
 from neurostore.embedded import embedded_database_url
 from neurostore.models import Analysis, Point, Study
+from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Invalid
 from neurostore.services.registry import Services, build_services
 
@@ -127,8 +128,8 @@ def _create(services: Services, actor: Any, batch: list[dict[str, Any]]) -> int:
 
 def load(services: Services, data: Path, wanted: int) -> None:
     """Create at least ``wanted`` studies, in batches, as a bench user."""
-    user = services.users.create(None, name="bench", role="admin")
-    actor = services.users.authenticate(services.users.issue_token(None, user["id"]).token)
+    user = services.users.create(SYSTEM, name="bench", role="admin")
+    actor = services.users.authenticate(services.users.issue_token(SYSTEM, user["id"]).token)
     start, done, batch = time.perf_counter(), 0, []
     sources = (neuroquery(data / "neuroquery"), neurosynth(data / "neurosynth"))
     for source in sources:
@@ -256,8 +257,8 @@ def scenarios(base: str, services: Services, clients: int, n: int) -> None:
             .order_by(func.random()).limit(1200)).scalars())
         peaks = s.execute(select(Point.x, Point.y, Point.z).where(Point.x.between(-70, 70))
                           .order_by(func.random()).limit(500)).all()
-    admin = services.users.create(None, name="bench client", role="admin")
-    token = services.users.issue_token(None, admin["id"]).token
+    admin = services.users.create(SYSTEM, name="bench client", role="admin")
+    token = services.users.issue_token(SYSTEM, admin["id"]).token
     auth = {"Authorization": f"Bearer {token}"}
     actor = services.users.authenticate(token)
     studyset = services.studysets.create(actor, {"name": "bench 1000",

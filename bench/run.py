@@ -45,7 +45,7 @@ from neurostore import migrate  # noqa: E402
 from neurostore.app import create_app  # noqa: E402
 from neurostore.config import Settings  # noqa: E402
 from neurostore.db import make_engine, make_session_factory  # noqa: E402
-from neurostore.services.actors import Actor  # noqa: E402
+from neurostore.services.actors import SYSTEM, Actor  # noqa: E402
 from neurostore.services.registry import build_services  # noqa: E402
 from neurostore.storage import LocalFileStore  # noqa: E402
 
@@ -141,9 +141,9 @@ def main() -> None:
         migrate.upgrade(url)
         services = build_services(make_session_factory(make_engine(url)),
                                   files=LocalFileStore(data_dir / "files"))
-        user = services.users.create(None, name="bench", role="user")
+        user = services.users.create(SYSTEM, name="bench", role="user")
         actor = Actor(user["id"], user["role"])
-        headers = {"Authorization": f"Bearer {services.users.issue_token(None, actor.id).token}"}
+        headers = {"Authorization": f"Bearer {services.users.issue_token(SYSTEM, actor.id).token}"}
         studyset, annotation = _studyset(services, actor, args.neuroquery, args.studies)
         client = create_app(Settings(), services=services).test_client()
         env = {**os.environ, "DATABASE_URL": url, "NEUROSTORE_DATA_DIR": str(data_dir)}

@@ -32,7 +32,7 @@ from ingest.neuroquery.parse import iter_studies  # noqa: E402
 from neurostore import migrate  # noqa: E402
 from neurostore.db import make_engine, make_session_factory  # noqa: E402
 from neurostore.models import Study  # noqa: E402
-from neurostore.services.actors import Actor  # noqa: E402
+from neurostore.services.actors import SYSTEM, Actor  # noqa: E402
 from neurostore.services.registry import build_services  # noqa: E402
 from neurostore.snapshot.formats import FORMATS  # noqa: E402
 from neurostore.storage import LocalFileStore  # noqa: E402
@@ -119,7 +119,7 @@ def main() -> None:
         migrate.upgrade(url)
         services = build_services(make_session_factory(make_engine(url)),
                                   files=LocalFileStore(files))
-        user = services.users.create(None, name="bench", role="admin")
+        user = services.users.create(SYSTEM, name="bench", role="admin")
         actor = Actor(user["id"], user["role"])
         start = time.perf_counter()
         ids = load(services, actor, args.neuroquery, args.batch, args.limit)

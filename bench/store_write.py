@@ -20,7 +20,7 @@ from sqlalchemy import text
 from neurostore import migrate
 from neurostore.db import make_engine, make_session_factory
 from neurostore.scratch_db import scratch_database
-from neurostore.services.actors import Actor
+from neurostore.services.actors import SYSTEM, Actor
 from neurostore.services.registry import build_services
 
 
@@ -60,7 +60,7 @@ def main() -> None:
         migrate.upgrade(url)
         engine = make_engine(url)
         services = build_services(make_session_factory(engine))
-        user = services.users.create(None, name="bench", role="user")
+        user = services.users.create(SYSTEM, name="bench", role="user")
         actor = Actor(user["id"], user["role"])
         bodies = [payload(n) for n in range(args.studies)]
         services.studies.create(actor, payload(-1))  # warm-up: connections, caches

@@ -33,7 +33,7 @@ def _demo_actor(rt: Runtime) -> Actor:
     try:
         found = rt.services.users.find(DEMO_USER)
     except NotFound:
-        found = rt.services.users.create(None, name="Demo Curator", external_id=DEMO_USER,
+        found = rt.services.users.create(Actor.system(), name="Demo Curator", external_id=DEMO_USER,
                                          role="curator")
     return Actor(found["id"], found["role"])
 

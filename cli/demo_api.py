@@ -34,7 +34,7 @@ def running_api(rt: Runtime, host: str = "127.0.0.1", port: int = 0) -> Iterator
 
 def show_requests(console: Console, rt: Runtime, actor: Actor, base: str, study_id: str) -> None:
     """Run a few typical client calls and print each as a curl command with its outcome."""
-    token = rt.services.users.issue_token(None, actor.id, name="demo").token
+    token = rt.services.users.issue_token(Actor.system(), actor.id, name="demo").token
     auth = {"Authorization": f"Bearer {token}"}
     console.print(f"[bold]API[/] serving on {base}/api  (OpenAPI: {base}/api/openapi.json)")
 

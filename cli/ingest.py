@@ -32,6 +32,7 @@ from ingest.records import ParseError
 from ingest.runs import run_now
 from ingest.sources import Environment, SourceError
 from neurostore import jobs
+from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import ServiceError
 from neurostore.services.ingest import BatchReport
 from neurostore.storage import LocalFileStore
@@ -203,7 +204,7 @@ def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: i
     app = jobs.connected(rt.url)
     try:
         run_id = rt.services.ingest.start_run(
-            None, source, parameters, status="queued",
+            SYSTEM, source, parameters, status="queued",
             on_start=lambda session, rid: tasks.enqueue(app, session, rid, source,
                                                         batch_size=batch_size))
     except ServiceError as exc:

@@ -6,9 +6,9 @@ import click
 
 from cli.export import OPERATOR
 from cli.runtime import Runtime, pass_runtime
-from neurostore.services.listing import MAX_LIMIT, ListQuery
-from neurostore.services.reads import ReadService
-from neurostore.services.study_queries import StudyFilters
+from neurostore.services.reads.pagination import MAX_LIMIT, ListQuery
+from neurostore.services.reads.service import ReadService
+from neurostore.services.reads.studies import StudyFilters
 
 LIMIT = click.IntRange(1, MAX_LIMIT)
 

@@ -6,6 +6,7 @@ import click
 
 from cli.runtime import Runtime, fail, pass_runtime
 from neurostore.models.users import ROLES
+from neurostore.services.actors import Actor
 from neurostore.services.errors import ServiceError
 
 
@@ -24,8 +25,8 @@ def create_user(rt: Runtime, name: str, external_id: str | None, email: str | No
                 role: str) -> None:
     """Create a user and print its id."""
     try:
-        user = rt.services.users.create(None, name=name, external_id=external_id, email=email,
-                                        role=role)
+        user = rt.services.users.create(Actor.system(), name=name, external_id=external_id,
+                                        email=email, role=role)
     except ServiceError as exc:
         raise fail(exc) from exc
     click.echo(f"created user {user['id']} ({user['name']}, {user['role']})")
@@ -45,7 +46,7 @@ def create_token(rt: Runtime, user: str, name: str, expires_in_days: int | None)
     """Create a token for USER (id or external id) and print it once."""
     try:
         found = rt.services.users.find(user)
-        issued = rt.services.users.issue_token(None, found["id"], name=name,
+        issued = rt.services.users.issue_token(Actor.system(), found["id"], name=name,
                                                expires_in_days=expires_in_days)
     except ServiceError as exc:
         raise fail(exc) from exc
@@ -60,7 +61,7 @@ def create_token(rt: Runtime, user: str, name: str, expires_in_days: int | None)
 def revoke_token(rt: Runtime, token_id: str) -> None:
     """Revoke the token TOKEN_ID."""
     try:
-        rt.services.users.revoke_token(None, token_id)
+        rt.services.users.revoke_token(Actor.system(), token_id)
     except ServiceError as exc:
         raise fail(exc) from exc
     click.echo(f"revoked {token_id}")

@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any
 
 from ingest.records import ParseError, Skipped, Study
-from neurostore.services.actors import Actor
+from neurostore.services.actors import SYSTEM, Actor
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
 from neurostore.services.uow import UnitOfWork
@@ -104,7 +104,7 @@ def load(
     stream: SourceStream,
     *,
     run_id: int | None = None,
-    actor: Actor | None = None,
+    actor: Actor = SYSTEM,
     batch_size: int = DEFAULT_BATCH_SIZE,
     dry_run: bool = False,
     progress: Progress | None = None,
@@ -122,7 +122,8 @@ def load(
     run_id : int, optional
         The ingest run the batches are attributed to; its counts grow batch by batch.
     actor : Actor, optional
-        Who writes; the ingestion system account by default.
+        Who writes; the system actor (the default) writes as the ingestion account, so
+        revisions name it.
     batch_size : int, optional
         Studies per transaction.
     dry_run : bool, optional
@@ -136,7 +137,8 @@ def load(
         Counts, errors, diffs (dry run), studies and peaks read, and seconds taken.
     """
     started = time.perf_counter()
-    actor = actor or services.ingest.system_actor()
+    if actor.is_system:
+        actor = services.ingest.system_actor()
     summary = LoadSummary(source=source, run_id=run_id)
     if not stream.atomic:
         _load(services, source, stream, summary, actor, run_id, batch_size, dry_run, progress,

@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.load import DEFAULT_BATCH_SIZE, LoadSummary, Progress, load
 from ingest.sources import Environment, open_source
-from neurostore.services.actors import Actor
+from neurostore.services.actors import SYSTEM, Actor
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
 from neurostore.storage import ScratchFileStore
@@ -27,7 +27,7 @@ def run_now(
     parameters: dict[str, Any],
     env: Environment,
     *,
-    actor: Actor | None = None,
+    actor: Actor = SYSTEM,
     batch_size: int = DEFAULT_BATCH_SIZE,
     dry_run: bool = False,
     progress: Progress | None = None,
@@ -45,7 +45,8 @@ def run_now(
     env : Environment
         Folders, file store, HTTP session.
     actor : Actor, optional
-        Who asks (must be an administrator); None for the system (a command line).
+        Who asks (must be an administrator); the system actor by default (a command
+        line, a worker).
     batch_size : int, optional
         Studies per transaction.
     dry_run : bool, optional

@@ -31,6 +31,7 @@ from ingest.sources import SOURCES, Environment, default_parameters
 from neurostore import jobs
 from neurostore.config import Settings, SettingsError, check_schedules, schedules_from_env
 from neurostore.db import database_url, make_engine, make_session_factory
+from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Conflict
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
@@ -134,7 +135,7 @@ def scheduled(context: JobContext, timestamp: int, source: str) -> int | None:
     location = Settings.from_env().release_locations.get(source)
     try:
         return env.services.ingest.start_run(
-            None, source, default_parameters(source, location), status="queued",
+            SYSTEM, source, default_parameters(source, location), status="queued",
             on_start=lambda session, run_id: enqueue(_deferrer(), session, run_id, source))
     except Conflict as busy:
         LOG.info("scheduled ingest of %s skipped: %s", source, busy)

@@ -26,9 +26,9 @@ from neurostore.api.context import EXTENSION, Backend
 from neurostore.api.openapi import NeurostoreApi
 from neurostore.config import Settings
 from neurostore.db import database_url, make_engine, make_session_factory
-from neurostore.services.reads import ReadService
+from neurostore.services.reads.documents import DocumentCache
+from neurostore.services.reads.service import ReadService
 from neurostore.services.registry import Services, build_services
-from neurostore.services.study_documents import DocumentCache
 from neurostore.storage import LocalFileStore
 
 BLUEPRINTS = (

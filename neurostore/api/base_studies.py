@@ -15,7 +15,7 @@ from neurostore.schemas.api_queries import BaseStudyListArgs, MergeBody, NestedA
 from neurostore.schemas.api_responses import BaseStudyOut, BaseStudyPage, DeletedOut, RevisionOut
 from neurostore.schemas.studies import BaseStudySchema
 from neurostore.services.errors import Invalid
-from neurostore.services.study_queries import BASE_FIELDS, StudyFilters
+from neurostore.services.reads.studies import BASE_FIELDS, StudyFilters
 
 blp = Blueprint("base-studies", __name__, url_prefix="/api/base-studies",
                 description="Publications: one per paper, linking its study versions."

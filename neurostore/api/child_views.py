@@ -15,10 +15,11 @@ from marshmallow import Schema, missing
 from neurostore.api import http
 from neurostore.api.aggregates import check_patch, provenance
 from neurostore.api.context import actor, reads, services
-from neurostore.api.studies import expand_refs, split_list_args
+from neurostore.api.studies import split_list_args
 from neurostore.schemas.points import AXES
 from neurostore.services.errors import Invalid, NotFound
-from neurostore.services.reads import CHILD_LABELS, find_child
+from neurostore.services.reads.children import CHILD_LABELS, find_child
+from neurostore.services.studies import expand_refs
 from neurostore.services.versioning import Record
 
 PARENT = {"analyses": "study", "tables": "study", "points": "analysis", "images": "analysis"}

@@ -8,7 +8,7 @@ from flask import current_app, g, request
 
 from neurostore.services.actors import ANONYMOUS, Actor
 from neurostore.services.errors import Unauthenticated
-from neurostore.services.reads import ReadService
+from neurostore.services.reads.service import ReadService
 from neurostore.services.registry import Services
 
 EXTENSION = "neurostore"

@@ -27,10 +27,8 @@ from neurostore.schemas.api_queries import (
 )
 from neurostore.schemas.api_responses import DeletedOut, StudyOut, StudyPage
 from neurostore.schemas.studies import StudySchema
-from neurostore.services.errors import Invalid
-from neurostore.services.listing import ListQuery
-from neurostore.services.reads import flat_study
-from neurostore.services.study_queries import StudyFilters
+from neurostore.services.reads.pagination import ListQuery
+from neurostore.services.reads.studies import StudyFilters, flat_study
 from neurostore.services.versioning import Record
 
 blp = Blueprint("studies", __name__, url_prefix="/api/studies",
@@ -120,54 +118,13 @@ def get_study(args: dict[str, Any], id: str) -> Response:
                         version=tree.root.version)
 
 
-def _has_refs(body: Any) -> bool:
-    if not isinstance(body, dict):
-        return False
-    analyses = body.get("analyses")
-    lists = [body.get("tables"), analyses]
-    lists += [a.get(k) for a in (analyses if isinstance(analyses, list) else [])
-              if isinstance(a, dict) for k in ("points", "images")]
-    return any(isinstance(x, list) and any(isinstance(i, str) for i in x) for x in lists)
-
-
-def _expand(items: list[Any], current: dict[str, dict[str, Any]], path: str) -> list[Any]:
-    errors = {f"{path}.{n}": [f"{item} is not a current {path[:-1]} id of this study"]
-              for n, item in enumerate(items) if isinstance(item, str) and item not in current}
-    if errors:
-        raise Invalid(errors)
-    return [current[item] if isinstance(item, str) else item for item in items]
-
-
-def expand_refs(body: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    """Replace ids of current tables, analyses, points and images by their objects."""
-    out = dict(body)
-    analyses = {a["id"]: a for a in state["analyses"]}
-    if isinstance(body.get("tables"), list):
-        out["tables"] = _expand(body["tables"], {t["id"]: t for t in state["tables"]}, "tables")
-    if isinstance(body.get("analyses"), list):
-        out["analyses"] = _expand(body["analyses"], analyses, "analyses")
-        points = {p["id"]: p for a in state["analyses"] for p in a["points"]}
-        images = {i["id"]: i for a in state["analyses"] for i in a["images"]}
-        out["analyses"] = [
-            {**a, **{k: _expand(a[k], pool, k) for k, pool in (("points", points),
-                                                                 ("images", images))
-                     if isinstance(a.get(k), list)}} if isinstance(a, dict) else a
-            for a in out["analyses"]
-        ]
-    return out
-
-
 def _write(id: str, args: dict[str, Any], replace: bool) -> Record:
     service = services().studies
     body = http.json_body()
     if not replace:
         check_patch(body)
-    if not _has_refs(body):
-        change = service.replace if replace else service.update
-        return change(actor(), id, body, if_match=http.if_match(), provenance=provenance(args))
-    return service.modify(actor(), id, lambda current: expand_refs(body, current),
-                          replace=replace, if_match=http.if_match(),
-                          provenance=provenance(args))
+    return service.write_with_refs(actor(), id, body, replace=replace,
+                                   if_match=http.if_match(), provenance=provenance(args))
 
 
 @blp.route("/<id>", methods=["PUT"])

@@ -25,7 +25,7 @@ from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, Invalid, NotFound
 from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject, require_user
 from neurostore.services.snapshots import readable as snapshot_readable
-from neurostore.services.study_trees import iso
+from neurostore.services.trees.state import iso
 from neurostore.services.uow import UnitOfWork
 
 #: The task a worker runs for a run (declared in ``analysis.tasks``).

@@ -16,12 +16,17 @@ from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Invalid, NotFound
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import require_user
-from neurostore.services.queries import annotation_notes, visible_study_ids
+from neurostore.services.reads.collections import (
+    ANNOTATION_FIELDS,
+    annotation_states,
+    without_hidden_notes,
+)
+from neurostore.services.reads.studies import visible_study_ids
 from neurostore.services.studysets import StudysetService
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record, Root
 
-FIELDS = ("name", "description", "metadata", "note_keys", "public")
+FIELDS = ANNOTATION_FIELDS
 
 
 class AnnotationService(AggregateService):
@@ -44,17 +49,7 @@ class AnnotationService(AggregateService):
         studysets.annotations = self
 
     def _read(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
-        t = Annotation.__table__
-        states = {}
-        for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
-            state = {k: row[k] for k in FIELDS}
-            state.update(id=row["id"], studyset=row["studyset_id"], user=row["owner_id"],
-                         parent=row["parent_id"], notes=[])
-            states[row["id"]] = state
-        for annotation_id, notes in annotation_notes(
-                session, {i: st["note_keys"] for i, st in states.items()}).items():
-            states[annotation_id]["notes"] = notes
-        return states
+        return annotation_states(session, ids)
 
     def authorize(self, session: Session, actor: Actor, root: Root, action: str) -> None:
         """An annotation is seen only by those who may read it and its studyset."""
@@ -70,11 +65,7 @@ class AnnotationService(AggregateService):
     def redact(self, session: Session, actor: Actor,
                states: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Notes of studies ``actor`` may not read are left out."""
-        studies = {n["study"] for st in states for n in st["notes"]}
-        readable = visible_study_ids(session, actor, sorted(studies))
-        return [st if all(n["study"] in readable for n in st["notes"]) else
-                {**st, "notes": [n for n in st["notes"] if n["study"] in readable]}
-                for st in states]
+        return without_hidden_notes(session, actor, states)
 
     def _notes(
         self, session: Session, actor: Actor, data: dict[str, Any],

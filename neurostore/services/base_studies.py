@@ -18,8 +18,8 @@ from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, Invalid, NotFound, PermissionDenied
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import require_user
-from neurostore.services.study_queries import publication_visible
-from neurostore.services.study_trees import PUBLICATION_FIELDS
+from neurostore.services.reads.studies import publication_visible
+from neurostore.services.trees.state import PUBLICATION_FIELDS
 from neurostore.services.uow import UnitOfWork
 
 KIND = "base_study"

@@ -24,7 +24,7 @@ from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, Invalid, NotFound
 from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import Policy, Subject, require_user
-from neurostore.services.study_trees import read_trees
+from neurostore.services.trees.read import read_trees
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record
 

@@ -103,9 +103,15 @@ def record(
 _COMMIT_HOOKS: dict[str, list[Callable[[Session, list[str]], None]]] = {}
 
 
-def on_commit(aggregate_type: str, hook: Callable[[Session, list[str]], None]) -> None:
+def before_commit(aggregate_type: str, hook: Callable[[Session, list[str]], None]) -> None:
     """Call ``hook(session, ids)`` with the ids of the aggregates of ``aggregate_type`` that
-    a transaction changed, just before it commits (for data derived from them)."""
+    a transaction changed, just before it commits (for data derived from them).
+
+    Hooks are process-wide (every session runs them), so they are registered once, by
+    the composition root (:func:`neurostore.services.registry.build_services`);
+    registering the same hook again does nothing. Work to do once the transaction has
+    committed goes to :meth:`neurostore.services.uow.UnitOfWork.on_commit` instead.
+    """
     hooks = _COMMIT_HOOKS.setdefault(aggregate_type, [])
     if hook not in hooks:
         hooks.append(hook)

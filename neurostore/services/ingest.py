@@ -36,16 +36,13 @@ from neurostore.services import history, versioning
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, NotFound, PermissionDenied, flatten_errors
 from neurostore.services.history import Provenance
+from neurostore.services.permissions import DEFAULT_POLICY, Subject
 from neurostore.services.source_sync import carry_ids
 from neurostore.services.studies import StudyService
-from neurostore.services.study_trees import (
-    TreeWrite,
-    assign_ids,
-    read_trees,
-    resolve_conditions,
-    state_of,
-    write_trees,
-)
+from neurostore.services.trees.ids import assign_ids
+from neurostore.services.trees.read import read_trees
+from neurostore.services.trees.state import TreeWrite, state_of
+from neurostore.services.trees.write import resolve_conditions, write_trees
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.users import UserService
 
@@ -98,14 +95,14 @@ class IngestService:
             found = self.users.find(SYSTEM_USER)
         except NotFound:
             try:
-                found = self.users.create(None, name="ingestion", external_id=SYSTEM_USER,
+                found = self.users.create(Actor.system(), name="ingestion", external_id=SYSTEM_USER,
                                           role="admin")
             except Conflict:
                 found = self.users.find(SYSTEM_USER)
         return Actor(found["id"], found["role"])
 
     # runs ------------------------------------------------------------------------------
-    def start_run(self, actor: Actor | None, source: str, parameters: dict[str, Any], *,
+    def start_run(self, actor: Actor, source: str, parameters: dict[str, Any], *,
                   status: str = "running",
                   on_start: Callable[[Session, int], None] | None = None) -> int:
         """Open a run; refuses a second active run of the same source.
@@ -113,7 +110,7 @@ class IngestService:
         ``on_start(session, run_id)`` runs inside the transaction that creates the run
         (e.g. to enqueue its job there, so a run is never queued without its job).
         """
-        if actor is not None and not actor.is_admin:
+        if not DEFAULT_POLICY.allows("manage", actor, Subject("ingest_run", source, None, False)):
             raise PermissionDenied("only administrators may start ingestion")
         now = dt.datetime.now(dt.UTC)
         with UnitOfWork(self._sf) as uow:
@@ -127,7 +124,7 @@ class IngestService:
             if busy:
                 raise Conflict(f"ingest run {busy} of {source} is still active")
             run = IngestRun(source=source, parameters=parameters, status=status,
-                            requested_by=actor.id if actor else None,
+                            requested_by=actor.id,
                             started_at=now if status == "running" else None, errors=[])
             s.add(run)
             s.flush()

@@ -60,10 +60,20 @@ class Policy:
     can_read: tuple[Need, ...] = (Public(), Owner(), Admin())
     can_update: tuple[Need, ...] = (Owner(), Curator(), Admin())
     can_delete: tuple[Need, ...] = (Owner(), Admin())
+    #: Actions on the kind as a whole, beyond one object's owner (creating accounts,
+    #: changing roles, starting ingestion).
+    can_manage: tuple[Need, ...] = (Admin(),)
+
+    def allows(self, action: str, actor: Actor, subject: Subject) -> bool:
+        """Whether ``actor`` may do ``action`` (``read``, ``update``, ``delete`` or
+        ``manage``) to ``subject``, by the needs declared for that action."""
+        needs = {"read": self.can_read, "update": self.can_update,
+                 "delete": self.can_delete, "manage": self.can_manage}[action]
+        return any(need.allows(actor, subject) for need in needs)
 
     def may_read(self, actor: Actor, subject: Subject) -> bool:
         """Whether ``actor`` may see ``subject`` at all."""
-        return any(need.allows(actor, subject) for need in self.can_read)
+        return self.allows("read", actor, subject)
 
     def check(self, action: str, actor: Actor, subject: Subject) -> None:
         """Raise unless ``actor`` may do ``action`` to ``subject``.
@@ -75,8 +85,7 @@ class Policy:
             raise NotFound(f"{subject.kind} {subject.id} not found")
         if action == "read":
             return
-        needs = self.can_update if action == "update" else self.can_delete
-        if any(need.allows(actor, subject) for need in needs):
+        if self.allows(action if action == "update" else "delete", actor, subject):
             return
         if not actor.is_authenticated:
             raise Unauthenticated(f"sign in to {action} {subject.kind} {subject.id}")
@@ -85,7 +94,7 @@ class Policy:
 
 def require_user(actor: Actor, action: str) -> None:
     """Raise :class:`Unauthenticated` for anonymous actors."""
-    if not actor.is_authenticated:
+    if not (actor.is_authenticated or actor.is_system):
         raise Unauthenticated(f"sign in to {action}")
 
 

@@ -12,7 +12,9 @@ from neurostore.services.analysis_runs import AnalysisRunService, JobQueue
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.base_studies import BaseStudyService
 from neurostore.services.conditions import ConditionService
+from neurostore.services.history import before_commit
 from neurostore.services.ingest import IngestService
+from neurostore.services.reads.documents import refresh_bulk
 from neurostore.services.snapshots import SnapshotService
 from neurostore.services.studies import StudyService
 from neurostore.services.studysets import StudysetService
@@ -48,6 +50,8 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
     files = files if files is not None else LocalFileStore(Settings.from_env().files_dir)
     url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
     queue = queue if queue is not None else JobQueue(url)
+    # Reads send stored documents: bulk writes store those of the studies they change.
+    before_commit("study", refresh_bulk)
     studies = StudyService(session_factory)
     studysets = StudysetService(session_factory, studies)
     annotations = AnnotationService(session_factory, studysets)

@@ -25,9 +25,10 @@ from neurostore.services.actors import Actor
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.errors import Conflict, Invalid, NotFound
 from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject, require_user
-from neurostore.services.study_trees import iso, read_trees
 from neurostore.services.studysets import FIELDS as STUDYSET_FIELDS
 from neurostore.services.studysets import StudysetService
+from neurostore.services.trees.read import read_trees
+from neurostore.services.trees.state import iso
 from neurostore.services.uow import UnitOfWork
 from neurostore.snapshot import Selection, SnapshotError, canonical_document, write_nimads
 from neurostore.snapshot.formats import FORMATS, ExportFormat, Writer, summary_json

@@ -10,25 +10,56 @@ from sqlalchemy.orm import Session
 from neurostore.db import new_id
 from neurostore.models import Study
 from neurostore.schemas.studies import StudySchema
-from neurostore.services import base_studies, history, study_documents
+from neurostore.services import base_studies, history
 from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Conflict, Invalid
 from neurostore.services.history import Provenance
-from neurostore.services.study_trees import (
-    TreeWrite,
-    assign_ids,
-    read_trees,
-    resolve_conditions,
-    state_of,
-    write_trees,
-)
+from neurostore.services.trees.ids import assign_ids
+from neurostore.services.trees.read import read_trees
+from neurostore.services.trees.state import TreeWrite, state_of
+from neurostore.services.trees.write import resolve_conditions, write_trees
 from neurostore.services.versioning import Record, Root
 
 CLONE_SOURCE = "neurostore"
 
-# Reads send stored documents: bulk writes store those of the studies they change.
-history.on_commit("study", study_documents.refresh_bulk)
+
+def has_refs(body: Any) -> bool:
+    """Whether a study body names current tables, analyses, points or images by id."""
+    if not isinstance(body, dict):
+        return False
+    analyses = body.get("analyses")
+    lists = [body.get("tables"), analyses]
+    lists += [a.get(k) for a in (analyses if isinstance(analyses, list) else [])
+              if isinstance(a, dict) for k in ("points", "images")]
+    return any(isinstance(x, list) and any(isinstance(i, str) for i in x) for x in lists)
+
+
+def _expand(items: list[Any], current: dict[str, dict[str, Any]], path: str) -> list[Any]:
+    errors = {f"{path}.{n}": [f"{item} is not a current {path[:-1]} id of this study"]
+              for n, item in enumerate(items) if isinstance(item, str) and item not in current}
+    if errors:
+        raise Invalid(errors)
+    return [current[item] if isinstance(item, str) else item for item in items]
+
+
+def expand_refs(body: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """Replace ids of current tables, analyses, points and images by their objects."""
+    out = dict(body)
+    analyses = {a["id"]: a for a in state["analyses"]}
+    if isinstance(body.get("tables"), list):
+        out["tables"] = _expand(body["tables"], {t["id"]: t for t in state["tables"]}, "tables")
+    if isinstance(body.get("analyses"), list):
+        out["analyses"] = _expand(body["analyses"], analyses, "analyses")
+        points = {p["id"]: p for a in state["analyses"] for p in a["points"]}
+        images = {i["id"]: i for a in state["analyses"] for i in a["images"]}
+        out["analyses"] = [
+            {**a, **{k: _expand(a[k], pool, k) for k, pool in (("points", points),
+                                                                 ("images", images))
+                     if isinstance(a.get(k), list)}} if isinstance(a, dict) else a
+            for a in out["analyses"]
+        ]
+    return out
 
 
 class StudyService(AggregateService):
@@ -149,3 +180,20 @@ class StudyService(AggregateService):
         ).scalar()
         if clash:
             raise Conflict(f"study {clash} now holds {state['source']} {state['source_id']}")
+
+    def write_with_refs(
+        self, actor: Actor, id_: str, body: Any, *, replace: bool = False,
+        if_match: int | None = None, provenance: Provenance = history.NO_PROVENANCE,
+    ) -> Record:
+        """Replace (``replace``) or update a study from a body that may name current
+        tables, analyses, points and images by id (as a GET's flat view shows them).
+
+        A body with such ids is expanded against the current state under the row lock
+        (:meth:`modify`), so it cannot be read stale and written over a concurrent edit;
+        one without them is written directly.
+        """
+        if not has_refs(body):
+            change = self.replace if replace else self.update
+            return change(actor, id_, body, if_match=if_match, provenance=provenance)
+        return self.modify(actor, id_, lambda current: expand_refs(body, current),
+                           replace=replace, if_match=if_match, provenance=provenance)

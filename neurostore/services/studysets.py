@@ -15,14 +15,17 @@ from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Invalid
 from neurostore.services.history import NO_PROVENANCE, Provenance
-from neurostore.services.permissions import DEFAULT_POLICY, Policy
-from neurostore.services.queries import visible_study_ids
+from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject
+from neurostore.services.reads.collections import (
+    STUDYSET_FIELDS,
+    studyset_states,
+    without_hidden_studies,
+)
 from neurostore.services.studies import StudyService
-from neurostore.services.study_trees import PUBLICATION_FIELDS
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record, Root
 
-FIELDS = (*PUBLICATION_FIELDS, "public")
+FIELDS = STUDYSET_FIELDS
 
 
 class StudysetService(AggregateService):
@@ -47,28 +50,12 @@ class StudysetService(AggregateService):
         self.annotations: Any = None
 
     def _read(self, session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
-        t = Studyset.__table__
-        states = {}
-        for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
-            state = {k: row[k] for k in FIELDS}
-            state.update(id=row["id"], user=row["owner_id"], parent=row["parent_id"], studies=[])
-            states[row["id"]] = state
-        for row in session.execute(
-            select(StudysetStudy.studyset_id, StudysetStudy.study_id)
-            .where(StudysetStudy.studyset_id.in_(list(states)))
-            .order_by(StudysetStudy.studyset_id, StudysetStudy.order)
-        ):
-            states[row.studyset_id]["studies"].append(row.study_id)
-        return states
+        return studyset_states(session, ids)
 
     def redact(self, session: Session, actor: Actor,
                states: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Studies ``actor`` may not read (others' private ones, deleted ones) are left out."""
-        readable = visible_study_ids(session, actor,
-                                     sorted({i for st in states for i in st["studies"]}))
-        return [st if all(i in readable for i in st["studies"]) else
-                {**st, "studies": [i for i in st["studies"] if i in readable]}
-                for st in states]
+        return without_hidden_studies(session, actor, states)
 
     def _resolve_members(
         self, session: Session, actor: Actor, loaded: list[dict[str, Any]],
@@ -101,7 +88,8 @@ class StudysetService(AggregateService):
             for k, study_id in enumerate(ids):
                 row = rows.get(study_id)
                 visible = row is not None and row.deleted_at is None and (
-                    row.public or row.owner_id == actor.id or actor.is_admin
+                    self.studies.policy.may_read(
+                        actor, Subject("study", row.id, row.owner_id, bool(row.public)))
                 )
                 if not visible and study_id not in kept:
                     errors[f"{n}.studies.{k}"] = f"study {study_id} not found"

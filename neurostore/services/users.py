@@ -23,10 +23,20 @@ from neurostore.services.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from neurostore.services.permissions import require_user
+from neurostore.services.permissions import Admin, Owner, Policy, Public, Subject, require_user
 from neurostore.services.uow import UnitOfWork
 
 TOKEN_PREFIX = "nst_"
+
+#: Profiles are public; a user's own account (profile details, tokens) is theirs and the
+#: administrators'; accounts and roles are the administrators' to make and change.
+USER_POLICY = Policy(can_read=(Public(),), can_update=(Owner(), Admin()),
+                     can_delete=(Admin(),), can_manage=(Admin(),))
+
+
+def _account(user_id: str) -> Subject:
+    """A user account as a policy sees it: its own owner."""
+    return Subject("user", user_id, owner_id=user_id, public=True)
 
 
 def hash_token(token: str) -> str:
@@ -48,12 +58,16 @@ class IssuedToken:
 class UserService:
     """Accounts and bearer tokens."""
 
-    def __init__(self, session_factory: sessionmaker) -> None:
+    def __init__(self, session_factory: sessionmaker, policy: Policy = USER_POLICY) -> None:
         self._sf = session_factory
+        self.policy = policy
+
+    def _may(self, action: str, actor: Actor, user_id: str) -> bool:
+        return self.policy.allows(action, actor, _account(user_id))
 
     def create(
         self,
-        actor: Actor | None,
+        actor: Actor,
         *,
         name: str,
         external_id: str | None = None,
@@ -61,8 +75,8 @@ class UserService:
         role: str = "user",
         uow: UnitOfWork | None = None,
     ) -> dict:
-        """Create a user; ``actor=None`` is the operator at the command line."""
-        if actor is not None and not actor.is_admin:
+        """Create a user (administrators, and the system actor at the command line)."""
+        if not self._may("manage", actor, ""):
             raise PermissionDenied("only administrators may create users")
         errors = {}
         if not name or not name.strip():
@@ -94,7 +108,7 @@ class UserService:
             if user is None:
                 raise NotFound(f"user {user_id} not found")
             profile = {"id": user.id, "name": user.name, "role": user.role}
-            if actor.id == user.id or actor.is_admin:
+            if self._may("update", actor, user.id):
                 profile.update(email=user.email, external_id=user.external_id)
             return profile
 
@@ -104,9 +118,9 @@ class UserService:
         """Change ``name``, ``email`` or ``role``: users their own name and email,
         administrators anything (roles only they may change)."""
         require_user(actor, "edit users")
-        if actor.id != user_id and not actor.is_admin:
+        if not self._may("update", actor, user_id):
             raise PermissionDenied("you may only edit your own profile")
-        if "role" in changes and not actor.is_admin:
+        if "role" in changes and not self._may("manage", actor, user_id):
             raise PermissionDenied("only administrators may change roles")
         errors = {}
         if "name" in changes and not (changes["name"] or "").strip():
@@ -134,7 +148,7 @@ class UserService:
         The account and everything it wrote stay; an administrator can issue it a new
         token to let it back in.
         """
-        if not actor.is_admin:
+        if not self._may("delete", actor, user_id):
             require_user(actor, "deactivate users")
             raise PermissionDenied("only administrators may deactivate users")
         with versioning.unit(self._sf, uow) as u:
@@ -159,18 +173,17 @@ class UserService:
 
     def issue_token(
         self,
-        actor: Actor | None,
+        actor: Actor,
         user_id: str,
         *,
         name: str = "default",
         expires_in_days: int | None = None,
         uow: UnitOfWork | None = None,
     ) -> IssuedToken:
-        """Create a token for ``user_id`` (the user, an admin, or the operator)."""
-        if actor is not None:
-            require_user(actor, "create tokens")
-            if actor.id != user_id and not actor.is_admin:
-                raise PermissionDenied("you may only create tokens for yourself")
+        """Create a token for ``user_id`` (the user, an admin, or the system actor)."""
+        require_user(actor, "create tokens")
+        if not self._may("update", actor, user_id):
+            raise PermissionDenied("you may only create tokens for yourself")
         if expires_in_days is not None and expires_in_days <= 0:
             raise Invalid({"expires_in_days": "must be a positive number of days"})
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -190,7 +203,7 @@ class UserService:
     def list_tokens(self, actor: Actor, user_id: str) -> list[dict]:
         """List a user's tokens (never their secrets)."""
         require_user(actor, "list tokens")
-        if actor.id != user_id and not actor.is_admin:
+        if not self._may("update", actor, user_id):
             raise PermissionDenied("you may only list your own tokens")
         with UnitOfWork(self._sf) as uow:
             rows = uow.session.execute(
@@ -204,14 +217,12 @@ class UserService:
                 for t in rows
             ]
 
-    def revoke_token(self, actor: Actor | None, token_id: str, *,
+    def revoke_token(self, actor: Actor, token_id: str, *,
                      uow: UnitOfWork | None = None) -> None:
         """Revoke a token; it stops authenticating at once."""
         with versioning.unit(self._sf, uow) as u:
             token = u.session.get(ApiToken, token_id)
-            if token is None or (
-                actor is not None and actor.id != token.user_id and not actor.is_admin
-            ):
+            if token is None or not self._may("update", actor, token.user_id):
                 raise NotFound(f"token {token_id} not found")
             u.session.execute(
                 update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))

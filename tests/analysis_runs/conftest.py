@@ -9,6 +9,7 @@ import pytest
 
 from neurostore.app import create_app
 from neurostore.config import Settings
+from neurostore.services.actors import SYSTEM
 from neurostore.services.nimads import import_studyset
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
@@ -71,4 +72,4 @@ def client(services):
 @pytest.fixture
 def auth(services, alice) -> dict[str, str]:
     """alice's Authorization header."""
-    return {"Authorization": f"Bearer {services.users.issue_token(None, alice.id).token}"}
+    return {"Authorization": f"Bearer {services.users.issue_token(SYSTEM, alice.id).token}"}

@@ -12,6 +12,7 @@ import pytest
 
 from analysis.meta import Mask
 from analysis.runner import execute
+from neurostore.services.actors import SYSTEM
 from neurostore.services.nimads import import_studyset
 from tests.analysis_runs.conftest import example, with_sample_sizes
 from tests.neurostore.factories import make_user
@@ -175,7 +176,7 @@ def test_two_snapshots_run_an_ale_subtraction(client, auth, services, alice, spl
 def test_a_run_reading_a_private_snapshot_is_private(client, auth, services, alice, split,
                                                      session_factory):
     bob = make_user(session_factory, name="bob")
-    bob_auth = {"Authorization": f"Bearer {services.users.issue_token(None, bob.id).token}"}
+    bob_auth = {"Authorization": f"Bearer {services.users.issue_token(SYSTEM, bob.id).token}"}
     theirs = import_studyset(services, bob, example("nimads_studyset.json"))
     studies = services.studysets.get(bob, theirs.studyset.id).state["studies"]
     hidden = services.studysets.create(bob, {"name": "mine", "public": False,

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from neurostore.app import create_app
 from neurostore.config import Settings
-from neurostore.services.actors import Actor
+from neurostore.services.actors import SYSTEM, Actor
 from neurostore.services.registry import build_services
 from tests.neurostore.factories import make_user
 
@@ -47,7 +47,7 @@ def client(app) -> FlaskClient:
 
 def _caller(services, session_factory, role: str) -> Caller:
     actor = make_user(session_factory, role=role)
-    return Caller(actor, services.users.issue_token(None, actor.id).token)
+    return Caller(actor, services.users.issue_token(SYSTEM, actor.id).token)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from neurostore.app import create_app
 from neurostore.config import Settings
-from neurostore.services import study_documents
-from neurostore.services.study_documents import DocumentCache, TreeText
+from neurostore.services.reads import documents as study_documents
+from neurostore.services.reads.documents import DocumentCache, TreeText
 from tests.neurostore.factories import study_payload
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Invalid
 from tests.neurostore.factories import study_payload
 
@@ -118,7 +119,7 @@ def test_bad_tokens_are_401(client, alice, services):
     assert client.get("/api/studies", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert client.get("/api/studies", headers={"Authorization": "Basic abc"}).status_code == 401
     token_id = services.users.list_tokens(alice.actor, alice.actor.id)[0]["id"]
-    services.users.revoke_token(None, token_id)
+    services.users.revoke_token(SYSTEM, token_id)
     assert client.get("/api/studies", headers=alice.headers).status_code == 401
 
 

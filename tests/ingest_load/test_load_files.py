@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from ingest.runs import run_now
 from ingest.sources import SourceError
 from neurostore.models import Annotation, AnnotationNote, BaseStudy, Study, Studyset
+from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Conflict
 from tests.ingest_load.conftest import NIMADS_PARAMS, NQ_PARAMS, NS_PARAMS, SLEUTH_PARAMS
 
@@ -131,7 +132,7 @@ def test_missing_file_and_unknown_source_are_clear_errors(services, env):
 
 
 def test_one_run_per_source_at_a_time(services, env):
-    queued = services.ingest.start_run(None, "neuroquery", NQ_PARAMS, status="queued")
+    queued = services.ingest.start_run(SYSTEM, "neuroquery", NQ_PARAMS, status="queued")
     with pytest.raises(Conflict, match=str(queued)):
         run_now(services, "neuroquery", NQ_PARAMS, env)
     assert run_now(services, "neurosynth", NS_PARAMS, env).status == "succeeded"

@@ -12,6 +12,7 @@ from ingest import tasks
 from ingest.sources import SourceError
 from neurostore import jobs
 from neurostore.config import Settings
+from neurostore.services.actors import SYSTEM
 from tests.ingest_load.conftest import NQ_PARAMS
 
 
@@ -28,7 +29,7 @@ def worker_env(database_url, session_factory, monkeypatch, tmp_path):
 
 def _queue(worker_env, source, params, app):
     return worker_env.services.ingest.start_run(
-        None, source, params, status="queued",
+        SYSTEM, source, params, status="queued",
         on_start=lambda session, run_id: tasks.enqueue(app, session, run_id, source))
 
 
@@ -71,7 +72,7 @@ def test_a_failing_job_is_retried_with_its_run_kept_running(worker_env, database
 
 def test_a_run_left_running_by_a_dead_worker_is_resumed(worker_env):
     ingest = worker_env.services.ingest
-    run_id = ingest.start_run(None, "neuroquery", NQ_PARAMS)  # "running", no live holder
+    run_id = ingest.start_run(SYSTEM, "neuroquery", NQ_PARAMS)  # "running", no live holder
     summary = tasks.run_job(worker_env, run_id, attempts=1)
     assert (summary["status"], summary["created"]) == ("succeeded", 21)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from neurostore.models import Study
 from neurostore.services import ingest as ingest_module
+from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Conflict, PermissionDenied
 from tests.neurostore.factories import study_payload
 
@@ -26,7 +27,7 @@ def _records(n: int = 3) -> list[dict]:
 def test_rerun_changes_nothing_and_upstream_edit_updates_one(services):
     ingest = services.ingest
     actor = ingest.system_actor()
-    run = ingest.start_run(None, "testsource", {"n": 3})
+    run = ingest.start_run(SYSTEM, "testsource", {"n": 3})
     first = ingest.sync(actor, run, "testsource", _records())
     assert (first.created, first.updated, first.unchanged) == (3, 0, 0)
     ingest.record_batch(run, first)
@@ -41,7 +42,7 @@ def test_rerun_changes_nothing_and_upstream_edit_updates_one(services):
     dry = ingest.sync(actor, None, "testsource", changed, dry_run=True)
     assert dry.updated == 1 and dry.diffs[0]["source_id"] == "1001"
     assert any("/coordinates" in op["path"] for op in dry.diffs[0]["diff"])
-    run2 = ingest.start_run(None, "testsource", {})
+    run2 = ingest.start_run(SYSTEM, "testsource", {})
     real = ingest.sync(actor, run2, "testsource", changed)
     assert (real.created, real.updated, real.unchanged) == (0, 1, 2)
     study_id = next(
@@ -81,9 +82,9 @@ def test_bad_records_are_reported_and_the_rest_kept(services):
 
 
 def test_one_active_run_per_source_and_admin_only(services, alice):
-    services.ingest.start_run(None, "testsource", {})
+    services.ingest.start_run(SYSTEM, "testsource", {})
     with pytest.raises(Conflict):
-        services.ingest.start_run(None, "testsource", {})
+        services.ingest.start_run(SYSTEM, "testsource", {})
     with pytest.raises(PermissionDenied):
         services.ingest.start_run(alice, "other", {})
 
@@ -108,7 +109,7 @@ def test_a_large_run_vacuums_and_refreshes_the_planner_statistics(services, monk
     monkeypatch.setattr(ingest_module, "ANALYZE_AFTER", threshold)
     ingest = services.ingest
     before = _analyzed(services)
-    run = ingest.start_run(None, "testsource", {})
+    run = ingest.start_run(SYSTEM, "testsource", {})
     ingest.record_batch(run, ingest.sync(ingest.system_actor(), run, "testsource", _records()))
     ingest.finish_run(run, "succeeded")
     after = _analyzed(services)

@@ -6,12 +6,13 @@ import pytest
 from sqlalchemy import select
 
 from neurostore.models import ApiToken
+from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Conflict, Invalid, PermissionDenied, Unauthenticated
 
 
 def test_token_lifecycle(services, session_factory):
-    user = services.users.create(None, name="Dana", external_id="orcid|1")
-    issued = services.users.issue_token(None, user["id"], name="laptop")
+    user = services.users.create(SYSTEM, name="Dana", external_id="orcid|1")
+    issued = services.users.issue_token(SYSTEM, user["id"], name="laptop")
     actor = services.users.authenticate(issued.token)
     assert actor.id == user["id"] and actor.role == "user"
     with session_factory() as s:
@@ -27,14 +28,14 @@ def test_token_lifecycle(services, session_factory):
 
 def test_user_validation_and_permissions(services, alice):
     with pytest.raises(Invalid):
-        services.users.create(None, name=" ")
+        services.users.create(SYSTEM, name=" ")
     with pytest.raises(Invalid):
-        services.users.create(None, name="x", role="wizard")
-    services.users.create(None, name="x", external_id="dup")
+        services.users.create(SYSTEM, name="x", role="wizard")
+    services.users.create(SYSTEM, name="x", external_id="dup")
     with pytest.raises(Conflict):
-        services.users.create(None, name="y", external_id="dup")
+        services.users.create(SYSTEM, name="y", external_id="dup")
     with pytest.raises(PermissionDenied):
         services.users.create(alice, name="z")
-    other = services.users.create(None, name="w")
+    other = services.users.create(SYSTEM, name="w")
     with pytest.raises(PermissionDenied):
         services.users.issue_token(alice, other["id"])

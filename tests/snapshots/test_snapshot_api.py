@@ -10,6 +10,7 @@ import tarfile
 
 import pytest
 
+from neurostore.services.actors import SYSTEM
 from neurostore.snapshot.formats import FORMATS
 
 
@@ -84,7 +85,7 @@ def test_delete_needs_the_owner(client, auth, imported, services, session_factor
 
     snapshot = _freeze(client, auth, imported).json
     bob = make_user(session_factory)
-    bob_auth = {"Authorization": f"Bearer {services.users.issue_token(None, bob.id).token}"}
+    bob_auth = {"Authorization": f"Bearer {services.users.issue_token(SYSTEM, bob.id).token}"}
     assert client.delete(f"/api/snapshots/{snapshot['id']}", headers=bob_auth
                          ).status_code == 403
     assert client.delete(f"/api/snapshots/{snapshot['id']}", headers=auth).status_code == 204

@@ -7,6 +7,7 @@ from __future__ import annotations
 from neurostore.app import create_app
 from neurostore.config import Settings
 from neurostore.plugins import Plugins, installed
+from neurostore.services.actors import SYSTEM
 from neurostore.services.nimads import import_studyset
 from neurostore.services.registry import build_services
 from tests.snapshots.conftest import example
@@ -24,7 +25,7 @@ def test_without_plugins_only_nimads_and_no_runs(session_factory, files, alice):
     made = import_studyset(services, alice, example("nimads_studyset.json"),
                            example("nimads_annotation.json"))
     client = create_app(Settings(), services=services).test_client()
-    auth = {"Authorization": f"Bearer {services.users.issue_token(None, alice.id).token}"}
+    auth = {"Authorization": f"Bearer {services.users.issue_token(SYSTEM, alice.id).token}"}
     snapshot = client.post("/api/snapshots", json={"studyset": made.studyset.id},
                            headers=auth).json
     assert snapshot["n_studies"] > 0

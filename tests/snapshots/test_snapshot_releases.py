@@ -15,6 +15,7 @@ import requests
 from nimare.extract import fetch_neurostore, fetch_neurostore_releases
 from nimare.nimads import Studyset
 
+from neurostore.services.actors import SYSTEM
 from tests.neurostore.factories import make_user, study_payload
 
 COORDINATES = ["id", "study_id", "contrast_id", "x", "y", "z", "space"]
@@ -30,7 +31,7 @@ def index(served) -> str:
 def bob(services, session_factory) -> dict[str, str]:
     """Another user's Authorization header."""
     user = make_user(session_factory, name="bob")
-    return {"Authorization": f"Bearer {services.users.issue_token(None, user.id).token}"}
+    return {"Authorization": f"Bearer {services.users.issue_token(SYSTEM, user.id).token}"}
 
 
 def _post(url: str, body: dict, headers: dict[str, str]) -> dict:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from neurostore import json_codec
 from neurostore.models import StudyDocument
-from neurostore.services.study_trees import DOCUMENT_SQL
+from neurostore.services.trees.read import DOCUMENT_SQL
 from neurostore.services.versioning import Root
 
 _STORED_SQL = text("""
@@ -123,7 +123,7 @@ class DocumentCache:
                 self._size -= self._cost(dropped)
 
 
-def read_tree_texts(session: Session, ids: list[str], cache: DocumentCache | None = None
+def read_documents(session: Session, ids: list[str], cache: DocumentCache | None = None
                     ) -> dict[str, TreeText]:
     """The studies among ``ids`` that exist, with the trees of those not deleted.
 
@@ -192,10 +192,11 @@ def refresh_bulk(session: Session, ids: list[str]) -> None:
     """Build and store the documents of ``ids`` in the session's transaction, if there are
     at least :data:`BULK_WRITE` of them.
 
-    :mod:`neurostore.services.studies` has it called just before each commit that changed
-    studies, when their trees are complete. In bulk (an ingest batch, an import) a
-    document costs about 0.3 ms; a single edit would pay 2-5 ms in its save, so it leaves
-    its document to the next read, which builds it for about the same.
+    The composition root registers it with :func:`neurostore.services.history.before_commit`
+    for studies, so it runs just before each commit that changed studies, when their
+    trees are complete. In bulk (an ingest batch, an import) a document costs about
+    0.3 ms; a single edit would pay 2-5 ms in its save, so it leaves its document to the
+    next read, which builds it for about the same.
     """
     if len(ids) < BULK_WRITE:
         return

@@ -1,4 +1,4 @@
-"""Read-side listing: visibility, keyset pagination and sorting, shared by every list.
+"""Keyset pagination and sort orders, shared by every list of the read side.
 
 Pages are addressed by an opaque cursor holding the sort key and id of the last row, so a
 page deep in the result set costs the same as the first (no OFFSET scan).
@@ -13,10 +13,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from neurostore.services.actors import Actor
 from neurostore.services.errors import Invalid
 
 MAX_LIMIT = 1000
@@ -50,17 +49,6 @@ def timestamps_sort(table: Any) -> dict[str, SortKey]:
         "created_at": SortKey(table.c.created_at, dt.datetime),
         "updated_at": SortKey(func.coalesce(table.c.updated_at, table.c.created_at), dt.datetime),
     }
-
-
-def visible(table: Any, actor: Actor) -> ColumnElement:
-    """Rows ``actor`` may see: alive, and public, own, or anything for an administrator."""
-    alive = table.c.deleted_at.is_(None)
-    if actor.is_admin:
-        return alive
-    if "public" not in table.c:
-        return alive
-    mine = table.c.owner_id == actor.id if actor.id is not None else false()
-    return alive & or_(table.c.public.is_(true()), mine)
 
 
 def _encode(value: Any, id_: str) -> str:

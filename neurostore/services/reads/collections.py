@@ -1,43 +1,26 @@
-"""Read-side lists of studysets, annotations, users, conditions and the children of studies.
+"""Read-side lists and states of the collections users build: studysets and annotations.
 
-Children (analyses, tables, points, images) are parts of their study: they are visible
-when their study is, and listing returns each child's id with its study's id so callers
-can show it from the study's state.
+The states here are the ones the aggregate services keep in revisions; the read side adds
+version and timestamps and leaves out the studies an actor may not read.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ARRAY, Select, String, any_, bindparam, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from neurostore.models import (
-    Analysis,
-    Annotation,
-    AnnotationNote,
-    Condition,
-    Image,
-    Point,
-    Study,
-    Studyset,
-    StudysetStudy,
-    Table,
-    User,
-)
+from neurostore.models import Analysis, Annotation, AnnotationNote, Study, Studyset, StudysetStudy
 from neurostore.schemas.studysets import blank_note
 from neurostore.services.actors import Actor
-from neurostore.services.listing import ListQuery, Page, SortKey, paginate, timestamps_sort, visible
-from neurostore.services.study_queries import meta_of
+from neurostore.services.reads.pagination import ListQuery, Page, paginate, timestamps_sort
+from neurostore.services.reads.roots import meta_of, visible
+from neurostore.services.reads.studies import visible_study_ids
+from neurostore.services.trees.state import PUBLICATION_FIELDS
 
-STUDYSET_FIELDS = ("name", "description", "publication", "authors", "year", "doi", "pmid",
-                   "pmcid", "metadata", "public")
+STUDYSET_FIELDS = (*PUBLICATION_FIELDS, "public")
 ANNOTATION_FIELDS = ("name", "description", "metadata", "note_keys", "public")
-CHILD_KINDS = ("analyses", "tables", "points", "images")
-
-
-def _by_id(table: Any) -> dict[str, SortKey]:
-    return {"id": SortKey(table.c.id, str)}
 
 
 def list_studysets(
@@ -80,47 +63,65 @@ def list_annotations(
     return paginate(session, stmt, t.c.id, timestamps_sort(t), query)
 
 
-def studyset_states(session: Session, actor: Actor, ids: list[str]
+def studyset_states(session: Session, ids: list[str], *, meta: bool = False
                     ) -> dict[str, dict[str, Any]]:
-    """Studysets with the ids of the studies ``actor`` may read, version and timestamps."""
+    """Studysets by id with the ids of all their studies, in order (the state revisions
+    keep); with ``meta``, also their version and timestamps."""
     t = Studyset.__table__
     out: dict[str, dict[str, Any]] = {}
     for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
         state = {k: row[k] for k in STUDYSET_FIELDS}
-        state.update(id=row["id"], user=row["owner_id"], parent=row["parent_id"], studies=[],
-                     **meta_of(row))
+        state.update(id=row["id"], user=row["owner_id"], parent=row["parent_id"], studies=[])
+        if meta:
+            state.update(meta_of(row))
         out[row["id"]] = state
     for set_id, study_id in session.execute(
         select(StudysetStudy.studyset_id, StudysetStudy.study_id)
-        .where(StudysetStudy.studyset_id.in_(ids))
+        .where(StudysetStudy.studyset_id.in_(list(out)))
         .order_by(StudysetStudy.studyset_id, StudysetStudy.order)
     ):
         out[set_id]["studies"].append(study_id)
-    readable = visible_study_ids(session, actor,
-                                 sorted({i for st in out.values() for i in st["studies"]}))
-    for state in out.values():
-        state["studies"] = [i for i in state["studies"] if i in readable]
     return out
 
 
-def annotation_states(session: Session, actor: Actor, ids: list[str]
+def without_hidden_studies(session: Session, actor: Actor, states: list[dict[str, Any]]
+                           ) -> list[dict[str, Any]]:
+    """Studyset states without the studies ``actor`` may not read (others' private ones,
+    deleted ones)."""
+    readable = visible_study_ids(session, actor,
+                                 sorted({i for st in states for i in st["studies"]}))
+    return [st if all(i in readable for i in st["studies"]) else
+            {**st, "studies": [i for i in st["studies"] if i in readable]}
+            for st in states]
+
+
+def annotation_states(session: Session, ids: list[str], *, meta: bool = False
                       ) -> dict[str, dict[str, Any]]:
-    """Annotations with the notes of studies ``actor`` may read, version and timestamps."""
+    """Annotations by id with all their notes (the state revisions keep); with ``meta``,
+    also their version and timestamps."""
     t = Annotation.__table__
     out: dict[str, dict[str, Any]] = {}
     for row in session.execute(select(t).where(t.c.id.in_(ids))).mappings():
         state = {k: row[k] for k in ANNOTATION_FIELDS}
         state.update(id=row["id"], studyset=row["studyset_id"], user=row["owner_id"],
-                     parent=row["parent_id"], notes=[], **meta_of(row))
+                     parent=row["parent_id"], notes=[])
+        if meta:
+            state.update(meta_of(row))
         out[row["id"]] = state
     for annotation_id, notes in annotation_notes(
             session, {i: st["note_keys"] for i, st in out.items()}).items():
         out[annotation_id]["notes"] = notes
-    readable = visible_study_ids(session, actor,
-                                 sorted({n["study"] for st in out.values() for n in st["notes"]}))
-    for state in out.values():
-        state["notes"] = [n for n in state["notes"] if n["study"] in readable]
     return out
+
+
+def without_hidden_notes(session: Session, actor: Actor, states: list[dict[str, Any]]
+                         ) -> list[dict[str, Any]]:
+    """Annotation states without the notes of studies ``actor`` may not read."""
+    readable = visible_study_ids(session, actor,
+                                 sorted({n["study"] for st in states for n in st["notes"]}))
+    return [st if all(n["study"] in readable for n in st["notes"]) else
+            {**st, "notes": [n for n in st["notes"] if n["study"] in readable]}
+            for st in states]
 
 
 def annotation_notes(session: Session, note_keys: dict[str, dict[str, str]]
@@ -177,77 +178,3 @@ def note_details(session: Session, analysis_ids: list[str]) -> dict[str, dict[st
         .join(s, s.c.id == Analysis.study_id).where(Analysis.id.in_(analysis_ids)))
     return {r.id: {"analysis_name": r.name, "study_name": r.study_name, "study_year": r.year,
                    "authors": r.authors, "publication": r.publication} for r in rows}
-
-
-def analysis_summaries(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Analyses by id: their name and description, without points or images."""
-    rows = session.execute(
-        select(Analysis.id, Analysis.name, Analysis.description).where(Analysis.id.in_(ids))
-    )
-    return {r.id: {"id": r.id, "name": r.name, "description": r.description} for r in rows}
-
-
-def visible_study_ids(session: Session, actor: Actor, ids: list[str]) -> set[str]:
-    """The subset of ``ids`` naming studies ``actor`` may read."""
-    if not ids:
-        return set()
-    t = Study.__table__
-    # One array parameter: a studyset's thousand ids as an IN list cost more to send and
-    # plan than to look up.
-    wanted = bindparam("ids", list(ids), type_=ARRAY(String))
-    return set(session.execute(select(t.c.id).where(t.c.id == any_(wanted), visible(t, actor)))
-               .scalars())
-
-
-def _child_select(kind: str) -> tuple[Select, Any]:
-    """Select (child id, study id) for a kind of child, with its id column."""
-    if kind == "analyses":
-        return select(Analysis.id, Analysis.study_id), Analysis.__table__
-    if kind == "tables":
-        return select(Table.id, Table.study_id), Table.__table__
-    model = Point if kind == "points" else Image
-    return (
-        select(model.id, Analysis.study_id).join(Analysis, Analysis.id == model.analysis_id),
-        model.__table__,
-    )
-
-
-def list_children(
-    session: Session, actor: Actor, kind: str, query: ListQuery, *,
-    study: str | None = None, analysis: str | None = None, value_type: str | None = None,
-) -> Page:
-    """A page of ``(id, study_id)`` of one kind of child, in visible studies."""
-    stmt, table = _child_select(kind)
-    s = Study.__table__
-    stmt = stmt.join(s, s.c.id == (Analysis.study_id if kind != "tables" else Table.study_id))
-    stmt = stmt.where(visible(s, actor))
-    if study:
-        stmt = stmt.where(s.c.id == study)
-    if analysis and kind in ("points", "images"):
-        stmt = stmt.where(table.c.analysis_id == analysis)
-    if value_type and kind == "images":
-        stmt = stmt.where(table.c.value_type == value_type)
-    return paginate(session, stmt, table.c.id, _by_id(table), query)
-
-
-def study_of_child(session: Session, kind: str, child_id: str) -> str | None:
-    """The id of the study holding a child, or None for an unknown id."""
-    stmt, table = _child_select(kind)
-    row = session.execute(stmt.where(table.c.id == child_id)).first()
-    return None if row is None else row[1]
-
-
-def list_users(session: Session, query: ListQuery) -> Page:
-    """A page of users' public profiles."""
-    t = User.__table__
-    stmt = select(t.c.id, t.c.name, t.c.role)
-    return paginate(session, stmt, t.c.id, _by_id(t), query)
-
-
-def list_conditions(session: Session, query: ListQuery, *, name: str | None = None) -> Page:
-    """A page of conditions, optionally those whose name contains ``name``."""
-    t = Condition.__table__
-    stmt = select(t.c.id, t.c.name, t.c.description)
-    if name:
-        stmt = stmt.where(t.c.name.icontains(name, autoescape=True))
-    return paginate(session, stmt, t.c.id, _by_id(t), query)

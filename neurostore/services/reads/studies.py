@@ -1,11 +1,25 @@
-"""Lists and searches of studies and publications (base studies), with their filters."""
+"""Read-side lists, searches and states of studies and publications (base studies)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true, tuple_
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    String,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from neurostore.models import Analysis, BaseStudy, Image, Point, Study, Table
@@ -13,8 +27,9 @@ from neurostore.schemas.api_queries import MAP_TYPES
 from neurostore.services import coordinates, search
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Invalid
-from neurostore.services.listing import ListQuery, Page, SortKey, paginate, timestamps_sort, visible
-from neurostore.services.study_trees import STUDY_FIELDS, iso
+from neurostore.services.reads.pagination import ListQuery, Page, SortKey, paginate, timestamps_sort
+from neurostore.services.reads.roots import meta_of, visible
+from neurostore.services.trees.state import STUDY_FIELDS, iso
 
 BASE_FIELDS = ("name", "description", "publication", "authors", "year", "doi", "pmid", "pmcid",
                "metadata")
@@ -242,23 +257,6 @@ def study_summaries(session: Session, ids: list[str]) -> dict[str, dict[str, Any
     return out
 
 
-def meta_of(row: Any) -> dict[str, Any]:
-    """The version and timestamps of a root row, as the API shows them."""
-    return {"version": row["version"], "created_at": iso(row["created_at"]),
-            "updated_at": iso(row["updated_at"])}
-
-
-def root_meta(session: Session, model: type, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Version and timestamps of aggregate roots by id."""
-    t = model.__table__
-    return {
-        row["id"]: meta_of(row)
-        for row in session.execute(
-            select(t.c.id, t.c.version, t.c.created_at, t.c.updated_at).where(t.c.id.in_(ids))
-        ).mappings()
-    }
-
-
 def base_study_states(
     session: Session, actor: Actor, ids: list[str]
 ) -> dict[str, dict[str, Any]]:
@@ -280,3 +278,22 @@ def base_study_states(
     ):
         out[base_id]["versions"].append(study_id)
     return out
+
+
+def flat_study(state: dict[str, Any]) -> dict[str, Any]:
+    """A study state (or document) with its tables and analyses as ids (the default,
+    non-nested view)."""
+    return {**state, "tables": [t if isinstance(t, str) else t["id"] for t in state["tables"]],
+            "analyses": [a["id"] for a in state["analyses"]]}
+
+
+def visible_study_ids(session: Session, actor: Actor, ids: list[str]) -> set[str]:
+    """The subset of ``ids`` naming studies ``actor`` may read."""
+    if not ids:
+        return set()
+    t = Study.__table__
+    # One array parameter: a studyset's thousand ids as an IN list cost more to send and
+    # plan than to look up.
+    wanted = bindparam("ids", list(ids), type_=ARRAY(String))
+    return set(session.execute(select(t.c.id).where(t.c.id == any_(wanted), visible(t, actor)))
+               .scalars())
