@@ -22,7 +22,6 @@ from rich.progress import (
 from rich.table import Table
 
 from cli.runtime import Runtime, fail, pass_runtime
-from ingest import tasks
 from ingest.http import FetchError
 from ingest.load import DEFAULT_BATCH_SIZE, LoadSummary
 from ingest.neuroquery import parse as neuroquery
@@ -31,7 +30,6 @@ from ingest.neurovault.client import DEFAULT_BASE_URL
 from ingest.records import ParseError
 from ingest.runs import run_now
 from ingest.sources import Environment, SourceError
-from neurostore import jobs
 from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import ServiceError
 from neurostore.services.ingest import BatchReport
@@ -201,12 +199,9 @@ def nimads_command(studyset: str, annotation: str | None, into: str | None,
 
 
 def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int) -> None:
-    app = jobs.connected(rt.url)
     try:
-        run_id = rt.services.ingest.start_run(
-            SYSTEM, source, parameters, status="queued",
-            on_start=lambda session, rid: tasks.enqueue(app, session, rid, source,
-                                                        batch_size=batch_size))
+        run_id = rt.services.ingest.start_run(SYSTEM, source, parameters, queued=True,
+                                              batch_size=batch_size)
     except ServiceError as exc:
         raise fail(exc) from exc
     click.echo(f"queued ingest run {run_id} of {source}; `manage.py worker` runs it")

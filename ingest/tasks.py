@@ -23,7 +23,6 @@ from typing import Any
 
 import procrastinate
 from procrastinate import JobContext
-from sqlalchemy.orm import Session
 
 from ingest.load import DEFAULT_BATCH_SIZE
 from ingest.runs import execute
@@ -33,11 +32,12 @@ from neurostore.config import Settings, SettingsError, check_schedules, schedule
 from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Conflict
+from neurostore.services.ingest import INGEST_QUEUE, INGEST_TASK
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
 
 LOG = logging.getLogger(__name__)
-QUEUE = "ingest"
+QUEUE = INGEST_QUEUE
 FINISHED = ("succeeded", "failed", "cancelled")
 # Three attempts in all, 1 then 5 minutes apart: long enough for a host to come back.
 RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=60, linear_wait=240)
@@ -45,29 +45,7 @@ RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=60, linear_wait=240)
 
 def task_name(source: str) -> str:
     """The task that ingests ``source``."""
-    return f"ingest.{source}"
-
-
-def enqueue(app: procrastinate.App, session: Session, run_id: int, source: str, *,
-            batch_size: int = DEFAULT_BATCH_SIZE) -> None:
-    """Defer the job of a run inside ``session``'s transaction (committed with the run).
-
-    Parameters
-    ----------
-    app : procrastinate.App
-        The task queue (it need not be open: the job row is written on ``session``).
-    session : Session
-        The transaction that creates the run.
-    run_id : int
-        The run.
-    source : str
-        Its source.
-    batch_size : int, optional
-        Studies per transaction.
-    """
-    connection = session.connection().connection.driver_connection
-    app.configure_task(name=task_name(source), queue=QUEUE, connection=connection).defer(
-        run_id=run_id, batch_size=batch_size)
+    return INGEST_TASK.format(source=source)
 
 
 @cache
@@ -119,14 +97,6 @@ for _source in SOURCES:
                     retry=RETRY, pass_context=True)(_task)
 
 
-@cache
-def _deferrer() -> procrastinate.App:
-    # A job deferred from inside a job is written on the transaction that opens its run,
-    # through a synchronous queue app of its own: the worker's app is asynchronous and
-    # cannot use that connection.
-    return jobs.connected(database_url(Settings.from_env()))
-
-
 @jobs.tasks.task(name="ingest.scheduled", queue=QUEUE, pass_context=True)
 def scheduled(context: JobContext, timestamp: int, source: str) -> int | None:
     """Open a run of ``source``'s release (public, or the configured mirror) with its job;
@@ -135,8 +105,7 @@ def scheduled(context: JobContext, timestamp: int, source: str) -> int | None:
     location = Settings.from_env().release_locations.get(source)
     try:
         return env.services.ingest.start_run(
-            SYSTEM, source, default_parameters(source, location), status="queued",
-            on_start=lambda session, run_id: enqueue(_deferrer(), session, run_id, source))
+            SYSTEM, source, default_parameters(source, location), queued=True)
     except Conflict as busy:
         LOG.info("scheduled ingest of %s skipped: %s", source, busy)
         return None

@@ -1,8 +1,10 @@
 """The task queue: procrastinate on the application's own PostgreSQL.
 
 Jobs carry ids only (an ingest run, an analysis run); the rows they point to hold status,
-counts and results, so the database stays the source of truth. Work is enqueued after the
-transaction that created its row commits (``UnitOfWork.on_commit``).
+counts and results, so the database stays the source of truth. A job is written in the
+transaction that creates its row (:meth:`JobQueue.defer`): the two are committed, or
+rolled back, together, so no run is ever queued without its job nor a job left without
+its run.
 
 Task functions are declared on the :data:`tasks` blueprint by the modules that own the
 work (``ingest.tasks``, ``analysis.tasks``); the composition root imports those modules,
@@ -50,3 +52,35 @@ def live_workers(engine: Any, within: float) -> int:
             text("SELECT count(*) FROM procrastinate_workers"
                  " WHERE last_heartbeat > now() - make_interval(secs => :secs)"),
             {"secs": within}).scalar_one()
+
+
+class JobQueue:
+    """The one way work is enqueued: jobs written in the transaction of their row.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL of the database (the queue's own pool is opened only to cancel).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.app = connected(url)
+
+    def defer(self, session: Any, task: str, *, queue: str, lock: str | None = None,
+              **arguments: Any) -> int:
+        """Write a job of ``task`` on ``session``'s connection, inside its transaction.
+
+        Returns
+        -------
+        int
+            The job id.
+        """
+        connection = session.connection().connection.driver_connection
+        return self.app.configure_task(name=task, queue=queue, lock=lock,
+                                       connection=connection).defer(**arguments)
+
+    def cancel(self, job_id: int) -> None:
+        """Withdraw a job still waiting (a running one stops at its next report)."""
+        with self.app.open():
+            self.app.job_manager.cancel_job_by_id(job_id)

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import procrastinate
-from flask import Response, current_app, url_for
+from flask import Response, url_for
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
-from neurostore import jobs
 from neurostore.api import http
 from neurostore.api.context import actor, services
 from neurostore.schemas.ingest_runs import (
@@ -30,10 +27,6 @@ from neurostore.services.errors import PermissionDenied, Unauthenticated
 blp = Blueprint("ingest_runs", __name__, url_prefix="/api/ingest-runs",
                 description="Ingestion runs: start one in the background, watch them")
 
-QUEUE = "ingest"
-JOBS_EXTENSION = "neurostore.jobs"
-
-
 def _admin() -> Actor:
     me = actor()
     if me.id is None:
@@ -43,14 +36,6 @@ def _admin() -> Actor:
     return me
 
 
-def _queue() -> procrastinate.App:
-    # Built once per app; its pool is never opened: jobs are written on the run's session.
-    if JOBS_EXTENSION not in current_app.extensions:
-        url = services().session_factory.kw["bind"].url.render_as_string(hide_password=False)
-        current_app.extensions[JOBS_EXTENSION] = jobs.connected(url)
-    return current_app.extensions[JOBS_EXTENSION]
-
-
 @blp.route("", methods=["POST"])
 @blp.doc(requestBody=http.body_doc(IngestRunBody))
 @blp.response(202, IngestRunOut)
@@ -58,17 +43,9 @@ def start_run() -> Response:
     """Queue a run of a source for a worker; 409 while that source has an active run."""
     me = _admin()
     body = http.load(IngestRunBody(), http.json_body())
-    queue = _queue()
-
-    def enqueue(session: Session, run_id: int) -> None:
-        connection = session.connection().connection.driver_connection
-        queue.configure_task(name=f"ingest.{body['source']}", queue=QUEUE,
-                             connection=connection).defer(run_id=run_id,
-                                                          batch_size=body["batch_size"])
-
     ingest = services().ingest
-    run_id = ingest.start_run(me, body["source"], body["parameters"], status="queued",
-                              on_start=enqueue)
+    run_id = ingest.start_run(me, body["source"], body["parameters"], queued=True,
+                              batch_size=body["batch_size"])
     return http.respond(ingest.get_run(run_id), 202,
                         location=url_for("ingest_runs.ingest_run", id=run_id))
 

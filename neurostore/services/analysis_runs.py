@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from neurostore import jobs
 from neurostore.db import new_id
+from neurostore.jobs import JobQueue
 from neurostore.models import AnalysisRun, Snapshot
 from neurostore.plugins import RunSpecs, SpecInvalid
 from neurostore.services.actors import Actor
@@ -32,26 +32,6 @@ from neurostore.services.uow import UnitOfWork
 RUN_TASK = "analysis.run_meta_analysis"
 RUN_QUEUE = "analysis"
 ACTIVE = ("queued", "running")
-
-
-class JobQueue:
-    """Defers run jobs on the task queue of the database at ``url``."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def defer(self, run_id: str) -> int:
-        """Enqueue the job of ``run_id``; return the job id."""
-        app = jobs.connected(self.url)
-        with app.open():
-            return app.configure_task(name=RUN_TASK, queue=RUN_QUEUE,
-                                      lock=f"analysis-run-{run_id}").defer(run_id=run_id)
-
-    def cancel(self, job_id: int) -> None:
-        """Withdraw a job still waiting (a running one stops at its next report)."""
-        app = jobs.connected(self.url)
-        with app.open():
-            app.job_manager.cancel_job_by_id(job_id)
 
 
 def run_state(row: AnalysisRun) -> dict[str, Any]:
@@ -137,18 +117,11 @@ class AnalysisRunService:
             uow.session.add(row)
             uow.session.flush()
             run_id = row.id
-            uow.on_commit(lambda: self._enqueue(run_id))
+            if self.queue is not None:
+                row.job_id = self.queue.defer(uow.session, RUN_TASK, queue=RUN_QUEUE,
+                                              lock=f"analysis-run-{run_id}", run_id=run_id)
             uow.commit()
         return self.get(actor, run_id)
-
-    def _enqueue(self, run_id: str) -> None:
-        if self.queue is None:
-            return
-        job_id = self.queue.defer(run_id)
-        with UnitOfWork(self._sf) as uow:
-            uow.session.execute(update(AnalysisRun).where(AnalysisRun.id == run_id)
-                                .values(job_id=job_id))
-            uow.commit()
 
     def _visible(self, session: Session, actor: Actor, run_id: str,
                  action: str = "read") -> AnalysisRun:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, sessionmaker
 
+from neurostore.jobs import JobQueue
 from neurostore.models import (
     Analysis,
     Annotation,
@@ -48,6 +49,9 @@ from neurostore.services.users import UserService
 
 SYSTEM_USER = "system|ingest"
 ACTIVE = ("queued", "running")
+#: The queue and task (declared in ``ingest.tasks``) of a source's runs.
+INGEST_QUEUE = "ingest"
+INGEST_TASK = "ingest.{source}"
 MAX_ERRORS = 1000
 #: A run creating or updating at least this many studies vacuums and analyzes after.
 ANALYZE_AFTER = 1000
@@ -84,10 +88,11 @@ class IngestService:
     """Runs and batches of ingestion."""
 
     def __init__(self, session_factory: sessionmaker, studies: StudyService,
-                 users: UserService) -> None:
+                 users: UserService, queue: JobQueue | None = None) -> None:
         self._sf = session_factory
         self.studies = studies
         self.users = users
+        self.queue = queue
 
     def system_actor(self) -> Actor:
         """The account ingestion writes as (created on first use)."""
@@ -103,13 +108,14 @@ class IngestService:
 
     # runs ------------------------------------------------------------------------------
     def start_run(self, actor: Actor, source: str, parameters: dict[str, Any], *,
-                  status: str = "running",
-                  on_start: Callable[[Session, int], None] | None = None) -> int:
+                  queued: bool = False, batch_size: int | None = None) -> int:
         """Open a run; refuses a second active run of the same source.
 
-        ``on_start(session, run_id)`` runs inside the transaction that creates the run
-        (e.g. to enqueue its job there, so a run is never queued without its job).
+        A ``queued`` run's job (the task :data:`INGEST_TASK` names, with ``batch_size``) is
+        written in the transaction that creates the run; otherwise the caller runs it now.
         """
+        if queued and self.queue is None:
+            raise Conflict("no task queue: a run can only be started here")
         if not DEFAULT_POLICY.allows("manage", actor, Subject("ingest_run", source, None, False)):
             raise PermissionDenied("only administrators may start ingestion")
         now = dt.datetime.now(dt.UTC)
@@ -123,14 +129,17 @@ class IngestService:
             ).scalar()
             if busy:
                 raise Conflict(f"ingest run {busy} of {source} is still active")
-            run = IngestRun(source=source, parameters=parameters, status=status,
-                            requested_by=actor.id,
-                            started_at=now if status == "running" else None, errors=[])
+            run = IngestRun(source=source, parameters=parameters,
+                            status="queued" if queued else "running",
+                            requested_by=actor.id, started_at=None if queued else now,
+                            errors=[])
             s.add(run)
             s.flush()
             run_id = run.id
-            if on_start is not None:
-                on_start(s, run_id)
+            if queued:
+                self.queue.defer(s, INGEST_TASK.format(source=source), queue=INGEST_QUEUE,
+                                 run_id=run_id,
+                                 **({"batch_size": batch_size} if batch_size else {}))
             uow.commit()
         return run_id
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 
 from neurostore.config import Settings
+from neurostore.jobs import JobQueue
 from neurostore.plugins import Plugins, installed
-from neurostore.services.analysis_runs import AnalysisRunService, JobQueue
+from neurostore.services.analysis_runs import AnalysisRunService
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.base_studies import BaseStudyService
 from neurostore.services.conditions import ConditionService
@@ -63,7 +64,7 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
         studies=studies,
         studysets=studysets,
         annotations=annotations,
-        ingest=IngestService(session_factory, studies, users),
+        ingest=IngestService(session_factory, studies, users, queue),
         snapshots=SnapshotService(
             session_factory, studysets, annotations, files, writers=plugins.writers,
             tally=plugins.runs.tally if plugins.runs is not None else None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from analysis.runner import execute
 from tests.neurostore.factories import study_payload
@@ -75,6 +76,13 @@ def test_an_accepted_run_is_queued_run_and_its_files_download(client, auth, serv
     run = response.json
     assert response.headers["Location"].endswith(f"/api/meta-analyses/{run['id']}")
     assert run["status"] == "queued" and run["spec"]["correction"]["voxel_thresh"] == 0.001
+    # The job was written with the run, in its transaction.
+    with services.session_factory() as session:
+        job = session.execute(text(
+            "SELECT j.task_name, j.args FROM procrastinate_jobs j"
+            " JOIN analysis_runs r ON r.job_id = j.id WHERE r.id = :id"), {"id": run["id"]}
+        ).one()
+    assert job.task_name == "analysis.run_meta_analysis" and job.args == {"run_id": run["id"]}
     assert execute(services, run["id"]) == "succeeded"
     done = client.get(f"/api/meta-analyses/{run['id']}").json
     assert done["status"] == "succeeded"

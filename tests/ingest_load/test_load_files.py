@@ -132,7 +132,7 @@ def test_missing_file_and_unknown_source_are_clear_errors(services, env):
 
 
 def test_one_run_per_source_at_a_time(services, env):
-    queued = services.ingest.start_run(SYSTEM, "neuroquery", NQ_PARAMS, status="queued")
+    queued = services.ingest.start_run(SYSTEM, "neuroquery", NQ_PARAMS, queued=True)
     with pytest.raises(Conflict, match=str(queued)):
         run_now(services, "neuroquery", NQ_PARAMS, env)
     assert run_now(services, "neurosynth", NS_PARAMS, env).status == "succeeded"

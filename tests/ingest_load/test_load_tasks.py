@@ -28,9 +28,7 @@ def worker_env(database_url, session_factory, monkeypatch, tmp_path):
 
 
 def _queue(worker_env, source, params, app):
-    return worker_env.services.ingest.start_run(
-        SYSTEM, source, params, status="queued",
-        on_start=lambda session, run_id: tasks.enqueue(app, session, run_id, source))
+    return worker_env.services.ingest.start_run(SYSTEM, source, params, queued=True)
 
 
 def _job(session_factory):
