@@ -9,29 +9,23 @@ that dies half-way leaves nothing that a later attempt would duplicate.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gzip
-import io
 import logging
 import os
 import platform
-from dataclasses import asdict
 from importlib import metadata
 from typing import Any
 
 from analysis.meta import Mask, MetaAnalysisInputError, NullCache
-from analysis.meta.stats import p_to_z
+from analysis.meta.clusters import voxel_volume
 from analysis.pictures import result_pictures
+from analysis.report import cluster_rows, cluster_threshold, clusters_tsv, report_text
 from analysis.runinputs import coordinate_inputs, image_inputs, records
-from analysis.runspec import ESTIMATORS, build, needs_sample_sizes
+from analysis.runspec import ESTIMATORS, build, needs_sample_sizes, report_options
 from analysis.snapshot import SnapshotError
 
 LOG = logging.getLogger(__name__)
-
-#: The cluster table is of this map when the run has it (cluster-level FWE), else of ``z``.
-CLUSTER_MAPS = (("z_desc-size_level-cluster_corr-FWE_method-montecarlo", 0.05),
-                ("z", 0.001))
 
 
 class RunAbandoned(Exception):
@@ -110,44 +104,45 @@ def _nifti(image: Any) -> bytes:
     return gzip.compress(image.to_bytes(), mtime=0)
 
 
-def _clusters(result: Any) -> tuple[str, float, list[dict[str, Any]]]:
-    for name, alpha in CLUSTER_MAPS:
-        if name in result.maps:
-            threshold = float(p_to_z(alpha))
-            rows = result.cluster_table(name, threshold=threshold, peak_map="z")
-            return name, threshold, [asdict(row) for row in rows]
-    return "z", float(p_to_z(0.001)), []
-
-
-def _tsv(rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-    columns = ["cluster_id", "peak_x", "peak_y", "peak_z", "peak_value", "size_voxels",
-               "size_mm3"]
-    writer.writerow(columns)
-    writer.writerows([row[c] for c in columns] for row in rows)
-    return out.getvalue().encode()
-
-
-def store_outputs(result: Any, files: Any) -> dict[str, Any]:
+def store_outputs(result: Any, files: Any, report: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
     """Write every map, the pictures, the cluster table and the methods to the file store.
+
+    Parameters
+    ----------
+    result : MetaResult
+    files : FileStore
+    report : dict, optional
+        The spec's report options (:func:`analysis.runspec.report_options`).
 
     Returns
     -------
     dict
-        ``maps`` and ``pictures`` (name -> file), ``clusters`` (rows) with the map and
-        threshold they come from, ``clusters_file``, ``methods`` and ``methods_file``.
+        ``maps`` and ``pictures`` (name -> file), ``picture_thresholds`` (name -> the map,
+        p map, alpha and smallest value shown), ``clusters`` (rows) with the map and
+        threshold they come from (``cluster_map``, ``cluster_threshold``,
+        ``cluster_peak_map``, ``cluster_criterion``, ``min_cluster_size``),
+        ``clusters_file``, ``methods``, ``methods_file`` and ``citations``.
     """
+    min_size = (report or {}).get("min_cluster_size", 1)
     maps = {name: files.put_bytes(_nifti(result.get_image(name)), ".nii.gz")
             for name in sorted(result.maps)}
-    pictures = {key: files.put_bytes(png, ".png")
-                for key, png in result_pictures(result).items()}
-    cluster_map, threshold, rows = _clusters(result)
-    methods = result.methods()
+    drawn = result_pictures(result)
+    pictures = {p.name: files.put_bytes(p.png, ".png") for p in drawn}
+    table = cluster_threshold(result)
+    rows = cluster_rows(result, table, min_size) if table is not None else []
+    methods = result.methods(report_text(table, len(rows), min_size,
+                                         voxel_volume(result.mask.affine),
+                                         [p.threshold for p in drawn if not p.glass]))
     return {
-        "maps": maps, "pictures": pictures, "cluster_map": cluster_map,
-        "cluster_threshold": threshold, "clusters": rows,
-        "clusters_file": files.put_bytes(_tsv(rows), ".tsv"),
+        "maps": maps, "pictures": pictures,
+        "picture_thresholds": {p.name: p.summary() for p in drawn},
+        "cluster_map": table.p_map if table else None,
+        "cluster_threshold": table.alpha if table else None,
+        "cluster_peak_map": table.value_map if table else None,
+        "cluster_criterion": table.label if table else None,
+        "min_cluster_size": min_size, "clusters": rows,
+        "clusters_file": files.put_bytes(clusters_tsv(rows), ".tsv"),
         "methods": methods, "methods_file": files.put_bytes(methods.encode(), ".txt"),
         "citations": result.references(),
     }
@@ -183,7 +178,7 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
         report("fitting", experiments=len(experiments), excluded=len(excluded))
         result = build(spec, cache=cache).fit(inputs)
         report("writing results")
-        outputs = store_outputs(result, services.snapshots.files)
+        outputs = store_outputs(result, services.snapshots.files, report_options(spec))
         outputs.update(n_experiments=len(experiments), n_foci=n_foci, excluded=excluded)
         provenance = {
             "snapshot": snapshot_id, "estimator": result.estimator, "spec": spec,

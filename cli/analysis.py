@@ -45,7 +45,11 @@ def _describe(rt: Runtime, run: dict) -> str:
         for name, file in sorted(results.get(key, {}).items()):
             lines.append(f"  {title[:-1]} {name}: {files.path(file)}")
     if results:
-        lines.append(f"  clusters ({len(results['clusters'])}): "
+        where = ""
+        if results.get("cluster_criterion"):
+            where = (f" where {results['cluster_criterion']} ({results['cluster_map']}), "
+                     f"at least {results.get('min_cluster_size', 1)} voxels")
+        lines.append(f"  clusters ({len(results['clusters'])}{where}): "
                      f"{files.path(results['clusters_file'])}")
         lines.append(f"  methods: {files.path(results['methods_file'])}")
         excluded = results.get("excluded") or []
@@ -131,6 +135,8 @@ def _catalogue_text(listed: dict) -> str:
             lines += [f"  {method}:", *_param_lines(params, "    ")]
         else:
             lines.append(f"  {method}: no parameters")
+    lines += ["", "Report, any estimator (--report-param KEY=VALUE; changes no map):",
+              *_param_lines(listed["report"], "  ")]
     return "\n".join(lines)
 
 
@@ -150,6 +156,8 @@ def analysis() -> None:
               help="none, fdr, bonferroni or montecarlo.")
 @click.option("--correction-param", "correction_params", multiple=True, metavar="KEY=VALUE",
               help="Correction parameter (repeat), e.g. n_iters=1000 seed=0.")
+@click.option("--report-param", "report_params", multiple=True, metavar="KEY=VALUE",
+              help="How results are reported (repeat), e.g. min_cluster_size=10 (voxels).")
 @click.option("--as", "as_user", required=True, help="Id or external id of the user acting.")
 @click.option("--inline", is_flag=True, help="Run it in this process instead of a worker.")
 @click.option("--wait", is_flag=True, help="Wait until the run has finished.")
@@ -158,13 +166,14 @@ def analysis() -> None:
               help="With --wait: say on stderr when no worker has taken the run by then.")
 @pass_runtime
 def run(rt: Runtime, snapshot: str, estimator: str, params: tuple[str, ...], correction: str,
-        correction_params: tuple[str, ...], as_user: str, inline: bool, wait: bool,
-        warn_after: float) -> None:
+        correction_params: tuple[str, ...], report_params: tuple[str, ...], as_user: str,
+        inline: bool, wait: bool, warn_after: float) -> None:
     """Ask for a meta-analysis of SNAPSHOT and print the run (and its results when done)."""
     spec = {"snapshot": snapshot, "estimator": estimator,
             "parameters": _pairs(params, "--param"),
             "correction": {"method": correction,
-                           **_pairs(correction_params, "--correction-param")}}
+                           **_pairs(correction_params, "--correction-param")},
+            "report": _pairs(report_params, "--report-param")}
     runs = rt.services.analysis_runs
     try:
         created = runs.create(acting_user(rt, as_user), spec)

@@ -6,7 +6,7 @@ from importlib import metadata
 
 import numpy as np
 
-from .clusters import cluster_table
+from .clusters import cluster_table, signed_cluster_table
 
 REFERENCES = {
     "eickhoff2009": "Eickhoff SB et al. (2009). Coordinate-based activation likelihood "
@@ -159,3 +159,29 @@ class MetaResult:
         volume = self.mask.unmask(self.get_map(map_name).astype(np.float64))
         peaks = self.mask.unmask(self.get_map(peak_map or map_name).astype(np.float64))
         return cluster_table(volume, self.mask.affine, threshold, min_size, peaks)
+
+    def significant_clusters(self, p_map, alpha, peak_map="z", min_size=1):
+        """Return the clusters of the voxels where ``p_map < alpha``, signed by ``peak_map``.
+
+        Parameters
+        ----------
+        p_map : str
+            Map of (uncorrected or corrected) p-values.
+        alpha : float
+            Voxels with p strictly below it form clusters (face connectivity), positive
+            and negative values of ``peak_map`` apart.
+        peak_map : str
+            Map whose value of largest magnitude in each cluster gives the peak.
+        min_size : int
+            Smallest cluster reported, in voxels.
+
+        Returns
+        -------
+        list of Cluster
+            Positive clusters first; peak MNI coordinates, peak value, size in voxels and
+            in mm3.
+        """
+        values = self.mask.unmask(self.get_map(peak_map).astype(np.float64))
+        p = self.mask.unmask(self.get_map(p_map).astype(np.float64), fill=1.0)
+        shown = (p < alpha) & self.mask.data
+        return signed_cluster_table(values, shown, self.mask.affine, min_size)
