@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import analysis.tasks  # noqa: F401  (declares the task the worker below runs)
-from analysis.exports import FORMATS
 from neurostore import jobs
 from neurostore.config import Settings
 from neurostore.db import database_url
 from neurostore.services.actors import Actor
 from neurostore.services.analysis_runs import RUN_QUEUE
 from neurostore.services.registry import Services
+from neurostore.snapshot.formats import FORMATS
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Experiments are the snapshot's analyses (after its inclusion filter), named
 ``<study id>-<analysis id>``. Coordinates keep their recorded space (Talairach peaks are
 moved to MNI by the engine); peaks whose space is not recorded take the space of the other
 peaks of their analysis, or ``unknown_space``. Images are found in the file store by the
-sha256 the snapshot records for them.
+sha256 the snapshot records for them; an analysis with a standard error map and no varcope
+map gives its varcope as the square of the standard error (NiMARE's rule).
 """
 
 from __future__ import annotations
@@ -13,28 +14,33 @@ import gzip
 import math
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import nibabel as nib
+import numpy as np
 from nibabel.wrapstruct import WrapStructError
 
 from analysis.meta import CoordinateInputs, ImageInputs, MetaAnalysisInputError
-from analysis.snapshot import Selection
-from analysis.snapshot.experiments import (
+from analysis.rungroups import ColumnSplit
+from analysis.snapshot.nimare import image_type
+from neurostore.schemas.fields import GIVEN_ID
+from neurostore.snapshot import Selection
+from neurostore.snapshot.experiments import (
     UNKNOWN,
     Experiment,
     StudyRecord,
     read_studies,
     sample_sizes,
 )
-from analysis.snapshot.nimare import image_type
-from analysis.snapshot.selection import reference_id
-from neurostore.schemas.fields import GIVEN_ID
+from neurostore.snapshot.selection import reference_id
 
 #: File name suffixes an image may be stored under, tried in order.
 IMAGE_SUFFIXES = (".nii.gz", ".nii")
+#: Image types read from another type's map when an analysis lacks them: a sampling
+#: variance (varcope) is the square of a standard error.
+DERIVED = {"varcope": "se"}
 
 
 def records(studyset: dict[str, Any], annotation: Any) -> Iterator[StudyRecord]:
@@ -69,17 +75,34 @@ def nimare_order(studies: Iterable[StudyRecord]) -> list[Experiment]:
     return sorted((e for record in studies for e in record.experiments), key=key)
 
 
-def _images(analysis: Mapping) -> dict[str, str]:
-    """Image type -> sha256 of the analysis' images that name one (first of each type)."""
-    found: dict[str, str] = {}
+def _images(analysis: Mapping) -> dict[str, tuple[str, str]]:
+    """Image type -> (type of the map it is read from, that map's sha256), for the analysis'
+    images that name one (first of each type). An analysis with a standard error map and no
+    varcope map has a varcope: the square of its standard error (as NiMARE derives it)."""
+    found: dict[str, tuple[str, str]] = {}
     images = analysis.get("images")
     for image in images if isinstance(images, list) else []:
         if not isinstance(image, dict):
             continue
         kind, sha = image_type(image.get("value_type")), image.get("sha256")
         if kind and isinstance(sha, str) and sha and kind not in found:
-            found[kind] = sha
+            found[kind] = (kind, sha)
+    for kind, source in DERIVED.items():
+        if kind not in found and source in found:
+            found[kind] = found[source]
     return found
+
+
+def _derived(img: Any, kind: str, source: str, mask: Any, label: str) -> Any:
+    """A map of ``kind`` made from a map of ``source`` (a varcope from a standard error),
+    on the mask's grid, as a float64 array."""
+    mask.check_image(img, label)
+    data = np.asanyarray(img.dataobj)
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if (kind, source) != ("varcope", "se"):
+        raise ValueError(f"no rule makes a {kind} map from a {source} map")
+    return np.asarray(data, dtype=np.float64) ** 2
 
 
 def _finite(value: Any) -> bool:
@@ -111,7 +134,7 @@ class InputsTally:
     def add(self, study: Mapping, selection: Selection) -> None:
         """Count the analyses of one study document that ``selection`` includes.
 
-        The same rules as :func:`~analysis.snapshot.experiments.read_studies` (sample sizes
+        The same rules as :func:`~neurostore.snapshot.experiments.read_studies` (sample sizes
         where NiMARE looks for them, peaks with three finite coordinates), without building
         every peak: this runs on every study of a snapshot while it is written.
         """
@@ -139,9 +162,21 @@ class InputsTally:
                 "images": dict(sorted(self.images.items()))}
 
 
-def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str
+def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str, *,
+                      keep: Callable[[Experiment], bool] | None = None,
+                      label: str = "the snapshot"
                       ) -> tuple[CoordinateInputs, list[dict[str, str]]]:
     """The peaks of every experiment that has some, as the engine's inputs.
+
+    Parameters
+    ----------
+    studies : iterable of StudyRecord
+    unknown_space : str
+        Space of peaks whose space is not recorded (nor that of their analysis).
+    keep : callable, optional
+        Experiments for which it is false are left out silently (another group's).
+    label : str, optional
+        What the studies are, for the error when none has peaks.
 
     Returns
     -------
@@ -160,6 +195,8 @@ def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str
     sizes: list[float] = []
     excluded: list[dict[str, str]] = []
     for experiment in nimare_order(studies):
+        if keep is not None and not keep(experiment):
+            continue
         if not experiment.points:
             excluded.append({"experiment": experiment_id(experiment),
                              "reason": "no peak with three finite coordinates"})
@@ -173,11 +210,56 @@ def coordinate_inputs(studies: Iterable[StudyRecord], unknown_space: str
             spaces.append(own if own in ("MNI", "TAL") else unknown_space)
             sizes.append(float("nan") if size is None else float(size))
     if not ids:
-        raise MetaAnalysisInputError("coordinates: no experiment of the snapshot has peaks")
+        raise MetaAnalysisInputError(f"coordinates: no experiment of {label} has peaks")
     columns = list(zip(*xyz, strict=True))
     inputs = CoordinateInputs.from_table(ids, *columns, space=spaces, sample_size=sizes,
                                          order="given")
     return inputs, excluded
+
+
+def group_inputs(groups: Mapping[str, Any], studies: Iterable[StudyRecord],
+                 other: Callable[[str], Iterable[StudyRecord]], unknown_space: str
+                 ) -> tuple[tuple[CoordinateInputs, CoordinateInputs], list[list[str]],
+                            list[dict[str, str]]]:
+    """The two groups of a pairwise run (:mod:`analysis.rungroups`) as the engine's inputs.
+
+    Parameters
+    ----------
+    groups : dict
+        The spec's validated ``groups``.
+    studies : iterable of StudyRecord
+        The run's snapshot.
+    other : callable
+        ``other(snapshot_id)``: the studies of group 2's snapshot.
+    unknown_space : str
+
+    Returns
+    -------
+    inputs : (CoordinateInputs, CoordinateInputs)
+    experiments : [list of str, list of str]
+        Ids of each group's experiments, in order.
+    excluded : list of dict
+        Experiments left out, with the reason (in neither group, or no peaks).
+    """
+    if "snapshot" in groups:
+        first = coordinate_inputs(studies, unknown_space, label="group 1's snapshot")
+        second = coordinate_inputs(other(groups["snapshot"]), unknown_space,
+                                   label=f"group 2's snapshot {groups['snapshot']}")
+        excluded = [*first[1], *second[1]]
+    else:
+        split = ColumnSplit(groups["column"], tuple(groups["values"]))
+        studies = list(studies)
+        first, second = (
+            coordinate_inputs(studies, unknown_space, keep=lambda e, g=g: split.group_of(e) == g,
+                              label=f"group {g} ({split.column} = {split.values[g - 1]!r})")
+            for g in (1, 2))
+        neither = [{"experiment": experiment_id(e),
+                    "reason": f"{split.column} is {e.note.get(split.column)!r}: in neither "
+                              "group"}
+                   for e in nimare_order(studies) if split.group_of(e) is None]
+        excluded = [*first[1], *second[1], *neither]
+    inputs = (first[0], second[0])
+    return inputs, [list(i.experiment_ids) for i in inputs], excluded
 
 
 #: ``sizeof_hdr``, the first field of a NIfTI header, tells NIfTI-1 (348) from NIfTI-2 (540).
@@ -235,15 +317,17 @@ def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: 
         elif with_sample_sizes and experiment.sample_size is None:
             reason = "no sample size"
         else:
-            loaded = {kind: _load(files, found[kind]) for kind in kinds}
-            absent = [found[kind] for kind, img in loaded.items() if img is None]
+            loaded = {kind: _load(files, found[kind][1]) for kind in kinds}
+            absent = [found[kind][1] for kind, img in loaded.items() if img is None]
             if absent:
                 reason = f"image {', '.join(absent)} is not in the file store"
         if reason is not None:
             excluded.append({"experiment": experiment_id(experiment), "reason": reason})
             continue
         for kind, img in loaded.items():
-            stacks[kind].append(img)
+            source = found[kind][0]
+            stacks[kind].append(img if source == kind else _derived(
+                img, kind, source, mask, f"{kind}[{len(used)}] (the square of its {source})"))
         sizes.append(float(experiment.sample_size or 0))
         used.append(experiment_id(experiment))
     if not used:

@@ -19,17 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from analysis import meta
+from analysis import meta, rungroups
+from neurostore.plugins import SpecInvalid
 
 SEED_MAX = 2**32 - 1
-
-
-class SpecInvalid(ValueError):
-    """A spec the service refuses; ``field_errors`` maps dotted field names to messages."""
-
-    def __init__(self, field_errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in field_errors.items()))
-        self.field_errors = field_errors
 
 
 @dataclass(frozen=True)
@@ -126,6 +119,8 @@ class EstimatorSpec:
     images : tuple of str
         Image types each experiment needs (IBMA).
     description : str
+    pairwise : bool
+        Compares two groups of experiments (:mod:`analysis.rungroups`); ``fit`` takes both.
     """
 
     name: str
@@ -134,11 +129,12 @@ class EstimatorSpec:
     make: Callable[[dict[str, Any], list], Any]
     images: tuple[str, ...] = ()
     description: str = ""
+    pairwise: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The estimator as the API lists it."""
         return {"name": self.name, "inputs": self.kind, "images": list(self.images),
-                "parameters": [p.as_json() for p in self.params],
+                "groups": self.pairwise, "parameters": [p.as_json() for p in self.params],
                 "corrections": list(corrections_for(self)), "description": self.description}
 
 
@@ -148,9 +144,22 @@ def _null(p: dict[str, Any]) -> Any:
     return meta.ApproximateNull()
 
 
+def _ale_kernel(p: dict[str, Any]) -> Any:
+    return meta.ALEKernel(fwhm=p["fwhm"], sample_size=p["sample_size"])
+
+
 def _ale(p: dict[str, Any], corrections: list) -> Any:
-    kernel = meta.ALEKernel(fwhm=p["fwhm"], sample_size=p["sample_size"])
-    return meta.ALE(kernel, _null(p), corrections=corrections)
+    return meta.ALE(_ale_kernel(p), _null(p), corrections=corrections)
+
+
+def _ale_subtraction(p: dict[str, Any], corrections: list) -> Any:
+    return meta.ALESubtraction(_ale_kernel(p), n_iters=p["n_iters"], seed=p["seed"],
+                               corrections=corrections)
+
+
+def _mkda_chi2(p: dict[str, Any], corrections: list) -> Any:
+    return meta.MKDAChi2(meta.MKDAKernel(r=p["r"], value=p["value"]), prior=p["prior"],
+                         corrections=corrections)
 
 
 def _mkda(p: dict[str, Any], corrections: list) -> Any:
@@ -164,22 +173,40 @@ def _kda(p: dict[str, Any], corrections: list) -> Any:
 
 
 _CBMA_COMMON = (NULL, NULL_ITERS, SEED, UNKNOWN_SPACE)
+_ALE_KERNEL = (
+    Param("fwhm", float, None, 1.0, 40.0, nullable=True,
+          description="fixed kernel FWHM in mm (default: from each sample size)"),
+    Param("sample_size", int, None, 1, 100_000, nullable=True,
+          description="one sample size for every experiment's kernel"),
+)
 
 ESTIMATORS = {
     e.name: e
     for e in (
-        EstimatorSpec(
-            "ALE", "coordinates",
-            (Param("fwhm", float, None, 1.0, 40.0, nullable=True,
-                   description="fixed kernel FWHM in mm (default: from each sample size)"),
-             Param("sample_size", int, None, 1, 100_000, nullable=True,
-                   description="one sample size for every experiment's kernel"),
-             *_CBMA_COMMON),
-            _ale, description="activation likelihood estimation"),
+        EstimatorSpec("ALE", "coordinates", (*_ALE_KERNEL, *_CBMA_COMMON), _ale,
+                      description="activation likelihood estimation"),
         EstimatorSpec("MKDADensity", "coordinates", (RADIUS, VALUE, *_CBMA_COMMON), _mkda,
                       description="multilevel kernel density analysis"),
         EstimatorSpec("KDA", "coordinates", (RADIUS, VALUE, *_CBMA_COMMON), _kda,
                       description="kernel density analysis"),
+        EstimatorSpec(
+            "MKDAChi2", "coordinates",
+            (RADIUS, VALUE,
+             Param("prior", float, 0.5, 1e-6, 1.0 - 1e-6, nullable=True,
+                   description="prior probability of group 1 for the posterior maps "
+                               "(null: none)"),
+             UNKNOWN_SPACE),
+            _mkda_chi2, pairwise=True,
+            description="MKDA chi-square: group 1's uniformity and its association with "
+                        "group 1 against group 2 (Neurosynth)"),
+        EstimatorSpec(
+            "ALESubtraction", "coordinates",
+            (*_ALE_KERNEL,
+             Param("n_iters", int, 5000, 10, 100_000,
+                   description="random relabellings of the pooled experiments"),
+             SEED, UNKNOWN_SPACE),
+            _ale_subtraction, pairwise=True,
+            description="ALE subtraction: group 1 minus group 2, by relabelling"),
         EstimatorSpec("Fishers", "images", (TWO_SIDED,),
                       lambda p, c: meta.Fishers(p["two_sided"], corrections=c),
                       ("z",), "Fisher's combination of z maps"),
@@ -261,8 +288,10 @@ def spec_schemas() -> list[dict[str, Any]]:
     """One JSON Schema per estimator of the specs :func:`validate` accepts (what the
     snapshot must hold aside); other keys of a spec are the caller's."""
     return [
-        {"type": "object", "required": ["estimator"], "properties": {
+        {"type": "object", "required": ["estimator", *(["groups"] if e.pairwise else [])],
+         "properties": {
             "estimator": {"type": "string", "enum": [e.name]},
+            **({"groups": rungroups.json_schema()} if e.pairwise else {}),
             "parameters": {"anyOf": [_params_schema(e.params), {"type": "null"}]},
             "correction": {"oneOf": [{"type": "null"}, *(
                 _params_schema(CORRECTIONS[method], method={
@@ -278,7 +307,7 @@ def spec_schemas() -> list[dict[str, Any]]:
 
 def needs_sample_sizes(estimator: str, parameters: dict[str, Any]) -> bool:
     """Whether every experiment needs a sample size for these parameters."""
-    if estimator == "ALE":
+    if estimator in ("ALE", "ALESubtraction"):
         return parameters["fwhm"] is None and parameters["sample_size"] is None
     if estimator == "Stouffers":
         return parameters["use_sample_size"]
@@ -330,28 +359,38 @@ def _against_inputs(estimator: EstimatorSpec, parameters: dict[str, Any],
     return {}
 
 
-def validate(spec: Any, inputs: dict[str, Any] | None) -> dict[str, Any]:
+def validate(spec: Any, inputs: dict[str, Any] | None, *, annotation: Any = None,
+             snapshot_id: str = "", lookup: Callable[[str], Any] | None = None
+             ) -> dict[str, Any]:
     """Check a spec and return it normalised (defaults filled in).
 
     Parameters
     ----------
     spec : dict
-        ``estimator``, ``parameters``, ``correction`` and ``report`` (other keys are
-        ignored).
+        ``estimator``, ``parameters``, ``correction``, ``report`` and, for a pairwise
+        estimator, ``groups`` (other keys are ignored).
     inputs : dict or None
         What the snapshot holds (:func:`analysis.runinputs.InputsTally.as_json`); None
         skips those checks.
+    annotation : dict, optional
+        The annotation frozen with the snapshot (a column split of the groups reads it).
+    snapshot_id : str, optional
+        The snapshot's id (group 2 must be another one).
+    lookup : callable, optional
+        ``lookup(snapshot_id) -> inputs or None`` of the snapshots the requester may read,
+        for group 2's snapshot; None skips that check.
 
     Returns
     -------
     dict
-        ``{"estimator", "parameters", "correction", "report"}``.
+        ``{"estimator", "parameters", "correction", "report"}`` and, for a pairwise
+        estimator, ``groups``.
 
     Raises
     ------
     SpecInvalid
         Naming each bad field (``estimator``, ``parameters.<name>``, ``correction.<name>``,
-        ``report.<name>``, ``snapshot``).
+        ``report.<name>``, ``groups.<name>``, ``snapshot``).
     """
     if not isinstance(spec, dict):
         raise SpecInvalid({"_schema": "expected an object"})
@@ -377,17 +416,39 @@ def validate(spec: Any, inputs: dict[str, Any] | None) -> dict[str, Any]:
             correction = {"method": method,
                           **_params(rest, CORRECTIONS[method], "correction", errors)}
     report = _params(spec.get("report"), REPORT, "report", errors)
+    groups, inputs2 = {}, None
+    if estimator.pairwise:
+        groups, inputs2 = rungroups.check(spec.get("groups"), annotation=annotation,
+                                          snapshot_id=snapshot_id, lookup=lookup,
+                                          errors=errors)
+    elif spec.get("groups") is not None:
+        pairwise = ", ".join(e.name for e in ESTIMATORS.values() if e.pairwise)
+        errors["groups"] = f"{estimator.name} takes one group; two-group estimators: {pairwise}"
     if not errors and inputs is not None:
         errors.update(_against_inputs(estimator, parameters, inputs))
+    if not errors and inputs2:
+        errors.update({f"groups.{k}": v for k, v in
+                       _against_inputs(estimator, parameters, inputs2).items()})
     if errors:
         raise SpecInvalid(errors)
-    return {"estimator": estimator.name, "parameters": parameters, "correction": correction,
-            "report": report}
+    out = {"estimator": estimator.name, "parameters": parameters, "correction": correction,
+           "report": report}
+    return {**out, "groups": groups} if estimator.pairwise else out
 
 
 def report_options(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec's report options with their defaults (runs queued before they existed have
-    none)."""
+    """The spec's report options with their defaults.
+
+    Parameters
+    ----------
+    spec : dict
+        A validated run spec (runs queued before report options existed have none).
+
+    Returns
+    -------
+    dict
+        Every :data:`REPORT` option, given or default.
+    """
     given = spec.get("report") or {}
     return {p.name: given.get(p.name, p.default) for p in REPORT}
 

@@ -1,12 +1,19 @@
-"""Benchmark: from the API request to a finished ALE + Monte Carlo FWE, end to end.
+"""Benchmark: from the API request to a finished meta-analysis, end to end.
 
-Loads the first 100 NeuroQuery studies into a scratch store, annotates every analysis with a
-sample size drawn from a fixed seeded distribution (NeuroQuery has none), snapshots it
-through the API, starts a real worker process (``manage.py worker``), then times
-``POST /api/meta-analyses`` (ALE, FWE Monte Carlo, 1,000 iterations) until ``GET`` reports
-it succeeded, and once more with the same design (the worker's cached null). Goal: <= 30 s.
+Loads NeuroQuery studies into a scratch store, annotates every analysis with a sample size
+drawn from a fixed seeded distribution (NeuroQuery has none), snapshots them through the
+API and starts a real worker process (``manage.py worker``). Two parts:
 
-    ./dev bench run [--neuroquery DIR] [--studies 100] [--iters 1000]
+1. 100 studies: ``POST /api/meta-analyses`` (ALE, FWE Monte Carlo, 1,000 iterations) until
+   ``GET`` reports it succeeded, and once more with the same design (the worker's cached
+   null). Goal: <= 30 s.
+2. 900 experiments: ALE, MKDA density + FWE Monte Carlo and KDA run by the worker; each
+   line prints the worker's time from claiming the run to storing its results, where it
+   went (the run's ``provenance.timings``: read snapshot, build inputs, fit, maps,
+   pictures, clusters and methods), and the engine's own fit of the same inputs in
+   this process. Goal: claimed -> stored <= fit + 20% + 1 s.
+
+    ./dev bench run [--neuroquery DIR] [--studies 100] [--iters 1000] [--experiments 900]
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from analysis.meta import NullCache  # noqa: E402
+from analysis.runner import read_inputs  # noqa: E402
+from analysis.runspec import build  # noqa: E402
 from bench.snapshot import COORDINATES, DEFAULT_NEUROQUERY, METADATA  # noqa: E402
 from bench.store_write import scratch_database  # noqa: E402
 from ingest.neuroquery.parse import iter_studies  # noqa: E402
@@ -40,9 +50,23 @@ from neurostore.services.registry import build_services  # noqa: E402
 from neurostore.storage import LocalFileStore  # noqa: E402
 
 
-def _studyset(services, actor: Actor, folder: Path, n: int) -> tuple[str, str]:
-    studies = list(itertools.islice(iter(iter_studies(folder / COORDINATES,
-                                                      folder / METADATA)), n))
+def _studyset(services, actor: Actor, folder: Path, n: int, skip: int = 0,
+              experiments: int | None = None) -> tuple[str, str]:
+    """A studyset of ``n`` NeuroQuery studies after the first ``skip`` (or, given
+    ``experiments``, of as many studies as hold that many analyses) and its annotation."""
+    found = itertools.islice(iter(iter_studies(folder / COORDINATES, folder / METADATA)),
+                             skip, None)
+    if experiments is None:
+        studies = list(itertools.islice(found, n))
+    else:
+        studies, total = [], 0
+        for study in found:
+            if total + len(study["analyses"]) > experiments:
+                continue
+            studies.append(study)
+            total += len(study["analyses"])
+            if total == experiments:
+                break
     made = services.studies.create_many(actor, studies)
     studyset = services.studysets.create(actor, {"name": f"NeuroQuery {n}",
                                                  "studies": [r.id for r in made]})
@@ -67,11 +91,48 @@ def _request_to_result(client, headers: dict, spec: dict, timeout: float) -> tup
     raise TimeoutError(f"{url} did not finish in {timeout} s")
 
 
+#: The 900-experiment cases: (label, estimator, correction).
+LARGE_CASES = [
+    ("ALE", "ALE", {"method": "none"}),
+    ("MKDA + FWE", "MKDADensity", {"method": "montecarlo", "n_iters": 1000, "seed": 0}),
+    ("KDA", "KDA", {"method": "none"}),
+]
+STAGES = ("read_snapshot", "build_inputs", "fit", "maps", "pictures", "clusters")
+
+
+def _large(services, actor, client, headers, folder: Path, n: int, skip: int) -> None:
+    """Print claimed -> stored, its stages and the library fit for each large case (on
+    ``n`` experiments of the studies after the first ``skip``, which the store holds)."""
+    studyset, annotation = _studyset(services, actor, folder, 0, skip, experiments=n)
+    snapshot = client.post("/api/snapshots", json={"studyset": studyset,
+                                                   "annotation": annotation},
+                           headers=headers).json
+    print(f"\n{snapshot['n_analyses']} experiments, {snapshot['n_points']} foci "
+          "(times in s; goal: claimed -> stored <= fit + 20% + 1 s)")
+    print(f"{'case':<12}{'stored':>8}{'goal':>7}{'library fit':>13}  "
+          + "".join(f"{name:>14}" for name in STAGES))
+    for label, estimator, correction in LARGE_CASES:
+        spec = {"snapshot": snapshot["id"], "estimator": estimator, "correction": correction}
+        _, run = _request_to_result(client, headers, spec, 900)
+        assert run["status"] == "succeeded", run
+        timings = run["provenance"]["timings"]
+        checked = run["provenance"]["spec"]
+        inputs = read_inputs(checked, services.snapshots, snapshot["id"])
+        start = time.perf_counter()
+        build(checked, cache=NullCache()).fit(*inputs)
+        fit = time.perf_counter() - start
+        goal = 1.2 * fit + 1.0
+        print(f"{label:<12}{timings['total']:>8.2f}{goal:>7.2f}{fit:>13.2f}  "
+              + "".join(f"{timings.get(name, 0.0):>14.2f}" for name in STAGES))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--neuroquery", type=Path, default=DEFAULT_NEUROQUERY)
     parser.add_argument("--studies", type=int, default=100)
     parser.add_argument("--iters", type=int, default=1000)
+    parser.add_argument("--experiments", type=int, default=900,
+                        help="experiments of the large cases (0 leaves them out)")
     args = parser.parse_args()
     url, drop = scratch_database()
     data_dir = Path(tempfile.mkdtemp(prefix="neurostore-bench-run-"))
@@ -108,6 +169,9 @@ def main() -> None:
               f"{len(results['clusters'])} clusters")
         print(f"request -> finished: {first_s:.1f} s (goal <= 30 s)")
         print(f"same design again (cached null): {again_s:.1f} s, {again['status']}")
+        if args.experiments:
+            _large(services, actor, client, headers, args.neuroquery, args.experiments,
+                   args.studies)
     finally:
         if worker is not None:
             worker.terminate()

@@ -27,7 +27,6 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from analysis.exports import FORMATS  # noqa: E402
 from bench.store_write import scratch_database  # noqa: E402
 from ingest.neuroquery.parse import iter_studies  # noqa: E402
 from neurostore import migrate  # noqa: E402
@@ -35,6 +34,7 @@ from neurostore.db import make_engine, make_session_factory  # noqa: E402
 from neurostore.models import Study  # noqa: E402
 from neurostore.services.actors import Actor  # noqa: E402
 from neurostore.services.registry import build_services  # noqa: E402
+from neurostore.snapshot.formats import FORMATS  # noqa: E402
 from neurostore.storage import LocalFileStore  # noqa: E402
 
 DEFAULT_NEUROQUERY = ROOT.parent / "shared" / "data" / "neuroquery"

@@ -34,6 +34,23 @@ def _pairs(values: tuple[str, ...], option: str) -> dict:
     return out
 
 
+def _groups(column: str | None, values: tuple[str, str] | None,
+            snapshot: str | None) -> dict | None:
+    """The spec's ``groups`` from the --groups-* options (None when none is given)."""
+    if values and not column:
+        raise click.UsageError("--groups-values needs --groups-column")
+    if column is not None and snapshot is not None:
+        raise click.UsageError("give --groups-column or --groups-snapshot, not both")
+    if snapshot is not None:
+        return {"snapshot": snapshot}
+    if column is None:
+        return None
+    if not values:
+        return {"column": column}
+    return {"column": column, "values": [_pairs((f"v={v}",), "--groups-values")["v"]
+                                         for v in values]}
+
+
 def _describe(rt: Runtime, run: dict) -> str:
     lines = [f"run {run['id']}: {run['estimator']} on snapshot {run['snapshot'][:12]}... "
              f"{run['status']} (attempt {run['attempts']})", f"  progress: {run['progress']}"]
@@ -45,10 +62,10 @@ def _describe(rt: Runtime, run: dict) -> str:
         for name, file in sorted(results.get(key, {}).items()):
             lines.append(f"  {title[:-1]} {name}: {files.path(file)}")
     if results:
-        where = ""
-        if results.get("cluster_criterion"):
-            where = (f" where {results['cluster_criterion']} ({results['cluster_map']}), "
-                     f"at least {results.get('min_cluster_size', 1)} voxels")
+        where = "; ".join(f"{part['clusters']} where {part['criterion']} ({part['map']})"
+                          for part in results.get("cluster_tables", []))
+        if where:
+            where = f": {where}, at least {results.get('min_cluster_size', 1)} voxels"
         lines.append(f"  clusters ({len(results['clusters'])}{where}): "
                      f"{files.path(results['clusters_file'])}")
         lines.append(f"  methods: {files.path(results['methods_file'])}")
@@ -128,6 +145,9 @@ def _catalogue_text(listed: dict) -> str:
             lines += ["  parameters:", *_param_lines(e["parameters"], "    ")]
         else:
             lines.append("  parameters: none")
+        if e["groups"]:
+            lines.append("  groups: two (--groups-column COLUMN [--groups-values A B], or "
+                         "--groups-snapshot SNAPSHOT2)")
         lines.append(f"  corrections: {', '.join(e['corrections'])}")
     lines += ["", "Corrections (--correction METHOD --correction-param KEY=VALUE):"]
     for method, params in listed["corrections"].items():
@@ -158,6 +178,13 @@ def analysis() -> None:
               help="Correction parameter (repeat), e.g. n_iters=1000 seed=0.")
 @click.option("--report-param", "report_params", multiple=True, metavar="KEY=VALUE",
               help="How results are reported (repeat), e.g. min_cluster_size=10 (voxels).")
+@click.option("--groups-column", metavar="COLUMN",
+              help="Two-group estimators: split SNAPSHOT by this annotation column.")
+@click.option("--groups-values", nargs=2, metavar="VALUE1 VALUE2",
+              help="With --groups-column: the values of group 1 and group 2, read as JSON "
+                   "(default for a boolean column: true false).")
+@click.option("--groups-snapshot", metavar="SNAPSHOT2",
+              help="Two-group estimators: group 2 is this snapshot, group 1 SNAPSHOT.")
 @click.option("--as", "as_user", required=True, help="Id or external id of the user acting.")
 @click.option("--inline", is_flag=True, help="Run it in this process instead of a worker.")
 @click.option("--wait", is_flag=True, help="Wait until the run has finished.")
@@ -166,14 +193,23 @@ def analysis() -> None:
               help="With --wait: say on stderr when no worker has taken the run by then.")
 @pass_runtime
 def run(rt: Runtime, snapshot: str, estimator: str, params: tuple[str, ...], correction: str,
-        correction_params: tuple[str, ...], report_params: tuple[str, ...], as_user: str,
-        inline: bool, wait: bool, warn_after: float) -> None:
-    """Ask for a meta-analysis of SNAPSHOT and print the run (and its results when done)."""
+        correction_params: tuple[str, ...], report_params: tuple[str, ...],
+        groups_column: str | None, groups_values: tuple[str, str] | None,
+        groups_snapshot: str | None, as_user: str, inline: bool, wait: bool,
+        warn_after: float) -> None:
+    """Ask for a meta-analysis of SNAPSHOT and print the run (and its results when done).
+
+    MKDAChi2 and ALESubtraction compare two groups: SNAPSHOT split by an annotation column
+    (--groups-column, --groups-values), or SNAPSHOT against a second one (--groups-snapshot).
+    """
     spec = {"snapshot": snapshot, "estimator": estimator,
             "parameters": _pairs(params, "--param"),
             "correction": {"method": correction,
                            **_pairs(correction_params, "--correction-param")},
             "report": _pairs(report_params, "--report-param")}
+    groups = _groups(groups_column, groups_values, groups_snapshot)
+    if groups is not None:
+        spec["groups"] = groups
     runs = rt.services.analysis_runs
     try:
         created = runs.create(acting_user(rt, as_user), spec)

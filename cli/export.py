@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from analysis.exports import FORMATS
 from cli.runtime import Runtime, fail, pass_runtime
 from neurostore.services.actors import Actor
 from neurostore.services.errors import ServiceError
+from neurostore.snapshot.formats import FORMATS
 
 #: Reads on the command line act as the operator, who may read everything.
 OPERATOR = Actor(id=None, role="admin")

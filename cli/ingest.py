@@ -7,10 +7,18 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from cli.runtime import Runtime, fail, pass_runtime
@@ -48,6 +56,31 @@ class Location(click.ParamType):
 
 
 LOCATION = Location()
+#: ``--images`` given without a value: the NIMADS file's own folder.
+BESIDE_THE_FILE = ""
+
+
+class ImageBaseType(click.ParamType):
+    """A folder (made absolute) or an http(s) URL that relative image references name files
+    under; ``""`` for the NIMADS file's own folder."""
+
+    name = "folder or URL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if text == BESIDE_THE_FILE:
+            return text
+        scheme = urlsplit(text).scheme.lower()
+        if scheme in ("http", "https"):
+            return text
+        if scheme == "file":
+            text = url2pathname(urlsplit(text).path)
+        elif scheme:
+            self.fail(f"{text!r}: expected a folder or an http(s) URL", param, ctx)
+        path = Path(text).expanduser()
+        if not path.is_dir():
+            self.fail(f"folder {text!r} does not exist", param, ctx)
+        return str(path.resolve())
 
 
 @click.group()
@@ -145,14 +178,25 @@ def sleuth_command(paths: tuple[str, ...], skip_bad: bool) -> tuple[str, dict[st
                    " matched by their NIMADS ids. Default: a new studyset.")
 @click.option("--skip-bad", is_flag=True,
               help="Leave out (and list) what cannot be read instead of refusing the file.")
+@click.option("--images", type=ImageBaseType(), is_flag=False, flag_value=BESIDE_THE_FILE,
+              default=None, metavar="[DIR|URL]",
+              help="Fetch the maps the images reference into the file store, checked, so"
+                   " image-based meta-analyses can run on them (NIDM-Results .nidm.zip packs"
+                   " are unpacked into their T, Z, contrast and standard-error maps). An"
+                   " image's url (else filename) is an http(s) URL, a file:// URL, or a path"
+                   " relative to DIR or URL; alone, --images resolves them against the"
+                   " file's own folder. Without it, images are kept as references only.")
 @run_options
 def nimads_command(studyset: str, annotation: str | None, into: str | None,
-                   skip_bad: bool) -> tuple[str, dict[str, Any]]:
+                   skip_bad: bool, images: str | None) -> tuple[str, dict[str, Any]]:
     """A NIMADS studyset JSON (and its annotation), imported whole or not at all: a new
     studyset with its studies and notes, or an update of the one named by --into. A file
-    with a record that cannot be read is refused, unless --skip-bad."""
+    with a record that cannot be read is refused, unless --skip-bad. With --images, a map
+    that cannot be had (a missing file, a 404, not a NIfTI volume) is such a record (with
+    --skip-bad, its study is left out whole)."""
     return "nimads", {"studyset": studyset, "annotation": annotation, "into": into,
-                      "skip_bad": skip_bad}
+                      "skip_bad": skip_bad, "fetch_images": images is not None,
+                      "images": images or None}
 
 
 def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int) -> None:
@@ -170,17 +214,27 @@ def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: i
 def _run(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int,
          dry_run: bool) -> None:
     console = Console()
-    env = Environment(rt.services, rt.settings.data_dir, LocalFileStore(rt.settings.files_dir))
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-               TextColumn("{task.completed} studies, {task.fields[changes]} changed"),
-               TimeElapsedColumn())
+               TextColumn("{task.fields[counts]}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(f"{source}{' (dry run)' if dry_run else ''}", total=None,
-                            changes=0)
+                            changes=0, counts="0 studies, 0 changed")
+        maps: list[TaskID] = []
 
         def progress(done: int, report: BatchReport) -> None:
             changed = bar.tasks[0].fields["changes"] + report.created + report.updated
-            bar.update(task, completed=done, changes=changed)
+            bar.update(task, completed=done, changes=changed,
+                       counts=f"{done} studies, {changed} changed")
+
+        def file_progress(done: int, total: int, name: str) -> None:
+            if not maps:
+                maps.append(bar.add_task("maps", total=total, changes=0, counts=""))
+            bar.update(maps[0], completed=done, total=total, counts=f"{done}/{total}: {name}")
+            if not console.is_terminal:  # no live bar in a log: a line per map instead
+                console.print(f"map {done}/{total}: {name}", highlight=False)
+
+        env = Environment(rt.services, rt.settings.data_dir,
+                          LocalFileStore(rt.settings.files_dir), file_progress=file_progress)
 
         try:
             summary = run_now(rt.services, source, parameters, env, batch_size=batch_size,

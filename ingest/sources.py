@@ -24,6 +24,7 @@ from ingest.neurovault import load as neurovault
 from ingest.neurovault.client import DEFAULT_BASE_URL, NeuroVaultClient
 from ingest.neurovault.parse import Selection
 from ingest.nimads import load as nimads
+from ingest.nimads.images import FetchProgress, ImageBase, ImageError, ImageFetcher, UrlIndex
 from ingest.records import ParseError, Skipped, Study, StudyStream
 from ingest.sleuth import parse as sleuth
 from neurostore.services.registry import Services
@@ -47,15 +48,19 @@ class Environment:
     data_dir : Path
         Release downloads go to ``data_dir/downloads``.
     files : LocalFileStore
-        The content-addressed store for NeuroVault maps.
+        The content-addressed store for the maps NeuroVault and NIMADS files bring.
     http : PoliteSession or None
         The HTTP session to use; a default polite one when None.
+    file_progress : callable or None
+        Told of each map a NIMADS import reads (see
+        :data:`~ingest.nimads.images.FetchProgress`).
     """
 
     services: Services
     data_dir: Path
     files: LocalFileStore
     http: PoliteSession | None = None
+    file_progress: FetchProgress | None = None
 
     def session(self) -> PoliteSession:
         """The HTTP session."""
@@ -149,11 +154,25 @@ def open_source(source: str, parameters: dict[str, Any], env: Environment) -> So
         return SourceStream(stream, stream.skipped, atomic=True, strict=not p.get("skip_bad"))
     studyset = _local(p, "studyset", source, env)
     annotation = _local(p, "annotation", source, env) if p.get("annotation") else None
+    images = _image_fetcher(p, env) if p.get("fetch_images") or p.get("images") else None
     try:
         return nimads.open_stream(studyset, annotation, into=p.get("into") or None,
-                                  strict=not p.get("skip_bad"))
+                                  strict=not p.get("skip_bad"), images=images)
     except ValueError as error:  # not JSON, or not a studyset
         raise ParseError(f"{studyset.name}: {error}") from error
+
+
+def _image_fetcher(parameters: dict[str, Any], env: Environment) -> ImageFetcher:
+    """What fetches a NIMADS file's maps: relative references resolved against ``images``
+    (a folder or an http(s) URL), by default the folder (or URL) of the file itself."""
+    try:
+        base = (ImageBase.of(str(parameters["images"])) if parameters.get("images")
+                else ImageBase.beside(str(parameters["studyset"])))
+    except ImageError as error:
+        raise SourceError(f"nimads: {error}") from error
+    index = UrlIndex(env.data_dir / "downloads" / "nimads" / "image-urls.json")
+    return ImageFetcher(base, env.files, env.session(), index=index,
+                        progress=env.file_progress)
 
 
 def _sleuth_studies(paths: list[Path], skipped: list[Skipped]) -> Iterator[Study]:

@@ -149,6 +149,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     # NeuroStore's clients call "/api/studies/" with a trailing slash: serve both forms.
     app.url_map.strict_slashes = False
     api = NeurostoreApi(app)
+    meta_analyses.document_run_body(api, services.analysis_runs.spec_schemas())
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     errors.register(app)

@@ -12,7 +12,10 @@ checks) as runs of voxels along the last axis, each run one contiguous, vectoris
 Foci of one experiment whose supports can meet are first combined by maximum into a
 float32 scratch grid, which is then added into the accumulator (float64, or float32 where
 sums are exact) and cleared, run by run (a second visit of a voxel where foci overlap adds
-zero); the other foci are added straight in. The grid is cropped to the mask's bounding
+zero); the other foci are added straight in. For constant supports with exact sums
+(MKDA, KDA) every focus goes in as the ends of its runs instead, those of meeting foci as
+the union of their runs (a merge of sorted run lists), and one running sum over the grid
+gives the statistic. The grid is cropped to the mask's bounding
 box before padding, so that two threads' work arrays share the cache. This replaced a
 per-voxel loop that tagged each voxel with the experiment that last wrote it: about 1.7
 times faster, the branches and tag traffic being what limited it.
@@ -73,6 +76,43 @@ def _add_into(acc, start, values, first, n, weight):
     src = values[first : first + n]
     for t in range(n):
         dst[t] += weight * src[t]
+
+
+@numba.njit(cache=True, nogil=True)
+def _add_union(foci, heads, run_offsets, run_lengths, first_run, stop_run, step, edges, low,
+               high):
+    """Mark the ends of the union of the runs of the supports centred at ``foci``.
+
+    The supports are one support's runs (``first_run:stop_run``, in grid order) moved to
+    each centre; a k-way merge of those sorted lists joins the runs that meet (a run never
+    leaves its line), and each joined run adds ``step`` at its first voxel and takes it
+    off after its last, so a voxel several foci cover counts once. Returns the grown
+    ``(low, high)`` span of marked voxels.
+    """
+    k = foci.size
+    heads[:k] = first_run
+    start, end = -1, -1
+    while True:
+        best, best_start = -1, 0
+        for j in range(k):
+            if heads[j] < stop_run:
+                candidate = foci[j] + run_offsets[heads[j]]
+                if best < 0 or candidate < best_start:
+                    best, best_start = j, candidate
+        if best < 0:
+            break
+        best_end = best_start + run_lengths[heads[best]]
+        heads[best] += 1
+        if best_start <= end:
+            end = max(end, best_end)
+            continue
+        if end >= 0:
+            edges[start] += step
+            edges[end] -= step
+        start, end = best_start, best_end
+    edges[start] += step
+    edges[end] -= step
+    return min(low, foci.min() + run_offsets[first_run]), max(high, end + 1)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -137,6 +177,8 @@ def _run_iteration(
     acc,
     scratch,
     alone,
+    shared,
+    heads,
     direct,
     ordered,
     planes,
@@ -158,6 +200,7 @@ def _run_iteration(
     n_exp = foci_counts.size
     first = 0
     n_direct = 0
+    low, high = scratch.size, 0
     for e in range(n_exp):
         s = support_index[e]
         stop = first + foci_counts[e]
@@ -174,11 +217,21 @@ def _run_iteration(
                 direct[n_direct] = f
                 n_direct += 1
                 continue
+            if by_edges:
+                shared[n_shared] = centers[draws[it, f]]
+                n_shared += 1
+                continue
             n_shared += 1
             c = centers[draws[it, f]]
             for r in range(run_starts[s], run_starts[s + 1]):
                 _max_into(scratch, c + run_offsets[r], values, run_values[r], run_lengths[r])
-        if n_shared > 0:
+        if by_edges and n_shared > 0:
+            low, high = _add_union(
+                shared[:n_shared], heads, run_offsets, run_lengths, run_starts[s],
+                run_starts[s + 1], weights[e] * values[run_values[run_starts[s]]], scratch,
+                low, high,
+            )
+        elif n_shared > 0:
             for f in range(first, stop):
                 if alone[f - first] == 1:
                     continue
@@ -213,19 +266,20 @@ def _run_iteration(
         # and add them all up in one running sum over the grid, two writes per run
         # instead of one per voxel. Every run closes within its line, so the running sum
         # is zero between runs.
-        low, high = scratch.size, 0
         for i in range(n_direct):
             f = ordered[i]
             e = focus_experiment[f]
             s = support_index[e]
             c = centers[draws[it, f]]
-            for r in range(run_starts[s], run_starts[s + 1]):
-                step = weights[e] * values[run_values[r]]
+            first_run, stop_run = run_starts[s], run_starts[s + 1]
+            step = weights[e] * values[run_values[first_run]]
+            for r in range(first_run, stop_run):
                 start = c + run_offsets[r]
                 scratch[start] += step
                 scratch[start + run_lengths[r]] -= step
-                low = min(low, start)
-                high = max(high, start + run_lengths[r] + 1)
+            # Runs are in grid order: the first starts lowest, the last ends highest.
+            low = min(low, c + run_offsets[first_run])
+            high = max(high, c + run_offsets[stop_run - 1] + run_lengths[stop_run - 1] + 1)
         running = np.float32(0.0)
         for v in range(low, high):
             running += scratch[v]
@@ -308,6 +362,8 @@ def work_arrays(acc_dtype, grid_size, n_mask, foci_counts, n_planes, n_bins):
         np.zeros(grid_size, dtype=acc_dtype),
         np.zeros(grid_size, dtype=np.float32),
         np.zeros(max(int(foci_counts.max()), 1), dtype=np.uint8),
+        np.empty(max(int(foci_counts.max()), 1), dtype=np.int64),
+        np.empty(max(int(foci_counts.max()), 1), dtype=np.int64),
         np.empty(n_foci, dtype=np.int64),
         np.empty(n_foci, dtype=np.int64),
         np.zeros(n_planes + 2, dtype=np.int64),
@@ -347,6 +403,8 @@ def run_iterations(
     acc,
     scratch,
     alone,
+    shared,
+    heads,
     direct,
     ordered,
     planes,
@@ -445,6 +503,8 @@ def run_iterations(
             acc,
             scratch,
             alone,
+            shared,
+            heads,
             direct,
             ordered,
             planes,

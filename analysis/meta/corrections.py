@@ -97,8 +97,9 @@ class FDRCorrection:
 
     def apply(self, model):
         """Return the FDR-adjusted maps and a description."""
-        suffix = f"_corr-FDR_method-{self.method}"
         rule = "bh" if self.method == "indep" else "by"
+        level = model.fdr_indep_level if rule == "bh" else ""
+        suffix = f"{level}_corr-FDR_method-{self.method}"
         maps = {}
         for p_name in _p_maps(model.maps):
             adjusted = _adjusted(model, p_name, lambda nlogp: fdr_nlogp(nlogp, rule))

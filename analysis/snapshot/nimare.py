@@ -12,15 +12,15 @@ which space to assume.
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
-from analysis.snapshot.experiments import (
+from neurostore.snapshot.experiments import (
     Experiment,
     StudyRecord,
     check_space,
     metadata_of,
     read_studies,
 )
-from analysis.snapshot.output import ExportSummary, HashingSink, Skip, dumps_json
-from analysis.snapshot.selection import Selection
+from neurostore.snapshot.output import ExportSummary, HashingSink, Skip, dumps_json
+from neurostore.snapshot.selection import Selection
 
 #: Image columns a NiMARE Dataset knows how to use.
 NIMARE_IMAGE_TYPES = frozenset({"beta", "varcope", "se", "sd", "samplevar_dataset", "t", "z", "p"})

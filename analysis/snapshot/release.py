@@ -34,10 +34,10 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from analysis.snapshot.experiments import UNKNOWN, Experiment, metadata_of, read_studies
 from analysis.snapshot.nimare import SAMPLE_SIZE_KEYS, experiment_images
-from analysis.snapshot.output import ExportSummary, HashingSink, Skip
-from analysis.snapshot.selection import Selection
+from neurostore.snapshot.experiments import UNKNOWN, Experiment, metadata_of, read_studies
+from neurostore.snapshot.output import ExportSummary, HashingSink, Skip
+from neurostore.snapshot.selection import Selection
 
 #: What ``studyset.json`` says the archive is (the name NiMARE's own writer uses).
 FORMAT = "nimare-studyset-parquet"

@@ -16,9 +16,9 @@ import re
 from collections.abc import Mapping
 from typing import BinaryIO
 
-from analysis.snapshot.experiments import UNKNOWN, Experiment, check_space, read_studies
-from analysis.snapshot.output import ExportSummary, HashingSink, Skip, format_number
-from analysis.snapshot.selection import Selection
+from neurostore.snapshot.experiments import UNKNOWN, Experiment, check_space, read_studies
+from neurostore.snapshot.output import ExportSummary, HashingSink, Skip, format_number
+from neurostore.snapshot.selection import Selection
 
 #: Reference line names by space.
 REFERENCES = {"MNI": "MNI", "TAL": "Talairach"}

@@ -15,10 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from analysis.snapshot.errors import MalformedSnapshot
-from analysis.snapshot.experiments import Experiment, read_studies
-from analysis.snapshot.output import ExportSummary, HashingSink, Skip, dumps_json, format_number
-from analysis.snapshot.selection import Selection
+from neurostore.snapshot.errors import MalformedSnapshot
+from neurostore.snapshot.experiments import Experiment, read_studies
+from neurostore.snapshot.output import ExportSummary, HashingSink, Skip, dumps_json, format_number
+from neurostore.snapshot.selection import Selection
 
 COLUMNS = (
     "study_id", "analysis_id", "point_id", "study_name", "analysis_name", "authors", "year",

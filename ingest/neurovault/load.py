@@ -14,7 +14,6 @@ is not downloaded again: a re-run costs the API listing, not the files.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,9 +21,10 @@ from ingest.http import FetchError
 from ingest.load import SourceStream
 from ingest.neurovault import harvest
 from ingest.neurovault.client import NeuroVaultClient
-from ingest.neurovault.nifti import NiftiError, check_nifti
+from ingest.neurovault.nifti import NiftiError
 from ingest.neurovault.parse import Selection
 from ingest.records import Skipped, Study
+from ingest.statmaps import map_suffix, scratch_folder, store_map
 from neurostore.storage import LocalFileStore
 
 # Skip reasons that mean "not fetched": the record may well be fine next time.
@@ -125,30 +125,17 @@ def _attach_file(image: dict[str, Any], client: NeuroVaultClient, files: LocalFi
     image["metadata"]["target_template_image"] = label
     stamp = image["metadata"].get("modify_date")
     sha256, metadata = known.get(image["url"], (None, None))
-    suffix = _suffix(image.get("filename"))
+    suffix = map_suffix(image.get("filename"))
     metadata = metadata or {}
     if sha256 and metadata.get("modify_date") == stamp and files.exists(sha256 + suffix):
         image["sha256"] = sha256
         image["metadata"]["header_space"] = metadata.get("header_space")
         image["space"] = store_space(label, metadata.get("header_space"))
         return
-    files.root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=files.root, prefix=".download-") as scratch:
+    own = image.get("filename") or image["url"].rsplit("/", 1)[-1]
+    with scratch_folder(files) as scratch:
         saved = client.download_image(image["url"], scratch)
-        try:
-            info = check_nifti(saved.path)
-        except NiftiError as error:
-            # Name the map by its own file, not by the checksum it was saved under.
-            own = image.get("filename") or image["url"].rsplit("/", 1)[-1]
-            raise NiftiError(str(error).replace(str(saved.path), own)
-                             .replace(saved.path.name, own)) from error
-        files.put_file(saved.path, suffix)
-    image["sha256"] = saved.sha256
-    image["metadata"]["header_space"] = info.space
-    image["space"] = store_space(label, info.space)
-
-
-def _suffix(filename: str | None) -> str:
-    name = (filename or "").lower()
-    return next((s for s in (".nii.gz", ".nii") if name.endswith(s)), "")
-
+        stored = store_map(saved.path, files, own_name=own, suffix=suffix)
+    image["sha256"] = stored.sha256
+    image["metadata"]["header_space"] = stored.info.space
+    image["space"] = store_space(label, stored.info.space)

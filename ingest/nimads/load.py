@@ -11,6 +11,10 @@ NIMADS ids: a re-import of the same file changes nothing, a study the file gaine
 and a changed one is updated; what curators added to the studyset stays. A study's
 ``source_id`` is ``<studyset id>:<NIMADS study id>``, so the same NIMADS id in two
 studysets names two studies.
+
+With an :class:`~ingest.nimads.images.ImageFetcher`, the maps the images reference are
+fetched into the file store as the studies are read (a study whose maps cannot all be had is
+left out, with the reason); without one, images are stored as the file describes them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.load import SourceStream
+from ingest.nimads.images import NOT_DOWNLOADED, ImageFetcher
 from ingest.nimads.parse import SOURCE, AnalysisRef, NimadsResult, parse
 from ingest.records import Study
 from neurostore.services.actors import Actor
@@ -50,7 +55,8 @@ class _Target:
 
 def open_stream(studyset: str | os.PathLike[str],
                 annotation: str | os.PathLike[str] | None = None, *,
-                into: str | None = None, strict: bool = True) -> SourceStream:
+                into: str | None = None, strict: bool = True,
+                images: ImageFetcher | None = None) -> SourceStream:
     """Parse the files; the stream makes (or finds) the studyset, then writes the studies,
     the members and the annotation, all in one transaction.
 
@@ -65,6 +71,8 @@ def open_stream(studyset: str | os.PathLike[str],
         making a new one.
     strict : bool, optional
         Refuse the file when a record cannot be read (default); otherwise leave it out.
+    images : ImageFetcher, optional
+        Fetch the maps the images reference into the file store (not by default).
 
     Returns
     -------
@@ -77,12 +85,20 @@ def open_stream(studyset: str | os.PathLike[str],
     target = _Target(into)
     name = os.path.basename(os.fspath(studyset))
 
+    if images is not None:
+        images.plan(result.studies)
+
     def studies() -> Iterator[Study]:
         for study in result.studies:
+            if images is not None:
+                study = images.attach(study, result.skipped)
+                if study is None:
+                    continue
             yield {**study, "source_id": target.source_id(study["source_id"])}
 
     return SourceStream(
         studies(), result.skipped, atomic=True, strict=strict,
+        is_failure=lambda item: item.reason.startswith(NOT_DOWNLOADED),
         start=lambda services, actor, uow: _start(services, actor, uow, result, marker, target,
                                                   name),
         finish=lambda services, actor, run_id, dry_run, uow: _finish(

@@ -75,6 +75,13 @@ class NimadsParameters(_Parameters):
                        " a new one"})
     skip_bad = fields.Boolean(load_default=False, metadata={
         "description": "leave out what cannot be read instead of refusing the file"})
+    fetch_images = fields.Boolean(load_default=False, metadata={
+        "description": "fetch the maps the images reference into the file store (checked;"
+                       " NIDM-Results packs unpacked), so image-based meta-analyses can run"})
+    images = fields.String(allow_none=True, validate=validate.Length(min=1), metadata={
+        "description": "a folder on the server or an http(s) URL that relative image paths"
+                       " are resolved against (implies fetch_images); the studyset file's"
+                       " own folder by default"})
 
 
 PARAMETERS: dict[str, type[Schema]] = {

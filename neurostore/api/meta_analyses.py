@@ -8,7 +8,6 @@ from flask import Response, send_file, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from analysis.runspec import catalogue, spec_schemas
 from neurostore.api import http
 from neurostore.api.context import actor, services
 from neurostore.api.openapi import JSON_VALUE_REF
@@ -20,16 +19,22 @@ blp = Blueprint("meta_analyses", __name__, url_prefix="/api/meta-analyses",
 
 MEDIA_TYPES = {".nii.gz": "application/gzip", ".png": "image/png",
                ".tsv": "text/tab-separated-values; charset=utf-8",
-               ".txt": "text/plain; charset=utf-8"}
+               ".txt": "text/plain; charset=utf-8", ".npz": "application/octet-stream"}
 
 
-#: A run request: a snapshot, and a spec of one estimator with its parameters and correction.
-RUN_BODY = {"oneOf": [
-    {**spec, "required": ["snapshot", *spec["required"]],
-     "properties": {"snapshot": {"type": "string", "minLength": 1, "maxLength": 64,
-                                 "pattern": NOT_BLANK}, **spec["properties"]},
-     "propertyNames": {"pattern": STORABLE_TEXT}, "additionalProperties": JSON_VALUE_REF}
-    for spec in spec_schemas()]}
+#: The OpenAPI component of a run request, registered by :func:`document_run_body`.
+RUN_BODY = "MetaAnalysisRequest"
+
+
+def document_run_body(api: Any, schemas: list[dict[str, Any]]) -> None:
+    """Register the run request's schema in ``api``'s OpenAPI document: a snapshot, and the
+    spec of one of the estimators the services offer (``schemas``, one per estimator)."""
+    api.spec.components.schema(RUN_BODY, {"oneOf": [
+        {**spec, "required": ["snapshot", *spec["required"]],
+         "properties": {"snapshot": {"type": "string", "minLength": 1, "maxLength": 64,
+                                     "pattern": NOT_BLANK}, **spec["properties"]},
+         "propertyNames": {"pattern": STORABLE_TEXT}, "additionalProperties": JSON_VALUE_REF}
+        for spec in schemas]})
 
 
 class RunListArgs(Schema):
@@ -54,9 +59,10 @@ class RunOut(Schema):
     error = fields.String(allow_none=True)
     results = fields.Dict(allow_none=True, metadata={
         "description": "maps and pictures (name -> file), the cluster table (clusters, "
-                       "clusters_file) with the map and threshold it was taken from "
-                       "(cluster_map, cluster_threshold, cluster_peak_map, cluster_criterion, "
-                       "min_cluster_size), picture_thresholds, methods (methods_file) and "
+                       "clusters_file) with the maps and thresholds it was taken from, one "
+                       "part per contrast (cluster_tables; the first as cluster_map, "
+                       "cluster_threshold, cluster_peak_map, cluster_criterion) and its "
+                       "min_cluster_size, picture_thresholds, methods (methods_file) and "
                        "citations; files download from /api/meta-analyses/{run_id}/files/{name}"})
     provenance = fields.Dict(allow_none=True)
     created_at = fields.String(allow_none=True)
@@ -85,11 +91,12 @@ class EstimatorList(Schema):
 @blp.response(200, EstimatorList)
 def list_estimators() -> Response:
     """Estimators, their parameters (types, defaults, ranges) and the corrections they take."""
-    return http.respond(catalogue())
+    return http.respond(services().analysis_runs.catalogue())
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RUN_BODY}},
+@blp.doc(requestBody={"required": True, "content": {"application/json": {
+                          "schema": {"$ref": f"#/components/schemas/{RUN_BODY}"}}},
                       "description": "Validated in full (422 names each bad field), including"
                                      " against what the snapshot holds."})
 @blp.response(202, RunOut)

@@ -16,9 +16,9 @@ from flask import Response, send_file, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from analysis.exports import FORMATS
 from neurostore.api import http
 from neurostore.api.context import actor, services
+from neurostore.snapshot.formats import FORMATS
 
 blp = Blueprint("releases", __name__, url_prefix="/api/neurostore-studyset-releases",
                 description="Snapshots published as NeuroStore studyset releases (NiMARE's "

@@ -8,9 +8,9 @@ from flask import Response, send_file, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from analysis.exports import FORMATS
 from neurostore.api import http
 from neurostore.api.context import actor, services
+from neurostore.snapshot.formats import FORMATS
 
 blp = Blueprint("snapshots", __name__, url_prefix="/api",
                 description="Snapshots: immutable, content-addressed studysets, and exports")

@@ -33,6 +33,10 @@ class AnalysisRun(Base):
     snapshot_id: Mapped[str] = mapped_column(
         ForeignKey("snapshots.id", ondelete="RESTRICT"), index=True
     )
+    # Group 2 of a two-group run given as a second snapshot (the spec's groups.snapshot).
+    comparison_snapshot_id: Mapped[str | None] = mapped_column(
+        ForeignKey("snapshots.id", ondelete="RESTRICT"), index=True
+    )
     owner_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

@@ -14,13 +14,13 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from analysis.runspec import SpecInvalid, validate
 from neurostore import jobs
 from neurostore.db import new_id
 from neurostore.models import AnalysisRun, Snapshot
+from neurostore.plugins import RunSpecs, SpecInvalid
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, Invalid, NotFound
 from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject, require_user
@@ -78,10 +78,22 @@ class AnalysisRunService:
     """
 
     def __init__(self, session_factory: sessionmaker, queue: JobQueue | None,
-                 policy: Policy = DEFAULT_POLICY) -> None:
+                 policy: Policy = DEFAULT_POLICY, *, specs: RunSpecs | None = None) -> None:
         self._sf = session_factory
         self.queue = queue
         self.policy = policy
+        self.specs = specs
+
+    # the estimators --------------------------------------------------------------------
+    def catalogue(self) -> dict[str, Any]:
+        """The estimators and corrections a run may ask for (none without run specs)."""
+        if self.specs is None:
+            return {"estimators": [], "corrections": {}}
+        return self.specs.catalogue()
+
+    def spec_schemas(self) -> list[dict[str, Any]]:
+        """One JSON Schema per estimator's spec (for the API's OpenAPI document)."""
+        return [] if self.specs is None else self.specs.schemas()
 
     # requests --------------------------------------------------------------------------
     def create(self, actor: Actor, data: Any) -> dict[str, Any]:
@@ -105,13 +117,23 @@ class AnalysisRunService:
             ).scalar()
             if snapshot is None:
                 raise Invalid({"snapshot": f"snapshot {snapshot_id} not found"})
+            def readable_inputs(other: str) -> dict[str, Any] | None:
+                return uow.session.execute(
+                    select(Snapshot.inputs).where(Snapshot.id == other, snapshot_readable(actor))
+                ).scalar()
+
+            if self.specs is None:
+                raise Invalid({"estimator": "no estimators are installed on this server"})
+            annotations = snapshot.header.get("annotations") or [None]
             try:
-                spec = validate(data, snapshot.inputs)
+                spec = self.specs.validate(data, snapshot.inputs, annotation=annotations[0],
+                                snapshot_id=snapshot_id, lookup=readable_inputs)
             except SpecInvalid as exc:
                 raise Invalid(exc.field_errors) from exc
-            row = AnalysisRun(id=new_id(), snapshot_id=snapshot_id, owner_id=actor.id,
-                              estimator=spec["estimator"], spec=spec, status="queued",
-                              progress={"stage": "queued"}, attempts=0)
+            row = AnalysisRun(id=new_id(), snapshot_id=snapshot_id,
+                              comparison_snapshot_id=spec.get("groups", {}).get("snapshot"),
+                              owner_id=actor.id, estimator=spec["estimator"], spec=spec,
+                              status="queued", progress={"stage": "queued"}, attempts=0)
             uow.session.add(row)
             uow.session.flush()
             run_id = row.id
@@ -133,8 +155,11 @@ class AnalysisRunService:
         row = session.get(AnalysisRun, run_id)
         if row is None:
             raise NotFound(f"meta-analysis {run_id} not found")
-        public = session.execute(select(Snapshot.public).where(Snapshot.id == row.snapshot_id)
-                                 ).scalar_one()
+        public = session.execute(
+            select(_public()).select_from(AnalysisRun)
+            .join(Snapshot, Snapshot.id == AnalysisRun.snapshot_id)
+            .where(AnalysisRun.id == run_id)
+        ).scalar_one()
         self.policy.check(action, actor, Subject("meta-analysis", row.id, row.owner_id, public))
         return row
 
@@ -150,13 +175,25 @@ class AnalysisRunService:
             query = (select(AnalysisRun).join(Snapshot, Snapshot.id == AnalysisRun.snapshot_id)
                      .order_by(AnalysisRun.created_at.desc(), AnalysisRun.id))
             if not actor.is_admin:
-                mine = AnalysisRun.owner_id == actor.id if actor.id else Snapshot.public
-                query = query.where(or_(Snapshot.public, mine))
+                mine = AnalysisRun.owner_id == actor.id if actor.id else _public()
+                query = query.where(or_(_public(), mine))
             if snapshot is not None:
                 query = query.where(AnalysisRun.snapshot_id == snapshot)
             if status is not None:
                 query = query.where(AnalysisRun.status == status)
             return [run_state(r) for r in uow.session.execute(query.limit(limit)).scalars()]
+
+    def null_file(self, key: str) -> str | None:
+        """The null distributions file of a succeeded run whose Monte Carlo null had the
+        design key ``key`` (for background jobs: the null depends on the design only, not
+        on where the foci are, so any run's is as good)."""
+        with UnitOfWork(self._sf) as uow:
+            return uow.session.execute(
+                select(AnalysisRun.results["null_distributions_file"].as_string())
+                .where(AnalysisRun.status == "succeeded",
+                       AnalysisRun.results["null_key"].as_string() == key)
+                .limit(1)
+            ).scalar()
 
     def result_file(self, actor: Actor, run_id: str, name: str) -> str:
         """Check that ``name`` is a file of the run's results and return it."""
@@ -233,6 +270,16 @@ class AnalysisRunService:
         """Record a failure; False when the claim was lost."""
         return self._owned(run_id, token, status="failed", error=error,
                            progress={"stage": "failed"}, finished_at=dt.datetime.now(dt.UTC))
+
+
+def _public() -> ColumnElement:
+    """Whether every snapshot a run reads is public (then anyone may read the run); on a
+    select of runs joined to their (group 1) snapshot."""
+    other = aliased(Snapshot)
+    return and_(Snapshot.public, or_(
+        AnalysisRun.comparison_snapshot_id.is_(None),
+        exists(select(other.id).where(other.id == AnalysisRun.comparison_snapshot_id,
+                                      other.public))))
 
 
 def result_files(results: dict[str, Any] | None) -> set[str]:

@@ -52,7 +52,7 @@ from neurostore.services.users import UserService
 SYSTEM_USER = "system|ingest"
 ACTIVE = ("queued", "running")
 MAX_ERRORS = 1000
-#: A run creating or updating at least this many studies refreshes the statistics after.
+#: A run creating or updating at least this many studies vacuums and analyzes after.
 ANALYZE_AFTER = 1000
 ANALYZED_TABLES = ("studies", "base_studies", "tables", "analyses", "analysis_conditions",
                    "points", "point_values", "images", "study_documents", "revisions")
@@ -203,14 +203,17 @@ class IngestService:
         return summary
 
     def _analyze(self) -> None:
-        """Refresh the planner's statistics of the tables a large run filled.
+        """Vacuum the tables a large run filled and refresh the planner's statistics.
 
         Until autovacuum gets to them (a minute or more), plans use the estimates of the
-        tables before the run: reading one study's tree then scans every peak value.
+        tables before the run (reading one study's tree then scans every peak value), and
+        the new pages are not marked all-visible, so a radius search reads every candidate
+        peak from the table instead of from its covering index alone.
         """
-        with UnitOfWork(self._sf) as uow:
-            uow.session.execute(text(f"ANALYZE {', '.join(ANALYZED_TABLES)}"))
-            uow.commit()
+        # VACUUM cannot run inside a transaction block.
+        with self._sf.kw["bind"].connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
+                text(f"VACUUM (ANALYZE) {', '.join(ANALYZED_TABLES)}"))
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         """A run's summary."""

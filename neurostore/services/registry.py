@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import sessionmaker
 
 from neurostore.config import Settings
+from neurostore.plugins import Plugins, installed
 from neurostore.services.analysis_runs import AnalysisRunService, JobQueue
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.base_studies import BaseStudyService
@@ -36,12 +37,14 @@ class Services:
 
 
 def build_services(session_factory: sessionmaker, *, files: FileStore | None = None,
-                   queue: JobQueue | None = None) -> Services:
+                   queue: JobQueue | None = None, plugins: Plugins | None = None) -> Services:
     """Wire the services to one session factory.
 
     ``files`` defaults to the file store of the environment's settings; ``queue`` (where
-    meta-analysis runs are enqueued) to the task queue on the session factory's database.
+    meta-analysis runs are enqueued) to the task queue on the session factory's database;
+    ``plugins`` (export writers, run specs) to those installed (:func:`plugins.installed`).
     """
+    plugins = plugins if plugins is not None else installed()
     files = files if files is not None else LocalFileStore(Settings.from_env().files_dir)
     url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
     queue = queue if queue is not None else JobQueue(url)
@@ -57,7 +60,9 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
         studysets=studysets,
         annotations=annotations,
         ingest=IngestService(session_factory, studies, users),
-        snapshots=SnapshotService(session_factory, studysets, annotations, files),
-        analysis_runs=AnalysisRunService(session_factory, queue),
+        snapshots=SnapshotService(
+            session_factory, studysets, annotations, files, writers=plugins.writers,
+            tally=plugins.runs.tally if plugins.runs is not None else None),
+        analysis_runs=AnalysisRunService(session_factory, queue, specs=plugins.runs),
         conditions=ConditionService(session_factory),
     )

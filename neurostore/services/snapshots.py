@@ -9,7 +9,7 @@ content again gives the same snapshot, and nothing done to the studyset later re
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,8 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select, true, u
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.exports import FORMATS, summary_json
-from analysis.frozen import StudyStream, stored_studies, studyset_of
-from analysis.runinputs import InputsTally
-from analysis.snapshot import Selection, SnapshotError, canonical_document, write_nimads
 from neurostore.models import AnalysisRun, Snapshot, SnapshotExport, SnapshotReader, Study
+from neurostore.plugins import InputsTally
 from neurostore.schemas.fields import GIVEN_VALUE_TYPE
 from neurostore.services.actors import Actor
 from neurostore.services.annotations import AnnotationService
@@ -32,6 +29,9 @@ from neurostore.services.study_trees import iso, read_trees
 from neurostore.services.studysets import FIELDS as STUDYSET_FIELDS
 from neurostore.services.studysets import StudysetService
 from neurostore.services.uow import UnitOfWork
+from neurostore.snapshot import Selection, SnapshotError, canonical_document, write_nimads
+from neurostore.snapshot.formats import FORMATS, ExportFormat, Writer, summary_json
+from neurostore.snapshot.frozen import StudyStream, stored_studies, studyset_of
 from neurostore.storage import FileStore
 
 #: Studies read from the database per statement while freezing.
@@ -78,12 +78,20 @@ class SnapshotService:
 
     def __init__(self, session_factory: sessionmaker, studysets: StudysetService,
                  annotations: AnnotationService, files: FileStore,
-                 policy: Policy = DEFAULT_POLICY) -> None:
+                 policy: Policy = DEFAULT_POLICY, *, writers: Mapping[str, Writer] | None = None,
+                 tally: Callable[[], InputsTally] | None = None) -> None:
         self._sf = session_factory
         self.studysets = studysets
         self.annotations = annotations
         self.files = files
         self.policy = policy
+        self.writers = {"nimads": write_nimads, **(writers or {})}
+        self.tally = tally
+
+    @property
+    def formats(self) -> dict[str, ExportFormat]:
+        """The export formats this service can write (NIMADS, and those plugged in)."""
+        return {name: f for name, f in FORMATS.items() if name in self.writers}
 
     # freezing ------------------------------------------------------------------------
     def create(self, actor: Actor, studyset_id: str, *, annotation_id: str | None = None,
@@ -115,7 +123,7 @@ class SnapshotService:
                 selection = Selection(annotation, include)
             except SnapshotError as exc:
                 raise Invalid({"include": str(exc)}) from exc
-            tally = InputsTally()
+            tally = self.tally() if self.tally is not None else None
             ids = studyset.pop("studies")
             stream = StudyStream(lambda: _study_documents(session, ids, selection, tally),
                                  len(ids))
@@ -135,7 +143,7 @@ class SnapshotService:
                 public=ss_public and an_public, n_studies=summary.n_studies,
                 n_analyses=summary.n_analyses, n_points=summary.n_points,
                 n_excluded=summary.n_excluded, n_bytes=summary.n_bytes, header=header,
-                inputs=tally.as_json(),
+                inputs=tally.as_json() if tally is not None else {},
             )
             created = session.execute(
                 pg_insert(Snapshot).values(values).on_conflict_do_nothing()
@@ -230,7 +238,8 @@ class SnapshotService:
             session = uow.session
             self._row(session, actor, snapshot_id, "delete")
             used = session.execute(
-                select(func.count()).where(AnalysisRun.snapshot_id == snapshot_id)
+                select(func.count()).where(or_(AnalysisRun.snapshot_id == snapshot_id,
+                                               AnalysisRun.comparison_snapshot_id == snapshot_id))
             ).scalar_one()
             if used:
                 raise Conflict(f"snapshot {snapshot_id} is used by {used} meta-analysis "
@@ -257,9 +266,9 @@ class SnapshotService:
         The NIMADS export is the snapshot file itself; other formats are streamed from it
         into the file store on first request and reused afterwards.
         """
-        if format not in FORMATS:
+        if format not in self.formats:
             raise Invalid({"format": f"unknown format {format!r} (known: "
-                                     f"{', '.join(FORMATS)})"})
+                                     f"{', '.join(self.formats)})"})
         with UnitOfWork(self._sf) as uow:
             row = self._row(uow.session, actor, snapshot_id, "read")
             if format == "nimads":
@@ -275,7 +284,7 @@ class SnapshotService:
         with tempfile.TemporaryDirectory(prefix="neurostore-export-") as tmp:
             path = Path(tmp) / ("export" + spec.suffix)
             with open(path, "wb") as out:
-                summary = spec.write(studyset, out, annotation)
+                summary = self.writers[format](studyset, out, annotation)
             name = self.files.put_file(path, spec.suffix)
         data = summary_json(summary)
         with UnitOfWork(self._sf) as uow:
@@ -315,7 +324,7 @@ def _as_given(study: dict[str, Any]) -> dict[str, Any]:
 
 
 def _study_documents(session: Session, ids: list[str], selection: Selection,
-                     tally: InputsTally) -> Iterator[dict[str, Any]]:
+                     tally: InputsTally | None) -> Iterator[dict[str, Any]]:
     """Study documents read from the database in batches, counted as they pass.
 
     The next batch is read (by one helper thread, the only user of the session meanwhile)
@@ -331,5 +340,6 @@ def _study_documents(session: Session, ids: list[str], selection: Selection,
             for study_id in batch:
                 document = _as_given({k: v for k, v in states[study_id].items()
                                       if k not in STORE_ONLY})
-                tally.add(document, selection)
+                if tally is not None:
+                    tally.add(document, selection)
                 yield document

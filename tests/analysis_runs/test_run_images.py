@@ -128,3 +128,47 @@ def test_stouffers_on_the_server_is_two_sided_unless_asked_otherwise(services, a
     np.testing.assert_allclose(two["p"][positive], 2 * one["p"][positive], rtol=1e-5)
     np.testing.assert_allclose(np.abs(two["z"]), np.abs(one["z"]), rtol=1e-4, atol=1e-4)
     assert np.all(two["dof"] == 3)
+
+
+def _map(files, values) -> str:
+    data = gzip.compress(Mask.default().to_image(values.astype(np.float32)).to_bytes(), mtime=0)
+    return files.put_bytes(data, ".nii.gz").split(".")[0]
+
+
+def _dl_maps(services, alice, kinds_of) -> dict:
+    studies = [services.studies.create(alice, {
+        "name": f"imaging study {n}", "analyses": [{"name": "task", "images": [
+            {"sha256": sha, "value_type": kind} for kind, sha in kinds.items()]}]}).id
+        for n, kinds in enumerate(kinds_of)]
+    studyset = services.studysets.create(alice, {"name": "images", "studies": studies})
+    snapshot, _ = services.snapshots.create(alice, studyset.id)
+    assert snapshot["inputs"]["images"]["varcope"] == len(studies)
+    run = services.analysis_runs.create(alice, {
+        "snapshot": snapshot["id"], "estimator": "DerSimonianLaird", "parameters": {}})
+    assert execute(services, run["id"]) == "succeeded"
+    maps = services.analysis_runs.get(alice, run["id"])["results"]["maps"]
+    out = {}
+    for name in ("est", "se", "tau2", "z"):
+        with services.snapshots.files.open(maps[name]) as fp:
+            out[name] = np.asarray(nib.Nifti1Image.from_bytes(gzip.decompress(fp.read())).dataobj)
+    return out
+
+
+def test_a_standard_error_map_gives_its_square_as_varcope(services, alice):
+    files = services.snapshots.files
+    n = Mask.default().n_voxels
+    rng = np.random.default_rng(7)
+    # Maps with data in 2,000 voxels (a voxel is fitted where every map has some).
+    betas = [np.where(np.arange(n) < 2000, rng.normal(0.5, 0.2, n), 0.0) for _ in range(4)]
+    # Exactly representable in float32, squared too: the two ways read the same numbers.
+    ses = [np.where(np.arange(n) < 2000, 0.25 + 0.125 * k, 0.0) for k in range(4)]
+    by_se = [{"beta": _map(files, b), "se": _map(files, s)}
+             for b, s in zip(betas, ses, strict=True)]
+    by_varcope = [{"beta": _map(files, b), "varcope": _map(files, s ** 2)}
+                  for b, s in zip(betas, ses, strict=True)]
+    with_se, with_varcope = _dl_maps(services, alice, by_se), _dl_maps(services, alice, by_varcope)
+    assert np.count_nonzero(with_se["est"]) > 1000
+    for name in with_se:
+        # Two snapshots may order the experiments differently: sums round differently.
+        np.testing.assert_allclose(with_se[name], with_varcope[name], rtol=1e-6, atol=1e-7,
+                                   err_msg=name)

@@ -170,5 +170,6 @@ def test_run_parameters_take_json_integers(client, alice):
     assert r.json["spec"]["parameters"]["seed"] == 7
     spec = client.get("/api/openapi.json").json
     body = spec["paths"]["/api/meta-analyses"]["post"]["requestBody"]["content"]
-    variants = body["application/json"]["schema"]["oneOf"]
+    ref = body["application/json"]["schema"]["$ref"]
+    variants = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["oneOf"]
     assert {v["properties"]["estimator"]["enum"][0] for v in variants} >= {"ALE", "KDA"}

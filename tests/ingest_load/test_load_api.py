@@ -67,6 +67,10 @@ def test_only_admins(client, alice):  # noqa: F811
     ({"source": "neurovault", "parameters": {"base_url": "ftp://x"}}, "parameters.base_url"),
     ({"source": "neuroquery", "parameters": {"coords": "x"}}, "parameters.coords"),
     ({"source": "nimads", "parameters": {"studyset": "s.json"}, "batch_size": 0}, "batch_size"),
+    ({"source": "nimads", "parameters": {"studyset": "s.json", "images": ""}},
+     "parameters.images"),
+    ({"source": "nimads", "parameters": {"studyset": "s.json", "fetch_images": "maybe"}},
+     "parameters.fetch_images"),
 ])
 def test_bad_bodies_are_422_naming_the_field(client, admin, body, field):  # noqa: F811
     response = client.post("/api/ingest-runs", json=body, headers=admin.headers)

@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from analysis.exports import FORMATS
+from neurostore.snapshot.formats import FORMATS
 
 
 def _freeze(client, auth, imported, **extra):

@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from analysis.frozen import studyset_of
-from analysis.snapshot import write_nimads
 from neurostore.services.errors import Conflict, Invalid, NotFound
+from neurostore.snapshot import write_nimads
+from neurostore.snapshot.frozen import studyset_of
 from tests.neurostore.factories import make_user
 
 

@@ -26,7 +26,12 @@ class FittedModel:
     tested : numpy.ndarray or None
         Boolean, the voxels where a test was made (None: all of them); the others are
         left out of the corrections' counts of tests.
+    fdr_indep_level : str
+        Inserted before ``_corr-FDR_method-indep`` in the names of Benjamini-Hochberg maps
+        (NiMARE names MKDA chi-square's ``..._level-voxel_corr-FDR_method-indep``).
     """
+
+    fdr_indep_level = ""
 
     def __init__(self, maps, mask, tested=None):
         self.maps = maps

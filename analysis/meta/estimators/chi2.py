@@ -32,8 +32,16 @@ def _chi2_maps(desc, chi2, sign):
     }
 
 
+def _with_group1(maps):
+    """Add NiMARE's ``desc-group1`` copies of the ``desc-uniformity`` maps (the same test)."""
+    return {**maps, **{name.replace("desc-uniformity", "desc-group1"): value
+                       for name, value in maps.items() if "desc-uniformity" in name}}
+
+
 class Chi2Fit(PairwiseFit):
     """A fitted MKDA chi-square: FWE correction relabels the pooled experiments."""
+
+    fdr_indep_level = "_level-voxel"
 
     def __init__(self, maps, mask, pooled, n_group1, total):
         super().__init__(maps, mask, pooled, n_group1)
@@ -91,7 +99,7 @@ class Chi2Fit(PairwiseFit):
             f"{correction.voxel_thresh:g} (a chi-square above {threshold:.4g}, one degree of "
             "freedom)."
         )
-        return maps, text
+        return _with_group1(maps), text
 
 
 class MKDAChi2(PairwiseCBMAEstimator):
@@ -101,11 +109,13 @@ class MKDAChi2(PairwiseCBMAEstimator):
     run at every voxel: a one-way chi-square of group 1's activation counts against their
     mean over the mask (``desc-uniformity``, also called consistency), the same for group 2
     (``desc-group2``), and a two-way chi-square of activation against group membership
-    (``desc-association``, also called specificity). z-values are the signed square roots
+    (``desc-association``, also called specificity); group 1's maps are also given as
+    ``desc-group1``, as NiMARE names them. z-values are the signed square roots
     of the chi-squares (sign: above or below the mean count; for association, group 1's
     activation rate above or below group 2's). Probability maps (``prob_desc-A``, ``-AgF``,
-    ``-AgU``, ``-FgA`` and, with a prior, ``-AgF_prior`` and ``-FgA_prior``) are returned
-    too; ``prob_desc-FgA`` is NaN where no experiment is active.
+    ``-AgU``, ``-FgA``, ``-group1`` (= ``-AgF``), ``-group2`` (= ``-AgU``) and, with a
+    prior, ``-AgF_prior`` and ``-FgA_prior``) are returned too; ``prob_desc-FgA`` is NaN
+    where no experiment is active.
 
     Parameters
     ----------
@@ -147,6 +157,8 @@ class MKDAChi2(PairwiseCBMAEstimator):
             "prob_desc-AgF": p_a_given_f,
             "prob_desc-AgU": p_a_given_u,
             "prob_desc-FgA": p_f_given_a,
+            "prob_desc-group1": p_a_given_f,
+            "prob_desc-group2": p_a_given_u,
         }
         if self.prior:
             prior_a_given_f = self.prior * p_a_given_f + (1 - self.prior) * p_a_given_u
@@ -167,7 +179,7 @@ class MKDAChi2(PairwiseCBMAEstimator):
                 np.sign(p_a_given_f - p_a_given_u),
             )
         )
-        return Chi2Fit(maps, mask, self.pool(ma1, ma2), n1, counts1 + counts2)
+        return Chi2Fit(_with_group1(maps), mask, self.pool(ma1, ma2), n1, counts1 + counts2)
 
     def _description(self, inputs1, inputs2):
         return (

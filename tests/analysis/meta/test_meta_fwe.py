@@ -9,6 +9,9 @@ FWE p < 0.05 must agree within 20% (+3 voxels).
 Seeds are fixed, so the test is deterministic.
 """
 
+from functools import partial
+
+import nibabel as nib
 import nimare.meta.cbma as reference
 import numpy as np
 import pytest
@@ -19,10 +22,14 @@ from analysis.meta import (
     ALE,
     ALEKernel,
     CoordinateInputs,
+    Mask,
     MKDADensity,
     MonteCarloFWE,
     NullCache,
 )
+from analysis.meta._simulate import MODE_KDA, MODE_MKDA
+from analysis.meta.kernels import sphere_support
+from analysis.meta.montecarlo import MonteCarloDesign
 
 from .fixtures import nimads_rows, to_nimare_dataset
 
@@ -121,3 +128,24 @@ def test_planted_foci_are_recovered_by_the_cluster_table(mask):
     assert all(c.size_mm3 == pytest.approx(8 * c.size_voxels) for c in table)
     peaks = result.cluster_table("z", threshold=3.09)
     assert peaks[0].peak_value == pytest.approx(result.get_map("z").max())
+
+
+@pytest.mark.parametrize("mode", [MODE_MKDA, MODE_KDA], ids=["MKDA", "KDA"])
+def test_run_ends_and_the_scratch_grid_give_the_same_null(mask, mode):
+    """Integer weights take the run-ends path (meeting MKDA foci as the union of their
+    runs); weights of 1.5 take the scratch-grid path. Same draws, so every iteration's
+    maximum scales by 1.5 and its clusters (above a threshold scaled alike) are the same.
+    Experiments of many foci in a small mask make foci meet often."""
+    support = sphere_support(6.0, mask.zooms)
+    small = Mask(nib.Nifti1Image((mask.data & (np.indices(mask.shape)[2] < 30)).astype(np.uint8),
+                                 mask.affine))
+    foci_counts = np.array([12, 30, 3, 18, 1, 25])
+    design = partial(MonteCarloDesign, mode, [support], np.zeros(6, dtype=np.int64),
+                     foci_counts, mask=small)
+    ones, _ = design(np.ones(6)).run(20, seed=5, threshold=1.0)
+    scaled, _ = design(np.full(6, 1.5)).run(20, seed=5, threshold=1.5)
+    np.testing.assert_array_equal(scaled.stat, 1.5 * ones.stat)
+    np.testing.assert_array_equal(scaled.size, ones.size)
+    assert ones.size.min() > 0
+    expected_max = 6 if mode == MODE_MKDA else foci_counts.sum()
+    assert ones.stat.max() <= expected_max

@@ -24,13 +24,14 @@ Seeds are fixed, so the tests are deterministic.
 import nimare.meta.cbma as reference
 import numpy as np
 import pytest
-from nimare.correct import FWECorrector
+from nimare.correct import FDRCorrector, FWECorrector
 from scipy import ndimage, stats
 
 from analysis.meta import (
     ALEKernel,
     ALESubtraction,
     CoordinateInputs,
+    FDRCorrection,
     MetaAnalysisInputError,
     MKDAChi2,
     MKDAKernel,
@@ -87,8 +88,25 @@ def test_chi2_maps_equal_nimare(neurosynth_inputs, nimads_inputs, nimare_groups,
         for kind in ("chi2", "p", "z", "logp")
         for desc in ("uniformity", "group2", "association")
     ]
-    names += [f"prob_desc-{d}" for d in ("A", "AgF", "AgU", "FgA", "AgF_prior", "FgA_prior")]
+    names += [f"prob_desc-{d}" for d in ("A", "AgF", "AgU", "FgA", "AgF_prior", "FgA_prior",
+                                         "group1", "group2")]
     _assert_maps_equal(ours, theirs, names)
+    # Every map NiMARE gives, under its name (group 1's tests as desc-group1 too).
+    assert set(ours.maps) == set(theirs.maps)
+
+
+@pytest.mark.parametrize("method", ["indep", "negcorr"])
+def test_chi2_fdr_maps_equal_nimare(neurosynth_inputs, nimads_inputs, nimare_groups, mask,
+                                    method):
+    ours = MKDAChi2(mask=mask, corrections=[FDRCorrection(method)]).fit(
+        neurosynth_inputs, nimads_inputs)
+    theirs = FDRCorrector(method=method).transform(reference.MKDAChi2().fit(*nimare_groups))
+    corrected = sorted(name for name in theirs.maps if "_corr-" in name)
+    # NiMARE names MKDA chi-square's Benjamini-Hochberg maps ..._level-voxel_corr-FDR_...
+    assert ("p_desc-association_level-voxel_corr-FDR_method-indep" in corrected) == (
+        method == "indep")
+    assert sorted(name for name in ours.maps if "_corr-" in name) == corrected
+    _assert_maps_equal(ours, theirs, corrected)
 
 
 def test_chi2_permutation_null_is_exact(neurosynth_inputs, nimads_inputs, mask):
@@ -126,6 +144,7 @@ def test_chi2_fwe_agrees_with_nimare(neurosynth_inputs, nimads_inputs, nimare_gr
     )
     fitted = reference.MKDAChi2(random_state=1).fit(*nimare_groups)
     theirs = FWECorrector(method="montecarlo", n_iters=FWE_ITERS, n_cores=1).transform(fitted)
+    assert {n for n in ours.maps if "_corr-" in n} == {n for n in theirs.maps if "_corr-" in n}
     nulls = theirs.estimator.null_distributions_
     for key in ("pAgF", "pFgA"):
         for level in (f"{key}_level-voxel", f"{key}size_level-cluster"):

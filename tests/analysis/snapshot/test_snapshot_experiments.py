@@ -2,8 +2,8 @@
 
 import pytest
 
-from analysis.snapshot import MalformedSnapshot, Selection
-from analysis.snapshot.experiments import (
+from neurostore.snapshot import MalformedSnapshot, Selection
+from neurostore.snapshot.experiments import (
     normalise_space,
     read_studies,
     sample_sizes,

@@ -8,14 +8,14 @@ import json
 import pytest
 from nimare.io import convert_nimads_to_dataset
 
-from analysis.snapshot import (
+from neurostore.snapshot import (
     MalformedSnapshot,
     canonical_bytes,
     canonical_document,
     snapshot_id,
     write_nimads,
 )
-from analysis.snapshot import output as output_module
+from neurostore.snapshot import output as output_module
 
 
 def _reordered(value):

@@ -8,8 +8,9 @@ import pytest
 from nimare.dataset import Dataset
 from nimare.utils import tal2mni
 
-from analysis.snapshot import SnapshotError, nimare_dict, write_nimare
+from analysis.snapshot import nimare_dict, write_nimare
 from analysis.snapshot.nimare import image_type
+from neurostore.snapshot import SnapshotError
 
 
 def test_nimare_loads_the_neurostore_example(studyset, annotation, tmp_path):

@@ -5,14 +5,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.snapshot import (
-    MalformedSnapshot,
-    canonical_bytes,
-    write_nimads,
-    write_nimare,
-    write_sleuth,
-    write_tsv,
-)
+from analysis.snapshot import write_nimare, write_sleuth, write_tsv
+from neurostore.snapshot import MalformedSnapshot, canonical_bytes, write_nimads
 
 junk = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 50), st.floats(), st.text(max_size=5),

@@ -4,7 +4,8 @@ import io
 
 import pytest
 
-from analysis.snapshot import MalformedSnapshot, Selection, SnapshotError, write_tsv
+from analysis.snapshot import write_tsv
+from neurostore.snapshot import MalformedSnapshot, Selection, SnapshotError
 
 
 def _annotation(notes, note_keys=None):

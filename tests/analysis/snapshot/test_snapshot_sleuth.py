@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from nimare.io import convert_sleuth_to_dataset, convert_sleuth_to_dict
 
-from analysis.snapshot import SnapshotError, write_sleuth
-from analysis.snapshot.experiments import Experiment
+from analysis.snapshot import write_sleuth
 from analysis.snapshot.sleuth import experiment_header
+from neurostore.snapshot import SnapshotError
+from neurostore.snapshot.experiments import Experiment
 
 
 def _write(tmp_path, studyset, space, **kwargs):

@@ -5,9 +5,9 @@ import io
 
 import pandas as pd
 
-from analysis.snapshot import output as output_module
 from analysis.snapshot import write_tsv
 from analysis.snapshot.tsv import COLUMNS, cell
+from neurostore.snapshot import output as output_module
 
 
 def _rows(data: bytes) -> list[dict]:

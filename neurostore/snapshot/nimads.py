@@ -9,10 +9,10 @@ written as floats, so ``72`` and ``72.0`` give the same bytes. Nothing else is r
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
-from analysis.snapshot.errors import MalformedSnapshot
-from analysis.snapshot.experiments import studies_of
-from analysis.snapshot.output import ExportSummary, HashingSink, dumps_json
-from analysis.snapshot.selection import Selection, reference_id
+from neurostore.snapshot.errors import MalformedSnapshot
+from neurostore.snapshot.experiments import studies_of
+from neurostore.snapshot.output import ExportSummary, HashingSink, dumps_json
+from neurostore.snapshot.selection import Selection, reference_id
 
 
 def _point(point: Any) -> Any:
@@ -108,8 +108,8 @@ def canonical_document(
     Raises
     ------
     MalformedSnapshot, SnapshotError
-        See :class:`~analysis.snapshot.selection.Selection` and
-        :func:`~analysis.snapshot.experiments.studies_of`.
+        See :class:`~neurostore.snapshot.selection.Selection` and
+        :func:`~neurostore.snapshot.experiments.studies_of`.
     """
     selection = Selection(annotation, include)
     studies = []

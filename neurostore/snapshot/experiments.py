@@ -10,9 +10,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from analysis.snapshot.errors import MalformedSnapshot, SnapshotError
-from analysis.snapshot.output import Skip
-from analysis.snapshot.selection import Selection, reference_id
+from neurostore.snapshot.errors import MalformedSnapshot, SnapshotError
+from neurostore.snapshot.output import Skip
+from neurostore.snapshot.selection import Selection, reference_id
 
 MNI = "MNI"
 TAL = "TAL"

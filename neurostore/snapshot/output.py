@@ -7,7 +7,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from analysis.snapshot.errors import MalformedSnapshot
+from neurostore.snapshot.errors import MalformedSnapshot
 
 #: Bytes gathered before one write to the underlying file object.
 FLUSH_BYTES = 1 << 20

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from analysis.snapshot.errors import MalformedSnapshot, SnapshotError
+from neurostore.snapshot.errors import MalformedSnapshot, SnapshotError
 
 #: NIMADS note key types a filter can use.
 BOOLEAN_TYPES = frozenset({"boolean", "bool"})

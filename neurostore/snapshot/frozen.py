@@ -1,7 +1,7 @@
 """Read a stored snapshot back one study at a time.
 
 A snapshot is stored as its canonical NIMADS JSON (compact, sorted keys; see
-:mod:`analysis.snapshot.nimads`). Exports and meta-analyses read it again without holding
+:mod:`neurostore.snapshot.nimads`). Exports and meta-analyses read it again without holding
 it: :func:`iter_studies` parses the ``studies`` list one study at a time, and
 :class:`StudyStream` lets the writers of :mod:`analysis.snapshot` iterate studies as the
 list they expect.
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, BinaryIO
 
-from analysis.snapshot import MalformedSnapshot
+from neurostore.snapshot.errors import MalformedSnapshot
 
 #: Bytes read from the file at a time.
 CHUNK = 1 << 20

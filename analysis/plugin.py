@@ -1,0 +1,10 @@
+"""What this package plugs into the store (declared in ``pyproject.toml`` under the
+``neurostore.plugins`` entry point group): the export writers and the run specs."""
+
+from analysis.exports import WRITERS
+from analysis.runinputs import InputsTally
+from analysis.runspec import catalogue, spec_schemas, validate
+from neurostore.plugins import Plugins, RunSpecs
+
+PLUGINS = Plugins(writers=WRITERS, runs=RunSpecs(validate=validate, catalogue=catalogue,
+                                                 schemas=spec_schemas, tally=InputsTally))
