@@ -9,7 +9,6 @@ that dies half-way leaves nothing that a later attempt would duplicate.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gzip
 import io
@@ -19,7 +18,6 @@ import platform
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from functools import partial
 from importlib import metadata
 from typing import Any
@@ -27,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from analysis.meta import Mask, MetaAnalysisInputError, NullCache
-from analysis.meta.stats import p_to_z
+from analysis.meta.clusters import voxel_volume
 from analysis.pictures import result_pictures
+from analysis.report import cluster_rows, cluster_thresholds, clusters_tsv, report_text
 from analysis.runinputs import coordinate_inputs, group_inputs, image_inputs, records
-from analysis.runspec import ESTIMATORS, build, needs_sample_sizes
+from analysis.runspec import ESTIMATORS, build, needs_sample_sizes, report_options
 from neurostore.snapshot import SnapshotError
 
 LOG = logging.getLogger(__name__)
@@ -39,10 +38,6 @@ LOG = logging.getLogger(__name__)
 NULL_NAMES = {"stat": "_level-voxel_corr-fwe_method-montecarlo",
               "size": "_desc-size_level-cluster_corr-fwe_method-montecarlo",
               "mass": "_desc-mass_level-cluster_corr-fwe_method-montecarlo"}
-
-#: The cluster table is of this map when the run has it (cluster-level FWE), else of ``z``.
-CLUSTER_MAPS = (("z_desc-size_level-cluster_corr-FWE_method-montecarlo", 0.05),
-                ("z", 0.001))
 
 
 class RunAbandoned(Exception):
@@ -171,25 +166,6 @@ def _nifti(image: Any) -> bytes:
     return gzip.compress(image.to_bytes(), compresslevel=6, mtime=0)
 
 
-def _clusters(result: Any) -> tuple[str, float, list[dict[str, Any]]]:
-    for name, alpha in CLUSTER_MAPS:
-        if name in result.maps:
-            threshold = float(p_to_z(alpha))
-            rows = result.cluster_table(name, threshold=threshold, peak_map="z")
-            return name, threshold, [asdict(row) for row in rows]
-    return "z", float(p_to_z(0.001)), []
-
-
-def _tsv(rows: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-    columns = ["cluster_id", "peak_x", "peak_y", "peak_z", "peak_value", "size_voxels",
-               "size_mm3"]
-    writer.writerow(columns)
-    writer.writerows([row[c] for c in columns] for row in rows)
-    return out.getvalue().encode()
-
-
 def _npz(arrays: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     np.savez_compressed(out, **arrays)
@@ -211,8 +187,8 @@ def null_from_artifact(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray] |
     return found
 
 
-def store_outputs(result: Any, files: Any, timings: dict[str, float] | None = None
-                  ) -> dict[str, Any]:
+def store_outputs(result: Any, files: Any, report: dict[str, Any] | None = None,
+                  timings: dict[str, float] | None = None) -> dict[str, Any]:
     """Write every map, the pictures, the cluster table, the methods and the null
     distributions to the file store.
 
@@ -220,17 +196,24 @@ def store_outputs(result: Any, files: Any, timings: dict[str, float] | None = No
     ----------
     result : MetaResult
     files : FileStore
+    report : dict, optional
+        The spec's report options (:func:`analysis.runspec.report_options`).
     timings : dict, optional
         Filled with the seconds each part took (``maps``, ``pictures``, ``clusters``).
 
     Returns
     -------
     dict
-        ``maps`` and ``pictures`` (name -> file), ``clusters`` (rows) with the map and
-        threshold they come from, ``clusters_file``, ``methods``, ``methods_file`` and,
-        when the estimator or a correction made any, ``null_distributions_file`` (an
-        ``.npz`` of NiMARE's ``null_distributions_``).
+        ``maps`` and ``pictures`` (name -> file), ``picture_thresholds`` (name -> the map,
+        p map, alpha and smallest value shown), ``clusters`` (rows), ``cluster_tables``
+        (the map, threshold, peak map and criterion of each contrast's part of the table,
+        and its number of clusters), the first part's ``cluster_map``,
+        ``cluster_threshold``, ``cluster_peak_map`` and ``cluster_criterion``,
+        ``min_cluster_size``, ``clusters_file``, ``methods``, ``methods_file``,
+        ``citations`` and, when the estimator or a correction made any,
+        ``null_distributions_file`` (an ``.npz`` of NiMARE's ``null_distributions_``).
     """
+    min_size = (report or {}).get("min_cluster_size", 1)
     timings = {} if timings is None else timings
     clock = time.perf_counter()
     names = sorted(result.maps)
@@ -240,15 +223,28 @@ def store_outputs(result: Any, files: Any, timings: dict[str, float] | None = No
         maps = {name: files.put_bytes(data, ".nii.gz")
                 for name, data in zip(names, compressed, strict=True)}
     timings["maps"], clock = time.perf_counter() - clock, time.perf_counter()
-    pictures = {key: files.put_bytes(png, ".png")
-                for key, png in result_pictures(result).items()}
+    drawn = result_pictures(result)
+    pictures = {p.name: files.put_bytes(p.png, ".png") for p in drawn}
     timings["pictures"], clock = time.perf_counter() - clock, time.perf_counter()
-    cluster_map, threshold, rows = _clusters(result)
-    methods = result.methods()
+    tables = cluster_thresholds(result)
+    rows = cluster_rows(result, tables, min_size)
+    counts = [sum(row["map"] == t.p_map for row in rows) for t in tables]
+    methods = result.methods(report_text(list(zip(tables, counts, strict=True)), min_size,
+                                         voxel_volume(result.mask.affine),
+                                         [p.threshold for p in drawn if not p.glass]))
+    first = tables[0] if tables else None
     outputs = {
-        "maps": maps, "pictures": pictures, "cluster_map": cluster_map,
-        "cluster_threshold": threshold, "clusters": rows,
-        "clusters_file": files.put_bytes(_tsv(rows), ".tsv"),
+        "maps": maps, "pictures": pictures,
+        "picture_thresholds": {p.name: p.summary() for p in drawn},
+        "cluster_tables": [{"map": t.p_map, "threshold": t.alpha, "peak_map": t.value_map,
+                            "criterion": t.label, "clusters": n}
+                           for t, n in zip(tables, counts, strict=True)],
+        "cluster_map": first.p_map if first else None,
+        "cluster_threshold": first.alpha if first else None,
+        "cluster_peak_map": first.value_map if first else None,
+        "cluster_criterion": first.label if first else None,
+        "min_cluster_size": min_size, "clusters": rows,
+        "clusters_file": files.put_bytes(clusters_tsv(rows), ".tsv"),
         "methods": methods, "methods_file": files.put_bytes(methods.encode(), ".txt"),
         "citations": result.references(),
     }
@@ -294,7 +290,8 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
         result = build(spec, cache=cache).fit(*inputs)
         timings["fit"] = time.perf_counter() - fit_clock
         report("writing results")
-        outputs = store_outputs(result, services.snapshots.files, timings)
+        outputs = store_outputs(result, services.snapshots.files, report_options(spec),
+                                timings)
         outputs.update(n_experiments=len(experiments), n_foci=n_foci, excluded=excluded)
         null = {}
         if isinstance(cache, ProgressCache) and cache.key is not None:

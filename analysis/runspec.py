@@ -1,9 +1,11 @@
 """Meta-analysis run specifications: what can be asked for, checked before anything runs.
 
-A spec names an estimator, its parameters and a correction::
+A spec names an estimator, its parameters, a correction and, optionally, how the results
+are reported (which does not change any map)::
 
     {"estimator": "ALE", "parameters": {"fwhm": null},
-     "correction": {"method": "montecarlo", "n_iters": 1000, "seed": 0}}
+     "correction": {"method": "montecarlo", "n_iters": 1000, "seed": 0},
+     "report": {"min_cluster_size": 10}}
 
 :func:`validate` checks it against the estimator table below and against what the
 snapshot holds (:mod:`analysis.runinputs`), naming every bad field; :func:`build` turns a
@@ -249,6 +251,11 @@ CORRECTIONS = {
                    SEED),
 }
 
+#: How results are reported, whatever the estimator and correction: nothing here changes a map.
+REPORT = (Param("min_cluster_size", int, 1, 1, 1_000_000,
+                description="smallest cluster listed in the cluster table, in voxels (the "
+                            "minimum cluster extent; a 2 mm voxel is 8 mm3)"),)
+
 
 def corrections_for(estimator: EstimatorSpec) -> tuple[str, ...]:
     """Correction methods an estimator supports (Monte Carlo FWE is CBMA only)."""
@@ -264,11 +271,12 @@ def catalogue() -> dict[str, Any]:
     -------
     dict
         ``{"estimators": [EstimatorSpec.as_json(), ...], "corrections": {method:
-        [Param.as_json(), ...]}}``.
+        [Param.as_json(), ...]}, "report": [Param.as_json(), ...]}``.
     """
     return {"estimators": [e.as_json() for e in ESTIMATORS.values()],
             "corrections": {name: [p.as_json() for p in params]
-                            for name, params in CORRECTIONS.items()}}
+                            for name, params in CORRECTIONS.items()},
+            "report": [p.as_json() for p in REPORT]}
 
 
 def _params_schema(params: tuple[Param, ...], **extra: Any) -> dict[str, Any]:
@@ -291,6 +299,7 @@ def spec_schemas() -> list[dict[str, Any]]:
                     **({"default": "none"} if method == "none" else {})})
                 | ({} if method == "none" else {"required": ["method"]})
                 for method in corrections_for(e))]},
+            "report": {"anyOf": [_params_schema(REPORT), {"type": "null"}]},
         }}
         for e in ESTIMATORS.values()
     ]
@@ -358,8 +367,8 @@ def validate(spec: Any, inputs: dict[str, Any] | None, *, annotation: Any = None
     Parameters
     ----------
     spec : dict
-        ``estimator``, ``parameters``, ``correction`` and, for a pairwise estimator,
-        ``groups`` (other keys are ignored).
+        ``estimator``, ``parameters``, ``correction``, ``report`` and, for a pairwise
+        estimator, ``groups`` (other keys are ignored).
     inputs : dict or None
         What the snapshot holds (:func:`analysis.runinputs.InputsTally.as_json`); None
         skips those checks.
@@ -374,14 +383,14 @@ def validate(spec: Any, inputs: dict[str, Any] | None, *, annotation: Any = None
     Returns
     -------
     dict
-        ``{"estimator", "parameters", "correction"}`` and, for a pairwise estimator,
-        ``groups``.
+        ``{"estimator", "parameters", "correction", "report"}`` and, for a pairwise
+        estimator, ``groups``.
 
     Raises
     ------
     SpecInvalid
         Naming each bad field (``estimator``, ``parameters.<name>``, ``correction.<name>``,
-        ``groups.<name>``, ``snapshot``).
+        ``report.<name>``, ``groups.<name>``, ``snapshot``).
     """
     if not isinstance(spec, dict):
         raise SpecInvalid({"_schema": "expected an object"})
@@ -406,6 +415,7 @@ def validate(spec: Any, inputs: dict[str, Any] | None, *, annotation: Any = None
             rest = {k: v for k, v in correction_in.items() if k != "method"}
             correction = {"method": method,
                           **_params(rest, CORRECTIONS[method], "correction", errors)}
+    report = _params(spec.get("report"), REPORT, "report", errors)
     groups, inputs2 = {}, None
     if estimator.pairwise:
         groups, inputs2 = rungroups.check(spec.get("groups"), annotation=annotation,
@@ -421,8 +431,26 @@ def validate(spec: Any, inputs: dict[str, Any] | None, *, annotation: Any = None
                        _against_inputs(estimator, parameters, inputs2).items()})
     if errors:
         raise SpecInvalid(errors)
-    out = {"estimator": estimator.name, "parameters": parameters, "correction": correction}
+    out = {"estimator": estimator.name, "parameters": parameters, "correction": correction,
+           "report": report}
     return {**out, "groups": groups} if estimator.pairwise else out
+
+
+def report_options(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec's report options with their defaults.
+
+    Parameters
+    ----------
+    spec : dict
+        A validated run spec (runs queued before report options existed have none).
+
+    Returns
+    -------
+    dict
+        Every :data:`REPORT` option, given or default.
+    """
+    given = spec.get("report") or {}
+    return {p.name: given.get(p.name, p.default) for p in REPORT}
 
 
 def build(spec: dict[str, Any], *, cache: Any = None) -> Any:

@@ -62,7 +62,11 @@ def _describe(rt: Runtime, run: dict) -> str:
         for name, file in sorted(results.get(key, {}).items()):
             lines.append(f"  {title[:-1]} {name}: {files.path(file)}")
     if results:
-        lines.append(f"  clusters ({len(results['clusters'])}): "
+        where = "; ".join(f"{part['clusters']} where {part['criterion']} ({part['map']})"
+                          for part in results.get("cluster_tables", []))
+        if where:
+            where = f": {where}, at least {results.get('min_cluster_size', 1)} voxels"
+        lines.append(f"  clusters ({len(results['clusters'])}{where}): "
                      f"{files.path(results['clusters_file'])}")
         lines.append(f"  methods: {files.path(results['methods_file'])}")
         excluded = results.get("excluded") or []
@@ -151,6 +155,8 @@ def _catalogue_text(listed: dict) -> str:
             lines += [f"  {method}:", *_param_lines(params, "    ")]
         else:
             lines.append(f"  {method}: no parameters")
+    lines += ["", "Report, any estimator (--report-param KEY=VALUE; changes no map):",
+              *_param_lines(listed["report"], "  ")]
     return "\n".join(lines)
 
 
@@ -170,6 +176,8 @@ def analysis() -> None:
               help="none, fdr, bonferroni or montecarlo.")
 @click.option("--correction-param", "correction_params", multiple=True, metavar="KEY=VALUE",
               help="Correction parameter (repeat), e.g. n_iters=1000 seed=0.")
+@click.option("--report-param", "report_params", multiple=True, metavar="KEY=VALUE",
+              help="How results are reported (repeat), e.g. min_cluster_size=10 (voxels).")
 @click.option("--groups-column", metavar="COLUMN",
               help="Two-group estimators: split SNAPSHOT by this annotation column.")
 @click.option("--groups-values", nargs=2, metavar="VALUE1 VALUE2",
@@ -185,9 +193,10 @@ def analysis() -> None:
               help="With --wait: say on stderr when no worker has taken the run by then.")
 @pass_runtime
 def run(rt: Runtime, snapshot: str, estimator: str, params: tuple[str, ...], correction: str,
-        correction_params: tuple[str, ...], groups_column: str | None,
-        groups_values: tuple[str, str] | None, groups_snapshot: str | None, as_user: str,
-        inline: bool, wait: bool, warn_after: float) -> None:
+        correction_params: tuple[str, ...], report_params: tuple[str, ...],
+        groups_column: str | None, groups_values: tuple[str, str] | None,
+        groups_snapshot: str | None, as_user: str, inline: bool, wait: bool,
+        warn_after: float) -> None:
     """Ask for a meta-analysis of SNAPSHOT and print the run (and its results when done).
 
     MKDAChi2 and ALESubtraction compare two groups: SNAPSHOT split by an annotation column
@@ -196,7 +205,8 @@ def run(rt: Runtime, snapshot: str, estimator: str, params: tuple[str, ...], cor
     spec = {"snapshot": snapshot, "estimator": estimator,
             "parameters": _pairs(params, "--param"),
             "correction": {"method": correction,
-                           **_pairs(correction_params, "--correction-param")}}
+                           **_pairs(correction_params, "--correction-param")},
+            "report": _pairs(report_params, "--report-param")}
     groups = _groups(groups_column, groups_values, groups_snapshot)
     if groups is not None:
         spec["groups"] = groups

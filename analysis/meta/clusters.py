@@ -40,6 +40,32 @@ class Cluster:
     size_mm3: float
 
 
+def voxel_volume(affine):
+    """Volume of one voxel in mm3, rounded to 1e-6 (8.0, not 7.999999999999998, at 2 mm)."""
+    return round(float(abs(np.linalg.det(affine[:3, :3]))), 6)
+
+
+def _rows(labels, sizes, peaks, affine, min_size, sign=1.0):
+    """(peak, size, x, y, z) of every labelled cluster of at least ``min_size`` voxels."""
+    rows = []
+    for label in np.flatnonzero(sizes >= max(min_size, 1)):
+        ijk = np.argwhere(labels == label)
+        values = sign * peaks[tuple(ijk.T)]
+        peak = ijk[np.argmax(values)]
+        x, y, z = np.round(voxel_to_mm(peak[None, :], affine)[0], 6)
+        rows.append((sign * float(values.max()), int(sizes[label]), float(x), float(y),
+                     float(z)))
+    return rows
+
+
+def _numbered(rows, affine):
+    volume = voxel_volume(affine)
+    return [
+        Cluster(i + 1, x, y, z, value, size, round(size * volume, 6))
+        for i, (value, size, x, y, z) in enumerate(rows)
+    ]
+
+
 def cluster_table(volume, affine, threshold, min_size=1, peaks=None):
     """Return the clusters of ``volume > threshold``, largest peak first.
 
@@ -61,17 +87,36 @@ def cluster_table(volume, affine, threshold, min_size=1, peaks=None):
     list of Cluster
     """
     labels, sizes = label_clusters(volume, threshold)
-    peaks = volume if peaks is None else peaks
-    voxel_mm3 = float(abs(np.linalg.det(affine[:3, :3])))
-    rows = []
-    for label in np.flatnonzero(sizes >= max(min_size, 1)):
-        ijk = np.argwhere(labels == label)
-        values = peaks[tuple(ijk.T)]
-        peak = ijk[np.argmax(values)]
-        x, y, z = voxel_to_mm(peak[None, :], affine)[0]
-        rows.append((float(values.max()), int(sizes[label]), float(x), float(y), float(z)))
+    rows = _rows(labels, sizes, volume if peaks is None else peaks, affine, min_size)
     rows.sort(key=lambda row: -row[0])
-    return [
-        Cluster(i + 1, x, y, z, value, size, size * voxel_mm3)
-        for i, (value, size, x, y, z) in enumerate(rows)
-    ]
+    return _numbered(rows, affine)
+
+
+def signed_cluster_table(values, shown, affine, min_size=1):
+    """Return the clusters of the ``shown`` voxels, positive and negative values apart.
+
+    Positive clusters come first (highest peak first), then negative ones (lowest peak
+    first); a cluster's peak is its value of largest magnitude, with its sign.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        3D map of the peaks (e.g. z).
+    shown : numpy.ndarray
+        3D boolean: the voxels that passed a threshold (e.g. a corrected p < 0.05).
+    affine : numpy.ndarray
+        Voxel-to-MNI affine.
+    min_size : int, optional
+        Smallest cluster kept, in voxels.
+
+    Returns
+    -------
+    list of Cluster
+    """
+    rows = []
+    for sign in (1.0, -1.0):
+        part = shown & (sign * values > 0)
+        labels, sizes = label_clusters(part, 0.5)
+        found = _rows(labels, sizes, values, affine, min_size, sign)
+        rows += sorted(found, key=lambda row: -sign * row[0])
+    return _numbered(rows, affine)

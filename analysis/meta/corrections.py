@@ -104,8 +104,18 @@ class FDRCorrection:
         for p_name in _p_maps(model.maps):
             adjusted = _adjusted(model, p_name, lambda nlogp: fdr_nlogp(nlogp, rule))
             maps.update(_secondary(model.maps, p_name, adjusted, suffix))
-        who = "Benjamini and Hochberg (1995)" if rule == "bh" else "Benjamini and Yekutieli (2001)"
-        return maps, f"P-values were adjusted for the false discovery rate ({who})."
+        return maps, (
+            "P-values were adjusted for the false discovery rate (FDR) over the voxels tested "
+            + ("with the Benjamini-Hochberg procedure (Benjamini and Hochberg, 1995)."
+               if rule == "bh" else
+               "with the Benjamini-Yekutieli procedure, valid under any dependence between "
+               "tests (Benjamini and Yekutieli, 2001).")
+        )
+
+    @property
+    def citations(self):
+        """Keys of the references the description cites."""
+        return ("benjamini1995",) if self.method == "indep" else ("benjamini2001",)
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,8 @@ class BonferroniCorrection:
                 model, p_name, lambda nlogp: np.minimum(nlogp + np.log(nlogp.size), 0.0)
             )
             maps.update(_secondary(model.maps, p_name, corrected, "_corr-FWE_method-bonferroni"))
-        return maps, "P-values were corrected for family-wise error with the Bonferroni method."
+        return maps, ("P-values were corrected for family-wise error (FWE) with the Bonferroni "
+                      "method over the voxels tested.")
 
 
 @dataclass(frozen=True)
@@ -150,18 +161,32 @@ class MonteCarloFWE:
     seed: int = 0
     cache: object = None
 
+    #: What of the analysis this correction draws at random (see the methods paragraph).
+    draws = "the family-wise error correction"
+
     def apply(self, model):
         """Return the FWE-corrected maps and a description."""
         return model.correct_fwe_montecarlo(self)
 
-    def description(self):
-        """Return a sentence describing the correction."""
+    def description(self, threshold=None):
+        """Return sentences describing the correction.
+
+        Parameters
+        ----------
+        threshold : float, optional
+            The summary statistic the cluster-forming p-value came to, to name it too.
+        """
+        statistic = (f" (a summary statistic above {threshold:.4g})"
+                     if threshold is not None else "")
         return (
-            "Family-wise error was controlled with a Monte Carlo procedure: "
-            f"{self.n_iters} null datasets with foci drawn uniformly from the mask gave "
-            "null distributions of the maximum statistic, the largest cluster size and the "
-            "largest cluster mass, clusters being formed (face connectivity) at an "
-            f"uncorrected p < {self.voxel_thresh}."
+            "Family-wise error (FWE) was controlled with a Monte Carlo procedure of "
+            f"{self.n_iters} iterations (seed {self.seed}): in each, every focus was replaced "
+            "by one drawn uniformly from the mask, and the largest summary statistic, the "
+            "largest cluster size and the largest cluster mass were recorded, giving the "
+            "null distributions of voxel-level and cluster-level (size and mass) FWE "
+            "p-values. Clusters were formed, with face connectivity (6 neighbours), from "
+            f"the voxels above a cluster-forming threshold of uncorrected p < "
+            f"{self.voxel_thresh:g}{statistic}."
         )
 
 

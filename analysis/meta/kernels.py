@@ -224,23 +224,40 @@ class ALEKernel(Kernel):
             cut.append(KernelSupport(support.offsets[keep], support.values[keep]))
         return cut, support_index
 
-    def description(self):
-        """Return a sentence describing the kernel."""
+    @property
+    def citations(self):
+        """Keys of the references :meth:`description` cites."""
+        return ("turkeltaub2012",) + (("eickhoff2009",) if self.fwhm is None else ())
+
+    def description(self, *inputs):
+        """Return sentences describing the kernel, with the FWHMs it used on ``inputs``."""
         if self.fwhm is not None:
-            width = f"a full width at half maximum of {self.fwhm} mm"
+            width = f"a full width at half maximum (FWHM) of {self.fwhm:g} mm for every experiment"
         elif self.sample_size is not None:
             width = (
-                f"a full width at half maximum derived from a sample size of {self.sample_size} "
+                f"a full width at half maximum (FWHM) of {eickhoff_fwhm(self.sample_size):.2f} "
+                f"mm, derived from a sample size of {self.sample_size:g} for every experiment "
                 "(Eickhoff et al., 2009)"
             )
         else:
             width = (
-                "a full width at half maximum derived from each experiment's sample size "
+                "a full width at half maximum (FWHM) derived from its experiment's sample size "
                 "(Eickhoff et al., 2009)"
             )
+            if inputs:
+                fwhms = np.concatenate([self.experiment_fwhms(group) for group in inputs])
+                low, high = float(fwhms.min()), float(fwhms.max())
+                width += (
+                    f"; the FWHMs used ranged from {low:.2f} to {high:.2f} mm"
+                    if f"{low:.2f}" != f"{high:.2f}"
+                    else f" ({low:.2f} mm for every experiment)"
+                )
         return (
-            f"Each focus was convolved with a Gaussian kernel with {width}; overlapping "
-            "kernels within an experiment were combined by their maximum."
+            f"Each focus was convolved with a Gaussian kernel with {width}. Where the kernels "
+            "of one experiment's foci overlapped, its modeled activation map kept their "
+            "voxel-wise maximum rather than their combined probability (the modified ALE of "
+            "Turkeltaub et al., 2012), so that an experiment reporting several nearby foci "
+            "does not weigh more."
         )
 
 
@@ -271,8 +288,10 @@ class MKDAKernel(Kernel):
         support = sphere_support(self.r, mask.zooms, self.value)
         return [support], np.zeros(inputs.n_experiments, dtype=np.int64)
 
-    def description(self):
-        """Return a sentence describing the kernel."""
+    citations = ("wager2007",)
+
+    def description(self, *inputs):
+        """Return a sentence describing the kernel (``inputs`` are not needed)."""
         return (
             f"Each focus was replaced by a sphere of radius {self.r:g} mm and value "
             f"{self.value:g}; overlapping spheres within an experiment were combined by "
@@ -286,8 +305,10 @@ class KDAKernel(MKDAKernel):
     combine = COMBINE_SUM
     name = "KDA"
 
-    def description(self):
-        """Return a sentence describing the kernel."""
+    citations = ("wager2004",)
+
+    def description(self, *inputs):
+        """Return a sentence describing the kernel (``inputs`` are not needed)."""
         return (
             f"Each focus was replaced by a sphere of radius {self.r:g} mm and value "
             f"{self.value:g}; spheres were summed within an experiment (Wager et al., 2004)."

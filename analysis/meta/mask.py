@@ -19,6 +19,8 @@ class Mask:
     ----------
     img : nibabel.Nifti1Image
         A 3D image (or 4D with one volume); every non-zero voxel is in the mask.
+    name : str, optional
+        What the mask is, for the methods paragraph (e.g. the template it comes from).
 
     Raises
     ------
@@ -26,7 +28,8 @@ class Mask:
         If the image is not 3D or has no voxel in it.
     """
 
-    def __init__(self, img):
+    def __init__(self, img, name=None):
+        self.name = name
         if len(img.shape) == 4 and img.shape[3] == 1:
             img = nib.Nifti1Image(np.asanyarray(img.dataobj)[..., 0], img.affine, img.header)
         if len(img.shape) != 3:
@@ -46,12 +49,18 @@ class Mask:
         with resources.as_file(path) as file:
             img = nib.load(file)
             img = nib.Nifti1Image(np.asanyarray(img.dataobj), img.affine, img.header)
-        return cls(img)
+        return cls(img, name="the MNI152NLin6Asym brain mask")
 
     @classmethod
     def from_file(cls, path):
         """Load a mask from a NIfTI file."""
         return cls(nib.load(path))
+
+    def description(self):
+        """Return what the mask is, its voxel size and its number of voxels, for the methods."""
+        zooms = " x ".join(f"{z:g}" for z in self.zooms)
+        what = self.name or f"a mask on a {' x '.join(map(str, self.shape))} grid"
+        return f"{what} ({self.n_voxels:,} voxels of {zooms} mm)"
 
     @cached_property
     def n_voxels(self):

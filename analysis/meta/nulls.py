@@ -11,6 +11,8 @@ class ApproximateNull:
     """Analytic null: each experiment's MA histogram, combined experiment by experiment."""
 
     name = "approximate"
+    citations = ("eickhoff2012",)
+    draws = None
 
     def histogram(self, estimator, ma, bins, design):
         """Return the null histogram over ``bins`` (``design`` is not needed)."""
@@ -44,6 +46,8 @@ class MonteCarloNull:
     n_iters: int = 1000
     seed: int = 0
     name = "montecarlo"
+    citations = ()
+    draws = "the Monte Carlo null"
 
     def histogram(self, estimator, ma, bins, design):
         """Return the pooled voxel-wise histogram of the random datasets' statistics."""
@@ -54,8 +58,9 @@ class MonteCarloNull:
         """Return a sentence describing the null."""
         return (
             "Summary statistics were converted to p-values with a Monte Carlo null "
-            f"distribution of {self.n_iters} datasets in which every focus was drawn "
-            "uniformly from the mask."
+            f"distribution of {self.n_iters} iterations (seed {self.seed}): in each, every "
+            "focus was replaced by one drawn uniformly from the mask, and the summary "
+            "statistics of all in-mask voxels were pooled."
         )
 
     def params(self):

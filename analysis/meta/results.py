@@ -6,7 +6,7 @@ from importlib import metadata
 
 import numpy as np
 
-from .clusters import cluster_table
+from .clusters import cluster_table, signed_cluster_table
 
 REFERENCES = {
     "eickhoff2009": "Eickhoff SB et al. (2009). Coordinate-based activation likelihood "
@@ -15,6 +15,9 @@ REFERENCES = {
     "revisited. NeuroImage 59:2349-2361.",
     "turkeltaub2002": "Turkeltaub PE et al. (2002). Meta-analysis of the functional "
     "neuroanatomy of single-word reading. NeuroImage 16:765-780.",
+    "turkeltaub2012": "Turkeltaub PE et al. (2012). Minimizing within-experiment and "
+    "within-group effects in activation likelihood estimation meta-analyses. Hum Brain Mapp "
+    "33:1-13.",
     "laird2005": "Laird AR et al. (2005). ALE meta-analysis: controlling the false discovery "
     "rate and performing statistical contrasts. Hum Brain Mapp 25:155-164.",
     "wager2004": "Wager TD et al. (2004). Neuroimaging studies of shifting attention: a "
@@ -35,14 +38,36 @@ REFERENCES = {
     "hedges1985": "Hedges LV, Olkin I (1985). Statistical Methods for Meta-Analysis.",
     "stouffer1949": "Stouffer SA et al. (1949). The American Soldier.",
     "fisher1925": "Fisher RA (1925). Statistical Methods for Research Workers.",
-    "freedman1983": "Freedman D, Lane D (1983). A nonstochastic interpretation of reported "
-    "significance levels. J Bus Econ Stat 1:292-298.",
+    "nichols2002": "Nichols TE, Holmes AP (2002). Nonparametric permutation tests for "
+    "functional neuroimaging: a primer with examples. Hum Brain Mapp 15:1-25.",
 }
+
+
+#: The implementation whose maps the engine reproduces, and against which it is tested.
+REFERENCE_IMPLEMENTATION = "NiMARE 0.22.1"
 
 
 def versions():
     """Return the versions of the packages a result depends on."""
     return dict(_versions())
+
+
+def software_text(found=None):
+    """Return the sentence naming the software that computed a result, with its version.
+
+    Parameters
+    ----------
+    found : dict, optional
+        Package versions as :func:`versions` returns them (read here by default); a
+        missing ``neurostore`` version (a source tree that was never installed) is said so.
+    """
+    found = versions() if found is None else found
+    version = found.get("neurostore")
+    name = f"neurostore {version}" if version else "neurostore (version unknown: not installed)"
+    libraries = ", ".join(f"{label} {found[key]}" for key, label in
+                          (("python", "Python"), ("numpy", "NumPy"), ("scipy", "SciPy"))
+                          if found.get(key))
+    return f"The analysis was computed with {name}" + (f" ({libraries})." if libraries else ".")
 
 
 @functools.cache
@@ -103,9 +128,11 @@ class MetaResult:
         """Return the full references cited by the methods paragraph."""
         return [REFERENCES[key] for key in self.citations]
 
-    def methods(self):
-        """Return the methods paragraph followed by its references."""
-        return self.description + "\n\nReferences\n" + "\n".join(self.references())
+    def methods(self, report=""):
+        """Return the methods paragraph, then ``report`` (how results were reported), then
+        the references."""
+        parts = [self.description] + ([report] if report else [])
+        return "\n\n".join(parts) + "\n\nReferences\n" + "\n".join(self.references())
 
     def cluster_table(self, map_name="z", threshold=3.090232306167813, min_size=1, peak_map=None):
         """Return the clusters of a map above a threshold, largest peak first.
@@ -132,3 +159,29 @@ class MetaResult:
         volume = self.mask.unmask(self.get_map(map_name).astype(np.float64))
         peaks = self.mask.unmask(self.get_map(peak_map or map_name).astype(np.float64))
         return cluster_table(volume, self.mask.affine, threshold, min_size, peaks)
+
+    def significant_clusters(self, p_map, alpha, peak_map="z", min_size=1):
+        """Return the clusters of the voxels where ``p_map < alpha``, signed by ``peak_map``.
+
+        Parameters
+        ----------
+        p_map : str
+            Map of (uncorrected or corrected) p-values.
+        alpha : float
+            Voxels with p strictly below it form clusters (face connectivity), positive
+            and negative values of ``peak_map`` apart.
+        peak_map : str
+            Map whose value of largest magnitude in each cluster gives the peak.
+        min_size : int
+            Smallest cluster reported, in voxels.
+
+        Returns
+        -------
+        list of Cluster
+            Positive clusters first; peak MNI coordinates, peak value, size in voxels and
+            in mm3.
+        """
+        values = self.mask.unmask(self.get_map(peak_map).astype(np.float64))
+        p = self.mask.unmask(self.get_map(p_map).astype(np.float64), fill=1.0)
+        shown = (p < alpha) & self.mask.data
+        return signed_cluster_table(values, shown, self.mask.affine, min_size)

@@ -58,8 +58,12 @@ class RunOut(Schema):
     attempts = fields.Integer()
     error = fields.String(allow_none=True)
     results = fields.Dict(allow_none=True, metadata={
-        "description": "maps and pictures (name -> file), clusters, methods; files download "
-                       "from /api/meta-analyses/{run_id}/files/{name}"})
+        "description": "maps and pictures (name -> file), the cluster table (clusters, "
+                       "clusters_file) with the maps and thresholds it was taken from, one "
+                       "part per contrast (cluster_tables; the first as cluster_map, "
+                       "cluster_threshold, cluster_peak_map, cluster_criterion) and its "
+                       "min_cluster_size, picture_thresholds, methods (methods_file) and "
+                       "citations; files download from /api/meta-analyses/{run_id}/files/{name}"})
     provenance = fields.Dict(allow_none=True)
     created_at = fields.String(allow_none=True)
     started_at = fields.String(allow_none=True)
@@ -73,10 +77,14 @@ class RunPage(Schema):
 
 
 class EstimatorList(Schema):
-    """The estimators that can be requested, with their parameters and corrections."""
+    """The estimators that can be requested, with their parameters and corrections, and the
+    report options every run takes."""
 
     estimators = fields.List(fields.Dict(), required=True)
     corrections = fields.Dict(required=True)
+    report = fields.List(fields.Dict(), required=True, metadata={
+        "description": "options of how results are reported (the spec's `report`), e.g. "
+                       "min_cluster_size"})
 
 
 @blp.route("/estimators", methods=["GET"])

@@ -1,4 +1,5 @@
-"""Fixtures of the meta-analysis run tests: a snapshot of real NIMADS data with sample sizes."""
+"""Fixtures of the meta-analysis run tests: a snapshot of real NIMADS data with sample sizes
+(and, for two-group runs, grouping columns)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,18 @@ def with_sample_sizes(annotation: dict, size: int = 20) -> dict:
              for i, n in enumerate(annotation["notes"])]
     return {**annotation, "note_keys": {**annotation["note_keys"], "sample_size": "number"},
             "notes": notes}
+
+
+def grouped_annotation() -> dict:
+    """The example annotation with a boolean ``pain`` and a string ``task`` column."""
+    annotation = with_sample_sizes(example("nimads_annotation.json"))
+    notes = [{**n, "note": {**n["note"], "pain": i % 3 != 0,
+                            "task": ("n-back", "stroop", "rest")[i % 3]}}
+             for i, n in enumerate(annotation["notes"])]
+    # One analysis has no value: it belongs to neither group.
+    notes[-1]["note"]["pain"] = None
+    return {**annotation, "notes": notes,
+            "note_keys": {**annotation["note_keys"], "pain": "boolean", "task": "string"}}
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def test_an_ale_run_stores_maps_pictures_clusters_methods_and_provenance(
     assert image.shape == (91, 109, 91) and np.isfinite(image.get_fdata()).all()
     assert set(results["pictures"]) >= {"z_uncorrected", "z_corr-FWE_level-cluster"}
     assert all(_read(services, f).startswith(b"\x89PNG") for f in results["pictures"].values())
-    assert results["cluster_map"].startswith("z_desc-size_level-cluster")
+    assert results["cluster_map"].startswith("p_desc-size_level-cluster")
     header = _read(services, results["clusters_file"]).decode().splitlines()[0]
     assert header.startswith("cluster_id\tpeak_x")
     assert "activation likelihood estimation" in results["methods"]

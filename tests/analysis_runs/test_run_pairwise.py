@@ -14,7 +14,7 @@ from analysis.meta import Mask
 from analysis.runner import execute
 from neurostore.services.actors import SYSTEM
 from neurostore.services.nimads import import_studyset
-from tests.analysis_runs.conftest import example, with_sample_sizes
+from tests.analysis_runs.conftest import example, grouped_annotation
 from tests.neurostore.factories import make_user
 
 
@@ -22,22 +22,11 @@ def _post(client, auth, body):
     return client.post("/api/meta-analyses", json=body, headers=auth)
 
 
-def _annotated() -> dict:
-    """The example annotation with a boolean ``pain`` and a string ``task`` column."""
-    annotation = with_sample_sizes(example("nimads_annotation.json"))
-    notes = [{**n, "note": {**n["note"], "pain": i % 3 != 0,
-                            "task": ("n-back", "stroop", "rest")[i % 3]}}
-             for i, n in enumerate(annotation["notes"])]
-    # One analysis has no value: it belongs to neither group.
-    notes[-1]["note"]["pain"] = None
-    return {**annotation, "notes": notes,
-            "note_keys": {**annotation["note_keys"], "pain": "boolean", "task": "string"}}
-
-
 @pytest.fixture
 def split(services, alice):
     """A snapshot of the example whose annotation has the grouping columns."""
-    imported = import_studyset(services, alice, example("nimads_studyset.json"), _annotated())
+    imported = import_studyset(services, alice, example("nimads_studyset.json"),
+                               grouped_annotation())
     return services.snapshots.create(alice, imported.studyset.id,
                                      annotation_id=imported.annotation.id)[0]
 
@@ -103,7 +92,7 @@ def test_a_column_split_runs_chi2_on_the_annotated_groups(client, auth, services
     assert run["spec"]["parameters"]["prior"] == 0.5
     assert execute(services, run["id"]) == "succeeded"
     done = client.get(f"/api/meta-analyses/{run['id']}").json
-    notes = _annotated()["notes"]
+    notes = grouped_annotation()["notes"]
     groups = done["provenance"]["groups"]
     assert len(groups["group1"]) == sum(n["note"]["pain"] is True for n in notes)
     assert len(groups["group2"]) == sum(n["note"]["pain"] is False for n in notes)
@@ -132,7 +121,7 @@ def test_string_values_split_the_groups_and_swapping_them_flips_the_association(
     assert forward["provenance"]["groups"]["group1"] == \
         backward["provenance"]["groups"]["group2"]
     rest = {e["experiment"] for e in forward["results"]["excluded"]}
-    assert len(rest) == sum(n["note"]["task"] == "rest" for n in _annotated()["notes"])
+    assert len(rest) == sum(n["note"]["task"] == "rest" for n in grouped_annotation()["notes"])
     z, flipped = (_map(client, r, "z_desc-association") for r in runs)
     assert np.abs(z).max() > 0
     np.testing.assert_allclose(z, -flipped, atol=1e-5)

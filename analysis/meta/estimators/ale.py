@@ -6,7 +6,7 @@ import numpy as np
 from .._simulate import MODE_ALE
 from ..histograms import ale_bin_centers, ale_null_histogram
 from ..kernels import ALEKernel
-from .base import CBMAEstimator
+from .base import CBMAEstimator, participants_text
 
 
 @numba.njit(cache=True)
@@ -46,7 +46,7 @@ class ALE(CBMAEstimator):
 
     name = "ALE"
     mode = MODE_ALE
-    citations = ("turkeltaub2002", "eickhoff2009", "eickhoff2012")
+    citations = ("turkeltaub2002", "eickhoff2009", "eickhoff2012", "turkeltaub2012")
 
     def _default_kernel(self):
         return ALEKernel()
@@ -66,7 +66,8 @@ class ALE(CBMAEstimator):
     def _description(self, inputs):
         return (
             "An activation likelihood estimation (ALE) meta-analysis (Turkeltaub et al., 2002; "
-            "Eickhoff et al., 2009, 2012) was performed on "
-            f"{inputs.n_foci} foci from {inputs.n_experiments} experiments. "
-            f"{self.kernel.description()} {self.null.description()}"
+            "Eickhoff et al., 2009; Eickhoff et al., 2012; Turkeltaub et al., 2012) was "
+            f"performed on {inputs.n_foci:,} foci from {inputs.n_experiments:,} experiments"
+            f"{participants_text(inputs)}. {self.kernel.description(inputs)} "
+            f"{self.null.description()}"
         )

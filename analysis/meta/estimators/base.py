@@ -8,7 +8,7 @@ from ..inputs import CoordinateInputs
 from ..mask import Mask
 from ..montecarlo import DEFAULT_CACHE, MonteCarloDesign
 from ..nulls import ApproximateNull
-from ..results import MetaResult
+from ..results import REFERENCE_IMPLEMENTATION, MetaResult, software_text
 from ..stats import nlogp_to_logp, null_to_p, nullhist_to_p, p_to_z
 
 
@@ -73,26 +73,57 @@ class Estimator:
         return {"estimator": self.name}
 
     def _result(self, model, description, citations):
-        """Apply the corrections to ``model`` and wrap everything in a MetaResult."""
+        """Apply the corrections to ``model`` and wrap everything in a MetaResult.
+
+        The methods paragraph is ``description`` (what was fitted to what), the mask, each
+        correction's sentences (or that nothing was corrected), the software that ran and
+        how its maps compare with the reference implementation's.
+        """
         maps = dict(model.maps)
-        texts = [description]
+        texts = [description, f"The analysis was restricted to {model.mask.description()}."]
+        citations = list(citations)
         corrections = []
         for correction in self.corrections:
             new_maps, text = correction.apply(model)
             maps.update(new_maps)
             texts.append(text)
             corrections.append({"correction": type(correction).__name__, **_fields(correction)})
-            citations = list(citations) + list(getattr(correction, "citations", ()))
+            citations += list(getattr(correction, "citations", ()))
+        if not self.corrections:
+            texts.append("No correction for multiple comparisons was applied: every p-value "
+                         "and z-value of this analysis is uncorrected.")
+        texts += [software_text(), self.equivalence()]
         params = {**self.params(), "corrections": corrections}
         return MetaResult(
             self.name,
             model.mask,
             maps,
             " ".join(texts),
-            list(citations) + ["salo2023"],
+            citations + ["salo2023"],
             params,
             model.null_distributions,
         )
+
+    def _random_parts(self):
+        """What of this analysis draws random numbers (Monte Carlo or permutation nulls)."""
+        return [c.draws for c in self.corrections if getattr(c, "draws", None)]
+
+    def equivalence(self):
+        """Return how this estimator's maps compare with the reference implementation's."""
+        text = (
+            f"Its maps are numerically equivalent to those of {REFERENCE_IMPLEMENTATION} (Salo "
+            "et al., 2023), the reference implementation that this engine reproduces and is "
+            "tested against (to within 1e-6); NiMARE itself was not run."
+        )
+        random = self._random_parts()
+        if random:
+            parts = random[0] if len(random) == 1 else ", ".join(random[:-1]) + " and " + random[-1]
+            text += (
+                f" The random draws of {parts} are this engine's own (seeded, so a run is "
+                "repeatable): those results agree with NiMARE's statistically, not draw for "
+                "draw."
+            )
+        return text
 
 
 def _fields(obj):
@@ -140,7 +171,7 @@ class CBMAFit(FittedModel):
             }
         )
         maps = fwe_montecarlo_maps("", null_to_p(stat, null.stat), p_size, p_mass)
-        return maps, correction.description()
+        return maps, correction.description(threshold)
 
 
 class CBMAEstimator(Estimator):
@@ -189,7 +220,12 @@ class CBMAEstimator(Estimator):
                 f"inputs: {self.name} needs CoordinateInputs, got {type(inputs).__name__}"
             )
         model = self._fit(inputs, self._mask())
-        return self._result(model, self._description(inputs), self.citations)
+        citations = (*self.citations, *self.kernel.citations, *self.null.citations)
+        return self._result(model, self._description(inputs), citations)
+
+    def _random_parts(self):
+        own = [self.null.draws] if self.null.draws else []
+        return own + super()._random_parts()
 
     def _weights(self, inputs):
         return np.ones(inputs.n_experiments)
@@ -238,3 +274,17 @@ class CBMAEstimator(Estimator):
 
     def _description(self, inputs):
         raise NotImplementedError
+
+
+def participants_text(inputs):
+    """Return ", with a total of N participants" (or of those reporting one), or ""."""
+    sizes = np.asarray(inputs.sample_sizes, dtype=np.float64)
+    known = np.isfinite(sizes)
+    if not known.any():
+        return ""
+    total = float(sizes[known].sum())
+    total_text = f"{total:,.0f}" if total.is_integer() else f"{total:,.1f}"
+    if known.all():
+        return f", with a total of {total_text} participants"
+    return (f", with {total_text} participants in the {int(known.sum())} experiments that "
+            "report a sample size")

@@ -90,11 +90,14 @@ class Chi2Fit(PairwiseFit):
                 }
             )
         text = (
-            "Family-wise error was controlled with a label-permutation procedure: "
-            f"{correction.n_iters} random relabellings of the pooled experiments into groups "
-            "of the original sizes gave null distributions of the maximum chi-square and of "
-            "the largest cluster size and mass (face connectivity) above the chi-square of "
-            f"an uncorrected p < {correction.voxel_thresh}, for each chi-square map."
+            "Family-wise error (FWE) was controlled with a label-permutation procedure of "
+            f"{correction.n_iters} iterations (seed {correction.seed}): each relabelled the "
+            "pooled experiments at random into groups of the original sizes and recorded, for "
+            "each chi-square map, the largest chi-square and the largest cluster size and "
+            "mass, clusters being formed with face connectivity (6 neighbours) from the "
+            f"voxels above a cluster-forming threshold of uncorrected p < "
+            f"{correction.voxel_thresh:g} (a chi-square above {threshold:.4g}, one degree of "
+            "freedom)."
         )
         return _with_group1(maps), text
 
@@ -182,8 +185,8 @@ class MKDAChi2(PairwiseCBMAEstimator):
         return (
             "A multilevel kernel density chi-square analysis (MKDA; Wager et al., 2007) was "
             f"performed as in Neurosynth. {groups_text(inputs1, inputs2)} "
-            f"{self.kernel.description()} At every voxel, one-way chi-square tests assessed "
-            "the uniformity of each group's activation over the mask, and a two-way "
+            f"{self.kernel.description(inputs1, inputs2)} At every voxel, one-way chi-square "
+            "tests assessed the uniformity of each group's activation over the mask, and a two-way "
             "chi-square test assessed the association between activation and group; "
             "p-values come from the chi-square distribution with one degree of freedom."
         )

@@ -20,8 +20,12 @@ import pymare
 
 from ..errors import MetaAnalysisInputError
 from ..inputs import ImageInputs
+from ..results import REFERENCE_IMPLEMENTATION
 from ..stats import nlogp_to_logp, nlogp_to_z
 from .base import Estimator, FittedModel
+
+#: How each likelihood method is named in the methods paragraph.
+_LIKELIHOOD = {"ml": "maximum likelihood", "reml": "restricted maximum likelihood"}
 
 
 def _usable(*arrays):
@@ -117,9 +121,9 @@ class IBMAEstimator(Estimator):
         usable = arrays if keep.all() else [a[:, keep] for a in arrays]
         model = FittedModel(self._fit(inputs, usable, keep), inputs.mask, tested=keep)
         description = (
-            f"An image-based meta-analysis ({self.method_text}) of {arrays[0].shape[0]} "
-            f"experiments was performed with PyMARE {pymare.__version__} (Yarkoni et al., "
-            f"2019) on the {int(keep.sum())} in-mask voxels where every experiment had data."
+            f"An image-based meta-analysis of {arrays[0].shape[0]:,} experiments used "
+            f"{self.method_text}, fitted with PyMARE {pymare.__version__} (Yarkoni et al., "
+            f"2019) on the {int(keep.sum()):,} in-mask voxels where every experiment had data."
         )
         return self._result(model, description, self.citations + ("yarkoni2019",))
 
@@ -169,7 +173,9 @@ class _CombinationTest(IBMAEstimator):
     @property
     def method_text(self):
         """The test, as the methods paragraph names it."""
-        return f"{self.test_text}, {'two' if self.two_sided else 'one'}-sided"
+        side = ("two-sided (an effect in either direction)" if self.two_sided
+                else "one-sided (a positive effect)")
+        return f"{self.test_text}, {side}"
 
     def _mode(self):
         return "concordant" if self.two_sided else "directed"
@@ -202,7 +208,7 @@ class Fishers(_CombinationTest):
 
     name = "Fishers"
     citations = ("fisher1925",)
-    test_text = "Fisher's combined probability test"
+    test_text = "Fisher's combined probability test (Fisher, 1925)"
 
     def _pymare(self, inputs, z):
         return pymare.estimators.FisherCombinationTest(mode=self._mode()).fit(z=z)
@@ -228,7 +234,7 @@ class Stouffers(_CombinationTest):
         super().__init__(two_sided, corrections=corrections, mask=mask)
         self.use_sample_size = use_sample_size
         self._needs_sample_sizes = use_sample_size
-        self.test_text = "Stouffer's method" + (
+        self.test_text = "Stouffer's method (Stouffer et al., 1949)" + (
             " weighted by the square root of sample size" if use_sample_size else ""
         )
 
@@ -286,11 +292,13 @@ class WeightedLeastSquares(_Regression):
 
     name = "WeightedLeastSquares"
     citations = ("hedges1985",)
-    method_text = "weighted least squares"
+    method_text = "weighted least squares (Hedges and Olkin, 1985)"
 
     def __init__(self, tau2=0.0, *, corrections=(), mask=None):
         super().__init__(corrections=corrections, mask=mask)
         self.tau2 = tau2
+        self.method_text = (f"weighted least squares (Hedges and Olkin, 1985) with a fixed "
+                            f"between-study variance tau^2 = {tau2:g}")
 
     def params(self):
         """Return the estimator's parameters."""
@@ -305,7 +313,8 @@ class DerSimonianLaird(_Regression):
 
     name = "DerSimonianLaird"
     citations = ("dersimonian1986",)
-    method_text = "DerSimonian-Laird random-effects model"
+    method_text = ("a random-effects model with the DerSimonian-Laird estimate of tau^2 "
+                   "(DerSimonian and Laird, 1986)")
     variance_maps = ("tau2",)
 
     def _estimator(self):
@@ -317,7 +326,8 @@ class Hedges(_Regression):
 
     name = "Hedges"
     citations = ("hedges1985",)
-    method_text = "Hedges random-effects model"
+    method_text = ("a random-effects model with the Hedges estimate of tau^2 (Hedges and "
+                   "Olkin, 1985)")
     variance_maps = ("tau2",)
 
     def _estimator(self):
@@ -341,7 +351,8 @@ class VarianceBasedLikelihood(_Regression):
     def __init__(self, method="ml", *, corrections=(), mask=None):
         super().__init__(corrections=corrections, mask=mask)
         self.method = method
-        self.method_text = f"variance-based {method.upper()} random-effects model"
+        self.method_text = (f"a random-effects model fitted by {_LIKELIHOOD[method]} from the "
+                            "betas and their variances (Hedges and Olkin, 1985)")
 
     def params(self):
         """Return the estimator's parameters."""
@@ -370,7 +381,8 @@ class SampleSizeBasedLikelihood(_Regression):
     def __init__(self, method="ml", *, corrections=(), mask=None):
         super().__init__(corrections=corrections, mask=mask)
         self.method = method
-        self.method_text = f"sample-size-based {method.upper()} random-effects model"
+        self.method_text = (f"a random-effects model fitted by {_LIKELIHOOD[method]} from the "
+                            "betas and the sample sizes (Hedges and Olkin, 1985)")
 
     def params(self):
         """Return the estimator's parameters."""
@@ -406,14 +418,29 @@ class PermutedOLS(IBMAEstimator):
     """
 
     name = "PermutedOLS"
-    citations = ("freedman1983",)
+    citations = ("nichols2002",)
     inputs_needed = ("beta",)
-    method_text = "ordinary least squares with sign-flipping permutation p-values"
 
     def __init__(self, n_perm=1000, seed=0, *, corrections=(), mask=None):
         super().__init__(corrections=corrections, mask=mask)
         self.n_perm = n_perm
         self.seed = seed
+        self.method_text = (
+            "the ordinary least-squares mean of the betas, with two-sided p-values from "
+            "sign-flipping permutations (Nichols and Holmes, 2002): "
+            f"{n_perm:,} random sign flips of the experiments (seed {seed}), or every sign "
+            "pattern once where there are no more patterns than that,"
+        )
+
+    def equivalence(self):
+        """Return that NiMARE's estimator of this name fits another model."""
+        return (
+            f"{REFERENCE_IMPLEMENTATION} (Salo et al., 2023), the reference implementation "
+            "of this engine's other estimators, fits a different model under this name (a "
+            "parametric test with a sign-flip family-wise null), so these maps are not "
+            "comparable with its output beyond the degrees of freedom; the sign flips are "
+            "drawn from NumPy's generator seeded as stated."
+        )
 
     def params(self):
         """Return the estimator's parameters."""

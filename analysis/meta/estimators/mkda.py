@@ -5,7 +5,7 @@ import numpy as np
 from .._simulate import MODE_KDA, MODE_MKDA
 from ..histograms import kda_bin_centers, kda_null_histogram, mkda_null_histogram
 from ..kernels import KDAKernel, MKDAKernel
-from .base import CBMAEstimator
+from .base import CBMAEstimator, participants_text
 
 
 class MKDADensity(CBMAEstimator):
@@ -45,8 +45,9 @@ class MKDADensity(CBMAEstimator):
     def _description(self, inputs):
         return (
             "A multilevel kernel density analysis (MKDA; Wager et al., 2007) was performed on "
-            f"{inputs.n_foci} foci from {inputs.n_experiments} experiments. "
-            f"{self.kernel.description()} {self.null.description()}"
+            f"{inputs.n_foci:,} foci from {inputs.n_experiments:,} experiments"
+            f"{participants_text(inputs)}. {self.kernel.description(inputs)} "
+            f"{self.null.description()}"
         )
 
 
@@ -87,6 +88,7 @@ class KDA(CBMAEstimator):
     def _description(self, inputs):
         return (
             "A kernel density analysis (KDA; Wager et al., 2004) was performed on "
-            f"{inputs.n_foci} foci from {inputs.n_experiments} experiments. "
-            f"{self.kernel.description()} {self.null.description()}"
+            f"{inputs.n_foci:,} foci from {inputs.n_experiments:,} experiments"
+            f"{participants_text(inputs)}. {self.kernel.description(inputs)} "
+            f"{self.null.description()}"
         )

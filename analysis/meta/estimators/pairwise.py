@@ -6,7 +6,7 @@ from scipy import sparse
 
 from ..errors import MetaAnalysisInputError
 from ..inputs import CoordinateInputs
-from .base import Estimator, FittedModel
+from .base import Estimator, FittedModel, participants_text
 
 
 def label_permutations(n_total, n_iters, seed):
@@ -136,7 +136,8 @@ class PairwiseCBMAEstimator(Estimator):
         ma1 = self.kernel.ma_maps(inputs1, mask)
         ma2 = self.kernel.ma_maps(inputs2, mask)
         model = self._fit(ma1, ma2, mask)
-        return self._result(model, self._description(inputs1, inputs2), self.citations)
+        citations = (*self.citations, *self.kernel.citations)
+        return self._result(model, self._description(inputs1, inputs2), citations)
 
     @staticmethod
     def pool(ma1, ma2):
@@ -153,6 +154,7 @@ class PairwiseCBMAEstimator(Estimator):
 def groups_text(inputs1, inputs2):
     """Return a sentence giving the size of each group."""
     return (
-        f"Group 1 included {inputs1.n_foci} foci from {inputs1.n_experiments} experiments; "
-        f"group 2 included {inputs2.n_foci} foci from {inputs2.n_experiments} experiments."
+        f"Group 1 included {inputs1.n_foci:,} foci from {inputs1.n_experiments:,} experiments"
+        f"{participants_text(inputs1)}; group 2 included {inputs2.n_foci:,} foci from "
+        f"{inputs2.n_experiments:,} experiments{participants_text(inputs2)}."
     )
