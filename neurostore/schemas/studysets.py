@@ -41,7 +41,8 @@ class StudysetSchema(PublicationSchema):
 
     id = fields.String(validate=validate.Length(min=1, max=32))
     public = StrictBoolean(load_default=True)
-    studies = fields.List(StudyRef(), load_default=list)
+    studies = fields.List(StudyRef(), load_default=list,
+                          metadata={"uniqueItems": True, "description": "each study once"})
 
 
 class NoteKey(fields.Field):

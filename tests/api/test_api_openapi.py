@@ -116,10 +116,11 @@ def _references(value, ids):
                     else {**c, "id": ids["conditions"]} if isinstance(c, dict) and "id" in c
                     else _references(c, ids) for c in item]
         elif key == "studies" and isinstance(item, list):
+            # One existing study to name, and a studyset lists a study once.
             item = [ids["studies"] if isinstance(s, str)
                     else {**_references(s, ids), "id": ids["studies"]}
                     if isinstance(s, dict) and "id" in s
-                    else _references(s, ids) for s in item]
+                    else _references(s, ids) for s in item][:1]
         elif key == "notes" and isinstance(item, list):
             item = _one_note(item, ids)
         elif key in NESTED_PARTS and isinstance(item, list):
