@@ -147,9 +147,11 @@ def main() -> None:
         studyset, annotation = _studyset(services, actor, args.neuroquery, args.studies)
         client = create_app(Settings(), services=services).test_client()
         env = {**os.environ, "DATABASE_URL": url, "NEUROSTORE_DATA_DIR": str(data_dir)}
+        # BENCH_WORKER_LOG names a file for the worker's log (default: discarded).
+        worker_log = open(os.environ.get("BENCH_WORKER_LOG", os.devnull), "w")  # noqa: SIM115
         worker = subprocess.Popen([sys.executable, "manage.py", "worker", "--queues",
                                    "analysis"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, stderr=worker_log)
         start = time.perf_counter()
         snapshot = client.post("/api/snapshots", json={"studyset": studyset,
                                                        "annotation": annotation},

@@ -65,7 +65,11 @@ class JobQueue:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.app = connected(url)
+        # Tasks are deferred by name, so this app holds none: adding the blueprint's tasks
+        # would bind them (periodic ones too) to an app that is never opened, in the
+        # worker that also builds one of these.
+        self.app = procrastinate.App(
+            connector=procrastinate.PsycopgConnector(conninfo=conninfo(url)))
 
     def defer(self, session: Any, task: str, *, queue: str, lock: str | None = None,
               **arguments: Any) -> int:
