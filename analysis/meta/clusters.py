@@ -47,15 +47,21 @@ def voxel_volume(affine):
 
 def _rows(labels, sizes, peaks, affine, min_size, sign=1.0):
     """(peak, size, x, y, z) of every labelled cluster of at least ``min_size`` voxels."""
-    rows = []
-    for label in np.flatnonzero(sizes >= max(min_size, 1)):
-        ijk = np.argwhere(labels == label)
-        values = sign * peaks[tuple(ijk.T)]
-        peak = ijk[np.argmax(values)]
-        x, y, z = np.round(voxel_to_mm(peak[None, :], affine)[0], 6)
-        rows.append((sign * float(values.max()), int(sizes[label]), float(x), float(y),
-                     float(z)))
-    return rows
+    # One pass over the labelled voxels: sorted by cluster, then value (descending), then
+    # position, the first voxel of each cluster is its peak (the first in C order on ties).
+    where = np.flatnonzero(labels)
+    if where.size == 0:
+        return []
+    label_of = labels.ravel()[where]
+    values = sign * np.asarray(peaks).ravel()[where]
+    order = np.lexsort((where, -values, label_of))
+    first = order[np.r_[True, np.diff(label_of[order]) != 0]]
+    kept = sizes[label_of[first]] >= max(min_size, 1)
+    first = first[kept]
+    ijk = np.column_stack(np.unravel_index(where[first], labels.shape))
+    xyz = np.round(voxel_to_mm(ijk, affine), 6)
+    return [(sign * float(values[f]), int(sizes[label_of[f]]), float(x), float(y), float(z))
+            for f, (x, y, z) in zip(first, xyz, strict=True)]
 
 
 def _numbered(rows, affine):
