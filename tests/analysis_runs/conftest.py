@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,7 @@ from neurostore.services.nimads import import_studyset
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
 from tests.neurostore.factories import make_user
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "neurostore" / "examples"
-
-
-def example(name: str) -> dict:
-    """A NIMADS example document shipped with the package."""
-    return json.loads((EXAMPLES / name).read_text())
+from tests.support.examples import example
 
 
 def with_sample_sizes(annotation: dict, size: int = 20) -> dict:

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from ingest.nimads.parse import AnalysisRef, parse
-from tests.ingest.conftest import DATA
+from tests.support.examples import EXAMPLES
 
-NIMADS = DATA / "nimads"
+NIMADS = EXAMPLES
 
 
 @pytest.fixture(scope="module")

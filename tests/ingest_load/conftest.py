@@ -9,6 +9,7 @@ from ingest.sources import Environment
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
 from tests.ingest.conftest import DATA, http_session, nv_client, replay  # noqa: F401 (fixtures)
+from tests.support.examples import EXAMPLES
 
 NQ = DATA / "neuroquery"
 NS = DATA / "neurosynth"
@@ -18,8 +19,8 @@ NS_PARAMS = {"coordinates": str(NS / "sample-24studies_coordinates.tsv.gz"),
              "metadata": str(NS / "sample-24studies_metadata.tsv.gz")}
 SLEUTH_PARAMS = {"paths": [str(DATA / "sleuth" / "test_sleuth_file.txt"),
                            str(DATA / "sleuth" / "test_sleuth_file2.txt")]}
-NIMADS_PARAMS = {"studyset": str(DATA / "nimads" / "nimads_studyset.json"),
-                 "annotation": str(DATA / "nimads" / "nimads_annotation.json")}
+NIMADS_PARAMS = {"studyset": str(EXAMPLES / "nimads_studyset.json"),
+                 "annotation": str(EXAMPLES / "nimads_annotation.json")}
 
 
 @pytest.fixture(autouse=True)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from neurostore.services.registry import build_services
 from tests.neurostore.factories import make_user
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "neurostore" / "examples"
 
 
 @pytest.fixture
@@ -42,7 +37,3 @@ def admin(session_factory):
     """An administrator."""
     return make_user(session_factory, role="admin", name="root")
 
-
-def load_example(name: str) -> dict:
-    """A NIMADS example document shipped with the package."""
-    return json.loads((EXAMPLES / name).read_text())

@@ -9,7 +9,7 @@ from neurostore.models import Study
 from neurostore.schemas.fields import VALUE_TYPES
 from neurostore.services.errors import Invalid
 from neurostore.services.nimads import import_studyset
-from tests.neurostore.conftest import load_example
+from tests.support.examples import example as load_example
 
 STUDY_KEYS = ("name", "description", "publication", "authors", "year", "doi", "pmid", "metadata")
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from neurostore.app import create_app
@@ -14,13 +11,7 @@ from neurostore.services.nimads import import_studyset
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
 from tests.neurostore.factories import make_user
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "neurostore" / "examples"
-
-
-def example(name: str) -> dict:
-    """A NIMADS example document shipped with the package."""
-    return json.loads((EXAMPLES / name).read_text())
+from tests.support.examples import example
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from neurostore.plugins import Plugins, installed
 from neurostore.services.actors import SYSTEM
 from neurostore.services.nimads import import_studyset
 from neurostore.services.registry import build_services
-from tests.snapshots.conftest import example
+from tests.support.examples import example
 
 
 def test_the_installed_plugins_are_the_analysis_package():

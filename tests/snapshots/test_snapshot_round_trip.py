@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.snapshots.conftest import example
+from tests.support.examples import example
 
 STUDY_FIELDS = ("name", "description", "publication", "authors", "year", "pmid", "metadata")
 ANALYSIS_FIELDS = ("name", "description")

@@ -2,13 +2,13 @@
 
 import csv
 import gzip
-import json
 from pathlib import Path
 
 import numpy as np
 from nimare.dataset import Dataset
 
 from analysis.meta import CoordinateInputs
+from tests.support.examples import example
 
 DATA = Path(__file__).parent / "data"
 
@@ -45,8 +45,8 @@ def neurosynth_rows():
 
 def nimads_rows():
     """Rows of the NIMADS example studyset: included analyses with non-null coordinates."""
-    studyset = json.loads((DATA / "nimads_studyset.json").read_text())
-    annotation = json.loads((DATA / "nimads_annotation.json").read_text())
+    studyset = example("nimads_studyset.json")
+    annotation = example("nimads_annotation.json")
     included = {n["analysis"] for n in annotation["notes"] if n["note"].get("include")}
     points = []
     for study in studyset["studies"]:

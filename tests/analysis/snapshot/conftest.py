@@ -2,11 +2,12 @@
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data"
+from tests.support.examples import EXAMPLES
+
+DATA = EXAMPLES
 
 
 def _load(name: str) -> dict:

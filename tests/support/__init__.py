@@ -1,0 +1,1 @@
+"""Helpers the tests share (imported, unlike fixtures, which live in conftest modules)."""
