@@ -35,6 +35,7 @@ from neurostore import jobs
 from neurostore.services.errors import ServiceError
 from neurostore.services.ingest import BatchReport
 from neurostore.storage import LocalFileStore
+from neurostore.vocabulary import RunStatus
 
 SHOWN_ERRORS = 10
 SHOWN_DIFFS = 20
@@ -203,7 +204,7 @@ def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: i
     app = jobs.connected(rt.url)
     try:
         run_id = rt.services.ingest.start_run(
-            None, source, parameters, status="queued",
+            None, source, parameters, status=RunStatus.QUEUED,
             on_start=lambda session, rid: tasks.enqueue(app, session, rid, source,
                                                         batch_size=batch_size))
     except ServiceError as exc:
@@ -246,7 +247,7 @@ def _run(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int,
     if dry_run:
         _print_diffs(console, summary)
     _print_summary(console, summary)
-    if summary.status == "failed":
+    if summary.status == RunStatus.FAILED:
         raise click.exceptions.Exit(1)
 
 

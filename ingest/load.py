@@ -22,6 +22,7 @@ from neurostore.services.actors import Actor
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
 from neurostore.services.uow import UnitOfWork
+from neurostore.vocabulary import RunStatus
 
 DEFAULT_BATCH_SIZE = 1000
 COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
@@ -72,7 +73,7 @@ class LoadSummary:
 
     source: str
     run_id: int | None = None
-    status: str = "running"
+    status: str = RunStatus.RUNNING
     studies: int = 0
     peaks: int = 0
     seconds: float = 0.0

@@ -34,10 +34,10 @@ from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.errors import Conflict
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
+from neurostore.vocabulary import FINISHED_STATUSES, RunStatus
 
 LOG = logging.getLogger(__name__)
 QUEUE = "ingest"
-FINISHED = ("succeeded", "failed", "cancelled")
 # Three attempts in all, 1 then 5 minutes apart: long enough for a host to come back.
 RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=60, linear_wait=240)
 
@@ -99,7 +99,7 @@ def run_job(env: Environment, run_id: int, *, attempts: int = 0,
     """
     ingest = env.services.ingest
     run = ingest.get_run(run_id)
-    if run["status"] in FINISHED:
+    if run["status"] in FINISHED_STATUSES:
         return None
     with ingest.hold(run["source"], keep=run_id):
         ingest.mark_running(run_id)
@@ -134,7 +134,7 @@ def scheduled(context: JobContext, timestamp: int, source: str) -> int | None:
     location = Settings.from_env().release_locations.get(source)
     try:
         return env.services.ingest.start_run(
-            None, source, default_parameters(source, location), status="queued",
+            None, source, default_parameters(source, location), status=RunStatus.QUEUED,
             on_start=lambda session, run_id: enqueue(_deferrer(), session, run_id, source))
     except Conflict as busy:
         LOG.info("scheduled ingest of %s skipped: %s", source, busy)

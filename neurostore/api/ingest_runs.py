@@ -22,6 +22,7 @@ from neurostore.api.context import actor, services
 from neurostore.schemas.api_responses import PageMeta
 from neurostore.services.actors import Actor
 from neurostore.services.errors import PermissionDenied, Unauthenticated
+from neurostore.vocabulary import RunStatus
 
 blp = Blueprint("ingest_runs", __name__, url_prefix="/api/ingest-runs",
                 description="Ingestion runs: start one in the background, watch them")
@@ -180,7 +181,7 @@ def start_run() -> Response:
                                                           batch_size=body["batch_size"])
 
     ingest = services().ingest
-    run_id = ingest.start_run(me, body["source"], body["parameters"], status="queued",
+    run_id = ingest.start_run(me, body["source"], body["parameters"], status=RunStatus.QUEUED,
                               on_start=enqueue)
     return http.respond(ingest.get_run(run_id), 202,
                         location=url_for("ingest_runs.ingest_run", id=run_id))

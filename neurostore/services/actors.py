@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neurostore.vocabulary import Role
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -28,12 +30,12 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         """True for administrators."""
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
     @property
     def is_curator(self) -> bool:
         """True for curators and administrators."""
-        return self.role in ("curator", "admin")
+        return self.role in (Role.CURATOR, Role.ADMIN)
 
 
 ANONYMOUS = Actor(id=None)

@@ -48,9 +48,9 @@ from neurostore.services.study_trees import (
 )
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.users import UserService
+from neurostore.vocabulary import ACTIVE_STATUSES, Role, RunStatus
 
 SYSTEM_USER = "system|ingest"
-ACTIVE = ("queued", "running")
 MAX_ERRORS = 1000
 #: A run creating or updating at least this many studies vacuums and analyzes after.
 ANALYZE_AFTER = 1000
@@ -99,14 +99,14 @@ class IngestService:
         except NotFound:
             try:
                 found = self.users.create(None, name="ingestion", external_id=SYSTEM_USER,
-                                          role="admin")
+                                          role=Role.ADMIN)
             except Conflict:
                 found = self.users.find(SYSTEM_USER)
         return Actor(found["id"], found["role"])
 
     # runs ------------------------------------------------------------------------------
     def start_run(self, actor: Actor | None, source: str, parameters: dict[str, Any], *,
-                  status: str = "running",
+                  status: str = RunStatus.RUNNING,
                   on_start: Callable[[Session, int], None] | None = None) -> int:
         """Open a run; refuses a second active run of the same source.
 
@@ -122,13 +122,13 @@ class IngestService:
             s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"ingest:{source}"))))
             busy = s.execute(
                 select(IngestRun.id).where(IngestRun.source == source,
-                                           IngestRun.status.in_(ACTIVE))
+                                           IngestRun.status.in_(ACTIVE_STATUSES))
             ).scalar()
             if busy:
                 raise Conflict(f"ingest run {busy} of {source} is still active")
             run = IngestRun(source=source, parameters=parameters, status=status,
                             requested_by=actor.id if actor else None,
-                            started_at=now if status == "running" else None, errors=[])
+                            started_at=now if status == RunStatus.RUNNING else None, errors=[])
             s.add(run)
             s.flush()
             run_id = run.id
@@ -156,9 +156,9 @@ class IngestService:
                 with UnitOfWork(self._sf) as uow:
                     uow.session.execute(
                         update(IngestRun)
-                        .where(IngestRun.source == source, IngestRun.status == "running",
+                        .where(IngestRun.source == source, IngestRun.status == RunStatus.RUNNING,
                                IngestRun.id != (keep or 0))
-                        .values(status="failed", finished_at=dt.datetime.now(dt.UTC),
+                        .values(status=RunStatus.FAILED, finished_at=dt.datetime.now(dt.UTC),
                                 errors=IngestRun.errors.op("||")(literal([ABANDONED], JSONB)))
                     )
                     uow.commit()
@@ -171,7 +171,7 @@ class IngestService:
         with UnitOfWork(self._sf) as uow:
             uow.session.execute(
                 update(IngestRun).where(IngestRun.id == run_id)
-                .values(status="running", started_at=dt.datetime.now(dt.UTC))
+                .values(status=RunStatus.RUNNING, started_at=dt.datetime.now(dt.UTC))
             )
             uow.commit()
 
