@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 
 from analysis.snapshot import ExportSummary, write_nimads, write_nimare, write_sleuth, write_tsv
 from analysis.snapshot.release import write_release
+from neurostore.vocabulary import PointSpace
 
 #: Skipped items kept in an export's stored summary (the count is always complete).
 SKIPS_KEPT = 100
@@ -52,9 +53,9 @@ FORMATS = {
                      "canonical NIMADS studyset with its annotation embedded (the snapshot)"),
         ExportFormat("nimare", "application/json", ".nimare.json", write_nimare,
                      "NiMARE dataset dict: nimare.dataset.Dataset(path) loads it"),
-        ExportFormat("sleuth-mni", "text/plain; charset=utf-8", ".mni.txt", _sleuth("MNI"),
+        ExportFormat("sleuth-mni", "text/plain; charset=utf-8", ".mni.txt", _sleuth(PointSpace.MNI),
                      "Sleuth text of the experiments in MNI space"),
-        ExportFormat("sleuth-tal", "text/plain; charset=utf-8", ".tal.txt", _sleuth("TAL"),
+        ExportFormat("sleuth-tal", "text/plain; charset=utf-8", ".tal.txt", _sleuth(PointSpace.TAL),
                      "Sleuth text of the experiments in Talairach space"),
         ExportFormat("tsv", "text/tab-separated-values; charset=utf-8", ".tsv", write_tsv,
                      "one row per peak: study, analysis, space, x, y, z, sample size, notes"),
