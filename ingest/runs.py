@@ -131,7 +131,7 @@ def execute(
                     "reason": f"attempt failed, to be retried: {reason}"}
             ingest.record_batch(run_id, BatchReport(errors=[note]))
         raise
-    summary.status = RunStatus.FAILED if summary.failed else RunStatus.SUCCEEDED
+    summary.status = (RunStatus.FAILED if summary.failed else RunStatus.SUCCEEDED).value
     error = (f"{summary.failed} records could not be fetched; the next run retries them"
              if summary.failed else None)
     ingest.finish_run(run_id, summary.status, error=error)

@@ -48,7 +48,7 @@ from neurostore.services.study_trees import (
 )
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.users import UserService
-from neurostore.vocabulary import ACTIVE_STATUSES, Role, RunStatus
+from neurostore.vocabulary import ACTIVE_STATUSES, RevisionAction, Role, RunStatus
 
 SYSTEM_USER = "system|ingest"
 MAX_ERRORS = 1000
@@ -304,12 +304,12 @@ class IngestService:
                     hashes[row.id] = hashed[data["source_id"]][1]
             if new:
                 made = self.studies._insert(s, actor, new, provenance, [None] * len(new),
-                                            "create")
+                                            RevisionAction.CREATE)
                 report.created += len(made)
                 hashes.update({r.id: hashed[r.state["source_id"]][1] for r in made})
                 if dry_run:
                     report.diffs.extend(
-                        {"source_id": r.state["source_id"], "action": "create",
+                        {"source_id": r.state["source_id"], "action": RevisionAction.CREATE.value,
                          "analyses": len(r.state["analyses"]),
                          "points": sum(len(a["points"]) for a in r.state["analyses"])}
                         for r in made
@@ -421,11 +421,11 @@ class IngestService:
         root = versioning.lock(s, Study, "study", row.id)
         version = versioning.bump(s, Study, root)
         write_trees(s, [write])
-        history.record(s, actor, "study", [(row.id, version, "update", after, current)],
-                       provenance)
+        history.record(s, actor, "study",
+                       [(row.id, version, RevisionAction.UPDATE, after, current)], provenance)
         report.updated += 1
         if dry_run:
-            report.diffs.append({"source_id": row.source_id, "action": "update",
+            report.diffs.append({"source_id": row.source_id, "action": RevisionAction.UPDATE.value,
                                  "study": row.id, "diff": history.diff_states(current, after)})
         return True
 

@@ -59,7 +59,7 @@ class UserService:
         name: str,
         external_id: str | None = None,
         email: str | None = None,
-        role: str = Role.USER,
+        role: str = Role.USER.value,
         uow: UnitOfWork | None = None,
     ) -> dict:
         """Create a user; ``actor=None`` is the operator at the command line."""
