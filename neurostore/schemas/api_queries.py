@@ -23,6 +23,9 @@ MAX_PAGE = 1_000_000
 ID = validate.Length(min=1, max=32)
 # Coordinates and radii in mm; anything outside this box is no brain location.
 MM = validate.Range(min=-1000, max=1000)
+#: The largest radius (mm) of a coordinate search.
+MAX_RADIUS_MM = 100
+RADIUS = validate.Range(0, MAX_RADIUS_MM, min_inclusive=False)
 
 
 def _flag(description: str) -> fields.Boolean:
@@ -162,7 +165,7 @@ class StudyListArgs(ListArgs, NestedArgs):
     x = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI x (mm)"})
     y = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI y (mm)"})
     z = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI z (mm)"})
-    radius = fields.Float(allow_nan=False, validate=validate.Range(0, 100, min_inclusive=False),
+    radius = fields.Float(allow_nan=False, validate=RADIUS,
                           metadata={"description": "mm around (x, y, z); Talairach peaks are"
                                                    " converted to MNI to match"})
 

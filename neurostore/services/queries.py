@@ -33,7 +33,6 @@ from neurostore.services.study_queries import meta_of
 STUDYSET_FIELDS = ("name", "description", "publication", "authors", "year", "doi", "pmid",
                    "pmcid", "metadata", "public")
 ANNOTATION_FIELDS = ("name", "description", "metadata", "note_keys", "public")
-CHILD_KINDS = ("analyses", "tables", "points", "images")
 
 
 def _by_id(table: Any) -> dict[str, SortKey]:
