@@ -33,7 +33,7 @@ from ingest.runs import run_now
 from ingest.sources import Environment, SourceError
 from neurostore import jobs
 from neurostore.services.errors import ServiceError
-from neurostore.services.ingest import BatchReport
+from neurostore.services.ingest import COUNTS, BatchReport
 from neurostore.storage import LocalFileStore
 from neurostore.vocabulary import RunStatus
 
@@ -254,7 +254,7 @@ def _run(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int,
 def _print_summary(console: Console, summary: LoadSummary) -> None:
     run = f"run {summary.run_id}" if summary.run_id else "dry run"
     table = Table(title=f"{summary.source} {run}: {summary.status}")
-    names = ("created", "updated", "unchanged", "skipped", "failed")
+    names = COUNTS
     for name in (*names, "studies", "peaks", "seconds"):
         table.add_column(name, justify="right")
     table.add_row(*(str(getattr(summary, n)) for n in (*names, "studies", "peaks")),

@@ -52,6 +52,8 @@ from neurostore.vocabulary import ACTIVE_STATUSES, RevisionAction, Role, RunStat
 
 SYSTEM_USER = "system|ingest"
 MAX_ERRORS = 1000
+#: The counts of a batch report, by what happened to each record.
+COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
 #: A run creating or updating at least this many studies vacuums and analyzes after.
 ANALYZE_AFTER = 1000
 ANALYZED_TABLES = ("studies", "base_studies", "tables", "analyses", "analysis_conditions",
@@ -76,7 +78,7 @@ class BatchReport:
 
     def add(self, other: BatchReport) -> None:
         """Accumulate another batch's counts, errors, diffs and what it made."""
-        for name in ("created", "updated", "unchanged", "skipped", "failed"):
+        for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         self.diffs.extend(other.diffs)
@@ -179,7 +181,7 @@ class IngestService:
         """Add a committed batch's counts and errors to the run."""
         with UnitOfWork(self._sf) as uow:
             run = uow.session.get(IngestRun, run_id, with_for_update=True)
-            for name in ("created", "updated", "unchanged", "skipped", "failed"):
+            for name in COUNTS:
                 setattr(run, name, getattr(run, name) + getattr(report, name))
             room = MAX_ERRORS - len(run.errors)
             if room > 0 and report.errors:
