@@ -5,15 +5,15 @@ NeuroVault stores a code and shows a display label (``("T", "T map")``,
 NiMARE write short lower-case names (``"beta"``, ``"se"``, ``"t"``, ``"varcope"``).
 Codes follow NeuroVault's where it has one (``U`` univariate-beta, ``M``
 multivariate-beta, ``R`` ROI/mask, ``PA`` parcellation, ``A`` anatomical); the spellings
-are :data:`neurostore.vocabulary.VALUE_TYPE_ALIASES`, the same the API accepts.
+are :data:`neurostore.vocabulary.VALUE_TYPE_LABELS` (the API's and NeuroVault's).
 """
 
 from __future__ import annotations
 
-from neurostore.vocabulary import VALUE_TYPE_ALIASES, ValueType
+from neurostore.vocabulary import VALUE_TYPE_LABELS, ValueType
 
 #: Every spelling :mod:`neurostore.vocabulary` knows, in lower case.
-_BY_LABEL = {label.lower(): code.value for label, code in VALUE_TYPE_ALIASES.items()}
+_BY_LABEL = {label.lower(): code.value for label, code in VALUE_TYPE_LABELS.items()}
 
 
 def normalise_value_type(label: str | None) -> str | None:

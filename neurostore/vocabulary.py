@@ -110,19 +110,32 @@ NEUROVAULT_MAP_TYPES: Mapping[str, ValueType] = {
     "other": ValueType.OTHER,
 }
 
-#: Spellings of a value type (upper case, single spaces) -> the value type: the codes,
-#: NeuroVault's codes and labels, and the names NIMADS files and NiMARE write (``"t"``,
-#: ``"beta"``, ``"varcope"``, in any case).
+#: Spellings of a value type the API accepts (upper case, single spaces) -> the value type:
+#: the codes, NeuroVault's codes and short labels, and the names NIMADS files and NiMARE
+#: write (``"t"``, ``"beta"``, ``"varcope"``, in any case). The API documents them (the
+#: OpenAPI ``pattern`` of ``value_type``).
 VALUE_TYPE_ALIASES: Mapping[str, ValueType] = {
     **{code.value: code for code in ValueType},
-    **{label.upper(): code for label, code in NEUROVAULT_MAP_TYPES.items()},
+    "T MAP": ValueType.T,
+    "Z MAP": ValueType.Z,
+    "F MAP": ValueType.F,
     "CHI2": ValueType.X2,
     "CHI-SQUARED MAP": ValueType.X2,
     "P MAP": ValueType.P,
     "1-P MAP": ValueType.IP,
     "V": ValueType.VARIANCE,
+    "MULTIVARIATE-BETA MAP": ValueType.M,
+    "UNIVARIATE-BETA MAP": ValueType.U,
+    "ROI/MASK": ValueType.R,
+    "PARCELLATION": ValueType.PA,
+    "ANATOMICAL": ValueType.A,
 }
 
+#: What ingest reads: the API's spellings and all of NeuroVault's display labels.
+VALUE_TYPE_LABELS: Mapping[str, ValueType] = {
+    **VALUE_TYPE_ALIASES,
+    **{label.upper(): code for label, code in NEUROVAULT_MAP_TYPES.items()},
+}
 
 def values(vocabulary: type[StrEnum]) -> tuple[str, ...]:
     """The plain strings of a vocabulary, in its order.
