@@ -8,28 +8,14 @@ is what lets ``alembic check`` see that models and migrations agree.
 
 from __future__ import annotations
 
-import numpy as np
-
-#: Lancaster et al. (2007) ``icbm_other2tal``: MNI (ICBM152, "other" normalisation
-#: software) -> Talairach in mm, the top three rows of the affine. The same published matrix
-#: as :data:`analysis.meta.space.ICBM_OTHER_TO_TAL` (which the store cannot import; a test
-#: checks that they agree).
-ICBM_OTHER_TO_TAL = (
-    (0.9357, 0.0029, -0.0072, -1.0423),
-    (-0.0065, 0.9396, -0.0726, -1.3940),
-    (0.0103, 0.0752, 0.8967, 3.6475),
+# Lancaster et al. (2007) icbm_other2tal (analysis.meta.space.ICBM_OTHER_TO_TAL), inverted
+# to the eight significant digits the migrated index holds: Talairach -> MNI (ICBM152) in mm.
+# tests/neurostore/test_talairach.py checks that it is that inverse.
+TAL_TO_MNI = (
+    (1.0686002, -0.0039592069, 0.008259711, 1.0781555),
+    (0.006402499, 1.057407, 0.085662813, 1.1682435),
+    (-0.012811475, -0.0886319, 1.1079214, -4.1780494),
 )
-
-
-def _inverse(rows: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
-    # Eight significant digits: the literals the search index was built with (0002, 0007);
-    # more would change the indexed expression.
-    inverse = np.linalg.inv(np.vstack([rows, (0.0, 0.0, 0.0, 1.0)]))[:3]
-    return tuple(tuple(float(f"{value:.8g}") for value in row) for row in inverse)
-
-
-#: Talairach -> MNI in mm: the inverse of :data:`ICBM_OTHER_TO_TAL`.
-TAL_TO_MNI = _inverse(ICBM_OTHER_TO_TAL)
 
 
 def _const(value: float) -> str:
