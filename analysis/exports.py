@@ -9,6 +9,7 @@ from analysis.snapshot import write_nimare, write_sleuth, write_tsv
 from analysis.snapshot.release import write_release
 from neurostore.snapshot import ExportSummary
 from neurostore.snapshot.formats import Writer
+from neurostore.vocabulary import PointSpace
 
 
 def _sleuth(space: str) -> Writer:
@@ -20,8 +21,8 @@ def _sleuth(space: str) -> Writer:
 #: Format name -> writer.
 WRITERS: dict[str, Writer] = {
     "nimare": write_nimare,
-    "sleuth-mni": _sleuth("MNI"),
-    "sleuth-tal": _sleuth("TAL"),
+    "sleuth-mni": _sleuth(PointSpace.MNI),
+    "sleuth-tal": _sleuth(PointSpace.TAL),
     "tsv": write_tsv,
     "release": write_release,
 }

@@ -31,6 +31,7 @@ from analysis.report import cluster_rows, cluster_thresholds, clusters_tsv, repo
 from analysis.runinputs import coordinate_inputs, group_inputs, image_inputs, records
 from analysis.runspec import ESTIMATORS, build, needs_sample_sizes, report_options
 from neurostore.snapshot import SnapshotError
+from neurostore.vocabulary import RunStatus
 
 LOG = logging.getLogger(__name__)
 
@@ -311,13 +312,13 @@ def execute(services: Any, run_id: str, *, null_cache: NullCache | None = None) 
             "timings": {name: round(seconds, 3) for name, seconds in timings.items()},
             **null,
         }
-        return "succeeded" if runs.finish(run_id, token, outputs, provenance) else None
+        return RunStatus.SUCCEEDED if runs.finish(run_id, token, outputs, provenance) else None
     except RunAbandoned:
         LOG.info("run %s was cancelled or taken over; stopping", run_id)
         return None
     except (MetaAnalysisInputError, SnapshotError) as exc:
         runs.fail(run_id, token, str(exc))
-        return "failed"
+        return RunStatus.FAILED
     except Exception as exc:
         runs.fail(run_id, token, f"{type(exc).__name__}: {exc}")
         raise

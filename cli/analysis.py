@@ -14,8 +14,8 @@ from cli.export import OPERATOR, acting_user
 from cli.runtime import Runtime, fail, pass_runtime
 from neurostore.jobs import live_workers
 from neurostore.services.errors import ServiceError
+from neurostore.vocabulary import FINISHED_STATUSES, RunStatus
 
-FINISHED = ("succeeded", "failed", "cancelled")
 #: Seconds between two looks at a run being waited for.
 POLL = 1.0
 
@@ -96,9 +96,9 @@ def _wait(rt: Runtime, run_id: str, warn_after: float) -> None:
     runs = rt.services.analysis_runs
     started = time.monotonic()
     warned = False
-    while (found := runs.get(OPERATOR, run_id))["status"] not in FINISHED:
+    while (found := runs.get(OPERATOR, run_id))["status"] not in FINISHED_STATUSES:
         pause = POLL
-        if not warned and found["status"] == "queued":
+        if not warned and found["status"] == RunStatus.QUEUED:
             waited = time.monotonic() - started
             if waited >= warn_after:
                 click.echo(_unclaimed(rt, run_id, round(waited, 1)), err=True)

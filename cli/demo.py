@@ -21,6 +21,7 @@ from neurostore.services.actors import Actor
 from neurostore.services.errors import NotFound
 from neurostore.services.history import Provenance
 from neurostore.services.nimads import import_studyset
+from neurostore.vocabulary import Role
 
 DEMO_USER = "demo|local"
 
@@ -34,7 +35,7 @@ def _demo_actor(rt: Runtime) -> Actor:
         found = rt.services.users.find(DEMO_USER)
     except NotFound:
         found = rt.services.users.create(Actor.system(), name="Demo Curator", external_id=DEMO_USER,
-                                         role="curator")
+                                         role=Role.CURATOR)
     return Actor(found["id"], found["role"])
 
 

@@ -12,9 +12,10 @@ from cli.runtime import Runtime, fail, pass_runtime
 from neurostore.services.actors import Actor
 from neurostore.services.errors import ServiceError
 from neurostore.snapshot.formats import FORMATS
+from neurostore.vocabulary import Role
 
 #: Reads on the command line act as the operator, who may read everything.
-OPERATOR = Actor(id=None, role="admin")
+OPERATOR = Actor(id=None, role=Role.ADMIN)
 
 
 def acting_user(rt: Runtime, ref: str) -> Actor:

@@ -32,8 +32,9 @@ from ingest.runs import run_now
 from ingest.sources import Environment, SourceError
 from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import ServiceError
-from neurostore.services.ingest import BatchReport
+from neurostore.services.ingest import COUNTS, BatchReport
 from neurostore.storage import LocalFileStore
+from neurostore.vocabulary import RunStatus
 
 SHOWN_ERRORS = 10
 SHOWN_DIFFS = 20
@@ -242,14 +243,14 @@ def _run(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int,
     if dry_run:
         _print_diffs(console, summary)
     _print_summary(console, summary)
-    if summary.status == "failed":
+    if summary.status == RunStatus.FAILED:
         raise click.exceptions.Exit(1)
 
 
 def _print_summary(console: Console, summary: LoadSummary) -> None:
     run = f"run {summary.run_id}" if summary.run_id else "dry run"
     table = Table(title=f"{summary.source} {run}: {summary.status}")
-    names = ("created", "updated", "unchanged", "skipped", "failed")
+    names = COUNTS
     for name in (*names, "studies", "peaks", "seconds"):
         table.add_column(name, justify="right")
     table.add_row(*(str(getattr(summary, n)) for n in (*names, "studies", "peaks")),

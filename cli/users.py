@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from cli.runtime import Runtime, fail, pass_runtime
-from neurostore.models.users import ROLES
 from neurostore.services.actors import Actor
 from neurostore.services.errors import ServiceError
+from neurostore.vocabulary import Role, values
 
 
 @click.group()
@@ -19,7 +19,7 @@ def users() -> None:
 @click.option("--name", required=True, help="Display name.")
 @click.option("--external-id", help="Identity from a sign-in provider (e.g. orcid|0000-...).")
 @click.option("--email")
-@click.option("--role", type=click.Choice(ROLES), default="user", show_default=True)
+@click.option("--role", type=click.Choice(values(Role)), default=Role.USER.value, show_default=True)
 @pass_runtime
 def create_user(rt: Runtime, name: str, external_id: str | None, email: str | None,
                 role: str) -> None:

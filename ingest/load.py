@@ -22,9 +22,9 @@ from neurostore.services.actors import SYSTEM, Actor
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
 from neurostore.services.uow import UnitOfWork
+from neurostore.vocabulary import RunStatus
 
 DEFAULT_BATCH_SIZE = 1000
-COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
 
 # Called after each batch with the number of studies read so far and that batch's report.
 Progress = Callable[[int, BatchReport], None]
@@ -67,35 +67,23 @@ class SourceStream:
 
 
 @dataclass
-class LoadSummary:
-    """What a load did (or, in a dry run, would do)."""
+class LoadSummary(BatchReport):
+    """What a load did (or, in a dry run, would do): its batches' reports added up
+    (:meth:`~neurostore.services.ingest.BatchReport.add`), with the run and its totals."""
 
-    source: str
+    source: str = field(kw_only=True)
     run_id: int | None = None
-    status: str = "running"
+    status: str = RunStatus.RUNNING.value
     studies: int = 0
     peaks: int = 0
     seconds: float = 0.0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    diffs: list[dict[str, Any]] = field(default_factory=list)
-    made: dict[str, str] = field(default_factory=dict)
-
-    def add(self, report: BatchReport) -> None:
-        """Accumulate a batch's counts, errors, diffs and what it made."""
-        for name in COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(report, name))
-        self.errors.extend(report.errors)
-        self.diffs.extend(report.diffs)
-        self.made.update(report.made)
 
     def as_dict(self) -> dict[str, Any]:
-        """The summary as plain data (for JSON output and the demo)."""
-        return asdict(self)
+        """The summary as plain data (for JSON output and the demo): the run, its totals,
+        then the report's counts, errors, diffs and what it made."""
+        data = asdict(self)
+        first = ("source", "run_id", "status", "studies", "peaks", "seconds")
+        return {**{name: data.pop(name) for name in first}, **data}
 
 
 def load(
@@ -155,10 +143,8 @@ def load(
             else:
                 uow.commit()
         # The run's counts are those of the one transaction, written once it committed.
-        report = BatchReport(**{name: getattr(whole, name) for name in COUNTS},
-                             errors=whole.errors, diffs=whole.diffs, made=whole.made)
-        _record(services, run_id, report, dry_run)
-        summary.add(report)
+        _record(services, run_id, whole, dry_run)
+        summary.add(whole)
         summary.studies, summary.peaks = whole.studies, whole.peaks
     summary.seconds = time.perf_counter() - started
     return summary

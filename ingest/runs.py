@@ -19,6 +19,7 @@ from neurostore.services.actors import SYSTEM, Actor
 from neurostore.services.ingest import BatchReport
 from neurostore.services.registry import Services
 from neurostore.storage import ScratchFileStore
+from neurostore.vocabulary import RunStatus
 
 
 def run_now(
@@ -125,13 +126,13 @@ def execute(
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"
         if final_attempt:
-            ingest.finish_run(run_id, "failed", error=reason)
+            ingest.finish_run(run_id, RunStatus.FAILED, error=reason)
         else:
             note = {"source_id": None, "line": None,
                     "reason": f"attempt failed, to be retried: {reason}"}
             ingest.record_batch(run_id, BatchReport(errors=[note]))
         raise
-    summary.status = "failed" if summary.failed else "succeeded"
+    summary.status = (RunStatus.FAILED if summary.failed else RunStatus.SUCCEEDED).value
     error = (f"{summary.failed} records could not be fetched; the next run retries them"
              if summary.failed else None)
     ingest.finish_run(run_id, summary.status, error=error)

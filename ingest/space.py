@@ -14,15 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from neurostore.vocabulary import POINT_SPACE_ALIASES, PointSpace
+
 MNI_BOX_MM = ((-90.0, 90.0), (-126.0, 90.0), (-72.0, 108.0))
 DEFAULT_MARGIN_MM = 10.0
 
-_SPACE_ALIASES = {
-    "MNI": "MNI",
-    "TAL": "TAL",
-    "TALAIRACH": "TAL",
-    "UNKNOWN": "UNKNOWN",
-}
 
 
 def normalise_space(label: str | None) -> str | None:
@@ -44,8 +40,8 @@ def normalise_space(label: str | None) -> str | None:
         return None
     key = label.strip().upper()
     if key.startswith("MNI") or key == "ICBM152":
-        return "MNI"
-    return _SPACE_ALIASES.get(key, "UNKNOWN")
+        return PointSpace.MNI.value
+    return POINT_SPACE_ALIASES.get(key, PointSpace.UNKNOWN).value
 
 
 def mni_box_excess(xyz: Sequence[float]) -> float:

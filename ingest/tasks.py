@@ -35,10 +35,10 @@ from neurostore.services.errors import Conflict
 from neurostore.services.ingest import INGEST_QUEUE, INGEST_TASK
 from neurostore.services.registry import build_services
 from neurostore.storage import LocalFileStore
+from neurostore.vocabulary import FINISHED_STATUSES
 
 LOG = logging.getLogger(__name__)
 QUEUE = INGEST_QUEUE
-FINISHED = ("succeeded", "failed", "cancelled")
 # Three attempts in all, 1 then 5 minutes apart: long enough for a host to come back.
 RETRY = procrastinate.RetryStrategy(max_attempts=2, wait=60, linear_wait=240)
 
@@ -78,7 +78,7 @@ def run_job(env: Environment, run_id: int, *, attempts: int = 0,
     """
     ingest = env.services.ingest
     run = ingest.get_run(run_id)
-    if run["status"] in FINISHED:
+    if run["status"] in FINISHED_STATUSES:
         return None
     with ingest.hold(run["source"], keep=run_id):
         ingest.mark_running(run_id)

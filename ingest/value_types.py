@@ -4,43 +4,16 @@ NeuroVault stores a code and shows a display label (``("T", "T map")``,
 ``("Pa", "parcellation")``, ...); its API returns the label. NIMADS files and
 NiMARE write short lower-case names (``"beta"``, ``"se"``, ``"t"``, ``"varcope"``).
 Codes follow NeuroVault's where it has one (``U`` univariate-beta, ``M``
-multivariate-beta, ``R`` ROI/mask, ``PA`` parcellation, ``A`` anatomical).
+multivariate-beta, ``R`` ROI/mask, ``PA`` parcellation, ``A`` anatomical); the spellings
+are :data:`neurostore.vocabulary.VALUE_TYPE_LABELS` (the API's and NeuroVault's).
 """
 
 from __future__ import annotations
 
-_BY_LABEL = {
-    # NeuroVault display labels
-    "t map": "T",
-    "z map": "Z",
-    "f map": "F",
-    "chi squared map": "X2",
-    "p map (given null hypothesis)": "P",
-    '1-p map ("inverted" probability)': "IP",
-    "multivariate-beta map": "M",
-    "univariate-beta map": "U",
-    "roi/mask": "R",
-    "parcellation": "PA",
-    "anatomical": "A",
-    "variance": "VARIANCE",
-    "other": "OTHER",
-    # NeuroVault codes and NIMADS / NiMARE names
-    "t": "T",
-    "z": "Z",
-    "f": "F",
-    "x2": "X2",
-    "p": "P",
-    "ip": "IP",
-    "m": "M",
-    "u": "U",
-    "r": "R",
-    "pa": "PA",
-    "a": "A",
-    "v": "VARIANCE",
-    "beta": "BETA",
-    "se": "SE",
-    "varcope": "VARCOPE",
-}
+from neurostore.vocabulary import VALUE_TYPE_LABELS, ValueType
+
+#: Every spelling :mod:`neurostore.vocabulary` knows, in lower case.
+_BY_LABEL = {label.lower(): code.value for label, code in VALUE_TYPE_LABELS.items()}
 
 
 def normalise_value_type(label: str | None) -> str | None:
@@ -60,4 +33,4 @@ def normalise_value_type(label: str | None) -> str | None:
     """
     if label is None or not label.strip():
         return None
-    return _BY_LABEL.get(" ".join(label.lower().split()), "OTHER")
+    return _BY_LABEL.get(" ".join(label.lower().split()), ValueType.OTHER.value)

@@ -153,7 +153,9 @@ class MonteCarloFWE:
     seed : int
         Seed; the same seed gives the same output.
     cache : NullCache or None
-        Where nulls are cached; None disables caching.
+        Where nulls are cached; None uses the process-wide in-memory cache
+        (:data:`~analysis.meta.montecarlo.DEFAULT_CACHE`); ``NullCache(max_items=0)`` keeps
+        nothing.
     """
 
     n_iters: int = 1000

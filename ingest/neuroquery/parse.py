@@ -18,6 +18,7 @@ from ingest.peak_tables import PeakTable, analyses_from_tables, group_by_study, 
 from ingest.records import ParseResult, Skipped, Study, StudyStream
 from ingest.space import DEFAULT_MARGIN_MM
 from ingest.tabular import TsvFile
+from neurostore.vocabulary import PointSpace
 
 SOURCE = "neuroquery"
 RELEASE_URL = "https://github.com/neuroquery/neuroquery_data/raw/4580f86/data/"  # + *_FILE
@@ -129,5 +130,5 @@ def _study(pmid: str, title: str | None, tables: list[PeakTable]) -> dict[str, A
         "source": SOURCE,
         "source_id": pmid,
         "source_updated_at": None,
-        "analyses": analyses_from_tables(tables, "MNI"),
+        "analyses": analyses_from_tables(tables, PointSpace.MNI.value),
     }

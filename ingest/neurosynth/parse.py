@@ -18,6 +18,7 @@ from ingest.peak_tables import PeakTable, analyses_from_tables, group_by_study, 
 from ingest.records import ParseResult, Skipped, Study, StudyStream
 from ingest.space import normalise_space
 from ingest.tabular import TsvFile
+from neurostore.vocabulary import PointSpace
 
 SOURCE = "neurosynth"
 RELEASE_URL = "https://github.com/neurosynth/neurosynth-data/raw/209c33c/"  # + *_FILE
@@ -35,7 +36,7 @@ _NO_METADATA: dict[str, Any] = {
     "publication": None,
     "year": None,
     "doi": None,
-    "space": "UNKNOWN",
+    "space": PointSpace.UNKNOWN.value,
 }
 
 PathLike = str | os.PathLike[str]
@@ -136,7 +137,7 @@ def _read_metadata(path: PathLike, skipped: list[Skipped]) -> dict[str, dict[str
                 "publication": _text(fields[c["journal"]]),
                 "year": int(year) if year.isdigit() else None,
                 "doi": _doi(fields[c["doi"]]),
-                "space": normalise_space(fields[c["space"]]) or "UNKNOWN",
+                "space": normalise_space(fields[c["space"]]) or PointSpace.UNKNOWN.value,
             }
     return papers
 

@@ -26,12 +26,13 @@ from ingest.neurovault.parse import Selection
 from ingest.records import Skipped, Study
 from ingest.statmaps import map_suffix, scratch_folder, store_map
 from neurostore.storage import LocalFileStore
+from neurostore.vocabulary import PointSpace
 
 # Skip reasons that mean "not fetched": the record may well be fine next time.
 FETCH_FAILURES = ("images not fetched", "collection not fetched", "map not downloaded")
 # NeuroVault's name for "some MNI template"; other names the store knows pass through.
-_SPACE_NAMES = {"genericmni": "MNI"}
-_STORE_SPACE_PREFIXES = ("MNI", "TAL")
+_SPACE_NAMES = {"genericmni": PointSpace.MNI.value}
+_STORE_SPACE_PREFIXES = (PointSpace.MNI.value, PointSpace.TAL.value)
 
 # url -> (sha256, image metadata) of the stored version of a collection
 StoredFiles = Callable[[str], dict[str, tuple[str, Any]]]

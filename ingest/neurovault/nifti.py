@@ -21,7 +21,9 @@ import nibabel as nib
 import numpy as np
 from nibabel.filebasedimages import ImageFileError
 
-_CODE_SPACES = {4: "MNI", 3: "TAL"}
+from neurostore.vocabulary import PointSpace
+
+_CODE_SPACES = {4: PointSpace.MNI.value, 3: PointSpace.TAL.value}
 # |x|, y, z in mm of voxel (0, 0, 0) on the MNI152 grids of FSL / NiMARE and of SPM.
 _MNI_GRID_CORNERS = ((90.0, -126.0, -72.0), (78.0, -112.0, -70.0))
 _MNI_VOXEL_SIZES = (1.0, 1.5, 2.0, 3.0)
@@ -122,5 +124,5 @@ def _guess_space(image: nib.Nifti1Image | nib.Nifti2Image, affine: np.ndarray) -
                 expected = np.diag([x_step, size, size, 1.0])
                 expected[:3, 3] = (x0 if x_step < 0 else -x0, y0, z0)
                 if np.allclose(affine, expected, atol=1e-3):
-                    return "MNI"
+                    return PointSpace.MNI.value
     return None

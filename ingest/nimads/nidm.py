@@ -16,15 +16,16 @@ import posixpath
 from dataclasses import dataclass, field
 
 from ingest.statmaps import map_suffix
+from neurostore.vocabulary import ValueType
 
 #: The store's value type of each statistic map a pack may hold.
 VALUE_TYPES = {
-    "TStatistic": "T",
-    "ZStatistic": "Z",
-    "FStatistic": "F",
-    "Contrast": "BETA",
-    "ContrastStandardError": "SE",
-    "ContrastVariance": "VARCOPE",
+    "TStatistic": ValueType.T.value,
+    "ZStatistic": ValueType.Z.value,
+    "FStatistic": ValueType.F.value,
+    "Contrast": ValueType.BETA.value,
+    "ContrastStandardError": ValueType.SE.value,
+    "ContrastVariance": ValueType.VARCOPE.value,
 }
 #: Maps a pack holds that are not statistics of the contrast: not imported, not reported.
 AUXILIARY = frozenset({

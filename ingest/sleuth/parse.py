@@ -29,13 +29,15 @@ from typing import Any
 
 from ingest.compressed import read_bytes
 from ingest.records import ParseError, ParseResult, Skipped, Study
+from neurostore.vocabulary import POINT_SPACE_ALIASES, PointSpace
 
 SOURCE = "sleuth"
 
 _REFERENCE = re.compile(r"^//\s*Reference\s*=\s*(?P<space>.*?)\s*$", re.IGNORECASE)
 _SUBJECTS = re.compile(r"^//\s*Subjects\s*=\s*(?P<n>.*?)\s*$", re.IGNORECASE)
 _AUTHOR_YEAR = re.compile(r"^(?P<authors>.+?),\s*(?P<year>\d{4})[a-z]?$")
-_SPACES = {"MNI": "MNI", "TAL": "TAL", "TALAIRACH": "TAL"}
+_SPACES = {name: space.value for name, space in POINT_SPACE_ALIASES.items()
+           if space is not PointSpace.UNKNOWN}
 
 
 @dataclass

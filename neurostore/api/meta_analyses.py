@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 from neurostore.api import http
 from neurostore.api.context import actor, services
 from neurostore.api.openapi import JSON_VALUE_REF
-from neurostore.models.analysis_runs import RUN_STATUSES
 from neurostore.schemas.patterns import NOT_BLANK, STORABLE_TEXT
+from neurostore.vocabulary import RunStatus, values
 
 blp = Blueprint("meta_analyses", __name__, url_prefix="/api/meta-analyses",
                 description="Meta-analysis runs of snapshots (queued, run by workers)")
@@ -41,7 +41,7 @@ class RunListArgs(Schema):
     """Filters of the run list."""
 
     snapshot = fields.String(validate=validate.Length(min=1, max=64))
-    status = fields.String(validate=validate.OneOf(RUN_STATUSES))
+    status = fields.String(validate=validate.OneOf(values(RunStatus)))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -53,7 +53,7 @@ class RunOut(Schema):
     user = fields.String(allow_none=True)
     estimator = fields.String(required=True)
     spec = fields.Dict()
-    status = fields.String(validate=validate.OneOf(RUN_STATUSES))
+    status = fields.String(validate=validate.OneOf(values(RunStatus)))
     progress = fields.Dict(metadata={"description": "stage, and Monte Carlo iterations done"})
     attempts = fields.Integer()
     error = fields.String(allow_none=True)

@@ -8,9 +8,8 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neurostore.db import JSON, Base, PublicId
-
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-FINISHED = ("succeeded", "failed", "cancelled")
+from neurostore.models.columns import one_of
+from neurostore.vocabulary import RunStatus
 
 
 class AnalysisRun(Base):
@@ -23,10 +22,7 @@ class AnalysisRun(Base):
 
     __tablename__ = "analysis_runs"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
-            name="status_known",
-        ),
+        CheckConstraint(one_of("status", RunStatus), name="status_known"),
     )
 
     id: Mapped[PublicId]
@@ -42,7 +38,7 @@ class AnalysisRun(Base):
     )
     estimator: Mapped[str] = mapped_column(String(64))
     spec: Mapped[JSON] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED.value, index=True)
     progress: Mapped[JSON] = mapped_column(default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim: Mapped[str | None] = mapped_column(String(32))

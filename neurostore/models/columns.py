@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from neurostore.db import JSON
-
-POINT_SPACES = ("MNI", "TAL", "UNKNOWN")
-VALUE_TYPES = (
-    "T",
-    "Z",
-    "F",
-    "X2",
-    "P",
-    "IP",
-    "BETA",
-    "SE",
-    "VARCOPE",
-    "VARIANCE",
-    "M",
-    "U",
-    "R",
-    "PA",
-    "A",
-    "OTHER",
-)
 
 
 def not_blank(column: str) -> CheckConstraint:
@@ -35,6 +16,29 @@ def not_blank(column: str) -> CheckConstraint:
     return CheckConstraint(
         f"{column} IS NULL OR length(btrim({column})) > 0", name=f"{column}_not_blank"
     )
+
+
+def one_of(column: str, values: Iterable[str], *, nullable: bool = False) -> str:
+    """SQL saying that a column holds one of a vocabulary's values.
+
+    Parameters
+    ----------
+    column : str
+        The column's name.
+    values : iterable of str
+        The allowed values, in the order the SQL lists them (an enum of
+        :mod:`neurostore.vocabulary` gives its members' order).
+    nullable : bool, optional
+        Also allow NULL.
+
+    Returns
+    -------
+    str
+        ``column IN ('a', 'b', ...)``, prefixed by ``column IS NULL OR`` when nullable: the
+        text of a CHECK constraint or of a partial index's condition.
+    """
+    listed = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IS NULL OR {column} IN ({listed})" if nullable else f"{column} IN ({listed})"
 
 
 def identifier_checks() -> tuple[CheckConstraint, ...]:

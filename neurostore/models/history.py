@@ -18,8 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neurostore.db import JSON, Base, JSONList
-
-ACTIONS = ("create", "update", "delete", "restore", "revert", "clone", "merge")
+from neurostore.models.columns import one_of
+from neurostore.vocabulary import RevisionAction
 
 
 class Revision(Base):
@@ -32,10 +32,7 @@ class Revision(Base):
 
     __tablename__ = "revisions"
     __table_args__ = (
-        CheckConstraint(
-            "action IN ('create', 'update', 'delete', 'restore', 'revert', 'clone', 'merge')",
-            name="action_known",
-        ),
+        CheckConstraint(one_of("action", RevisionAction), name="action_known"),
         CheckConstraint("version >= 1", name="version_positive"),
         Index(
             "uq_revisions_aggregate_version",

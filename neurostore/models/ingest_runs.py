@@ -18,8 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neurostore.db import JSON, Base, JSONList
-
-RUN_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+from neurostore.models.columns import one_of
+from neurostore.vocabulary import ACTIVE_STATUSES, RunStatus
 
 
 class IngestRun(Base):
@@ -27,22 +27,19 @@ class IngestRun(Base):
 
     __tablename__ = "ingest_runs"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",
-            name="status_known",
-        ),
+        CheckConstraint(one_of("status", RunStatus), name="status_known"),
         Index(
             "uq_ingest_runs_active_source",
             "source",
             unique=True,
-            postgresql_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text(one_of("status", ACTIVE_STATUSES)),
         ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     source: Mapped[str] = mapped_column(String(64), index=True)
     parameters: Mapped[JSON] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.QUEUED.value)
     requested_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     started_at: Mapped[dt.datetime | None]

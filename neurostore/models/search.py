@@ -8,7 +8,9 @@ is what lets ``alembic check`` see that models and migrations agree.
 
 from __future__ import annotations
 
-# Lancaster et al. (2007) icbm_other2tal, inverted: Talairach -> MNI (ICBM152) in mm.
+# Lancaster et al. (2007) icbm_other2tal (analysis.meta.space.ICBM_OTHER_TO_TAL), inverted
+# to the eight significant digits the migrated index holds: Talairach -> MNI (ICBM152) in mm.
+# tests/neurostore/test_talairach.py checks that it is that inverse.
 TAL_TO_MNI = (
     (1.0686002, -0.0039592069, 0.008259711, 1.0781555),
     (0.006402499, 1.057407, 0.085662813, 1.1682435),

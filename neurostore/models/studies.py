@@ -24,8 +24,10 @@ from neurostore.models.columns import (
     Versioned,
     identifier_checks,
     not_blank,
+    one_of,
 )
 from neurostore.models.search import FULLTEXT_DOCUMENT, MNI_XY_POINT
+from neurostore.vocabulary import PointSpace, ValueType
 
 
 def _finite(col: str) -> str:
@@ -127,7 +129,7 @@ class Point(Base):
             f" ({_finite('x')} AND {_finite('y')} AND {_finite('z')})",
             name="coordinates_finite",
         ),
-        CheckConstraint("space IS NULL OR space IN ('MNI', 'TAL', 'UNKNOWN')", name="space_known"),
+        CheckConstraint(one_of("space", PointSpace, nullable=True), name="space_known"),
         CheckConstraint("cluster_size IS NULL OR cluster_size >= 0", name="cluster_size_positive"),
         Index("ix_points_analysis_order", "analysis_id", "order"),
         Index("ix_points_study_id", "study_id"),
@@ -177,13 +179,10 @@ class Image(Base):
     __table_args__ = (
         CheckConstraint("sha256 IS NULL OR sha256 ~ '^[0-9a-f]{64}$'", name="sha256_format"),
         CheckConstraint(
-            "space IS NULL OR space ~ '^(MNI|TAL|UNKNOWN)[A-Za-z0-9_.-]*$'", name="space_known"
+            f"space IS NULL OR space ~ '^({'|'.join(PointSpace)})[A-Za-z0-9_.-]*$'",
+            name="space_known",
         ),
-        CheckConstraint(
-            "value_type IS NULL OR value_type IN ('T', 'Z', 'F', 'X2', 'P', 'IP', 'BETA', 'SE',"
-            " 'VARCOPE', 'VARIANCE', 'M', 'U', 'R', 'PA', 'A', 'OTHER')",
-            name="value_type_known",
-        ),
+        CheckConstraint(one_of("value_type", ValueType, nullable=True), name="value_type_known"),
     )
 
     id: Mapped[PublicId]

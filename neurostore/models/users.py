@@ -8,8 +8,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from neurostore.db import Base, PublicId, Timestamp
-
-ROLES = ("user", "curator", "admin")
+from neurostore.models.columns import one_of
+from neurostore.vocabulary import Role
 
 
 class User(Base):
@@ -17,7 +17,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('user', 'curator', 'admin')", name="role_known"),
+        CheckConstraint(one_of("role", Role), name="role_known"),
         CheckConstraint("length(btrim(name)) > 0", name="name_not_blank"),
         CheckConstraint("length(btrim(external_id)) > 0", name="external_id_not_blank"),
     )
@@ -26,7 +26,8 @@ class User(Base):
     external_id: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER.value,
+                                      server_default=Role.USER.value)
     created_at: Mapped[Timestamp]
 
 

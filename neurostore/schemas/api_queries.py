@@ -8,22 +8,24 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from neurostore.schemas.fields import (
     OPENAPI,
-    POINT_SPACES,
-    VALUE_TYPES,
     Identifier,
     WholeNumber,
 )
 from neurostore.schemas.patterns import any_word, matches
+from neurostore.vocabulary import PointSpace, Role, ValueType, values
 
 #: The codes the list filters take (the stored ones: aliases are for bodies).
-IMAGE_VALUE_TYPES = sorted(set(VALUE_TYPES.values()))
-SPACES = sorted(set(POINT_SPACES.values()))
+IMAGE_VALUE_TYPES = sorted(values(ValueType))
+SPACES = sorted(values(PointSpace))
 
 MAX_LIMIT = 1000
 MAX_PAGE = 1_000_000
 ID = validate.Length(min=1, max=32)
 # Coordinates and radii in mm; anything outside this box is no brain location.
 MM = validate.Range(min=-1000, max=1000)
+#: The largest radius (mm) of a coordinate search.
+MAX_RADIUS_MM = 100
+RADIUS = validate.Range(0, MAX_RADIUS_MM, min_inclusive=False)
 
 
 def _flag(description: str) -> fields.Boolean:
@@ -163,7 +165,7 @@ class StudyListArgs(ListArgs, NestedArgs):
     x = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI x (mm)"})
     y = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI y (mm)"})
     z = fields.Float(allow_nan=False, validate=MM, metadata={"description": "MNI z (mm)"})
-    radius = fields.Float(allow_nan=False, validate=validate.Range(0, 100, min_inclusive=False),
+    radius = fields.Float(allow_nan=False, validate=RADIUS,
                           metadata={"description": "mm around (x, y, z); Talairach peaks are"
                                                    " converted to MNI to match"})
 
@@ -270,8 +272,7 @@ class UserBody(Schema):
     external_id = fields.String(allow_none=True, load_default=None,
                                 validate=validate.Length(min=1, max=255))
     email = fields.Email(allow_none=True, load_default=None, validate=validate.Length(max=320))
-    role = fields.String(load_default="user", validate=validate.OneOf(["user", "curator",
-                                                                       "admin"]))
+    role = fields.String(load_default=Role.USER.value, validate=validate.OneOf(values(Role)))
 
 
 class UserPatchBody(Schema):
@@ -279,7 +280,7 @@ class UserPatchBody(Schema):
 
     name = fields.String(validate=validate.Length(min=1, max=255))
     email = fields.Email(allow_none=True, validate=validate.Length(max=320))
-    role = fields.String(validate=validate.OneOf(["user", "curator", "admin"]),
+    role = fields.String(validate=validate.OneOf(values(Role)),
                          metadata={"description": "administrators only"})
 
 

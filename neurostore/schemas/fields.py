@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from neurostore import vocabulary
 from neurostore.schemas.identifiers import (
     DOI_PATTERN,
     PMCID_PATTERN,
@@ -17,40 +18,10 @@ from neurostore.schemas.identifiers import (
     normalize_pmid,
 )
 from neurostore.schemas.patterns import NOT_BLANK, any_word, matches
+from neurostore.vocabulary import POINT_SPACE_ALIASES, VALUE_TYPE_ALIASES, values
 
-POINT_SPACES = {"MNI": "MNI", "TAL": "TAL", "TALAIRACH": "TAL", "UNKNOWN": "UNKNOWN"}
-VALUE_TYPES = {
-    "T": "T",
-    "T MAP": "T",
-    "Z": "Z",
-    "Z MAP": "Z",
-    "F": "F",
-    "F MAP": "F",
-    "X2": "X2",
-    "CHI2": "X2",
-    "CHI-SQUARED MAP": "X2",
-    "P": "P",
-    "P MAP": "P",
-    "IP": "IP",
-    "1-P MAP": "IP",
-    "BETA": "BETA",
-    "SE": "SE",
-    "VARCOPE": "VARCOPE",
-    "VARIANCE": "VARIANCE",
-    "V": "VARIANCE",
-    "M": "M",
-    "MULTIVARIATE-BETA MAP": "M",
-    "U": "U",
-    "UNIVARIATE-BETA MAP": "U",
-    "R": "R",
-    "ROI/MASK": "R",
-    "PA": "PA",
-    "PARCELLATION": "PA",
-    "A": "A",
-    "ANATOMICAL": "A",
-    "OTHER": "OTHER",
-}
-IMAGE_SPACE_PREFIXES = ("MNI", "TAL", "UNKNOWN")
+#: What an image's template space starts with (``MNI152NLin2009cAsym``).
+IMAGE_SPACE_PREFIXES = values(vocabulary.PointSpace)
 #: Image metadata key holding an imported file's own spelling of ``value_type`` (``"t"``,
 #: ``"beta"``): the store keeps its code, a snapshot gives the spelling back.
 GIVEN_VALUE_TYPE = "nimads_value_type"
@@ -194,16 +165,17 @@ class _Spelled(fields.String):
 
     def normalize(self, text: str) -> str:
         """The stored form of an accepted value."""
-        return POINT_SPACES.get(text.upper(), text)
+        space = POINT_SPACE_ALIASES.get(text.upper())
+        return text if space is None else space.value
 
 
 class PointSpace(_Spelled):
     """MNI, TAL (Talairach) or UNKNOWN, in any case."""
 
-    pattern = any_word(POINT_SPACES)
+    pattern = any_word(POINT_SPACE_ALIASES)
 
     def refusal(self, text: str) -> str:
-        return f"unknown space {text!r}; expected one of MNI, TAL, UNKNOWN"
+        return f"unknown space {text!r}; expected one of {', '.join(vocabulary.PointSpace)}"
 
 
 class ImageSpace(_Spelled):
@@ -220,8 +192,8 @@ class ImageSpace(_Spelled):
 
     def normalize(self, text: str) -> str:
         upper = text.upper()
-        if upper in POINT_SPACES:
-            return POINT_SPACES[upper]
+        if upper in POINT_SPACE_ALIASES:
+            return POINT_SPACE_ALIASES[upper].value
         prefix = next(p for p in IMAGE_SPACE_PREFIXES if upper.startswith(p))
         return prefix + text[len(prefix):]
 
@@ -229,14 +201,14 @@ class ImageSpace(_Spelled):
 class ValueType(_Spelled):
     """The statistic an image holds: T, Z, F, X2, P, IP, BETA, SE, VARCOPE, VARIANCE, ..."""
 
-    pattern = any_word(VALUE_TYPES)
+    pattern = any_word(VALUE_TYPE_ALIASES)
 
     def refusal(self, text: str) -> str:
-        known = ", ".join(sorted(set(VALUE_TYPES.values())))
+        known = ", ".join(sorted(vocabulary.ValueType))
         return f"unknown value_type {text!r}; expected one of {known}"
 
     def normalize(self, text: str) -> str:
-        return VALUE_TYPES[text.upper()]
+        return VALUE_TYPE_ALIASES[text.upper()].value
 
 
 class UtcDateTime(fields.DateTime):

@@ -13,10 +13,10 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from neurostore import vocabulary
 from neurostore.schemas.fields import (
     COORDINATE_LIMIT,
     OPENAPI,
-    POINT_SPACES,
     Coordinates,
     FiniteFloat,
     PointSpace,
@@ -171,10 +171,11 @@ def load_point(raw: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     if space is not None:
         if not isinstance(space, str):
             errors["space"] = ["Not a valid string."]
-        elif space.strip().upper() not in POINT_SPACES:
-            errors["space"] = [f"unknown space {space!r}; expected one of MNI, TAL, UNKNOWN"]
+        elif space.strip().upper() not in vocabulary.POINT_SPACE_ALIASES:
+            errors["space"] = [f"unknown space {space!r}; expected one of"
+                               f" {', '.join(vocabulary.PointSpace)}"]
         else:
-            space = POINT_SPACES[space.strip().upper()]
+            space = vocabulary.POINT_SPACE_ALIASES[space.strip().upper()].value
     point["space"] = space
     point["kind"] = _text(raw.get("kind"), KIND_MAX, errors, "kind")
     point["label_id"] = _text(raw.get("label_id"), LABEL_MAX, errors, "label_id")

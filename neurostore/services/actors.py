@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neurostore.vocabulary import Role
+
+#: The role of the system actor: not a user's role (no account has it).
+SYSTEM_ROLE = "system"
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -33,7 +38,7 @@ class Actor:
     @property
     def is_system(self) -> bool:
         """True for the system actor."""
-        return self.role == "system"
+        return self.role == SYSTEM_ROLE
 
     @property
     def is_authenticated(self) -> bool:
@@ -43,13 +48,13 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         """True for administrators and the system."""
-        return self.role in ("admin", "system")
+        return self.role in (Role.ADMIN, SYSTEM_ROLE)
 
     @property
     def is_curator(self) -> bool:
         """True for curators and administrators."""
-        return self.role in ("curator", "admin", "system")
+        return self.role in (Role.CURATOR, Role.ADMIN, SYSTEM_ROLE)
 
 
 ANONYMOUS = Actor(id=None)
-SYSTEM = Actor(id=None, role="system")
+SYSTEM = Actor(id=None, role=SYSTEM_ROLE)

@@ -24,6 +24,7 @@ from neurostore.services.history import NO_PROVENANCE, Provenance
 from neurostore.services.permissions import DEFAULT_POLICY, Policy, require_user
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record, Root
+from neurostore.vocabulary import RevisionAction
 
 
 class AggregateService:
@@ -158,7 +159,8 @@ class AggregateService:
         require_user(actor, f"create {self.label}s")
         loaded = self.load(data)
         with versioning.unit(self._sf, uow) as u:
-            return self._insert(u.session, actor, [loaded], provenance, [None], "create")[0]
+            return self._insert(u.session, actor, [loaded], provenance, [None],
+                                RevisionAction.CREATE)[0]
 
     def create_many(
         self, actor: Actor, items: list[dict[str, Any]], *, uow: UnitOfWork | None = None,
@@ -169,7 +171,7 @@ class AggregateService:
         loaded = self.load(items, many=True)
         with versioning.unit(self._sf, uow) as u:
             return self._insert(u.session, actor, loaded, provenance, [None] * len(loaded),
-                                "create")
+                                RevisionAction.CREATE)
 
     def replace(
         self, actor: Actor, id_: str, data: dict[str, Any], *, if_match: int | None = None,
@@ -179,7 +181,7 @@ class AggregateService:
         loaded = self.load(data)
         with versioning.unit(self._sf, uow) as u:
             return self._change(u.session, actor, id_, lambda before: loaded, if_match,
-                                provenance, "update")
+                                provenance, RevisionAction.UPDATE)
 
     def update(
         self, actor: Actor, id_: str, patch: dict[str, Any], *, if_match: int | None = None,
@@ -192,7 +194,7 @@ class AggregateService:
             return self._change(
                 u.session, actor, id_,
                 lambda before: self.load(self._merge_patch(before, patch)),
-                if_match, provenance, "update",
+                if_match, provenance, RevisionAction.UPDATE,
             )
 
     def modify(
@@ -213,7 +215,8 @@ class AggregateService:
             return self.load(body if replace else self._merge_patch(before, body))
 
         with versioning.unit(self._sf, uow) as u:
-            return self._change(u.session, actor, id_, make, if_match, provenance, "update")
+            return self._change(u.session, actor, id_, make, if_match, provenance,
+                                RevisionAction.UPDATE)
 
     def revert(
         self, actor: Actor, id_: str, version: int, *, if_match: int | None = None,
@@ -224,7 +227,7 @@ class AggregateService:
             rev = history.get_revision(u.session, self.kind, id_, version)
             return self._change(
                 u.session, actor, id_, lambda before: self._revert_data(rev.state),
-                if_match, provenance, "revert", reuse_free_ids=True,
+                if_match, provenance, RevisionAction.REVERT, reuse_free_ids=True,
             )
 
     def _revert_data(self, state: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +246,7 @@ class AggregateService:
         loaded = make_loaded(before)
         after, write = self._write(session, actor, root, loaded, before,
                                    reuse_free_ids=reuse_free_ids)
-        if after == before and action == "update":
+        if after == before and action == RevisionAction.UPDATE:
             return Record(id_, root.version, self.redact(session, actor, [before])[0])
         version = versioning.bump(session, self.model, root)
         write()
@@ -264,8 +267,8 @@ class AggregateService:
             versioning.expect_alive(self.label, root)
             state = self._read(s, [id_])[id_]
             version = versioning.bump(s, self.model, root, deleted_at=dt.datetime.now(dt.UTC))
-            history.record(s, actor, self.kind, [(id_, version, "delete", state, state)],
-                           provenance)
+            history.record(s, actor, self.kind,
+                           [(id_, version, RevisionAction.DELETE, state, state)], provenance)
             return Record(id_, version, state, deleted=True)
 
     def restore(
@@ -282,8 +285,8 @@ class AggregateService:
             state = self._read(s, [id_])[id_]
             self._check_restorable(s, state)
             version = versioning.bump(s, self.model, root, deleted_at=None)
-            history.record(s, actor, self.kind, [(id_, version, "restore", state, state)],
-                           provenance)
+            history.record(s, actor, self.kind,
+                           [(id_, version, RevisionAction.RESTORE, state, state)], provenance)
             return Record(id_, version, self.redact(s, actor, [state])[0])
 
     def clone(
@@ -295,4 +298,5 @@ class AggregateService:
         source = self.get(actor, source_id).state
         loaded = self.load(self._clone_data(source))
         with versioning.unit(self._sf, uow) as u:
-            return self._insert(u.session, actor, [loaded], provenance, [source_id], "clone")[0]
+            return self._insert(u.session, actor, [loaded], provenance, [source_id],
+                                RevisionAction.CLONE)[0]

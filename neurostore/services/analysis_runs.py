@@ -27,11 +27,11 @@ from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject, req
 from neurostore.services.snapshots import readable as snapshot_readable
 from neurostore.services.trees.state import iso
 from neurostore.services.uow import UnitOfWork
+from neurostore.vocabulary import ACTIVE_STATUSES, RunStatus
 
 #: The task a worker runs for a run (declared in ``analysis.tasks``).
 RUN_TASK = "analysis.run_meta_analysis"
 RUN_QUEUE = "analysis"
-ACTIVE = ("queued", "running")
 
 
 def run_state(row: AnalysisRun) -> dict[str, Any]:
@@ -113,7 +113,7 @@ class AnalysisRunService:
             row = AnalysisRun(id=new_id(), snapshot_id=snapshot_id,
                               comparison_snapshot_id=spec.get("groups", {}).get("snapshot"),
                               owner_id=actor.id, estimator=spec["estimator"], spec=spec,
-                              status="queued", progress={"stage": "queued"}, attempts=0)
+                              status=RunStatus.QUEUED, progress={"stage": "queued"}, attempts=0)
             uow.session.add(row)
             uow.session.flush()
             run_id = row.id
@@ -163,7 +163,7 @@ class AnalysisRunService:
         with UnitOfWork(self._sf) as uow:
             return uow.session.execute(
                 select(AnalysisRun.results["null_distributions_file"].as_string())
-                .where(AnalysisRun.status == "succeeded",
+                .where(AnalysisRun.status == RunStatus.SUCCEEDED,
                        AnalysisRun.results["null_key"].as_string() == key)
                 .limit(1)
             ).scalar()
@@ -183,8 +183,8 @@ class AnalysisRunService:
             job_id = row.job_id
             done = uow.session.execute(
                 update(AnalysisRun)
-                .where(AnalysisRun.id == run_id, AnalysisRun.status.in_(ACTIVE))
-                .values(status="cancelled", finished_at=dt.datetime.now(dt.UTC), claim=None,
+                .where(AnalysisRun.id == run_id, AnalysisRun.status.in_(ACTIVE_STATUSES))
+                .values(status=RunStatus.CANCELLED, finished_at=dt.datetime.now(dt.UTC), claim=None,
                         progress={**row.progress, "stage": "cancelled"})
                 .returning(AnalysisRun.id)
             ).first()
@@ -209,8 +209,8 @@ class AnalysisRunService:
         with UnitOfWork(self._sf) as uow:
             row = uow.session.execute(
                 update(AnalysisRun)
-                .where(AnalysisRun.id == run_id, AnalysisRun.status.in_(ACTIVE))
-                .values(status="running", claim=token, attempts=AnalysisRun.attempts + 1,
+                .where(AnalysisRun.id == run_id, AnalysisRun.status.in_(ACTIVE_STATUSES))
+                .values(status=RunStatus.RUNNING, claim=token, attempts=AnalysisRun.attempts + 1,
                         started_at=dt.datetime.now(dt.UTC), progress={"stage": "starting"})
                 .returning(AnalysisRun.spec, AnalysisRun.snapshot_id)
             ).first()
@@ -222,7 +222,7 @@ class AnalysisRunService:
             row = uow.session.execute(
                 update(AnalysisRun)
                 .where(AnalysisRun.id == run_id, AnalysisRun.claim == token,
-                       AnalysisRun.status == "running")
+                       AnalysisRun.status == RunStatus.RUNNING)
                 .values(**values).returning(AnalysisRun.id)
             ).first()
             uow.commit()
@@ -235,13 +235,13 @@ class AnalysisRunService:
     def finish(self, run_id: str, token: str, results: dict[str, Any],
                provenance: dict[str, Any]) -> bool:
         """Store the results once; False (nothing stored) when the claim was lost."""
-        return self._owned(run_id, token, status="succeeded", results=results,
+        return self._owned(run_id, token, status=RunStatus.SUCCEEDED, results=results,
                            provenance=provenance, progress={"stage": "done"},
                            finished_at=dt.datetime.now(dt.UTC))
 
     def fail(self, run_id: str, token: str, error: str) -> bool:
         """Record a failure; False when the claim was lost."""
-        return self._owned(run_id, token, status="failed", error=error,
+        return self._owned(run_id, token, status=RunStatus.FAILED, error=error,
                            progress={"stage": "failed"}, finished_at=dt.datetime.now(dt.UTC))
 
 

@@ -25,6 +25,7 @@ from neurostore.services.reads.studies import visible_study_ids
 from neurostore.services.studysets import StudysetService
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record, Root
+from neurostore.vocabulary import RevisionAction
 
 FIELDS = ANNOTATION_FIELDS
 
@@ -212,4 +213,5 @@ class AnnotationService(AggregateService):
             data["studyset"] = studyset_id
         loaded = self.load(data)
         with versioning.unit(self._sf, uow) as u:
-            return self._insert(u.session, actor, [loaded], provenance, [source_id], "clone")[0]
+            return self._insert(u.session, actor, [loaded], provenance, [source_id],
+                                RevisionAction.CLONE)[0]

@@ -21,6 +21,7 @@ from neurostore.services.permissions import require_user
 from neurostore.services.reads.studies import publication_visible
 from neurostore.services.trees.state import PUBLICATION_FIELDS
 from neurostore.services.uow import UnitOfWork
+from neurostore.vocabulary import RevisionAction
 
 KIND = "base_study"
 IDENTIFIERS = ("pmid", "doi", "pmcid")
@@ -98,7 +99,7 @@ def link(
             session,
             actor,
             KIND,
-            [(r["id"], 1, "create", base_state(r), None) for r in created],
+            [(r["id"], 1, RevisionAction.CREATE, base_state(r), None) for r in created],
             provenance,
         )
     return result
@@ -180,7 +181,7 @@ class BaseStudyService:
                                                        metadata_=state["metadata"], **values))
             except IntegrityError as exc:
                 raise Conflict("an identifier was taken by a concurrent write; retry") from exc
-            history.record(s, actor, KIND, [(state["id"], 1, "create", state, None)],
+            history.record(s, actor, KIND, [(state["id"], 1, RevisionAction.CREATE, state, None)],
                            provenance)
         return versioning.Record(state["id"], 1, state)
 
@@ -207,8 +208,8 @@ class BaseStudyService:
                                " merge it into another publication instead")
             state = _row_state(row)
             version = versioning.bump(s, BaseStudy, root, deleted_at=dt.datetime.now(dt.UTC))
-            history.record(s, actor, KIND, [(root.id, version, "delete", state, state)],
-                           provenance)
+            history.record(s, actor, KIND,
+                           [(root.id, version, RevisionAction.DELETE, state, state)], provenance)
             s.expire(row)
         return versioning.Record(root.id, version, state, deleted=True)
 
@@ -227,8 +228,8 @@ class BaseStudyService:
             state = _row_state(row)
             self._check_unique(s, root.id, state)
             version = versioning.bump(s, BaseStudy, root, deleted_at=None)
-            history.record(s, actor, KIND, [(root.id, version, "restore", state, state)],
-                           provenance)
+            history.record(s, actor, KIND,
+                           [(root.id, version, RevisionAction.RESTORE, state, state)], provenance)
             s.expire(row)
         return versioning.Record(root.id, version, state)
 
@@ -285,7 +286,8 @@ class BaseStudyService:
             values["metadata"] = after["metadata"]
             version = versioning.bump(s, BaseStudy, root, **values)
             history.record(
-                s, actor, KIND, [(root.id, version, "update", after, before)], provenance
+                s, actor, KIND, [(root.id, version, RevisionAction.UPDATE, after, before)],
+                provenance,
             )
             s.expire(row)
         return versioning.Record(root.id, version, after)
@@ -327,7 +329,8 @@ class BaseStudyService:
             )
             after = {**before, "merged_into": survivor_id}
             history.record(
-                s, actor, KIND, [(duplicate_id, version, "merge", after, before)], provenance
+                s, actor, KIND, [(duplicate_id, version, RevisionAction.MERGE, after, before)],
+                provenance,
             )
             self._adopt_identifiers(s, actor, survivor, dup_row, provenance)
         return self.get(actor, survivor_id)
@@ -348,7 +351,8 @@ class BaseStudyService:
         current = versioning.Root(row.id, row.version, None, True, False)
         version = versioning.bump(session, BaseStudy, current, **missing)
         history.record(session, actor, KIND,
-                       [(row.id, version, "update", {**before, **missing}, before)], provenance)
+                       [(row.id, version, RevisionAction.UPDATE, {**before, **missing}, before)],
+                       provenance)
 
     @staticmethod
     def _check_unique(session: Session, base_study_id: str, state: dict[str, Any]) -> None:

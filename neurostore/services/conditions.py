@@ -27,6 +27,7 @@ from neurostore.services.permissions import Policy, Subject, require_user
 from neurostore.services.trees.read import read_trees
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record
+from neurostore.vocabulary import RevisionAction
 
 KIND = "condition"
 FIELDS = ("name", "description")
@@ -71,8 +72,8 @@ class ConditionService:
         with versioning.unit(self._sf, uow) as u:
             u.session.add(Condition(id=state["id"], name=state["name"],
                                     description=state["description"], owner_id=actor.id))
-            history.record(u.session, actor, KIND, [(state["id"], 1, "create", state, None)],
-                           provenance)
+            history.record(u.session, actor, KIND,
+                           [(state["id"], 1, RevisionAction.CREATE, state, None)], provenance)
         return Record(state["id"], 1, state)
 
     def get(self, actor: Actor, condition_id: str) -> Record:
@@ -103,7 +104,8 @@ class ConditionService:
             s.execute(update(Condition).where(Condition.id == condition_id)
                       .values({k: after[k] for k in FIELDS}))
             history.record(s, actor, KIND,
-                           [(condition_id, version + 1, "update", after, before)], provenance)
+                           [(condition_id, version + 1, RevisionAction.UPDATE, after, before)],
+                           provenance)
             _bump_studies(s, actor, studies, states_before, provenance)
             s.expire(row)
         return Record(condition_id, version + 1, after)
@@ -129,7 +131,8 @@ class ConditionService:
                 raise Conflict(f"condition {condition_id} was just used by an analysis") \
                     from exc
             history.record(s, actor, KIND,
-                           [(condition_id, version + 1, "delete", state, state)], provenance)
+                           [(condition_id, version + 1, RevisionAction.DELETE, state, state)],
+                           provenance)
         return Record(condition_id, version + 1, state, deleted=True)
 
     @staticmethod
@@ -171,7 +174,8 @@ def _bump_studies(session: Session, actor: Actor, ids: list[str],
         .returning(Study.id, Study.version)
     ).all())
     history.record(session, actor, "study",
-                   [(i, versions[i], "update", after[i], before[i]) for i in ids], provenance)
+                   [(i, versions[i], RevisionAction.UPDATE, after[i], before[i]) for i in ids],
+                   provenance)
 
 
 def _state(row: Condition) -> dict[str, Any]:

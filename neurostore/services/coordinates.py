@@ -14,8 +14,6 @@ from sqlalchemy import ColumnElement, and_, func, literal, literal_column
 
 from neurostore.models.search import MNI_X, MNI_XY_POINT, MNI_Y, MNI_Z, TAL_TO_MNI
 
-MAX_RADIUS_MM = 100.0
-
 
 def tal_to_mni(xyz: Sequence[float]) -> tuple[float, float, float]:
     """Convert one Talairach coordinate (mm) to MNI with the same matrix the index uses."""

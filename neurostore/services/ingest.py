@@ -46,13 +46,15 @@ from neurostore.services.trees.state import TreeWrite, state_of
 from neurostore.services.trees.write import resolve_conditions, write_trees
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.users import UserService
+from neurostore.vocabulary import ACTIVE_STATUSES, RevisionAction, Role, RunStatus
 
 SYSTEM_USER = "system|ingest"
-ACTIVE = ("queued", "running")
 #: The queue and task (declared in ``ingest.tasks``) of a source's runs.
 INGEST_QUEUE = "ingest"
 INGEST_TASK = "ingest.{source}"
 MAX_ERRORS = 1000
+#: The counts of a batch report, by what happened to each record.
+COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
 #: A run creating or updating at least this many studies vacuums and analyzes after.
 ANALYZE_AFTER = 1000
 ANALYZED_TABLES = ("studies", "base_studies", "tables", "analyses", "analysis_conditions",
@@ -77,7 +79,7 @@ class BatchReport:
 
     def add(self, other: BatchReport) -> None:
         """Accumulate another batch's counts, errors, diffs and what it made."""
-        for name in ("created", "updated", "unchanged", "skipped", "failed"):
+        for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         self.diffs.extend(other.diffs)
@@ -101,7 +103,7 @@ class IngestService:
         except NotFound:
             try:
                 found = self.users.create(Actor.system(), name="ingestion", external_id=SYSTEM_USER,
-                                          role="admin")
+                                          role=Role.ADMIN)
             except Conflict:
                 found = self.users.find(SYSTEM_USER)
         return Actor(found["id"], found["role"])
@@ -125,12 +127,12 @@ class IngestService:
             s.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"ingest:{source}"))))
             busy = s.execute(
                 select(IngestRun.id).where(IngestRun.source == source,
-                                           IngestRun.status.in_(ACTIVE))
+                                           IngestRun.status.in_(ACTIVE_STATUSES))
             ).scalar()
             if busy:
                 raise Conflict(f"ingest run {busy} of {source} is still active")
             run = IngestRun(source=source, parameters=parameters,
-                            status="queued" if queued else "running",
+                            status=RunStatus.QUEUED if queued else RunStatus.RUNNING,
                             requested_by=actor.id, started_at=None if queued else now,
                             errors=[])
             s.add(run)
@@ -162,9 +164,9 @@ class IngestService:
                 with UnitOfWork(self._sf) as uow:
                     uow.session.execute(
                         update(IngestRun)
-                        .where(IngestRun.source == source, IngestRun.status == "running",
+                        .where(IngestRun.source == source, IngestRun.status == RunStatus.RUNNING,
                                IngestRun.id != (keep or 0))
-                        .values(status="failed", finished_at=dt.datetime.now(dt.UTC),
+                        .values(status=RunStatus.FAILED, finished_at=dt.datetime.now(dt.UTC),
                                 errors=IngestRun.errors.op("||")(literal([ABANDONED], JSONB)))
                     )
                     uow.commit()
@@ -177,7 +179,7 @@ class IngestService:
         with UnitOfWork(self._sf) as uow:
             uow.session.execute(
                 update(IngestRun).where(IngestRun.id == run_id)
-                .values(status="running", started_at=dt.datetime.now(dt.UTC))
+                .values(status=RunStatus.RUNNING, started_at=dt.datetime.now(dt.UTC))
             )
             uow.commit()
 
@@ -185,7 +187,7 @@ class IngestService:
         """Add a committed batch's counts and errors to the run."""
         with UnitOfWork(self._sf) as uow:
             run = uow.session.get(IngestRun, run_id, with_for_update=True)
-            for name in ("created", "updated", "unchanged", "skipped", "failed"):
+            for name in COUNTS:
                 setattr(run, name, getattr(run, name) + getattr(report, name))
             room = MAX_ERRORS - len(run.errors)
             if room > 0 and report.errors:
@@ -310,12 +312,12 @@ class IngestService:
                     hashes[row.id] = hashed[data["source_id"]][1]
             if new:
                 made = self.studies._insert(s, actor, new, provenance, [None] * len(new),
-                                            "create")
+                                            RevisionAction.CREATE)
                 report.created += len(made)
                 hashes.update({r.id: hashed[r.state["source_id"]][1] for r in made})
                 if dry_run:
                     report.diffs.extend(
-                        {"source_id": r.state["source_id"], "action": "create",
+                        {"source_id": r.state["source_id"], "action": RevisionAction.CREATE.value,
                          "analyses": len(r.state["analyses"]),
                          "points": sum(len(a["points"]) for a in r.state["analyses"])}
                         for r in made
@@ -427,11 +429,11 @@ class IngestService:
         root = versioning.lock(s, Study, "study", row.id)
         version = versioning.bump(s, Study, root)
         write_trees(s, [write])
-        history.record(s, actor, "study", [(row.id, version, "update", after, current)],
-                       provenance)
+        history.record(s, actor, "study",
+                       [(row.id, version, RevisionAction.UPDATE, after, current)], provenance)
         report.updated += 1
         if dry_run:
-            report.diffs.append({"source_id": row.source_id, "action": "update",
+            report.diffs.append({"source_id": row.source_id, "action": RevisionAction.UPDATE.value,
                                  "study": row.id, "diff": history.diff_states(current, after)})
         return True
 

@@ -24,6 +24,7 @@ from neurostore.services.reads.collections import (
 from neurostore.services.studies import StudyService
 from neurostore.services.uow import UnitOfWork
 from neurostore.services.versioning import Record, Root
+from neurostore.vocabulary import RevisionAction
 
 FIELDS = STUDYSET_FIELDS
 
@@ -69,7 +70,7 @@ class StudysetService(AggregateService):
         inline = [ref["new"] for data in loaded for ref in data["studies"] if "new" in ref]
         created = iter(
             self.studies._insert(session, actor, inline, provenance, [None] * len(inline),
-                                 "create") if inline else []
+                                 RevisionAction.CREATE) if inline else []
         )
         members = [
             [ref["id"] if "id" in ref else next(created).id for ref in data["studies"]]

@@ -13,7 +13,6 @@ from sqlalchemy.orm import sessionmaker
 
 from neurostore.db import new_id
 from neurostore.models import ApiToken, User
-from neurostore.models.users import ROLES
 from neurostore.services import versioning
 from neurostore.services.actors import ANONYMOUS, Actor
 from neurostore.services.errors import (
@@ -25,8 +24,10 @@ from neurostore.services.errors import (
 )
 from neurostore.services.permissions import Admin, Owner, Policy, Public, Subject, require_user
 from neurostore.services.uow import UnitOfWork
+from neurostore.vocabulary import Role, values
 
 TOKEN_PREFIX = "nst_"
+ROLES = values(Role)
 
 #: Profiles are public; a user's own account (profile details, tokens) is theirs and the
 #: administrators'; accounts and roles are the administrators' to make and change.
@@ -72,7 +73,7 @@ class UserService:
         name: str,
         external_id: str | None = None,
         email: str | None = None,
-        role: str = "user",
+        role: str = Role.USER.value,
         uow: UnitOfWork | None = None,
     ) -> dict:
         """Create a user (administrators, and the system actor at the command line)."""

@@ -13,10 +13,11 @@ from typing import Any, NamedTuple
 from neurostore.snapshot.errors import MalformedSnapshot, SnapshotError
 from neurostore.snapshot.output import Skip
 from neurostore.snapshot.selection import Selection, reference_id
+from neurostore.vocabulary import PointSpace
 
-MNI = "MNI"
-TAL = "TAL"
-UNKNOWN = "UNKNOWN"
+MNI = PointSpace.MNI.value
+TAL = PointSpace.TAL.value
+UNKNOWN = PointSpace.UNKNOWN.value
 #: The usual spellings, looked up before :func:`normalise_space` parses a value.
 SPACE_NAMES = {"MNI": MNI, "TAL": TAL, None: UNKNOWN, "UNKNOWN": UNKNOWN}
 

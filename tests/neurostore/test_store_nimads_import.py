@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from neurostore.models import Study
-from neurostore.schemas.fields import VALUE_TYPES
 from neurostore.services.errors import Invalid
 from neurostore.services.nimads import import_studyset
+from neurostore.vocabulary import VALUE_TYPE_ALIASES
 from tests.support.examples import example as load_example
 
 STUDY_KEYS = ("name", "description", "publication", "authors", "year", "doi", "pmid", "metadata")
@@ -29,7 +29,7 @@ def _analysis_view(a: dict) -> dict:
         ],
         "images": [
             (i.get("url"), i.get("filename"), i.get("space"),
-             VALUE_TYPES[i["value_type"].upper()] if i.get("value_type") else None)
+             VALUE_TYPE_ALIASES[i["value_type"].upper()] if i.get("value_type") else None)
             for i in a.get("images") or []
         ],
     }
