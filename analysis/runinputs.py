@@ -21,6 +21,7 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 from nibabel.wrapstruct import WrapStructError
+from nilearn.image import resample_to_img
 
 from analysis.meta import CoordinateInputs, ImageInputs, MetaAnalysisInputError
 from analysis.rungroups import ColumnSplit
@@ -42,6 +43,10 @@ IMAGE_SUFFIXES = (".nii.gz", ".nii")
 #: variance (varcope) is the square of a standard error.
 DERIVED = {"varcope": "se"}
 
+
+#: How a map off the mask's grid is resampled onto it: NiMARE 0.22.1's image-based
+#: estimators' defaults (``IBMAEstimator._resample_kwargs``).
+RESAMPLING = {"clip": True, "interpolation": "linear", "copy_header": True}
 
 def records(studyset: dict[str, Any], annotation: Any) -> Iterator[StudyRecord]:
     """The studies of a (stored, already filtered) snapshot with their experiments."""
@@ -93,16 +98,28 @@ def _images(analysis: Mapping) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _derived(img: Any, kind: str, source: str, mask: Any, label: str) -> Any:
+def _derived(img: Any, kind: str, source: str) -> Any:
     """A map of ``kind`` made from a map of ``source`` (a varcope from a standard error),
-    on the mask's grid, as a float64 array."""
-    mask.check_image(img, label)
-    data = np.asanyarray(img.dataobj)
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
+    on the source's own grid, in float64 (as NiMARE derives it before resampling)."""
     if (kind, source) != ("varcope", "se"):
         raise ValueError(f"no rule makes a {kind} map from a {source} map")
-    return np.asarray(data, dtype=np.float64) ** 2
+    return nib.Nifti1Image(np.asarray(img.dataobj, dtype=np.float64) ** 2, img.affine)
+
+
+def _on_mask_grid(img: Any, mask: Any) -> Any:
+    """``img`` as it is when on the mask's grid, else resampled there as NiMARE 0.22.1's
+    image-based estimators do (:data:`RESAMPLING`)."""
+    shape = getattr(img, "shape", ())
+    if tuple(shape[:3]) == tuple(mask.shape) and np.allclose(img.affine, mask.affine):
+        return img
+    target = nib.Nifti1Image(mask.data.astype(np.int8), mask.affine)
+    try:
+        return resample_to_img(img, target, **RESAMPLING)
+    except (ValueError, TypeError, np.linalg.LinAlgError) as error:
+        # nilearn's DimensionError is a TypeError; a singular affine a LinAlgError.
+        raise MetaAnalysisInputError(
+            f"images: a map of shape {tuple(shape)} cannot be resampled onto the mask's grid:"
+            f" {error}") from error
 
 
 def _finite(value: Any) -> bool:
@@ -326,8 +343,8 @@ def image_inputs(studies: Iterable[StudyRecord], kinds: tuple[str, ...], files: 
             continue
         for kind, img in loaded.items():
             source = found[kind][0]
-            stacks[kind].append(img if source == kind else _derived(
-                img, kind, source, mask, f"{kind}[{len(used)}] (the square of its {source})"))
+            made = img if source == kind else _derived(img, kind, source)
+            stacks[kind].append(_on_mask_grid(made, mask))
         sizes.append(float(experiment.sample_size or 0))
         used.append(experiment_id(experiment))
     if not used:

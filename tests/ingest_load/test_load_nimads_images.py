@@ -31,6 +31,7 @@ from tests.neurostore.factories import make_user
 nimare_dataset = pytest.importorskip("nimare.dataset")
 nimare_ibma = pytest.importorskip("nimare.meta.ibma")
 nimare_transforms = pytest.importorskip("nimare.transforms")
+nilearn_image = pytest.importorskip("nilearn.image")
 
 ROOT = Path(__file__).resolve().parents[2]
 MASK_FILE = (ROOT / "analysis" / "meta" / "data"
@@ -242,3 +243,41 @@ def test_images_are_references_only_without_the_option(env, session_factory, map
     bad = _manage(env, "ingest", "nimads", str(beside), "--images", str(tmp_path / "nowhere"),
                   ok=False)
     assert bad.returncode == 2 and "does not exist" in bad.stderr
+
+
+def _to_3mm(path: Path) -> None:
+    """Rewrite a map on a 3 mm grid over the same field of view (as many NeuroVault maps
+    are), so that the run must resample it."""
+    img = nib.load(path)
+    affine = img.affine.copy()
+    affine[:3, :3] = np.diag([3.0 * np.sign(affine[i, i]) for i in range(3)])
+    coarse = nilearn_image.resample_img(img, target_affine=affine, target_shape=(61, 73, 61),
+                                        interpolation="nearest", copy_header=True,
+                                        force_resample=True)
+    nib.save(nib.Nifti1Image(np.asarray(coarse.dataobj, dtype=np.float32), affine), path)
+
+
+def test_maps_on_another_grid_are_resampled_as_nimare_does(env, session_factory, maps,
+                                                           tmp_path):
+    for study in ("pain_01", "pain_02"):
+        for path in maps[study].values():
+            _to_3mm(path)
+    assert nib.load(maps["pain_01"]["z"]).shape == (61, 73, 61)
+    done = _manage(env, "ingest", "nimads", str(_write(tmp_path, _document(maps))),
+                   "--images", str(tmp_path / "data"))
+    user = make_user(session_factory, name="researcher").id
+    out = _manage(env, "export", "snapshot", _made(done.stdout, "studyset"), "--as", user)
+    snapshot = re.search(r"snapshot (\w+)", out.stdout).group(1)
+    api = create_app(Settings(database_url=env["DATABASE_URL"],
+                              data_dir=tmp_path / "var")).test_client()
+    dataset = _nimare_dataset(maps, tmp_path / "nimare")
+    for estimator, names in [("Stouffers", ("z", "p")),
+                             ("DerSimonianLaird", ("est", "se", "tau2", "z", "p"))]:
+        ours = _run_maps(env, api, snapshot, user, estimator)
+        theirs = getattr(nimare_ibma, estimator)(aggressive_mask=True).fit(dataset)
+        for name in names:
+            expected = np.asarray(theirs.get_map(name, return_type="array"), dtype=np.float64)
+            fitted = ~np.isnan(expected)
+            assert fitted.sum() > 500, (estimator, name)
+            np.testing.assert_allclose(ours[name][fitted], expected[fitted], rtol=1e-6,
+                                       atol=1e-6, err_msg=f"{estimator} {name}")
