@@ -2,8 +2,9 @@
 ``neurostore.plugins`` entry point group): the export writers and the run specs."""
 
 from analysis.exports import WRITERS
+from analysis.runcatalogue import catalogue, spec_schemas
 from analysis.runinputs import InputsTally
-from analysis.runspec import catalogue, spec_schemas, validate
+from analysis.runspec import validate
 from neurostore.plugins import Plugins, RunSpecs
 
 PLUGINS = Plugins(writers=WRITERS, runs=RunSpecs(validate=validate, catalogue=catalogue,

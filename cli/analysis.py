@@ -7,8 +7,9 @@ import time
 
 import click
 
+from analysis.runcatalogue import catalogue
 from analysis.runner import execute
-from analysis.runspec import ESTIMATORS, catalogue
+from analysis.runspec import ESTIMATORS
 from analysis.tasks import STALLED_AFTER
 from cli.export import OPERATOR, acting_user
 from cli.runtime import Runtime, fail, pass_runtime
@@ -135,7 +136,7 @@ def _param_lines(params: list[dict], indent: str) -> list[str]:
 
 
 def _catalogue_text(listed: dict) -> str:
-    """The estimators and corrections of :func:`analysis.runspec.catalogue`, for people."""
+    """The estimators and corrections of :func:`analysis.runcatalogue.catalogue`, for people."""
     lines = ["Estimators (--estimator NAME --param KEY=VALUE; values are read as JSON: null,"
              " true, 8.5):"]
     for e in listed["estimators"]:

@@ -3,6 +3,7 @@
 import pytest
 
 from analysis import runspec
+from analysis.runcatalogue import catalogue
 
 
 @pytest.mark.parametrize("estimator", ["Fishers", "Stouffers"])
@@ -15,7 +16,7 @@ def test_two_sided_defaults_to_true_and_reaches_the_estimator(estimator):
 
 
 def test_two_sided_is_listed_and_checked():
-    listed = {e["name"]: e["parameters"] for e in runspec.catalogue()["estimators"]}
+    listed = {e["name"]: e["parameters"] for e in catalogue()["estimators"]}
     assert {"name": "two_sided", "type": "bool", "default": True}.items() <= next(
         p for p in listed["Fishers"] if p["name"] == "two_sided"
     ).items()
