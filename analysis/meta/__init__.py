@@ -23,7 +23,7 @@ _WHERE = {
     "DerSimonianLaird": "estimators.ibma",
     "Fishers": "estimators.ibma",
     "Hedges": "estimators.ibma",
-    "PermutedOLS": "estimators.ibma",
+    "PermutedOLS": "estimators.permuted",
     "SampleSizeBasedLikelihood": "estimators.ibma",
     "Stouffers": "estimators.ibma",
     "VarianceBasedLikelihood": "estimators.ibma",
@@ -96,13 +96,13 @@ if TYPE_CHECKING:
         DerSimonianLaird,
         Fishers,
         Hedges,
-        PermutedOLS,
         SampleSizeBasedLikelihood,
         Stouffers,
         VarianceBasedLikelihood,
         WeightedLeastSquares,
     )
     from .estimators.mkda import KDA, MKDADensity
+    from .estimators.permuted import PermutedOLS
     from .estimators.subtraction import ALESubtraction
     from .inputs import CoordinateInputs, ImageInputs
     from .kernels import ALEKernel, KDAKernel, MKDAKernel

@@ -9,6 +9,7 @@ import pytest
 
 from analysis.meta import ImageInputs, Mask, MetaAnalysisInputError
 from analysis.meta.estimators import ibma
+from analysis.meta.estimators.permuted import PermutedOLS
 
 PAIN = Path(__file__).parent / "data" / "pain"
 SAMPLE_SIZES = np.array([20.0, 25.0, 30.0])
@@ -111,7 +112,7 @@ def test_permuted_ols_equals_pymare_and_is_exact_for_three_experiments(pain):
     estimator = pymare.estimators.WeightedLeastSquares()
     estimator.fit_dataset(pymare.Dataset(y=beta, v=np.ones_like(beta)))
     permuted = estimator.summary().permutation_test(n_perm=1000)
-    result = ibma.PermutedOLS().fit(inputs)
+    result = PermutedOLS().fit(inputs)
     assert permuted.exact
     np.testing.assert_allclose(
         result.get_map("p")[keep], np.ravel(permuted.perm_p["fe_p"]).astype(np.float32)

@@ -26,6 +26,7 @@ from scipy import special
 
 from analysis.meta import BonferroniCorrection, FDRCorrection, ImageInputs, Mask
 from analysis.meta.estimators import ibma
+from analysis.meta.estimators.permuted import PermutedOLS
 
 PAIN = Path(__file__).parent / "data" / "pain"
 SAMPLE_SIZES = (20, 25, 30)
@@ -125,7 +126,7 @@ def test_permuted_ols_dof_equals_nimare(pain):
     theirs = reference.PermutedOLS(aggressive_mask=True).fit(dataset)
     expected = theirs.get_map("dof", return_type="array")
     fitted = ~np.isnan(expected)
-    ours = ibma.PermutedOLS().fit(inputs).get_map("dof")
+    ours = PermutedOLS().fit(inputs).get_map("dof")
     np.testing.assert_array_equal(ours[fitted], expected[fitted])
 
 
