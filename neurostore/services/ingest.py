@@ -11,15 +11,13 @@ and the record is reported, not overwritten.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, func, literal, select, text, update
+from sqlalchemy import func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +27,6 @@ from neurostore.models import (
     Annotation,
     Image,
     IngestRun,
-    Revision,
     Study,
     Studyset,
 )
@@ -38,7 +35,13 @@ from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, NotFound, PermissionDenied, flatten_errors
 from neurostore.services.history import Provenance
 from neurostore.services.permissions import DEFAULT_POLICY, Subject
-from neurostore.services.source_sync import carry_ids
+from neurostore.services.source_sync import (
+    carry_ids,
+    existing_studies,
+    hash_records,
+    last_changed_by_ingest,
+    store_hashes,
+)
 from neurostore.services.studies import StudyService
 from neurostore.services.trees.ids import assign_ids
 from neurostore.services.trees.read import read_trees
@@ -245,7 +248,7 @@ class IngestService:
         """The store ids of a source's current study versions, by ``source_id`` (as seen
         inside ``uow`` when given)."""
         with versioning.reading(self._sf, uow) as u:
-            rows = self._existing(u.session, source, source_ids)
+            rows = existing_studies(u.session, source, source_ids)
         return {source_id: row.id for source_id, row in rows.items()}
 
     def stored_files(self, source: str, source_id: str) -> dict[str, tuple[str, Any]]:
@@ -287,8 +290,8 @@ class IngestService:
         owned = uow is None
         with versioning.reading(self._sf, uow) as uow:
             s = uow.session
-            hashed = self._hash(source, records, report)
-            existing = self._existing(s, source, list(hashed))
+            hashed = hash_records(source, records, report)
+            existing = existing_studies(s, source, list(hashed))
             todo = []
             for source_id, (record, digest) in hashed.items():
                 row = existing.get(source_id)
@@ -299,7 +302,7 @@ class IngestService:
             loaded = self._load(source, todo, report)
             currents = read_trees(s, [existing[d["source_id"]].id for d in loaded
                                       if d["source_id"] in existing])
-            ingest_owned = self._last_change_by_ingest(s, list(currents))
+            ingest_owned = last_changed_by_ingest(s, list(currents))
             new: list[dict[str, Any]] = []
             hashes: dict[str, str] = {}
             for data in loaded:
@@ -322,45 +325,13 @@ class IngestService:
                          "points": sum(len(a["points"]) for a in r.state["analyses"])}
                         for r in made
                     )
-            self._store_hashes(s, hashes)
+            store_hashes(s, hashes)
             if owned:
                 if dry_run:
                     s.rollback()
                 else:
                     uow.commit()
         return report
-
-    @staticmethod
-    def _hash(source: str, records: list[dict[str, Any]],
-              report: BatchReport) -> dict[str, tuple[dict[str, Any], str]]:
-        out: dict[str, tuple[dict[str, Any], str]] = {}
-        for record in records:
-            source_id = str(record.get("source_id") or "").strip()
-            if not source_id:
-                report.skipped += 1
-                report.errors.append({"source_id": None, "line": None,
-                                      "reason": "record without a source_id"})
-                continue
-            if source_id in out:
-                report.skipped += 1
-                report.errors.append({"source_id": source_id, "line": None,
-                                      "reason": "the same source_id twice in one batch"})
-                continue
-            record = {**record, "source": source, "source_id": source_id}
-            canonical = json.dumps(record, sort_keys=True, default=str, separators=(",", ":"))
-            out[source_id] = (record, hashlib.sha256(canonical.encode()).hexdigest())
-        return out
-
-    @staticmethod
-    def _store_hashes(session: Session, hashes: dict[str, str]) -> None:
-        if not hashes:
-            return
-        table = Study.__table__
-        session.execute(
-            update(table).where(table.c.id == bindparam("_id"))
-            .values(source_hash=bindparam("_hash")),
-            [{"_id": k, "_hash": v} for k, v in hashes.items()],
-        )
 
     def _load(self, source: str, records: list[dict[str, Any]],
               report: BatchReport) -> list[dict[str, Any]]:
@@ -375,35 +346,6 @@ class IngestService:
                 report.errors.append({"source_id": record["source_id"], "line": None,
                                       "reason": reason})
         return loaded
-
-    @staticmethod
-    def _existing(session: Session, source: str, source_ids: list[str]) -> dict[str, Any]:
-        if not source_ids:
-            return {}
-        rows = session.execute(
-            select(Study.id, Study.source_id, Study.version, Study.owner_id, Study.source_hash)
-            .where(Study.source == source, Study.source_id.in_(source_ids),
-                   Study.deleted_at.is_(None))
-        )
-        return {row.source_id: row for row in rows}
-
-    @staticmethod
-    def _last_change_by_ingest(session: Session, study_ids: list[str]) -> set[str]:
-        if not study_ids:
-            return set()
-        latest = (
-            select(Revision.aggregate_id, func.max(Revision.version).label("version"))
-            .where(Revision.aggregate_type == "study", Revision.aggregate_id.in_(study_ids))
-            .group_by(Revision.aggregate_id)
-            .subquery()
-        )
-        rows = session.execute(
-            select(Revision.aggregate_id)
-            .join(latest, (latest.c.aggregate_id == Revision.aggregate_id)
-                  & (latest.c.version == Revision.version))
-            .where(Revision.aggregate_type == "study", Revision.ingest_run_id.is_not(None))
-        )
-        return {r[0] for r in rows}
 
     def _sync_one(self, s: Session, actor: Actor, row: Any, current: dict[str, Any],
                   data: dict[str, Any], ingest_owned: bool, provenance: Provenance,
