@@ -125,8 +125,15 @@ def _stored_null(services: Any, key: str) -> dict[str, np.ndarray] | None:
     name = services.analysis_runs.null_file(key)
     if name is None:
         return None
-    with services.snapshots.files.open(name) as handle, np.load(handle) as stored:
-        return null_from_artifact({n: stored[n] for n in stored.files})
+    # An earlier run's file may be unreadable here (another worker's local file store, a
+    # damaged file): the null is then simulated again, never a reason to fail the run.
+    try:
+        with services.snapshots.files.open(name) as handle, np.load(handle) as stored:
+            return null_from_artifact({n: stored[n] for n in stored.files})
+    except (OSError, ValueError) as exc:
+        LOG.warning("null distributions %s of an earlier run not read (%s); simulating",
+                    name, exc)
+        return None
 
 
 def _inputs(spec: dict[str, Any], snapshots: Any, snapshot_id: str,

@@ -227,3 +227,19 @@ def test_a_later_run_reuses_the_null_an_earlier_one_stored(stores):
         assert np.array_equal(store.map(first, name), store.map(again, name)), name
     assert set(first["provenance"]["timings"]) >= {"read_snapshot", "build_inputs", "fit",
                                                    "maps", "pictures", "clusters", "total"}
+
+
+def test_a_null_file_that_cannot_be_read_is_simulated_again(stores):
+    """An earlier run's null distributions file missing from this worker's file store (as
+    on a worker with a local store of its own): the run simulates its null and succeeds."""
+    store = stores[1]
+    args = ("--correction", "montecarlo", "--correction-param=n_iters=30",
+            "--correction-param=seed=8")
+    first = store.run("nimads_studyset.json", "KDA", {}, *args)
+    name = first["results"]["null_distributions_file"]
+    stored = next(Path(store.env["NEUROSTORE_DATA_DIR"]).rglob(name))
+    stored.unlink()
+    again = store.run("nimads_studyset.json", "KDA", {}, *args)
+    assert again["status"] == "succeeded"
+    assert again["provenance"]["null_source"] == "simulated"
+    assert again["results"]["null_distributions_file"] == name
