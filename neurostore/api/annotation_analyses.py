@@ -11,39 +11,18 @@ from typing import Any
 
 from flask import Response
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, Schema, fields
 
 from neurostore.api import http
 from neurostore.api.aggregates import provenance
 from neurostore.api.annotations import views
 from neurostore.api.context import actor, reads, services
 from neurostore.schemas.api_queries import WriteArgs
-from neurostore.schemas.api_responses import NoteOut
+from neurostore.schemas.notes import NoteItemIn, NoteItemOut
 from neurostore.services.errors import Invalid, NotFound
 from neurostore.services.versioning import Record
 
 blp = Blueprint("annotation-analyses", __name__, url_prefix="/api/annotation-analyses",
                 description="Notes one at a time: `<annotation id>_<analysis id>`")
-
-
-class NoteItemOut(NoteOut):
-    """A note with its id and annotation."""
-
-    id = fields.String(required=True)
-    annotation = fields.String(required=True)
-
-
-class NoteItemIn(Schema):
-    """A note to merge: named by its id, or by annotation and analysis."""
-
-    class Meta:
-        # NeuroStore's client adds "public" to every object it sends.
-        unknown = EXCLUDE
-
-    id = fields.String(metadata={"description": "`<annotation id>_<analysis id>`"})
-    annotation = fields.String()
-    analysis = fields.String()
-    note = fields.Dict(required=True, metadata={"description": "keys to set; others kept"})
 
 
 def _split(note_id: str) -> tuple[str, str]:

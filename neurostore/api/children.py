@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Response, url_for
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
 
 from neurostore.api import http
 from neurostore.api.aggregates import provenance
@@ -36,6 +35,7 @@ from neurostore.schemas.api_responses import (
     TableOut,
     TablePage,
 )
+from neurostore.schemas.children import CREATE_SCHEMAS
 from neurostore.schemas.points import PointSchema
 from neurostore.schemas.studies import AnalysisSchema, ConditionSchema, ImageSchema, TableSchema
 from neurostore.services.versioning import Record
@@ -69,33 +69,6 @@ def _body(schema: type, parent: str) -> dict[str, Any]:
                                  " it (required to create).")
 
 
-class AnalysisCreate(AnalysisSchema):
-    """A new analysis and the study it is added to."""
-
-    study = fields.String(required=True, validate=validate.Length(min=1, max=32))
-
-
-class TableCreate(TableSchema):
-    """A new table and the study it is added to."""
-
-    study = fields.String(required=True, validate=validate.Length(min=1, max=32))
-
-
-class PointCreate(PointSchema):
-    """A new peak and the analysis it is added to."""
-
-    analysis = fields.String(required=True, validate=validate.Length(min=1, max=32))
-
-
-class ImageCreate(ImageSchema):
-    """A new image and the analysis it is added to."""
-
-    analysis = fields.String(required=True, validate=validate.Length(min=1, max=32))
-
-
-#: The documented body of each kind's create: its parent's id is required.
-CREATE_SCHEMAS = {AnalysisSchema: AnalysisCreate, TableSchema: TableCreate,
-                  PointSchema: PointCreate, ImageSchema: ImageCreate}
 
 
 @dataclass(frozen=True)
