@@ -118,7 +118,7 @@ def execute(
         Whatever stopped the load, after the run recorded it.
     """
     ingest = services.ingest
-    run = ingest.get_run(run_id)
+    run = ingest.get_run(SYSTEM, run_id)
     try:
         stream = open_source(run["source"], run["parameters"], env)
         summary = load(services, run["source"], stream, run_id=run_id, batch_size=batch_size,

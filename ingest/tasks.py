@@ -77,14 +77,14 @@ def run_job(env: Environment, run_id: int, *, attempts: int = 0,
         The run's summary, or None when it had already finished.
     """
     ingest = env.services.ingest
-    run = ingest.get_run(run_id)
+    run = ingest.get_run(SYSTEM, run_id)
     if run["status"] in FINISHED_STATUSES:
         return None
     with ingest.hold(run["source"], keep=run_id):
         ingest.mark_running(run_id)
         execute(env.services, run_id, env, batch_size=batch_size,
                 final_attempt=attempts >= RETRY.max_attempts)
-    return ingest.get_run(run_id)
+    return ingest.get_run(SYSTEM, run_id)
 
 
 def _task(context: JobContext, run_id: int, batch_size: int = DEFAULT_BATCH_SIZE) -> None:

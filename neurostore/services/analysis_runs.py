@@ -147,9 +147,7 @@ class AnalysisRunService:
         with UnitOfWork(self._sf) as uow:
             query = (select(AnalysisRun).join(Snapshot, Snapshot.id == AnalysisRun.snapshot_id)
                      .order_by(AnalysisRun.created_at.desc(), AnalysisRun.id))
-            if not actor.is_admin:
-                mine = AnalysisRun.owner_id == actor.id if actor.id else _public()
-                query = query.where(or_(_public(), mine))
+            query = query.where(self.policy.readable(actor, _public(), AnalysisRun.owner_id))
             if snapshot is not None:
                 query = query.where(AnalysisRun.snapshot_id == snapshot)
             if status is not None:

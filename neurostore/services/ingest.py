@@ -32,9 +32,9 @@ from neurostore.models import (
 )
 from neurostore.services import history, versioning
 from neurostore.services.actors import Actor
-from neurostore.services.errors import Conflict, NotFound, PermissionDenied, flatten_errors
+from neurostore.services.errors import Conflict, NotFound, flatten_errors
 from neurostore.services.history import Provenance
-from neurostore.services.permissions import DEFAULT_POLICY, Subject
+from neurostore.services.permissions import DEFAULT_POLICY
 from neurostore.services.source_sync import (
     carry_ids,
     existing_studies,
@@ -121,8 +121,7 @@ class IngestService:
         """
         if queued and self.queue is None:
             raise Conflict("no task queue: a run can only be started here")
-        if not DEFAULT_POLICY.allows("manage", actor, Subject("ingest_run", source, None, False)):
-            raise PermissionDenied("only administrators may start ingestion")
+        DEFAULT_POLICY.check_manage(actor, "ingest_run", "start ingestion")
         now = dt.datetime.now(dt.UTC)
         with UnitOfWork(self._sf) as uow:
             s = uow.session
@@ -226,16 +225,19 @@ class IngestService:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
                 text(f"VACUUM (ANALYZE) {', '.join(ANALYZED_TABLES)}"))
 
-    def get_run(self, run_id: int) -> dict[str, Any]:
-        """A run's summary."""
+    def get_run(self, actor: Actor, run_id: int) -> dict[str, Any]:
+        """A run's summary (administrators)."""
+        DEFAULT_POLICY.check_manage(actor, "ingest_run", "manage ingestion")
         with UnitOfWork(self._sf) as uow:
             run = uow.session.get(IngestRun, run_id)
             if run is None:
                 raise NotFound(f"ingest run {run_id} not found")
             return run_summary(run)
 
-    def list_runs(self, *, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """The latest runs, newest first."""
+    def list_runs(self, actor: Actor, *, source: str | None = None,
+                  limit: int = 50) -> list[dict[str, Any]]:
+        """The latest runs, newest first (administrators)."""
+        DEFAULT_POLICY.check_manage(actor, "ingest_run", "manage ingestion")
         with UnitOfWork(self._sf) as uow:
             query = select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)
             if source:

@@ -41,16 +41,15 @@ BATCH = 500
 STORE_ONLY = ("user", "parent", "public")
 
 
-def readable(actor: Actor) -> ColumnElement:
+def readable(actor: Actor, policy: Policy = DEFAULT_POLICY) -> ColumnElement:
     """Snapshots ``actor`` may read: public ones, and those the actor froze (whoever froze
     the same content first); every one for an administrator."""
-    if actor.is_admin:
-        return true()
+    by_policy = policy.readable(actor, Snapshot.public, Snapshot.owner_id)
     if actor.id is None:
-        return Snapshot.public.is_(true())
+        return by_policy
     granted = exists(select(SnapshotReader.snapshot_id).where(
         SnapshotReader.snapshot_id == Snapshot.id, SnapshotReader.user_id == actor.id))
-    return or_(Snapshot.public.is_(true()), Snapshot.owner_id == actor.id, granted)
+    return or_(by_policy, granted)
 
 
 def snapshot_state(row: Snapshot) -> dict[str, Any]:
@@ -194,8 +193,8 @@ class SnapshotService:
 
     # reading -------------------------------------------------------------------------
     def _row(self, session: Session, actor: Actor, snapshot_id: str, action: str) -> Snapshot:
-        row = session.execute(select(Snapshot).where(Snapshot.id == snapshot_id, readable(actor))
-                              ).scalar()
+        row = session.execute(select(Snapshot).where(
+            Snapshot.id == snapshot_id, readable(actor, self.policy))).scalar()
         if row is None:
             raise NotFound(f"snapshot {snapshot_id} not found")
         if action != "read":
@@ -220,7 +219,7 @@ class SnapshotService:
              limit: int = 100) -> list[dict[str, Any]]:
         """Snapshots the actor may read, newest first."""
         with UnitOfWork(self._sf) as uow:
-            query = (select(Snapshot).where(readable(actor))
+            query = (select(Snapshot).where(readable(actor, self.policy))
                      .order_by(Snapshot.created_at.desc(), Snapshot.id))
             if studyset is not None:
                 query = query.where(Snapshot.studyset_id == studyset)
@@ -230,7 +229,7 @@ class SnapshotService:
         """How many snapshots the actor may read."""
         with UnitOfWork(self._sf) as uow:
             return uow.session.execute(
-                select(func.count()).select_from(Snapshot).where(readable(actor))
+                select(func.count()).select_from(Snapshot).where(readable(actor, self.policy))
             ).scalar_one()
 
     def delete(self, actor: Actor, snapshot_id: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from neurostore.db import new_id
@@ -171,16 +171,16 @@ class StudysetService(AggregateService):
         with versioning.unit(self._sf, uow) as u:
             record = super().clone(actor, source_id, uow=u, provenance=provenance)
             if self.annotations is not None:
-                for annotation_id in self._readable_annotations(u.session, actor, source_id):
+                for annotation_id in self._readable_annotations(u.session, actor, source_id,
+                                                                self.annotations.policy):
                     self.annotations.clone(actor, annotation_id, uow=u, provenance=provenance,
                                            studyset_id=record.id)
             return record
 
     @staticmethod
-    def _readable_annotations(session: Session, actor: Actor, studyset_id: str) -> list[str]:
+    def _readable_annotations(session: Session, actor: Actor, studyset_id: str,
+                              policy: Policy) -> list[str]:
         query = select(Annotation.id).where(
-            Annotation.studyset_id == studyset_id, Annotation.deleted_at.is_(None)
-        )
-        if not actor.is_admin:
-            query = query.where(or_(Annotation.public, Annotation.owner_id == actor.id))
+            Annotation.studyset_id == studyset_id, Annotation.deleted_at.is_(None),
+            policy.readable(actor, Annotation.public, Annotation.owner_id))
         return list(session.execute(query.order_by(Annotation.created_at)).scalars())

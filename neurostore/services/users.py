@@ -77,8 +77,7 @@ class UserService:
         uow: UnitOfWork | None = None,
     ) -> dict:
         """Create a user (administrators, and the system actor at the command line)."""
-        if not self._may("manage", actor, ""):
-            raise PermissionDenied("only administrators may create users")
+        self.policy.check_manage(actor, "user", "create users")
         errors = {}
         if not name or not name.strip():
             errors["name"] = "must not be blank"

@@ -31,7 +31,7 @@ def test_neuroquery_sample_is_loaded_in_batches_as_one_run(services, env):
     assert (summary.status, summary.created, summary.skipped, summary.failed) == (
         "succeeded", 21, 0, 0)
     assert summary.peaks == 646
-    run = services.ingest.get_run(summary.run_id)
+    run = services.ingest.get_run(SYSTEM, summary.run_id)
     assert (run["status"], run["created"], run["source"]) == ("succeeded", 21, "neuroquery")
     assert run["parameters"] == NQ_PARAMS
     actor = services.ingest.system_actor()
@@ -75,7 +75,7 @@ def test_implausible_peaks_are_reported_as_skipped(services, env):
                        "metadata": f"{data}/implausible-2studies_metadata.tsv"}, env)
     assert summary.created == 2 and summary.skipped > 0
     assert all(e["line"] for e in summary.errors)
-    assert services.ingest.get_run(summary.run_id)["skipped"] == summary.skipped
+    assert services.ingest.get_run(SYSTEM, summary.run_id)["skipped"] == summary.skipped
 
 
 def test_nimads_creates_the_studyset_and_moves_notes_to_stored_analyses(services, env):
@@ -103,7 +103,7 @@ def test_dry_run_writes_nothing_and_lists_the_changes(services, env):
     assert summary.created == 21 and summary.run_id is None
     assert {d["action"] for d in summary.diffs} == {"create"}
     assert _count(services, Study) == 0
-    assert services.ingest.list_runs() == []
+    assert services.ingest.list_runs(SYSTEM) == []
 
 
 def test_an_upstream_change_is_an_update_attributed_to_the_run(services, env, tmp_path):
@@ -125,7 +125,7 @@ def test_an_upstream_change_is_an_update_attributed_to_the_run(services, env, tm
 def test_missing_file_and_unknown_source_are_clear_errors(services, env):
     with pytest.raises(SourceError, match="does not exist"):
         run_now(services, "neuroquery", {**NQ_PARAMS, "metadata": "/nope.tsv"}, env)
-    (run,) = services.ingest.list_runs()
+    (run,) = services.ingest.list_runs(SYSTEM)
     assert run["status"] == "failed" and "does not exist" in run["errors"][-1]["reason"]
     with pytest.raises(SourceError, match="unknown source"):
         run_now(services, "pubmed", {}, env, dry_run=True)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ingest.neuroquery.parse import parse
 from ingest.runs import run_now
 from neurostore.models import Analysis, IngestRun, Point, Study
+from neurostore.services.actors import SYSTEM
 from tests.ingest_load.conftest import NQ_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,5 +74,5 @@ def test_sigkill_mid_run_leaves_no_partial_study_and_the_rerun_completes(
     assert summary.status == "succeeded"
     assert (summary.created, summary.unchanged) == (len(expected) - done, done)
     assert _created(session_factory) == len(expected)
-    abandoned = services.ingest.get_run(dead.id)
+    abandoned = services.ingest.get_run(SYSTEM, dead.id)
     assert abandoned["status"] == "failed" and "abandoned" in abandoned["errors"][-1]["reason"]

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ingest.http import FetchError
 from ingest.runs import run_now
 from neurostore.models import Image, Study
+from neurostore.services.actors import SYSTEM
 from tests.ingest.conftest import DATA
 from tests.ingest.replay import Fault
 from tests.ingest.test_ingest_neurovault_harvest import _serve_recorded_collections
@@ -117,7 +118,7 @@ def test_a_map_that_keeps_failing_fails_the_run_and_the_next_run_finishes(servic
     summary = run_now(services, "neurovault", neurovault, env)
     assert replay.count(WAY) == 4
     assert (summary.status, summary.created, summary.failed) == ("failed", 1, 1)
-    run = services.ingest.get_run(summary.run_id)
+    run = services.ingest.get_run(SYSTEM, summary.run_id)
     assert (run["status"], run["created"], run["failed"]) == ("failed", 1, 1)
     assert "map not downloaded" in run["errors"][0]["reason"]
     assert "next run retries" in run["errors"][-1]["reason"]
@@ -135,7 +136,7 @@ def test_a_listing_that_cannot_be_fetched_fails_the_run_with_what_it_did(service
     replay.inject("https://neurovault.org/api/collections.json", *[Fault.ERROR_500] * 20)
     with pytest.raises(FetchError, match="500"):
         run_now(services, "neurovault", {"base_url": replay.https_url}, env)
-    (run,) = services.ingest.list_runs()
+    (run,) = services.ingest.list_runs(SYSTEM)
     assert run["status"] == "failed" and "FetchError" in run["errors"][-1]["reason"]
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ingest.neurosynth import parse as neurosynth
+from neurostore.services.actors import SYSTEM
 from tests.ingest_load.conftest import NS_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ def test_a_worker_runs_a_one_minute_schedule_from_a_mirror(
         deadline = time.monotonic() + 180
         runs: list = []
         while time.monotonic() < deadline:
-            runs = services.ingest.list_runs(source="neurosynth")
+            runs = services.ingest.list_runs(SYSTEM, source="neurosynth")
             if any(r["status"] in ("succeeded", "failed") for r in runs):
                 break
             assert worker.poll() is None, log.read_text()

@@ -43,7 +43,7 @@ def test_a_worker_runs_a_queued_run(worker_env, database_url, session_factory):
     run_id = _queue(worker_env, "neuroquery", NQ_PARAMS, app)
     with app.open():
         app.run_worker(queues=["ingest"], wait=False, install_signal_handlers=False)
-    run = worker_env.services.ingest.get_run(run_id)
+    run = worker_env.services.ingest.get_run(SYSTEM, run_id)
     assert (run["status"], run["created"]) == ("succeeded", 21)
     assert _job(session_factory).status == "succeeded"
     # the job is idempotent: running it again does nothing to a finished run
@@ -58,13 +58,13 @@ def test_a_failing_job_is_retried_with_its_run_kept_running(worker_env, database
         app.run_worker(queues=["ingest"], wait=False, install_signal_handlers=False)
     job = _job(session_factory)
     assert (job.status, job.attempts) == ("todo", 1)  # scheduled again, later
-    run = worker_env.services.ingest.get_run(run_id)
+    run = worker_env.services.ingest.get_run(SYSTEM, run_id)
     assert run["status"] == "running"
     assert "to be retried" in run["errors"][-1]["reason"]
 
     with pytest.raises(SourceError):  # the last attempt closes the run
         tasks.run_job(worker_env, run_id, attempts=tasks.RETRY.max_attempts)
-    run = worker_env.services.ingest.get_run(run_id)
+    run = worker_env.services.ingest.get_run(SYSTEM, run_id)
     assert run["status"] == "failed" and "does not exist" in run["errors"][-1]["reason"]
 
 
@@ -92,7 +92,7 @@ def test_a_scheduled_tick_queues_the_release_unless_the_source_is_busy(worker_en
                                                                       session_factory):
     context = SimpleNamespace(app=jobs.connected(database_url))
     run_id = tasks.scheduled.func(context, timestamp=0, source="neurosynth")
-    run = worker_env.services.ingest.get_run(run_id)
+    run = worker_env.services.ingest.get_run(SYSTEM, run_id)
     assert run["status"] == "queued"
     assert run["parameters"]["coordinates"].startswith("https://github.com/neurosynth/")
     assert _job(session_factory).status == "todo"

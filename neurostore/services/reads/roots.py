@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from neurostore.services.actors import Actor
+from neurostore.services.permissions import DEFAULT_POLICY, Policy
 from neurostore.services.trees.state import iso
 
 
-def visible(table: Any, actor: Actor) -> ColumnElement:
-    """Rows ``actor`` may see: alive, and public, own, or anything for an administrator."""
+def visible(table: Any, actor: Actor, policy: Policy = DEFAULT_POLICY) -> ColumnElement:
+    """Rows ``actor`` may see: alive, and readable by ``policy`` (public, own, or anything
+    for an administrator, by default) when the table has owners and publicity."""
     alive = table.c.deleted_at.is_(None)
-    if actor.is_admin:
-        return alive
     if "public" not in table.c:
         return alive
-    mine = table.c.owner_id == actor.id if actor.id is not None else false()
-    return alive & or_(table.c.public.is_(true()), mine)
+    return alive & policy.readable(actor, table.c.public, table.c.owner_id)
 
 
 def meta_of(row: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from neurostore.schemas.api_queries import MAP_TYPES
 from neurostore.services import coordinates, search
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Invalid
+from neurostore.services.permissions import DEFAULT_POLICY
 from neurostore.services.reads.pagination import ListQuery, Page, SortKey, paginate, timestamps_sort
 from neurostore.services.reads.roots import meta_of, visible
 from neurostore.services.trees.state import STUDY_FIELDS, iso
@@ -89,13 +90,12 @@ def publication_visible(b: Any, actor: Actor) -> ColumnElement:
     """Publications ``actor`` may see: every one that lists a study version the actor may
     read, or none the actor may not (a publication made from another user's private study
     would show its title)."""
-    if actor.is_admin:
-        return true()
     s = Study.__table__
-    mine = s.c.owner_id == actor.id if actor.id is not None else false()
+    may_read = DEFAULT_POLICY.readable(actor, s.c.public, s.c.owner_id)
+    if may_read is true():
+        return true()
     readable = exists(select(s.c.id).where(s.c.base_study_id == b.c.id, visible(s, actor)))
-    hidden = exists(select(s.c.id).where(s.c.base_study_id == b.c.id,
-                                         s.c.public.is_not(true()), ~mine))
+    hidden = exists(select(s.c.id).where(s.c.base_study_id == b.c.id, ~may_read))
     return or_(readable, ~hidden)
 
 
