@@ -31,8 +31,10 @@ blp = Blueprint("ingest_runs", __name__, url_prefix="/api/ingest-runs",
 def start_run() -> Response:
     """Queue a run of a source for a worker; 409 while that source has an active run."""
     me = actor()
-    body = http.load(IngestRunBody(), http.json_body())
     ingest = services().ingest
+    # Who may start a run is answered before what was sent is judged.
+    ingest.check_manager(me, "start ingestion")
+    body = http.load(IngestRunBody(), http.json_body())
     run_id = ingest.start_run(me, body["source"], body["parameters"], queued=True,
                               batch_size=body["batch_size"])
     return http.respond(ingest.get_run(me, run_id), 202,

@@ -112,6 +112,13 @@ class IngestService:
         return Actor(found["id"], found["role"])
 
     # runs ------------------------------------------------------------------------------
+    @staticmethod
+    def check_manager(actor: Actor, doing: str = "manage ingestion") -> None:
+        """Raise unless ``actor`` may start and watch ingestion runs (administrators and
+        the system): :class:`Unauthenticated` for an anonymous caller, else
+        :class:`PermissionDenied`."""
+        DEFAULT_POLICY.check_manage(actor, "ingest_run", doing)
+
     def start_run(self, actor: Actor, source: str, parameters: dict[str, Any], *,
                   queued: bool = False, batch_size: int | None = None) -> int:
         """Open a run; refuses a second active run of the same source.
@@ -121,7 +128,7 @@ class IngestService:
         """
         if queued and self.queue is None:
             raise Conflict("no task queue: a run can only be started here")
-        DEFAULT_POLICY.check_manage(actor, "ingest_run", "start ingestion")
+        self.check_manager(actor, "start ingestion")
         now = dt.datetime.now(dt.UTC)
         with UnitOfWork(self._sf) as uow:
             s = uow.session
@@ -227,7 +234,7 @@ class IngestService:
 
     def get_run(self, actor: Actor, run_id: int) -> dict[str, Any]:
         """A run's summary (administrators)."""
-        DEFAULT_POLICY.check_manage(actor, "ingest_run", "manage ingestion")
+        self.check_manager(actor)
         with UnitOfWork(self._sf) as uow:
             run = uow.session.get(IngestRun, run_id)
             if run is None:
@@ -237,7 +244,7 @@ class IngestService:
     def list_runs(self, actor: Actor, *, source: str | None = None,
                   limit: int = 50) -> list[dict[str, Any]]:
         """The latest runs, newest first (administrators)."""
-        DEFAULT_POLICY.check_manage(actor, "ingest_run", "manage ingestion")
+        self.check_manager(actor)
         with UnitOfWork(self._sf) as uow:
             query = select(IngestRun).order_by(IngestRun.id.desc()).limit(limit)
             if source:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from analysis.runner import execute
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def _post(client, auth, body):

@@ -14,8 +14,8 @@ from analysis.meta import Mask
 from analysis.runner import execute
 from neurostore.services.actors import SYSTEM
 from neurostore.services.nimads import import_studyset
-from tests.analysis_runs.conftest import example, grouped_annotation
-from tests.neurostore.factories import make_user
+from tests.support.examples import example, grouped_annotation
+from tests.support.factories import make_user
 
 
 def _post(client, auth, body):

@@ -24,7 +24,7 @@ from neurostore.app import create_app
 from neurostore.config import Settings
 from neurostore.db import make_engine, make_session_factory
 from neurostore.scratch_db import scratch_database
-from tests.neurostore.factories import make_user
+from tests.support.factories import make_user
 
 nimare_io = pytest.importorskip("nimare.io")
 nimare_cbma = pytest.importorskip("nimare.meta.cbma")

@@ -24,7 +24,7 @@ from analysis.meta.kernels import eickhoff_fwhm
 from analysis.runner import execute
 from manage import cli
 from neurostore.services.nimads import import_studyset
-from tests.analysis_runs.conftest import example, grouped_annotation, with_sample_sizes
+from tests.support.examples import example, grouped_annotation, with_sample_sizes
 
 CLUSTER_FWE_P = "p_desc-size_level-cluster_corr-FWE_method-montecarlo"
 PICTURE_SIZE = (800, 288)

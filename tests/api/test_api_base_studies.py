@@ -3,7 +3,7 @@ history."""
 
 from __future__ import annotations
 
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 PAPER = {"name": "A paper", "doi": "https://doi.org/10.1000/ABC.1", "pmid": "123",
          "pmcid": "PMC77", "year": 2019}

@@ -14,18 +14,11 @@ import requests
 from neurostore_sdk import ApiClient, Configuration, StoreApi
 from neurostore_sdk.exceptions import ApiException
 
-from neurostore.services.registry import build_services
-from neurostore.storage import LocalFileStore
-from tests.neurostore.factories import study_payload
+from tests.support.data import SAMPLE_DIR
+from tests.support.factories import study_payload
 
 ROOT = Path(__file__).resolve().parents[2]
-NEUROSYNTH = ROOT / "ingest" / "data" / "neurosynth"
-
-
-@pytest.fixture
-def services(session_factory, tmp_path):
-    """Services with a file store of their own."""
-    return build_services(session_factory, files=LocalFileStore(tmp_path / "files"))
+NEUROSYNTH = SAMPLE_DIR / "neurosynth"
 
 
 def _items(relationship):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 THREADS = 20
 

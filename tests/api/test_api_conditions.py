@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def test_condition_life_cycle(client, services, alice, bob, curator):

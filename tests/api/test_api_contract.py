@@ -8,7 +8,7 @@ import re
 import jsonschema_rs
 import pytest
 
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def _patterns(node):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from neurostore.app import create_app
 from neurostore.config import Settings
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 ORIGIN = "https://compose.example.org"
 

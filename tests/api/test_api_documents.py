@@ -10,7 +10,7 @@ from neurostore.app import create_app
 from neurostore.config import Settings
 from neurostore.services.reads import documents as study_documents
 from neurostore.services.reads.documents import DocumentCache, TreeText
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 @pytest.fixture

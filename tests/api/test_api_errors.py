@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def _problem(r, status):

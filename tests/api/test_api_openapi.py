@@ -14,7 +14,7 @@ from schemathesis.generation import GenerationMode
 
 from analysis.runspec import ESTIMATORS
 from neurostore.schemas.api_queries import StudyListArgs
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 UNDOCUMENTED = ("/api/openapi.json", "/api/docs")
 load_all_checks()

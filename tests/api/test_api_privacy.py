@@ -6,27 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import pytest
-
-from neurostore.app import create_app
-from neurostore.config import Settings
-from neurostore.services.registry import build_services
-from neurostore.storage import LocalFileStore
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 MARK = "Zebrafinch-private-7c1e"
-
-
-@pytest.fixture
-def services(session_factory, tmp_path):
-    """Services with a file store of their own (snapshots are written)."""
-    return build_services(session_factory, files=LocalFileStore(tmp_path / "files"))
-
-
-@pytest.fixture
-def app(services):
-    """The API app on those services."""
-    return create_app(Settings(max_content_length=2 * 1024 * 1024), services=services)
 
 
 def _post(client, caller, url, body=None, status=200):

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from neurostore.services.coordinates import tal_to_mni
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 WORDS = ("amygdala", "hippocampus", "insula")
 

@@ -6,7 +6,7 @@ import pytest
 
 from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Invalid
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def _create(client, caller, **fields):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def _studyset(client, caller, n=3):

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ingest.http import FetchError, PoliteSession, download, fetch_json
-from tests.ingest.replay import Fault
+from tests.support.replay import Fault
 
 DOC = "https://neurovault.org/api/doc.json"
 

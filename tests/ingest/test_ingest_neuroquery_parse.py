@@ -8,10 +8,11 @@ import pytest
 
 from ingest.neuroquery.parse import iter_studies, parse
 from ingest.records import ParseError
-from tests.ingest.conftest import DATA
+from tests.support.data import DATA, SAMPLE_DIR
 
 NQ = DATA / "neuroquery"
-SAMPLE = (NQ / "sample-21studies_coordinates.tsv.gz", NQ / "sample-21studies_metadata.tsv.gz")
+SAMPLE = (SAMPLE_DIR / "neuroquery" / "sample-21studies_coordinates.tsv.gz",
+          SAMPLE_DIR / "neuroquery" / "sample-21studies_metadata.tsv.gz")
 IMPLAUSIBLE = (
     NQ / "implausible-2studies_coordinates.tsv",
     NQ / "implausible-2studies_metadata.tsv",

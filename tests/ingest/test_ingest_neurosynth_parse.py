@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ingest.neurosynth.parse import iter_studies, parse
-from tests.ingest.conftest import DATA
+from tests.support.data import DATA, SAMPLE_DIR
 
 NS = DATA / "neurosynth"
-SAMPLE = (NS / "sample-24studies_coordinates.tsv.gz", NS / "sample-24studies_metadata.tsv.gz")
+SAMPLE = (SAMPLE_DIR / "neurosynth" / "sample-24studies_coordinates.tsv.gz",
+          SAMPLE_DIR / "neurosynth" / "sample-24studies_metadata.tsv.gz")
 
 
 def _by_id(result):
@@ -38,7 +39,7 @@ def test_doi_kept_raw_and_empty_doi_is_none():
 
 def test_doi_placeholder_is_none():
     # NiMARE's copy of the metadata writes "n/a" where the release leaves the DOI empty.
-    result = parse(NS / "sample-24studies_coordinates.tsv.gz", NS / "nimare-subset_metadata.tsv.gz")
+    result = parse(SAMPLE[0], NS / "nimare-subset_metadata.tsv.gz")
     studies = _by_id(result)
     assert studies["9065511"]["doi"] is None
     assert studies["9491989"]["doi"] == "10.1016/S0896-6273(00)80456-0"

@@ -10,11 +10,11 @@ import pytest
 from ingest.http import FetchError
 from ingest.neurovault.client import NeuroVaultClient
 from ingest.neurovault.nifti import NiftiError, check_nifti
-from tests.ingest.conftest import DATA
-from tests.ingest.replay import Fault
+from tests.support.data import DATA, PAIN
+from tests.support.replay import Fault
 
 API = DATA / "neurovault" / "api"
-STATMAPS = DATA / "neurovault" / "statmaps"
+STATMAPS = PAIN
 PAGE1 = "https://neurovault.org/api/collections.json"
 PAGE2_HTTP = "http://neurovault.org/api/collections.json?limit=100&offset=100"
 PAGE2 = "https://neurovault.org/api/collections.json?limit=100&offset=100"

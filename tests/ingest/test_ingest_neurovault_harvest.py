@@ -6,8 +6,8 @@ import json
 
 from ingest.neurovault.harvest import iter_studies
 from ingest.neurovault.parse import Selection
-from tests.ingest.conftest import DATA
-from tests.ingest.replay import Fault
+from tests.support.data import DATA
+from tests.support.replay import Fault
 
 API = DATA / "neurovault" / "api"
 RECORDED = (555, 1056, 1058, 1195, 1196, 1197)

@@ -13,7 +13,7 @@ from ingest.neurovault.parse import (
     parse_collection,
 )
 from ingest.value_types import normalise_value_type
-from tests.ingest.conftest import DATA
+from tests.support.data import DATA
 
 API = DATA / "neurovault" / "api"
 

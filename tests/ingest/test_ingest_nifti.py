@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from ingest.neurovault.nifti import NiftiError, check_nifti
-from tests.ingest.conftest import DATA
+from tests.support.data import PAIN
 
-STATMAPS = DATA / "neurovault" / "statmaps"
+STATMAPS = PAIN
 MNI_2MM = np.array(
     [[-2.0, 0, 0, 90], [0, 2.0, 0, -126], [0, 0, 2.0, -72], [0, 0, 0, 1]], dtype=float
 )

@@ -18,8 +18,7 @@ from ingest.nimads.images import (
 from ingest.nimads.nidm import PackError, contents
 from ingest.nimads.parse import parse
 from ingest.sources import Environment, SourceError, open_source
-from neurostore.storage import LocalFileStore
-from tests.ingest.statmaps import nidm_pack, pain
+from tests.support.statmaps import nidm_pack, pain
 
 REAL_HOST = "https://neurovault.org"
 
@@ -35,11 +34,6 @@ def _studies(*analyses: list[dict]) -> list[dict]:
             {"id": f"a{n}", "name": "task", "images": images, "points": []}]}
         for n, images in enumerate(analyses)]}
     return parse(document).studies
-
-
-@pytest.fixture
-def files(tmp_path) -> LocalFileStore:
-    return LocalFileStore(tmp_path / "files")
 
 
 # references ------------------------------------------------------------------------------

@@ -6,13 +6,13 @@ import pytest
 
 from ingest.records import ParseError
 from ingest.sleuth.parse import parse, parse_text
-from tests.ingest.conftest import DATA
+from tests.support.data import DATA, SAMPLE_DIR
 
 SLEUTH = DATA / "sleuth"
 
 
 def test_mni_file():
-    result = parse(SLEUTH / "test_sleuth_file.txt")
+    result = parse(SAMPLE_DIR / "sleuth" / "test_sleuth_file.txt")
     assert result.skipped == []
     assert [s["source_id"] for s in result.studies] == ["StudyName", "StudyName2", "StudyName3"]
     analysis = result.studies[0]["analyses"][0]
@@ -29,7 +29,7 @@ def test_mni_file():
 
 
 def test_several_header_lines_name_one_experiment():
-    study = parse(SLEUTH / "test_sleuth_file.txt").studies[2]
+    study = parse(SAMPLE_DIR / "sleuth" / "test_sleuth_file.txt").studies[2]
     (analysis,) = study["analyses"]
     assert analysis["name"] == "ExperimentName; ExperimentName2; ExperimentName3"
     assert len(analysis["metadata"]["sleuth_headers"]) == 3
@@ -45,7 +45,7 @@ def test_talairach_file_with_space_aligned_columns():
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
 def test_line_endings(newline):
-    text = (SLEUTH / "test_sleuth_file.txt").read_text().replace("\n", newline)
+    text = (SAMPLE_DIR / "sleuth" / "test_sleuth_file.txt").read_text().replace("\n", newline)
     result = parse_text(text)
     assert len(result.studies) == 3
     assert sum(len(a["points"]) for s in result.studies for a in s["analyses"]) == 7

@@ -8,8 +8,7 @@ from sqlalchemy import text
 from ingest import tasks
 from ingest.sources import SOURCES, default_parameters
 from neurostore.schemas import ingest_runs
-from tests.api.conftest import admin, alice, app, client  # noqa: F401 (fixtures)
-from tests.ingest_load.conftest import NQ_PARAMS, SLEUTH_PARAMS
+from tests.support.data import NQ_PARAMS, SLEUTH_PARAMS
 
 
 def _jobs(session_factory):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from manage import cli
 from neurostore.models import Study
-from tests.ingest_load.conftest import NIMADS_PARAMS, NQ_PARAMS, SLEUTH_PARAMS
+from tests.support.data import NIMADS_PARAMS, NQ_PARAMS, SLEUTH_PARAMS
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from neurostore.models import Study
-from tests.ingest_load.conftest import NIMADS_PARAMS, SLEUTH_PARAMS
+from tests.support.data import NIMADS_PARAMS, SLEUTH_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 

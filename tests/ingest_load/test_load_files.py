@@ -12,7 +12,7 @@ from ingest.sources import SourceError
 from neurostore.models import Annotation, AnnotationNote, BaseStudy, Study, Studyset
 from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Conflict
-from tests.ingest_load.conftest import NIMADS_PARAMS, NQ_PARAMS, NS_PARAMS, SLEUTH_PARAMS
+from tests.support.data import DATA, NIMADS_PARAMS, NQ_PARAMS, NS_PARAMS, SLEUTH_PARAMS
 
 ALL = (("neuroquery", NQ_PARAMS), ("neurosynth", NS_PARAMS), ("sleuth", SLEUTH_PARAMS),
        ("nimads", NIMADS_PARAMS))
@@ -69,7 +69,7 @@ def test_neuroquery_and_neurosynth_share_the_base_study_of_a_pmid(services, env)
 
 
 def test_implausible_peaks_are_reported_as_skipped(services, env):
-    data = NQ_PARAMS["coordinates"].rsplit("/", 1)[0]
+    data = DATA / "neuroquery"
     summary = run_now(services, "neuroquery",
                       {"coordinates": f"{data}/implausible-2studies_coordinates.tsv",
                        "metadata": f"{data}/implausible-2studies_metadata.tsv"}, env)

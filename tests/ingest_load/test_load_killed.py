@@ -16,7 +16,7 @@ from ingest.neuroquery.parse import parse
 from ingest.runs import run_now
 from neurostore.models import Analysis, IngestRun, Point, Study
 from neurostore.services.actors import SYSTEM
-from tests.ingest_load.conftest import NQ_PARAMS
+from tests.support.data import NQ_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 COPIES = 20

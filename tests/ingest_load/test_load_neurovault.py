@@ -16,11 +16,11 @@ from ingest.http import FetchError
 from ingest.runs import run_now
 from neurostore.models import Image, Study
 from neurostore.services.actors import SYSTEM
-from tests.ingest.conftest import DATA
-from tests.ingest.replay import Fault
 from tests.ingest.test_ingest_neurovault_harvest import _serve_recorded_collections
+from tests.support.data import PAIN
+from tests.support.replay import Fault
 
-STATMAPS = DATA / "neurovault" / "statmaps"
+STATMAPS = PAIN
 MAPS = {
     "https://neurovault.org/media/images/1197/CUMl_BP_MNI.nii.gz": "pain_01_z.nii.gz",
     "https://neurovault.org/media/images/1197/WAY_VT_MNI.nii.gz": "pain_01_t.nii.gz",

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from neurostore.models import Annotation, Study, Studyset
-from tests.ingest_load.conftest import NIMADS_PARAMS
+from tests.support.data import NIMADS_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 

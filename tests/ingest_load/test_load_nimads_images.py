@@ -25,8 +25,8 @@ from analysis.meta import Mask
 from neurostore.app import create_app
 from neurostore.config import Settings
 from neurostore.models import Image, Study
-from tests.ingest.statmaps import nidm_pack, on_mni_grid, pain
-from tests.neurostore.factories import make_user
+from tests.support.factories import make_user
+from tests.support.statmaps import nidm_pack, on_mni_grid, pain
 
 nimare_dataset = pytest.importorskip("nimare.dataset")
 nimare_ibma = pytest.importorskip("nimare.meta.ibma")

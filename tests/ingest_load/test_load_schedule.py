@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ingest.neurosynth import parse as neurosynth
 from neurostore.services.actors import SYSTEM
-from tests.ingest_load.conftest import NS_PARAMS
+from tests.support.data import NS_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 

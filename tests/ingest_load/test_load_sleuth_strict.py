@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from neurostore.models import Analysis, Point
-from tests.ingest_load.conftest import SLEUTH_PARAMS
+from tests.support.data import SLEUTH_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = """// Reference=MNI

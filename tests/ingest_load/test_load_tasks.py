@@ -13,7 +13,7 @@ from ingest.sources import SourceError
 from neurostore import jobs
 from neurostore.config import Settings
 from neurostore.services.actors import SYSTEM
-from tests.ingest_load.conftest import NQ_PARAMS
+from tests.support.data import NQ_PARAMS
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from neurostore.services.errors import RevisionConflict
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def test_two_writers_with_the_same_base_version(services, alice, curator):

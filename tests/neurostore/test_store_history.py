@@ -7,7 +7,7 @@ import pytest
 
 from neurostore.services.errors import Conflict, NotFound, RevisionConflict
 from neurostore.services.history import Provenance
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def test_create_edit_revert_delete_restore_reads_back_every_state(services, alice):

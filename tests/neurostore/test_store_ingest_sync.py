@@ -11,7 +11,7 @@ from neurostore.models import Study
 from neurostore.services import ingest as ingest_module
 from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Conflict, PermissionDenied
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def _records(n: int = 3) -> list[dict]:

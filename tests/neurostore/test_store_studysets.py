@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from neurostore.services.errors import Invalid, NotFound, PermissionDenied
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 @pytest.fixture

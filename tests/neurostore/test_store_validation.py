@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from neurostore.models import BaseStudy, Point, Revision, Study
 from neurostore.services.actors import ANONYMOUS
 from neurostore.services.errors import Conflict, Invalid, Unauthenticated
-from tests.neurostore.factories import study_payload
+from tests.support.factories import study_payload
 
 
 def _counts(session_factory) -> tuple[int, int, int, int]:

@@ -81,7 +81,7 @@ def test_unknown_format_is_a_bad_request(client, auth, imported):
 
 
 def test_delete_needs_the_owner(client, auth, imported, services, session_factory):
-    from tests.neurostore.factories import make_user
+    from tests.support.factories import make_user
 
     snapshot = _freeze(client, auth, imported).json
     bob = make_user(session_factory)

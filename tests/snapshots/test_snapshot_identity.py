@@ -9,7 +9,7 @@ import pytest
 from neurostore.services.errors import Conflict, Invalid, NotFound
 from neurostore.snapshot import write_nimads
 from neurostore.snapshot.frozen import studyset_of
-from tests.neurostore.factories import make_user
+from tests.support.factories import make_user
 
 
 def _bytes(services, snapshot) -> bytes:

@@ -16,7 +16,7 @@ from nimare.extract import fetch_neurostore, fetch_neurostore_releases
 from nimare.nimads import Studyset
 
 from neurostore.services.actors import SYSTEM
-from tests.neurostore.factories import make_user, study_payload
+from tests.support.factories import make_user, study_payload
 
 COORDINATES = ["id", "study_id", "contrast_id", "x", "y", "z", "space"]
 

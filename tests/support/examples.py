@@ -15,3 +15,23 @@ EXAMPLES = Path(neurostore.__file__).parent / "examples"
 def example(name: str) -> dict:
     """A NIMADS example document, e.g. ``example("nimads_studyset.json")``."""
     return json.loads((EXAMPLES / name).read_text())
+
+
+def with_sample_sizes(annotation: dict, size: int = 20) -> dict:
+    """The example annotation with a ``sample_size`` note on every analysis."""
+    notes = [{**n, "note": {**n["note"], "sample_size": size + i % 7}}
+             for i, n in enumerate(annotation["notes"])]
+    return {**annotation, "note_keys": {**annotation["note_keys"], "sample_size": "number"},
+            "notes": notes}
+
+
+def grouped_annotation() -> dict:
+    """The example annotation with a boolean ``pain`` and a string ``task`` column."""
+    annotation = with_sample_sizes(example("nimads_annotation.json"))
+    notes = [{**n, "note": {**n["note"], "pain": i % 3 != 0,
+                            "task": ("n-back", "stroop", "rest")[i % 3]}}
+             for i, n in enumerate(annotation["notes"])]
+    # One analysis has no value: it belongs to neither group.
+    notes[-1]["note"]["pain"] = None
+    return {**annotation, "notes": notes,
+            "note_keys": {**annotation["note_keys"], "pain": "boolean", "task": "string"}}

@@ -1,16 +1,16 @@
-"""Loaders of the small real datasets in ``data/`` (shared by the meta-analysis tests)."""
+"""Loaders of the small real datasets in ``tests/data`` (shared by the meta-analysis tests)."""
 
 import csv
 import gzip
-from pathlib import Path
 
 import numpy as np
 from nimare.dataset import Dataset
 
 from analysis.meta import CoordinateInputs
+from tests.support.data import DATA
 from tests.support.examples import example
 
-DATA = Path(__file__).parent / "data"
+NEUROSYNTH = DATA / "neurosynth"
 
 
 def _sample_sizes(ids, seed=0):
@@ -25,9 +25,9 @@ def neurosynth_rows():
 
     Neurosynth's ``UNKNOWN`` space is read as MNI.
     """
-    with gzip.open(DATA / "neurosynth_subset_metadata.tsv.gz", "rt") as handle:
+    with gzip.open(NEUROSYNTH / "nimare-subset_metadata.tsv.gz", "rt") as handle:
         spaces = {r["id"]: r["space"] for r in csv.DictReader(handle, delimiter="\t")}
-    with gzip.open(DATA / "neurosynth_subset_coordinates.tsv.gz", "rt") as handle:
+    with gzip.open(NEUROSYNTH / "nimare-subset_coordinates.tsv.gz", "rt") as handle:
         records = list(csv.DictReader(handle, delimiter="\t"))
     sizes = _sample_sizes(r["id"] for r in records)
     return [

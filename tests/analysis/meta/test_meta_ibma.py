@@ -1,6 +1,5 @@
 """IBMA estimators against PyMARE called directly on the same masked arrays."""
 
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -10,8 +9,8 @@ import pytest
 from analysis.meta import ImageInputs, Mask, MetaAnalysisInputError
 from analysis.meta.estimators import ibma
 from analysis.meta.estimators.permuted import PermutedOLS
+from tests.support.data import PAIN
 
-PAIN = Path(__file__).parent / "data" / "pain"
 SAMPLE_SIZES = np.array([20.0, 25.0, 30.0])
 
 

@@ -14,7 +14,6 @@ dependent images to combine.
 """
 
 import dataclasses
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -27,8 +26,8 @@ from scipy import special
 from analysis.meta import BonferroniCorrection, FDRCorrection, ImageInputs, Mask
 from analysis.meta.estimators import ibma
 from analysis.meta.estimators.permuted import PermutedOLS
+from tests.support.data import PAIN
 
-PAIN = Path(__file__).parent / "data" / "pain"
 SAMPLE_SIZES = (20, 25, 30)
 KINDS = ("z", "beta", "varcope")
 

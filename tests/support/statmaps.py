@@ -11,10 +11,9 @@ import nibabel as nib
 import numpy as np
 
 from analysis.meta import Mask
+from tests.support.data import PAIN
 
 #: 3 pain studies of NeuroVault collection 1425 (NiMARE's test data, downsampled):
-#: ``pain_0{1,2,3}_{beta,se,t,varcope,z}.nii.gz`` (see DATA_NOTICE.md).
-PAIN = Path(__file__).resolve().parents[1] / "analysis" / "meta" / "data" / "pain"
 #: Member names of a NIDM-Results pack (as SPM's exporter writes them), by pain map kind.
 NIDM_NAMES = {"t": "TStatistic_T001.nii.gz", "z": "ZStatistic_T001.nii.gz",
               "beta": "Contrast_T001.nii.gz", "se": "ContrastStandardError_T001.nii.gz"}

@@ -1,35 +1,29 @@
-"""Snapshot export fixtures: the NIMADS examples shipped with NiMARE and small studysets."""
+"""NIMADS studysets as the snapshot tests take them (a pytest plugin the root conftest loads):
+the examples shipped with NiMARE, and small synthetic studysets."""
 
-import json
 from collections.abc import Callable
 
 import pytest
 
-from tests.support.examples import EXAMPLES
-
-DATA = EXAMPLES
-
-
-def _load(name: str) -> dict:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
+from tests.support.examples import example
 
 
 @pytest.fixture
 def studyset() -> dict:
     """A NeuroStore studyset export: 38 studies, 27 analyses, 212 points."""
-    return _load("nimads_studyset.json")
+    return example("nimads_studyset.json")
 
 
 @pytest.fixture
 def annotation() -> dict:
     """The annotation of ``studyset``: ``include: boolean`` for each of its 27 analyses."""
-    return _load("nimads_annotation.json")
+    return example("nimads_annotation.json")
 
 
 @pytest.fixture
 def pain_studyset() -> dict:
     """21 pain studies with beta, se, t and z image references and MNI points."""
-    return _load("nidm_pain_studyset.json")
+    return example("nidm_pain_studyset.json")
 
 
 @pytest.fixture
