@@ -74,7 +74,8 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+# Any: the value is whichever public class the name loads (PEP 562).
+def __getattr__(name: str) -> Any:  # noqa: ANN401
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,12 +7,26 @@ Permutations are drawn beforehand and split across threads, so results do not de
 the thread count.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from scipy import sparse
+
 
 @numba.njit(cache=True)
-def _accumulate(rows, indptr, indices, values, acc):
+def _accumulate(
+    rows: NDArray[np.int32],
+    indptr: NDArray[np.int32 | np.int64],
+    indices: NDArray[np.int32 | np.int64],
+    values: NDArray[np.float64],
+    acc: NDArray[np.float64],
+) -> None:
     """Add the CSR rows ``rows`` (in ascending order) into ``acc``."""
     for r in np.sort(rows):
         for j in range(indptr[r], indptr[r + 1]):
@@ -20,7 +34,7 @@ def _accumulate(rows, indptr, indices, values, acc):
 
 
 @numba.njit(cache=True)
-def _ale(log_sum):
+def _ale(log_sum: float) -> np.float32:
     """ALE from a sum of log(1 - MA), as float32 (0 where nothing was added)."""
     if log_sum == 0.0:
         return np.float32(0.0)
@@ -28,7 +42,15 @@ def _ale(log_sum):
 
 
 @numba.njit(cache=True)
-def _fill_by_voxel(indptr, indices, row_start, row_logs, fill, rows, values):
+def _fill_by_voxel(
+    indptr: NDArray[np.int32 | np.int64],
+    indices: NDArray[np.int32 | np.int64],
+    row_start: int,
+    row_logs: NDArray[np.float32],
+    fill: NDArray[np.int64],
+    rows: NDArray[np.int16 | np.int32],
+    values: NDArray[np.float32],
+) -> None:
     """Place rows ``row_start:`` (their logs ``row_logs``) in the by-voxel arrays.
 
     ``fill`` holds each voxel's next free slot; rows must come in ascending order.
@@ -45,7 +67,7 @@ def _fill_by_voxel(indptr, indices, row_start, row_logs, fill, rows, values):
 
 
 @numba.njit(cache=True)
-def _column_pointers(indices, n_voxels):
+def _column_pointers(indices: NDArray[np.int32 | np.int64], n_voxels: int) -> NDArray[np.int64]:
     """Column pointers of a CSR matrix's transpose (no int64 copy of the indices)."""
     col_ptr = np.zeros(n_voxels + 1, dtype=np.int64)
     for v in indices:
@@ -59,7 +81,9 @@ def _column_pointers(indices, n_voxels):
 _LOG_ROWS = 32
 
 
-def logs_by_voxel(pooled):
+def logs_by_voxel(
+    pooled: sparse.csr_matrix,
+) -> tuple[NDArray[np.int64], NDArray[np.int16 | np.int32], NDArray[np.float32]]:
     """Return the pooled MA maps' ``log(1 - MA)`` by voxel (compressed sparse columns).
 
     Parameters
@@ -91,7 +115,7 @@ def logs_by_voxel(pooled):
 
 
 @numba.njit(cache=True)
-def log_totals(col_ptr, logs):
+def log_totals(col_ptr: NDArray[np.int64], logs: NDArray[np.float32]) -> NDArray[np.float64]:
     """Sum over all experiments of each voxel's logs (in ascending experiment order)."""
     total = np.zeros(col_ptr.size - 1)
     for v in range(total.size):
@@ -101,7 +125,14 @@ def log_totals(col_ptr, logs):
 
 
 @numba.njit(cache=True)
-def ale_difference(n_group1, n_experiments, col_ptr, rows, logs, total):
+def ale_difference(
+    n_group1: int,
+    n_experiments: int,
+    col_ptr: NDArray[np.int64],
+    rows: NDArray[np.int16 | np.int32],
+    logs: NDArray[np.float32],
+    total: NDArray[np.float64],
+) -> NDArray[np.float32]:
     """Return the observed ALE difference (group 1 minus group 2) as the null computes it.
 
     Only the smaller group's logs are added up (in ascending experiment order); the other
@@ -144,7 +175,15 @@ _VOXEL_CHUNK = 4096
 
 
 @numba.njit(cache=True, parallel=True)
-def ale_difference_null(perms, n_group1, col_ptr, rows, logs, total, observed):
+def ale_difference_null(
+    perms: NDArray[np.int32],
+    n_group1: int,
+    col_ptr: NDArray[np.int64],
+    rows: NDArray[np.int16 | np.int32],
+    logs: NDArray[np.float32],
+    total: NDArray[np.float64],
+    observed: NDArray[np.float32],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Permutation null of the ALE difference (group 1 minus group 2).
 
     Voxel by voxel rather than permutation by permutation: for a block of permutations,
@@ -213,19 +252,19 @@ def ale_difference_null(perms, n_group1, col_ptr, rows, logs, total, observed):
 
 @numba.njit(cache=True, nogil=True)
 def _difference_voxels(
-    v_start,
-    v_stop,
-    col_ptr,
-    rows,
-    values,
-    member,
-    total,
-    observed,
-    first_smaller,
-    upper,
-    lower,
-    max_abs,
-):
+    v_start: int,
+    v_stop: int,
+    col_ptr: NDArray[np.int64],
+    rows: NDArray[np.int16 | np.int32],
+    values: NDArray[np.float32],
+    member: NDArray[np.float64],
+    total: NDArray[np.float64],
+    observed: NDArray[np.float32],
+    first_smaller: bool,
+    upper: NDArray[np.int64],
+    lower: NDArray[np.int64],
+    max_abs: NDArray[np.float64],
+) -> None:
     """Count and maximise the permuted differences of voxels ``v_start:v_stop``.
 
     Compiled outside the parallel region so its loops are optimised as ordinary code.
@@ -263,7 +302,16 @@ def _difference_voxels(
 
 
 @numba.njit(cache=True)
-def max_cluster(stat, threshold, centers, lookup, neighbours, flags, supra, stack):
+def max_cluster(
+    stat: NDArray[np.float64],
+    threshold: float,
+    centers: NDArray[np.int64],
+    lookup: NDArray[np.int64],
+    neighbours: NDArray[np.int64],
+    flags: NDArray[np.uint8],
+    supra: NDArray[np.int64],
+    stack: NDArray[np.int64],
+) -> tuple[float, float]:
     """Largest cluster size and mass of ``stat > threshold`` (face connectivity).
 
     Parameters
@@ -323,7 +371,7 @@ def max_cluster(stat, threshold, centers, lookup, neighbours, flags, supra, stac
 
 
 @numba.njit(cache=True)
-def _one_way(counts, n, out):
+def _one_way(counts: NDArray[np.float64], n: float, out: NDArray[np.float64]) -> None:
     expected = counts.mean()
     denominator = expected * (n - expected)
     for v in range(counts.size):
@@ -331,7 +379,13 @@ def _one_way(counts, n, out):
 
 
 @numba.njit(cache=True)
-def _two_way(counts1, counts2, n1, n2, out):
+def _two_way(
+    counts1: NDArray[np.float64],
+    counts2: NDArray[np.float64],
+    n1: float,
+    n2: float,
+    out: NDArray[np.float64],
+) -> None:
     total = n1 + n2
     for v in range(counts1.size):
         active = counts1[v] + counts2[v]
@@ -344,19 +398,19 @@ def _two_way(counts1, counts2, n1, n2, out):
 
 @numba.njit(cache=True, parallel=True)
 def chi2_null(
-    perms,
-    n_group1,
-    indptr,
-    indices,
-    values,
-    total,
-    threshold,
-    centers,
-    lookup,
-    grid_size,
-    neighbours,
-    n_chunks,
-):
+    perms: NDArray[np.int32],
+    n_group1: int,
+    indptr: NDArray[np.int32 | np.int64],
+    indices: NDArray[np.int32 | np.int64],
+    values: NDArray[np.float64],
+    total: NDArray[np.float64],
+    threshold: float,
+    centers: NDArray[np.int64],
+    lookup: NDArray[np.int64],
+    grid_size: int,
+    neighbours: NDArray[np.int64],
+    n_chunks: int,
+) -> NDArray[np.float64]:
     """Permutation null maxima of the MKDA chi-square maps.
 
     For each permutation, group 1's activation counts are summed from its rows and group

@@ -32,10 +32,16 @@ Voxels outside the mask are stamped too (it spares a branch) but never read; in-
 voxels are reset as they are scanned, the others are left to accumulate (finite, small).
 """
 
+from __future__ import annotations
+
 import math
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 MODE_ALE = 0
 MODE_MKDA = 1
@@ -43,14 +49,16 @@ MODE_KDA = 2
 
 
 @numba.njit(cache=True)
-def _stat(total, mode):
+def _stat(total: float, mode: int) -> float:
     if mode == MODE_ALE:
         return -math.expm1(-total)
     return total
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _max_into(scratch, start, values, first, n):
+def _max_into(
+    scratch: NDArray[np.float32], start: int, values: NDArray[np.float32], first: int, n: int
+) -> None:
     """``scratch[start:][:n] = max(scratch[start:][:n], values[first:][:n])``."""
     dst = scratch[start : start + n]
     src = values[first : first + n]
@@ -60,7 +68,13 @@ def _max_into(scratch, start, values, first, n):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _flush(acc, scratch, start, n, weight):
+def _flush(
+    acc: NDArray[np.float32 | np.float64],
+    scratch: NDArray[np.float32],
+    start: int,
+    n: int,
+    weight: float,
+) -> None:
     """Add ``weight * scratch`` into ``acc`` over one run and clear the run of ``scratch``."""
     dst = acc[start : start + n]
     src = scratch[start : start + n]
@@ -70,7 +84,14 @@ def _flush(acc, scratch, start, n, weight):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _add_into(acc, start, values, first, n, weight):
+def _add_into(
+    acc: NDArray[np.float32 | np.float64],
+    start: int,
+    values: NDArray[np.float32],
+    first: int,
+    n: int,
+    weight: float,
+) -> None:
     """``acc[start:][:n] += weight * values[first:][:n]``."""
     dst = acc[start : start + n]
     src = values[first : first + n]
@@ -79,8 +100,18 @@ def _add_into(acc, start, values, first, n, weight):
 
 
 @numba.njit(cache=True, nogil=True)
-def _add_union(foci, heads, run_offsets, run_lengths, first_run, stop_run, step, edges, low,
-               high):
+def _add_union(
+    foci: NDArray[np.int64],
+    heads: NDArray[np.int64],
+    run_offsets: NDArray[np.int64],
+    run_lengths: NDArray[np.int64],
+    first_run: int,
+    stop_run: int,
+    step: float,
+    edges: NDArray[np.float32],
+    low: int,
+    high: int,
+) -> tuple[int, int]:
     """Mark the ends of the union of the runs of the supports centred at ``foci``.
 
     The supports are one support's runs (``first_run:stop_run``, in grid order) moved to
@@ -116,7 +147,15 @@ def _add_union(foci, heads, run_offsets, run_lengths, first_run, stop_run, step,
 
 
 @numba.njit(cache=True, nogil=True)
-def _mark_alone(draws, it, first, stop, coords, reach2, alone):
+def _mark_alone(
+    draws: NDArray[np.int32],
+    it: int,
+    first: int,
+    stop: int,
+    coords: NDArray[np.int64],
+    reach2: int,
+    alone: NDArray[np.uint8],
+) -> None:
     """Set ``alone[f - first]`` for the foci ``first:stop`` whose supports meet no other's.
 
     Two supports of radius rho can share a voxel only if their centres are within
@@ -138,7 +177,7 @@ def _mark_alone(draws, it, first, stop, coords, reach2, alone):
 
 
 @numba.njit(cache=True, nogil=True)
-def _sum_threshold(threshold, mode):
+def _sum_threshold(threshold: float, mode: int) -> float:
     """Return the accumulator value above which a voxel may exceed ``threshold``."""
     if mode != MODE_ALE:
         return threshold
@@ -150,44 +189,44 @@ def _sum_threshold(threshold, mode):
 
 @numba.njit(cache=True, nogil=True)
 def _run_iteration(
-    it,
-    draws,
-    centers,
-    foci_counts,
-    support_index,
-    run_offsets,
-    run_lengths,
-    run_values,
-    run_starts,
-    values,
-    weights,
-    masked,
-    coords,
-    reach2,
-    mode,
-    threshold,
-    sum_threshold,
-    n_mask,
-    inv_step,
-    n_bins,
-    neighbours,
-    focus_experiment,
-    plane_size,
-    by_edges,
-    acc,
-    scratch,
-    alone,
-    shared,
-    heads,
-    direct,
-    ordered,
-    planes,
-    flags,
-    excess,
-    supra,
-    stack,
-    hist,
-):
+    it: int,
+    draws: NDArray[np.int32],
+    centers: NDArray[np.int64],
+    foci_counts: NDArray[np.int64],
+    support_index: NDArray[np.int64],
+    run_offsets: NDArray[np.int64],
+    run_lengths: NDArray[np.int64],
+    run_values: NDArray[np.int64],
+    run_starts: NDArray[np.int64],
+    values: NDArray[np.float32],
+    weights: NDArray[np.float32 | np.float64],
+    masked: NDArray[np.int32],
+    coords: NDArray[np.int64],
+    reach2: NDArray[np.int64],
+    mode: int,
+    threshold: float,
+    sum_threshold: float,
+    n_mask: int,
+    inv_step: float,
+    n_bins: int,
+    neighbours: NDArray[np.int64],
+    focus_experiment: NDArray[np.int64],
+    plane_size: int,
+    by_edges: bool,
+    acc: NDArray[np.float32 | np.float64],
+    scratch: NDArray[np.float32],
+    alone: NDArray[np.uint8],
+    shared: NDArray[np.int64],
+    heads: NDArray[np.int64],
+    direct: NDArray[np.int64],
+    ordered: NDArray[np.int64],
+    planes: NDArray[np.int64],
+    flags: NDArray[np.uint8],
+    excess: NDArray[np.float64],
+    supra: NDArray[np.int64],
+    stack: NDArray[np.int64],
+    hist: NDArray[np.int64],
+) -> tuple[float, float, float]:
     """Run iteration ``it`` on one worker's arrays; return its three maxima.
 
     Arguments are those of :func:`run_iterations`, plus :func:`_sum_threshold`, the
@@ -332,7 +371,28 @@ def _run_iteration(
     return _stat(top, mode), best_size, best_mass
 
 
-def work_arrays(acc_dtype, grid_size, n_mask, foci_counts, n_planes, n_bins):
+def work_arrays(
+    acc_dtype: type[np.float32 | np.float64],
+    grid_size: int,
+    n_mask: int,
+    foci_counts: NDArray[np.int64],
+    n_planes: int,
+    n_bins: int,
+) -> tuple[
+    NDArray[np.float32 | np.float64],
+    NDArray[np.float32],
+    NDArray[np.uint8],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.uint8],
+    NDArray[np.float64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.int64],
+]:
     """Return one worker's arrays for :func:`run_iterations`, zeroed where it matters.
 
     Parameters
@@ -377,46 +437,46 @@ def work_arrays(acc_dtype, grid_size, n_mask, foci_counts, n_planes, n_bins):
 
 @numba.njit(cache=True, nogil=True)
 def run_iterations(
-    first,
-    stop,
-    draws,
-    centers,
-    foci_counts,
-    support_index,
-    run_offsets,
-    run_lengths,
-    run_values,
-    run_starts,
-    values,
-    weights,
-    masked,
-    coords,
-    reach2,
-    strides,
-    mode,
-    threshold,
-    n_mask,
-    inv_step,
-    n_bins,
-    focus_experiment,
-    by_edges,
-    acc,
-    scratch,
-    alone,
-    shared,
-    heads,
-    direct,
-    ordered,
-    planes,
-    flags,
-    excess,
-    supra,
-    stack,
-    hist,
-    max_stat,
-    max_size,
-    max_mass,
-):
+    first: int,
+    stop: int,
+    draws: NDArray[np.int32],
+    centers: NDArray[np.int64],
+    foci_counts: NDArray[np.int64],
+    support_index: NDArray[np.int64],
+    run_offsets: NDArray[np.int64],
+    run_lengths: NDArray[np.int64],
+    run_values: NDArray[np.int64],
+    run_starts: NDArray[np.int64],
+    values: NDArray[np.float32],
+    weights: NDArray[np.float32 | np.float64],
+    masked: NDArray[np.int32],
+    coords: NDArray[np.int64],
+    reach2: NDArray[np.int64],
+    strides: NDArray[np.int64],
+    mode: int,
+    threshold: float,
+    n_mask: int,
+    inv_step: float,
+    n_bins: int,
+    focus_experiment: NDArray[np.int64],
+    by_edges: bool,
+    acc: NDArray[np.float32 | np.float64],
+    scratch: NDArray[np.float32],
+    alone: NDArray[np.uint8],
+    shared: NDArray[np.int64],
+    heads: NDArray[np.int64],
+    direct: NDArray[np.int64],
+    ordered: NDArray[np.int64],
+    planes: NDArray[np.int64],
+    flags: NDArray[np.uint8],
+    excess: NDArray[np.float64],
+    supra: NDArray[np.int64],
+    stack: NDArray[np.int64],
+    hist: NDArray[np.int64],
+    max_stat: NDArray[np.float64],
+    max_size: NDArray[np.float64],
+    max_mass: NDArray[np.float64],
+) -> None:
     """Run iterations ``first:stop`` of ``draws`` on one worker's arrays.
 
     It releases the GIL: callers run it on several threads, each with its own

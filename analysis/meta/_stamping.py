@@ -1,11 +1,22 @@
 """Compiled loop that stamps kernel supports around foci into sparse MA maps."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    from numpy.typing import NDArray
+
+    _Scalar = TypeVar("_Scalar", bound=np.generic)
+
 
 @numba.njit(cache=True)
-def _grow(array, size):
+def _grow(array: NDArray[_Scalar], size: int) -> NDArray[_Scalar]:
     out = np.empty(max(size, 2 * array.size), dtype=array.dtype)
     out[: array.size] = array
     return out
@@ -13,8 +24,16 @@ def _grow(array, size):
 
 @numba.njit(cache=True)
 def stamp_experiments(
-    ijk, foci_counts, support_index, offsets, values, starts, shape, flat_to_masked, combine
-):
+    ijk: NDArray[np.int64],
+    foci_counts: NDArray[np.int64],
+    support_index: NDArray[np.int64],
+    offsets: NDArray[np.int32],
+    values: NDArray[np.float32],
+    starts: NDArray[np.int64],
+    shape: NDArray[np.int64],
+    flat_to_masked: NDArray[np.int32],
+    combine: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
     """Stamp each experiment's foci and return its MA map in CSR parts.
 
     Parameters

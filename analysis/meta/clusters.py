@@ -1,17 +1,27 @@
 """Connected clusters of supra-threshold voxels and cluster tables."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage
 
 from .space import voxel_to_mm
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
 #: Face connectivity (6 neighbours), as NiMARE and nilearn use.
 FACES = ndimage.generate_binary_structure(3, 1)
 
 
-def label_clusters(volume, threshold):
+def label_clusters(
+    volume: np.ndarray, threshold: float
+) -> tuple[NDArray[np.int32], NDArray[np.int64]]:
     """Label clusters of ``volume > threshold``; return (labels, sizes by label)."""
     labels, n_clusters = ndimage.label(volume > threshold, FACES)
     sizes = np.bincount(labels.ravel(), minlength=n_clusters + 1)
@@ -19,7 +29,9 @@ def label_clusters(volume, threshold):
     return labels, sizes
 
 
-def cluster_measures(volume, threshold):
+def cluster_measures(
+    volume: NDArray[np.float64], threshold: float
+) -> tuple[NDArray[np.int32], NDArray[np.int64], NDArray[np.float64]]:
     """Return labels, per-label sizes and per-label masses (sum of excess over threshold)."""
     labels, sizes = label_clusters(volume, threshold)
     excess = np.where(labels > 0, volume - threshold, 0.0)
@@ -40,12 +52,19 @@ class Cluster:
     size_mm3: float
 
 
-def voxel_volume(affine):
+def voxel_volume(affine: NDArray[np.float64]) -> float:
     """Volume of one voxel in mm3, rounded to 1e-6 (8.0, not 7.999999999999998, at 2 mm)."""
     return round(float(abs(np.linalg.det(affine[:3, :3]))), 6)
 
 
-def _rows(labels, sizes, peaks, affine, min_size, sign=1.0):
+def _rows(
+    labels: NDArray[np.int32],
+    sizes: NDArray[np.int64],
+    peaks: ArrayLike,
+    affine: NDArray[np.float64],
+    min_size: int,
+    sign: float = 1.0,
+) -> list[tuple[float, int, float, float, float]]:
     """(peak, size, x, y, z) of every labelled cluster of at least ``min_size`` voxels."""
     # One pass over the labelled voxels: sorted by cluster, then value (descending), then
     # position, the first voxel of each cluster is its peak (the first in C order on ties).
@@ -64,7 +83,9 @@ def _rows(labels, sizes, peaks, affine, min_size, sign=1.0):
             for f, (x, y, z) in zip(first, xyz, strict=True)]
 
 
-def _numbered(rows, affine):
+def _numbered(
+    rows: Sequence[tuple[float, int, float, float, float]], affine: NDArray[np.float64]
+) -> list[Cluster]:
     volume = voxel_volume(affine)
     return [
         Cluster(i + 1, x, y, z, value, size, round(size * volume, 6))
@@ -72,7 +93,13 @@ def _numbered(rows, affine):
     ]
 
 
-def cluster_table(volume, affine, threshold, min_size=1, peaks=None):
+def cluster_table(
+    volume: NDArray[np.float64],
+    affine: NDArray[np.float64],
+    threshold: float,
+    min_size: int = 1,
+    peaks: NDArray[np.float64] | None = None,
+) -> list[Cluster]:
     """Return the clusters of ``volume > threshold``, largest peak first.
 
     Parameters
@@ -98,7 +125,12 @@ def cluster_table(volume, affine, threshold, min_size=1, peaks=None):
     return _numbered(rows, affine)
 
 
-def signed_cluster_table(values, shown, affine, min_size=1):
+def signed_cluster_table(
+    values: NDArray[np.float64],
+    shown: NDArray[np.bool_],
+    affine: NDArray[np.float64],
+    min_size: int = 1,
+) -> list[Cluster]:
     """Return the clusters of the ``shown`` voxels, positive and negative values apart.
 
     Positive clusters come first (highest peak first), then negative ones (lowest peak

@@ -6,22 +6,40 @@ and returns new maps named like NiMARE's (``<kind>[_desc-x][_level-y]_corr-<TYPE
 modified.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .clusters import cluster_measures
 from .stats import clip_p, nlogp_to_logp, nlogp_to_z, null_to_p, p_to_z
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Protocol
+
+    from numpy.typing import NDArray
+
+    from .estimators.base import FittedModel
+    from .mask import Mask
+    from .montecarlo import NullCache, NullMaxima
+
+    class Correction(Protocol):
+        """What an estimator needs of a correction: maps and a sentence from a fit."""
+
+        def apply(self, model: FittedModel) -> tuple[dict[str, NDArray[np.float32]], str]: ...
+
 _FLOAT32_TINY = float(np.nextafter(np.float32(0), np.float32(1)))
 
 
-def _p_maps(maps):
+def _p_maps(maps: Mapping[str, np.ndarray]) -> list[str]:
     """Yield the uncorrected p-map names of a map dictionary."""
     return [name for name in maps if name.split("_")[0] == "p" and "_corr-" not in name]
 
 
-def _nlogp(maps, p_name):
+def _nlogp(maps: Mapping[str, np.ndarray], p_name: str) -> NDArray[np.float64]:
     """Natural-log p-values of a p map, taken from logp where p hit its float32 floor."""
     p = np.asarray(maps[p_name])
     nlogp = np.log(np.clip(p.astype(np.float64), np.finfo(np.float64).tiny, 1.0))
@@ -32,7 +50,9 @@ def _nlogp(maps, p_name):
     return nlogp
 
 
-def _secondary(maps, p_name, nlogp, suffix):
+def _secondary(
+    maps: Mapping[str, np.ndarray], p_name: str, nlogp: NDArray[np.float64], suffix: str
+) -> dict[str, NDArray[np.float32]]:
     """Return the corrected p, z and logp maps for one p map."""
     z_name = p_name.replace("p", "z", 1)
     logp_name = p_name.replace("p", "logp", 1)
@@ -46,7 +66,11 @@ def _secondary(maps, p_name, nlogp, suffix):
     return out
 
 
-def _adjusted(model, p_name, adjust):
+def _adjusted(
+    model: FittedModel,
+    p_name: str,
+    adjust: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+) -> NDArray[np.float64]:
     """Apply ``adjust`` to one p map's natural-log p-values over the voxels tested.
 
     Like NiMARE, which adjusts only the p-values that are not NaN, a correction counts
@@ -62,7 +86,7 @@ def _adjusted(model, p_name, adjust):
     return adjusted
 
 
-def fdr_nlogp(nlogp, method="bh"):
+def fdr_nlogp(nlogp: NDArray[np.float64], method: str = "bh") -> NDArray[np.float64]:
     """Benjamini-Hochberg ("bh") or -Yekutieli ("by") step-up adjustment in log space."""
     n_tests = nlogp.size
     order = np.argsort(nlogp)
@@ -89,13 +113,13 @@ class FDRCorrection:
 
     method: str = "indep"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.method not in ("indep", "negcorr"):
             raise ValueError(
                 f"FDRCorrection: method must be 'indep' or 'negcorr', not {self.method!r}"
             )
 
-    def apply(self, model):
+    def apply(self, model: FittedModel) -> tuple[dict[str, NDArray[np.float32]], str]:
         """Return the FDR-adjusted maps and a description."""
         rule = "bh" if self.method == "indep" else "by"
         level = model.fdr_indep_level if rule == "bh" else ""
@@ -113,7 +137,7 @@ class FDRCorrection:
         )
 
     @property
-    def citations(self):
+    def citations(self) -> tuple[str, ...]:
         """Keys of the references the description cites."""
         return ("benjamini1995",) if self.method == "indep" else ("benjamini2001",)
 
@@ -122,7 +146,7 @@ class FDRCorrection:
 class BonferroniCorrection:
     """Bonferroni family-wise error correction of every uncorrected p map."""
 
-    def apply(self, model):
+    def apply(self, model: FittedModel) -> tuple[dict[str, NDArray[np.float32]], str]:
         """Return the Bonferroni-corrected maps and a description."""
         maps = {}
         for p_name in _p_maps(model.maps):
@@ -161,16 +185,16 @@ class MonteCarloFWE:
     n_iters: int = 1000
     voxel_thresh: float = 0.001
     seed: int = 0
-    cache: object = None
+    cache: NullCache | None = None
 
     #: What of the analysis this correction draws at random (see the methods paragraph).
     draws = "the family-wise error correction"
 
-    def apply(self, model):
+    def apply(self, model: FittedModel) -> tuple[dict[str, NDArray[np.float32]], str]:
         """Return the FWE-corrected maps and a description."""
         return model.correct_fwe_montecarlo(self)
 
-    def description(self, threshold=None):
+    def description(self, threshold: float | None = None) -> str:
         """Return sentences describing the correction.
 
         Parameters
@@ -192,7 +216,13 @@ class MonteCarloFWE:
         )
 
 
-def fwe_montecarlo_maps(desc, p_voxel, p_size, p_mass, sign=None):
+def fwe_montecarlo_maps(
+    desc: str,
+    p_voxel: NDArray[np.float64],
+    p_size: NDArray[np.float64] | None,
+    p_mass: NDArray[np.float64] | None,
+    sign: NDArray[np.float32] | None = None,
+) -> dict[str, NDArray[np.float32]]:
     """Name NiMARE-style p, z and logp maps for voxel- and cluster-level FWE p-values.
 
     Parameters
@@ -229,7 +259,9 @@ def fwe_montecarlo_maps(desc, p_voxel, p_size, p_mass, sign=None):
     return maps
 
 
-def cluster_level_p(volume, threshold, mask, null):
+def cluster_level_p(
+    volume: NDArray[np.float64], threshold: float, mask: Mask, null: NullMaxima
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Return cluster-size and cluster-mass FWE p-values of every in-mask voxel.
 
     Voxels outside supra-threshold clusters get the largest p-value the null allows.

@@ -1,5 +1,7 @@
 """Errors raised by the meta-analysis engine."""
 
+from __future__ import annotations
+
 
 class MetaAnalysisInputError(ValueError):
     """Raised when meta-analysis inputs cannot be analysed as given.

@@ -7,15 +7,24 @@ of bin centres (Eickhoff et al., 2012). The grids and the rounding of each inter
 result to its nearest bin follow NiMARE 0.22.1 so that p-values agree to float precision.
 """
 
+from __future__ import annotations
+
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from scipy import sparse
+
+    from .inputs import CoordinateInputs
+
 ALE_INV_STEP = 100000
 
 
-def ale_bin_centers(ma):
+def ale_bin_centers(ma: sparse.csr_matrix) -> NDArray[np.float64]:
     """Return ALE null bin centres (step 1e-5) up to the largest attainable ALE value.
 
     Parameters
@@ -36,7 +45,7 @@ def ale_bin_centers(ma):
 
 
 @numba.njit(cache=True)
-def _nearest_bin(value, inv_step, n_bins):
+def _nearest_bin(value: float, inv_step: float, n_bins: int) -> int:
     scaled = value * inv_step
     floor = np.floor(scaled)
     index = int(floor) + int(scaled - floor >= 0.5)
@@ -48,7 +57,9 @@ def _nearest_bin(value, inv_step, n_bins):
 
 
 @numba.njit(cache=True)
-def _experiment_histogram(values, n_voxels, inv_step, n_bins):
+def _experiment_histogram(
+    values: NDArray[np.float32], n_voxels: int, inv_step: float, n_bins: int
+) -> NDArray[np.float64]:
     hist = np.zeros(n_bins)
     for value in values:
         hist[_nearest_bin(value, inv_step, n_bins)] += 1.0
@@ -57,7 +68,14 @@ def _experiment_histogram(values, n_voxels, inv_step, n_bins):
 
 
 @numba.njit(cache=True, nogil=True)
-def _shifted_axpy(out, out_start, src, src_start, n, factor):
+def _shifted_axpy(
+    out: NDArray[np.float64],
+    out_start: int,
+    src: NDArray[np.float64],
+    src_start: int,
+    n: int,
+    factor: float,
+) -> None:
     """``out[out_start:][:n] += factor * src[src_start:][:n]`` (on slices, so it vectorises)."""
     dst = out[out_start : out_start + n]
     part = src[src_start : src_start + n]
@@ -66,7 +84,16 @@ def _shifted_axpy(out, out_start, src, src_start, n, factor):
 
 
 @numba.njit(cache=True, nogil=True)
-def _combine_ale(ale, exp_bins, exp_probs, centers, inv_step, scale, low, high):
+def _combine_ale(
+    ale: NDArray[np.float64],
+    exp_bins: NDArray[np.int64],
+    exp_probs: NDArray[np.float64],
+    centers: NDArray[np.float64],
+    inv_step: float,
+    scale: int,
+    low: int,
+    high: int,
+) -> NDArray[np.float64]:
     """Null of 1 - (1 - a)(1 - e) for a ~ ale and e over ``exp_bins``, on the grid.
 
     Bin ``k`` is centred on ``k / scale`` (``scale`` an even integer), so an ALE bin ``i``
@@ -117,7 +144,7 @@ def _combine_ale(ale, exp_bins, exp_probs, centers, inv_step, scale, low, high):
     return out
 
 
-def ale_null_histogram(ma, centers):
+def ale_null_histogram(ma: sparse.csr_matrix, centers: NDArray[np.float64]) -> NDArray[np.float64]:
     """Return the approximate-null histogram of ALE values over ``centers``.
 
     Experiments are combined one at a time, in order; each combination is split over
@@ -163,7 +190,7 @@ def ale_null_histogram(ma, centers):
     return hist
 
 
-def mkda_null_histogram(ma):
+def mkda_null_histogram(ma: sparse.csr_matrix) -> NDArray[np.float64]:
     """Return the exact null of the count of active experiments (unit weights).
 
     Each experiment activates a voxel with probability equal to the fraction of the mask
@@ -176,13 +203,13 @@ def mkda_null_histogram(ma):
     return hist
 
 
-def kda_bin_centers(inputs, value):
+def kda_bin_centers(inputs: CoordinateInputs, value: float) -> NDArray[np.float64]:
     """Return KDA null bin centres: multiples of the sphere value up to its maximum."""
     max_stat = value * inputs.foci_per_experiment.sum()
     return np.arange(0, max_stat + value * 1.5, value)
 
 
-def kda_null_histogram(ma, centers):
+def kda_null_histogram(ma: sparse.csr_matrix, centers: NDArray[np.float64]) -> NDArray[np.float64]:
     """Return the approximate null of the KDA sum of sphere counts over ``centers``."""
     step = centers[1] - centers[0]
     n_voxels = ma.shape[1]

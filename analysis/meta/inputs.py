@@ -1,11 +1,14 @@
 """Inputs of a meta-analysis: coordinate tables and per-experiment images."""
 
+from __future__ import annotations
+
 import gzip
 import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nibabel as nib
 import numpy as np
@@ -13,11 +16,29 @@ import numpy as np
 from .errors import MetaAnalysisInputError
 from .space import tal_to_mni
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Self, TypeAlias, TypedDict
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .mask import Mask
+
+    #: One experiment's image: a NIfTI image, a 3D array, or the path of a NIfTI file.
+    ImageItem: TypeAlias = nib.Nifti1Image | np.ndarray | str | os.PathLike[str]
+
+    class ExperimentFoci(TypedDict, total=False):
+        """One experiment of :meth:`CoordinateInputs.from_experiments`."""
+
+        coordinates: ArrayLike
+        space: str
+        sample_size: float | None
+
 _MNI_NAMES = {"mni", "mni152", "mni152_2mm", "icbm"}
 _TAL_NAMES = {"tal", "talairach"}
 
 
-def _to_mni(xyz, spaces):
+def _to_mni(xyz: ArrayLike, spaces: NDArray[np.str_]) -> NDArray[np.float64]:
     """Return MNI coordinates, converting the rows whose space is Talairach."""
     xyz = np.array(xyz, dtype=np.float64)
     for space in np.unique(spaces):
@@ -53,13 +74,22 @@ class CoordinateInputs:
         Sample size of each experiment, NaN where unknown.
     """
 
-    experiment_ids: tuple
-    xyz: np.ndarray
-    focus_experiment: np.ndarray
-    sample_sizes: np.ndarray
+    experiment_ids: tuple[str, ...]
+    xyz: NDArray[np.float64]
+    focus_experiment: NDArray[np.int32]
+    sample_sizes: NDArray[np.float64]
 
     @classmethod
-    def from_table(cls, experiment_id, x, y, z, space="MNI", sample_size=None, order="id"):
+    def from_table(
+        cls,
+        experiment_id: ArrayLike,
+        x: ArrayLike,
+        y: ArrayLike,
+        z: ArrayLike,
+        space: ArrayLike = "MNI",
+        sample_size: ArrayLike | None = None,
+        order: str = "id",
+    ) -> Self:
         """Build inputs from one row per focus.
 
         Parameters
@@ -137,7 +167,7 @@ class CoordinateInputs:
         return cls(tuple(experiment_ids.tolist()), xyz, focus_experiment, sample_sizes)
 
     @classmethod
-    def from_experiments(cls, experiments):
+    def from_experiments(cls, experiments: Mapping[str, ExperimentFoci]) -> Self:
         """Build inputs from a mapping of experiment id to its foci.
 
         Parameters
@@ -174,21 +204,21 @@ class CoordinateInputs:
         return cls.from_table(ids, coords[:, 0], coords[:, 1], coords[:, 2], spaces, sizes)
 
     @property
-    def n_experiments(self):
+    def n_experiments(self) -> int:
         """Number of experiments."""
         return len(self.experiment_ids)
 
     @property
-    def n_foci(self):
+    def n_foci(self) -> int:
         """Number of foci."""
         return self.xyz.shape[0]
 
     @property
-    def foci_per_experiment(self):
+    def foci_per_experiment(self) -> NDArray[np.int64]:
         """Number of foci of each experiment, in experiment order."""
         return np.bincount(self.focus_experiment, minlength=self.n_experiments)
 
-    def require_sample_sizes(self):
+    def require_sample_sizes(self) -> NDArray[np.float64]:
         """Return the sample sizes, raising if any experiment lacks one."""
         missing = np.isnan(self.sample_sizes)
         if missing.any():
@@ -201,7 +231,7 @@ class CoordinateInputs:
         return self.sample_sizes
 
 
-def _read_image(item):
+def _read_image(item: ImageItem) -> nib.Nifti1Image | np.ndarray:
     """Return a NIfTI image for a path (read and decompressed in memory) or the item itself.
 
     A single-member gzip file is inflated by zlib in one call that holds the GIL only
@@ -218,7 +248,7 @@ def _read_image(item):
     return nib.Nifti1Image.from_bytes(raw)
 
 
-def _masked_row(item, mask, label):
+def _masked_row(item: ImageItem, mask: Mask, label: str) -> np.ndarray:
     """Check one image (or 3D array, or path) against the mask; return its masked values."""
     img = _read_image(item)
     if hasattr(img, "affine"):
@@ -237,7 +267,9 @@ def _masked_row(item, mask, label):
     return data[mask.data]
 
 
-def _stack_images(images, mask, name):
+def _stack_images(
+    images: Sequence[ImageItem] | None, mask: Mask, name: str
+) -> NDArray[np.float64] | None:
     """Check a list of images against the mask and return their masked values (k x v).
 
     Paths are read and decompressed on several threads (zlib releases the GIL), each
@@ -249,7 +281,7 @@ def _stack_images(images, mask, name):
         raise MetaAnalysisInputError(f"{name}: no images were given")
     out = np.empty((len(images), mask.n_voxels))
 
-    def fill(index):
+    def fill(index: int) -> None:
         out[index] = _masked_row(images[index], mask, f"{name}[{index}]")
 
     with ThreadPoolExecutor(min(len(images), os.cpu_count() or 1)) as pool:
@@ -265,17 +297,25 @@ class ImageInputs:
     float64 array or None.
     """
 
-    mask: object
-    z: np.ndarray | None = None
-    t: np.ndarray | None = None
-    beta: np.ndarray | None = None
-    varcope: np.ndarray | None = None
-    sample_sizes: np.ndarray | None = None
+    mask: Mask
+    z: NDArray[np.float64] | None = None
+    t: NDArray[np.float64] | None = None
+    beta: NDArray[np.float64] | None = None
+    varcope: NDArray[np.float64] | None = None
+    sample_sizes: NDArray[np.float64] | None = None
 
     @classmethod
     def from_images(
-        cls, mask, *, z=None, t=None, beta=None, varcope=None, se=None, sample_sizes=None
-    ):
+        cls,
+        mask: Mask,
+        *,
+        z: Sequence[ImageItem] | None = None,
+        t: Sequence[ImageItem] | None = None,
+        beta: Sequence[ImageItem] | None = None,
+        varcope: Sequence[ImageItem] | None = None,
+        se: Sequence[ImageItem] | None = None,
+        sample_sizes: ArrayLike | None = None,
+    ) -> Self:
         """Validate and mask per-experiment images.
 
         Parameters
@@ -317,7 +357,7 @@ class ImageInputs:
             varcope_arr = arrays["se"] ** 2
         return cls(mask, arrays["z"], arrays["t"], arrays["beta"], varcope_arr, sample_sizes)
 
-    def require(self, name):
+    def require(self, name: str) -> NDArray[np.float64]:
         """Return the named input, raising if it was not given."""
         value = getattr(self, name)
         if value is None:

@@ -10,14 +10,25 @@ part of its kernel that falls on in-mask voxels contributes, so a focus far outs
 brain contributes nothing while still counting towards its experiment.
 """
 
+from __future__ import annotations
+
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage, sparse
 
 from ._stamping import stamp_experiments
 from .space import mm_to_voxel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from numpy.typing import NDArray
+
+    from .inputs import CoordinateInputs
+    from .mask import Mask
 
 #: Within-experiment combination rules understood by the compiled loops.
 COMBINE_MAX = 0
@@ -31,11 +42,11 @@ MC_RELATIVE_FLOOR = 1e-3
 class KernelSupport:
     """Voxel offsets (k, 3) around a focus and the float32 value stamped at each."""
 
-    offsets: np.ndarray
-    values: np.ndarray
+    offsets: NDArray[np.int32]
+    values: NDArray[np.float32]
 
 
-def eickhoff_fwhm(sample_size):
+def eickhoff_fwhm(sample_size: float) -> float:
     """Return the ALE kernel FWHM in mm for a sample size (Eickhoff et al., 2009).
 
     The FWHM combines the between-template uncertainty (5.7 mm between matching points)
@@ -57,7 +68,7 @@ def eickhoff_fwhm(sample_size):
     return float(np.sqrt(subjects**2 + templates**2))
 
 
-def gaussian_support(fwhm, zooms):
+def gaussian_support(fwhm: float, zooms: Iterable[float]) -> KernelSupport:
     """Return the ALE Gaussian support for a FWHM in mm on a grid with voxel sizes ``zooms``.
 
     A unit impulse in a 31-voxel cube is smoothed (scipy's Gaussian filter, truncated at
@@ -69,7 +80,7 @@ def gaussian_support(fwhm, zooms):
 
 
 @functools.lru_cache(maxsize=1024)
-def _gaussian_support(fwhm, zooms):
+def _gaussian_support(fwhm: float, zooms: tuple[float, ...]) -> KernelSupport:
     # A float64 FWHM keeps the arithmetic below in float64, as NiMARE's (a Python float
     # would turn it float32 next to the float32 voxel sizes, and change the kernel).
     fwhm = np.float64(fwhm)
@@ -89,7 +100,7 @@ def _gaussian_support(fwhm, zooms):
     return KernelSupport(offsets, values)
 
 
-def _impulse_response(sigma):
+def _impulse_response(sigma: float) -> NDArray[np.float64]:
     """scipy's Gaussian filter of a unit impulse in the centre of a 31-voxel cube.
 
     The filter runs one 1-D pass per axis; on an impulse each output voxel gets a single
@@ -102,7 +113,7 @@ def _impulse_response(sigma):
     return (w[:, None, None] * w[None, :, None]) * w[None, None, :]
 
 
-def sphere_support(radius, zooms, value=1.0):
+def sphere_support(radius: float, zooms: Sequence[float], value: float = 1.0) -> KernelSupport:
     """Return the voxels within ``radius`` mm of a focus, each with ``value``."""
     zooms = np.asarray(zooms, dtype=np.float64)
     axes = [np.arange((-radius) // z, radius // z + 0.01, 1) for z in zooms]
@@ -118,19 +129,23 @@ class Kernel:
     combine = COMBINE_MAX
     name = "kernel"
 
-    def supports(self, inputs, mask):
+    def supports(
+        self, inputs: CoordinateInputs, mask: Mask
+    ) -> tuple[list[KernelSupport], NDArray[np.int64]]:
         """Return (list of KernelSupport, support index of each experiment)."""
         raise NotImplementedError
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the kernel's parameters as a plain dict."""
         raise NotImplementedError
 
-    def null_supports(self, inputs, mask):
+    def null_supports(
+        self, inputs: CoordinateInputs, mask: Mask
+    ) -> tuple[list[KernelSupport], NDArray[np.int64]]:
         """Return the supports Monte Carlo nulls stamp (by default, :meth:`supports`)."""
         return self.supports(inputs, mask)
 
-    def ma_maps(self, inputs, mask):
+    def ma_maps(self, inputs: CoordinateInputs, mask: Mask) -> sparse.csr_matrix:
         """Return the experiments' MA maps as a float32 CSR matrix (experiments x voxels).
 
         Parameters
@@ -182,7 +197,7 @@ class ALEKernel(Kernel):
     combine = COMBINE_MAX
     name = "ALE"
 
-    def __init__(self, fwhm=None, sample_size=None):
+    def __init__(self, fwhm: float | None = None, sample_size: float | None = None) -> None:
         if fwhm is not None and sample_size is not None:
             raise ValueError("ALEKernel: give fwhm or sample_size, not both")
         if fwhm is not None and not (np.isfinite(fwhm) and fwhm > 0):
@@ -190,11 +205,11 @@ class ALEKernel(Kernel):
         self.fwhm = fwhm
         self.sample_size = sample_size
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the kernel's parameters."""
         return {"kernel": "ALE", "fwhm": self.fwhm, "sample_size": self.sample_size}
 
-    def experiment_fwhms(self, inputs):
+    def experiment_fwhms(self, inputs: CoordinateInputs) -> NDArray[np.float64]:
         """Return the FWHM (mm) used for each experiment."""
         if self.fwhm is not None:
             return np.full(inputs.n_experiments, float(self.fwhm))
@@ -202,13 +217,17 @@ class ALEKernel(Kernel):
             return np.full(inputs.n_experiments, eickhoff_fwhm(self.sample_size))
         return np.array([eickhoff_fwhm(n) for n in inputs.require_sample_sizes()])
 
-    def supports(self, inputs, mask):
+    def supports(
+        self, inputs: CoordinateInputs, mask: Mask
+    ) -> tuple[list[KernelSupport], NDArray[np.int64]]:
         """Return one Gaussian support per distinct FWHM and each experiment's index."""
         fwhms = self.experiment_fwhms(inputs)
         unique, support_index = np.unique(fwhms, return_inverse=True)
         return [gaussian_support(f, mask.zooms) for f in unique], support_index
 
-    def null_supports(self, inputs, mask):
+    def null_supports(
+        self, inputs: CoordinateInputs, mask: Mask
+    ) -> tuple[list[KernelSupport], NDArray[np.int64]]:
         """Return the supports cut to values >= MC_RELATIVE_FLOOR of their peak.
 
         Monte Carlo nulls stamp these: the dropped tail (each value below 1e-3 of the
@@ -225,11 +244,11 @@ class ALEKernel(Kernel):
         return cut, support_index
 
     @property
-    def citations(self):
+    def citations(self) -> tuple[str, ...]:
         """Keys of the references :meth:`description` cites."""
         return ("turkeltaub2012",) + (("eickhoff2009",) if self.fwhm is None else ())
 
-    def description(self, *inputs):
+    def description(self, *inputs: CoordinateInputs) -> str:
         """Return sentences describing the kernel, with the FWHMs it used on ``inputs``."""
         if self.fwhm is not None:
             width = f"a full width at half maximum (FWHM) of {self.fwhm:g} mm for every experiment"
@@ -275,22 +294,24 @@ class MKDAKernel(Kernel):
     combine = COMBINE_MAX
     name = "MKDA"
 
-    def __init__(self, r=10.0, value=1.0):
+    def __init__(self, r: float = 10.0, value: float = 1.0) -> None:
         self.r = float(r)
         self.value = float(value)
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the kernel's parameters."""
         return {"kernel": self.name, "r": self.r, "value": self.value}
 
-    def supports(self, inputs, mask):
+    def supports(
+        self, inputs: CoordinateInputs, mask: Mask
+    ) -> tuple[list[KernelSupport], NDArray[np.int64]]:
         """Return the single sphere support shared by every experiment."""
         support = sphere_support(self.r, mask.zooms, self.value)
         return [support], np.zeros(inputs.n_experiments, dtype=np.int64)
 
     citations = ("wager2007",)
 
-    def description(self, *inputs):
+    def description(self, *inputs: CoordinateInputs) -> str:
         """Return a sentence describing the kernel (``inputs`` are not needed)."""
         return (
             f"Each focus was replaced by a sphere of radius {self.r:g} mm and value "
@@ -307,7 +328,7 @@ class KDAKernel(MKDAKernel):
 
     citations = ("wager2004",)
 
-    def description(self, *inputs):
+    def description(self, *inputs: CoordinateInputs) -> str:
         """Return a sentence describing the kernel (``inputs`` are not needed)."""
         return (
             f"Each focus was replaced by a sphere of radius {self.r:g} mm and value "

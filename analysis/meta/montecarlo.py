@@ -7,6 +7,8 @@ not on where the observed foci are. :class:`NullCache` keys results by that desi
 memory and optionally in a folder, so a later analysis with the same design reuses them.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
@@ -16,11 +18,20 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 
 from ._simulate import MODE_ALE, MODE_KDA, run_iterations, work_arrays
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from .kernels import KernelSupport
+    from .mask import Mask
 
 #: Bump when the simulation changes in a way that alters its output.
 ENGINE_VERSION = "4"
@@ -37,12 +48,14 @@ _TASK = 8
 class NullMaxima:
     """Per-iteration maxima of a Monte Carlo null."""
 
-    stat: np.ndarray
-    size: np.ndarray
-    mass: np.ndarray
+    stat: NDArray[np.float64]
+    size: NDArray[np.float64]
+    mass: NDArray[np.float64]
 
 
-def _runs(offsets, values, strides):
+def _runs(
+    offsets: NDArray[np.int32], values: NDArray[np.float32], strides: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """Cut a kernel support into runs of consecutive voxels along the last axis.
 
     Parameters
@@ -85,12 +98,12 @@ class NullCache:
         Number of nulls kept in memory (least recently used are dropped).
     """
 
-    def __init__(self, folder=None, max_items=32):
+    def __init__(self, folder: str | os.PathLike[str] | None = None, max_items: int = 32) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.max_items = max_items
         self._memory = OrderedDict()
 
-    def get(self, key):
+    def get(self, key: str) -> dict[str, np.ndarray] | None:
         """Return the cached arrays for ``key`` or None."""
         if key in self._memory:
             self._memory.move_to_end(key)
@@ -104,7 +117,7 @@ class NullCache:
                 return value
         return None
 
-    def put(self, key, value):
+    def put(self, key: str, value: dict[str, np.ndarray]) -> None:
         """Store the dict of arrays ``value`` under ``key``."""
         self._remember(key, value)
         if self.folder is not None:
@@ -114,7 +127,7 @@ class NullCache:
                 np.savez(out, **value)
             os.replace(tmp, self.folder / f"{key}.npz")
 
-    def _remember(self, key, value):
+    def _remember(self, key: str, value: dict[str, np.ndarray]) -> None:
         self._memory[key] = value
         self._memory.move_to_end(key)
         while len(self._memory) > self.max_items:
@@ -144,7 +157,15 @@ class MonteCarloDesign:
         Analysis mask; random foci are drawn uniformly from its voxels.
     """
 
-    def __init__(self, mode, supports, support_index, foci_counts, weights, mask):
+    def __init__(
+        self,
+        mode: int,
+        supports: Sequence[KernelSupport],
+        support_index: ArrayLike,
+        foci_counts: ArrayLike,
+        weights: ArrayLike,
+        mask: Mask,
+    ) -> None:
         self.mode = mode
         self.supports = supports
         self.support_index = np.asarray(support_index, dtype=np.int64)
@@ -152,7 +173,9 @@ class MonteCarloDesign:
         self.weights = np.asarray(weights, dtype=np.float64)
         self.mask = mask
 
-    def key(self, n_iters, seed, threshold, bins=None):
+    def key(
+        self, n_iters: int, seed: int, threshold: float, bins: np.ndarray | None = None
+    ) -> str:
         """Return the sha256 key of this design for a given run."""
         digest = hashlib.sha256()
         header = {
@@ -172,7 +195,20 @@ class MonteCarloDesign:
             digest.update(np.ascontiguousarray(support.values).tobytes())
         return digest.hexdigest()
 
-    def _padded(self):
+    def _padded(
+        self,
+    ) -> tuple[
+        NDArray[np.int32],
+        NDArray[np.int64],
+        NDArray[np.int64],
+        tuple[
+            NDArray[np.int64],
+            NDArray[np.int64],
+            NDArray[np.int64],
+            NDArray[np.int64],
+            NDArray[np.float32],
+        ],
+    ]:
         """Return the padded grid's in-mask index table, strides, voxel centres and runs.
 
         Returns
@@ -205,7 +241,9 @@ class MonteCarloDesign:
         runs = (run_offsets, run_lengths, run_values, run_starts, values.astype(np.float32))
         return masked, strides, centers, runs
 
-    def run(self, n_iters, seed, threshold, bins=None):
+    def run(
+        self, n_iters: int, seed: int, threshold: float, bins: np.ndarray | None = None
+    ) -> tuple[NullMaxima, NDArray[np.int64] | None]:
         """Simulate ``n_iters`` null datasets.
 
         Parameters
@@ -280,7 +318,7 @@ class MonteCarloDesign:
         )
         stat, size, mass = (np.zeros(n_iters) for _ in range(3))
 
-        def task(draws, start, low, high):
+        def task(draws: NDArray[np.int32], start: int, low: int, high: int) -> None:
             work = free.get()
             try:
                 outputs = (stat[start:], size[start:], mass[start:])
@@ -310,7 +348,9 @@ class MonteCarloDesign:
         maxima = NullMaxima(stat, size, mass)
         return maxima, (hist if bins is not None else None)
 
-    def maxima(self, n_iters, seed, threshold, cache=None):
+    def maxima(
+        self, n_iters: int, seed: int, threshold: float, cache: NullCache | None = None
+    ) -> NullMaxima:
         """Return the null maxima, from ``cache`` when this design was run before."""
         key = self.key(n_iters, seed, threshold)
         cached = cache.get(key) if cache is not None else None

@@ -4,7 +4,18 @@ Both produce a histogram of the statistic under spatial uniformity on the estima
 grid; :func:`~analysis.meta.stats.nullhist_to_p` then reads p-values from it.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from scipy import sparse
+
+    from .estimators.base import CBMAEstimator
+    from .montecarlo import MonteCarloDesign
 
 
 class ApproximateNull:
@@ -14,11 +25,17 @@ class ApproximateNull:
     citations = ("eickhoff2012",)
     draws = None
 
-    def histogram(self, estimator, ma, bins, design):
+    def histogram(
+        self,
+        estimator: CBMAEstimator,
+        ma: sparse.csr_matrix,
+        bins: np.ndarray,
+        design: MonteCarloDesign,
+    ) -> NDArray[np.float64]:
         """Return the null histogram over ``bins`` (``design`` is not needed)."""
         return estimator.approximate_histogram(ma, bins)
 
-    def description(self):
+    def description(self) -> str:
         """Return a sentence describing the null."""
         return (
             "Summary statistics were converted to p-values with an approximate null "
@@ -26,7 +43,7 @@ class ApproximateNull:
             "(Eickhoff et al., 2012)."
         )
 
-    def params(self):
+    def params(self) -> dict[str, str]:
         """Return the null's parameters."""
         return {"null": self.name}
 
@@ -49,12 +66,18 @@ class MonteCarloNull:
     citations = ()
     draws = "the Monte Carlo null"
 
-    def histogram(self, estimator, ma, bins, design):
+    def histogram(
+        self,
+        estimator: CBMAEstimator,
+        ma: sparse.csr_matrix,
+        bins: np.ndarray,
+        design: MonteCarloDesign,
+    ) -> NDArray[np.float64]:
         """Return the pooled voxel-wise histogram of the random datasets' statistics."""
         _, hist = design.run(self.n_iters, self.seed, float("inf"), bins=bins)
         return hist.astype(float)
 
-    def description(self):
+    def description(self) -> str:
         """Return a sentence describing the null."""
         return (
             "Summary statistics were converted to p-values with a Monte Carlo null "
@@ -63,6 +86,6 @@ class MonteCarloNull:
             "statistics of all in-mask voxels were pooled."
         )
 
-    def params(self):
+    def params(self) -> dict[str, str | int]:
         """Return the null's parameters."""
         return {"null": self.name, "n_iters": self.n_iters, "seed": self.seed}

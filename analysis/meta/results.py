@@ -1,12 +1,24 @@
 """MetaResult: maps, cluster tables, methods text and provenance of a fit."""
 
+from __future__ import annotations
+
 import functools
 import platform
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .clusters import cluster_table, signed_cluster_table
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    import nibabel as nib
+    from numpy.typing import ArrayLike
+
+    from .clusters import Cluster
+    from .mask import Mask
 
 REFERENCES = {
     "eickhoff2009": "Eickhoff SB et al. (2009). Coordinate-based activation likelihood "
@@ -47,12 +59,12 @@ REFERENCES = {
 REFERENCE_IMPLEMENTATION = "NiMARE 0.22.1"
 
 
-def versions():
+def versions() -> dict[str, str | None]:
     """Return the versions of the packages a result depends on."""
     return dict(_versions())
 
 
-def software_text(found=None):
+def software_text(found: Mapping[str, str | None] | None = None) -> str:
     """Return the sentence naming the software that computed a result, with its version.
 
     Parameters
@@ -71,7 +83,7 @@ def software_text(found=None):
 
 
 @functools.cache
-def _versions():
+def _versions() -> tuple[tuple[str, str | None], ...]:
     # Read once per process: looking the packages up took 8 ms of every fit.
     out = {"python": platform.python_version()}
     for name in ("neurostore", "numpy", "scipy", "nibabel", "numba", "pymare"):
@@ -104,7 +116,16 @@ class MetaResult:
         Null distributions used.
     """
 
-    def __init__(self, estimator, mask, maps, description, citations, params, null_distributions):
+    def __init__(
+        self,
+        estimator: str,
+        mask: Mask,
+        maps: Mapping[str, ArrayLike],
+        description: str,
+        citations: Iterable[str],
+        params: dict[str, object],
+        null_distributions: Mapping[str, np.ndarray] | None,
+    ) -> None:
         self.estimator = estimator
         self.mask = mask
         self.maps = {name: np.asarray(value) for name, value in maps.items()}
@@ -114,27 +135,33 @@ class MetaResult:
         self.null_distributions = dict(null_distributions or {})
         self.versions = versions()
 
-    def get_map(self, name):
+    def get_map(self, name: str) -> np.ndarray:
         """Return a map as a masked 1D array."""
         if name not in self.maps:
             raise KeyError(f"no map named {name!r}; available: {sorted(self.maps)}")
         return self.maps[name]
 
-    def get_image(self, name):
+    def get_image(self, name: str) -> nib.Nifti1Image:
         """Return a map as a NIfTI image on the mask grid."""
         return self.mask.to_image(self.get_map(name))
 
-    def references(self):
+    def references(self) -> list[str]:
         """Return the full references cited by the methods paragraph."""
         return [REFERENCES[key] for key in self.citations]
 
-    def methods(self, report=""):
+    def methods(self, report: str = "") -> str:
         """Return the methods paragraph, then ``report`` (how results were reported), then
         the references."""
         parts = [self.description] + ([report] if report else [])
         return "\n\n".join(parts) + "\n\nReferences\n" + "\n".join(self.references())
 
-    def cluster_table(self, map_name="z", threshold=3.090232306167813, min_size=1, peak_map=None):
+    def cluster_table(
+        self,
+        map_name: str = "z",
+        threshold: float = 3.090232306167813,
+        min_size: int = 1,
+        peak_map: str | None = None,
+    ) -> list[Cluster]:
         """Return the clusters of a map above a threshold, largest peak first.
 
         Parameters
@@ -160,7 +187,9 @@ class MetaResult:
         peaks = self.mask.unmask(self.get_map(peak_map or map_name).astype(np.float64))
         return cluster_table(volume, self.mask.affine, threshold, min_size, peaks)
 
-    def significant_clusters(self, p_map, alpha, peak_map="z", min_size=1):
+    def significant_clusters(
+        self, p_map: str, alpha: float, peak_map: str = "z", min_size: int = 1
+    ) -> list[Cluster]:
         """Return the clusters of the voxels where ``p_map < alpha``, signed by ``peak_map``.
 
         Parameters

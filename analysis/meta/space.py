@@ -5,8 +5,15 @@ Talairach coordinates are brought to MNI space with the inverse of Lancaster et 
 GingerALE use for coordinates normalised with templates other than SPM's or FSL's.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import nibabel as nib
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 #: Lancaster et al. (2007) icbm2tal affine for "other" normalisation software (MNI -> TAL).
 ICBM_OTHER_TO_TAL = np.array(
@@ -19,14 +26,14 @@ ICBM_OTHER_TO_TAL = np.array(
 )
 
 
-def _apply_homogeneous(affine, xyz):
+def _apply_homogeneous(affine: NDArray[np.float64], xyz: ArrayLike) -> NDArray[np.float64]:
     """Apply a 4x4 affine through homogeneous coordinates (one matrix product)."""
     xyz = np.asarray(xyz, dtype=np.float64).reshape(-1, 3)
     homogeneous = np.concatenate((xyz.T, np.ones((1, xyz.shape[0]))))
     return np.dot(affine, homogeneous)[:3].T
 
 
-def tal_to_mni(xyz):
+def tal_to_mni(xyz: ArrayLike) -> NDArray[np.float64]:
     """Convert Talairach coordinates to MNI with the inverted Lancaster icbm2tal transform.
 
     Parameters
@@ -42,7 +49,7 @@ def tal_to_mni(xyz):
     return _apply_homogeneous(np.linalg.inv(ICBM_OTHER_TO_TAL), xyz)
 
 
-def mni_to_tal(xyz):
+def mni_to_tal(xyz: ArrayLike) -> NDArray[np.float64]:
     """Convert MNI coordinates to Talairach with the Lancaster icbm2tal transform.
 
     Parameters
@@ -58,7 +65,7 @@ def mni_to_tal(xyz):
     return _apply_homogeneous(ICBM_OTHER_TO_TAL, xyz)
 
 
-def mm_to_voxel(xyz, affine):
+def mm_to_voxel(xyz: ArrayLike, affine: NDArray[np.float64]) -> NDArray[np.int64]:
     """Map world coordinates to the nearest voxel indices of an image grid.
 
     Parameters
@@ -78,7 +85,7 @@ def mm_to_voxel(xyz, affine):
     return np.round(nib.affines.apply_affine(np.linalg.inv(affine), xyz)).astype(np.int64)
 
 
-def voxel_to_mm(ijk, affine):
+def voxel_to_mm(ijk: ArrayLike, affine: NDArray[np.float64]) -> NDArray[np.float64]:
     """Map voxel indices to world coordinates.
 
     Parameters

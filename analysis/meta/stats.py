@@ -1,12 +1,19 @@
 """Conversions between statistics, p-values, z-values and -log10(p)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import special
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
 
 _FLOAT32_TINY = np.nextafter(np.float32(0), np.float32(1))
 
 
-def round_half_away(values):
+def round_half_away(values: ArrayLike) -> NDArray[np.int64]:
     """Round to the nearest integer, halves away from zero; return int64."""
     values = np.asarray(values, dtype=np.float64)
     magnitude = np.abs(values)
@@ -16,13 +23,13 @@ def round_half_away(values):
     return (np.sign(values) * rounded).astype(np.int64)
 
 
-def p_to_z(p):
+def p_to_z(p: ArrayLike) -> NDArray[np.float64]:
     """Convert one-sided p-values to non-negative z-values (computed in log space)."""
     p = np.clip(np.asarray(p, dtype=np.float64), np.finfo(np.float64).tiny, 1.0)
     return np.maximum(-special.ndtri_exp(np.log(p)), 0.0)
 
 
-def nlogp_to_z(nlogp, two_sided=False):
+def nlogp_to_z(nlogp: ArrayLike, two_sided: bool = False) -> NDArray[np.float64]:
     """Convert natural-log p-values to unsigned z-values."""
     nlogp = np.asarray(nlogp, dtype=np.float64)
     if two_sided:
@@ -30,18 +37,20 @@ def nlogp_to_z(nlogp, two_sided=False):
     return np.maximum(-special.ndtri_exp(nlogp), 0.0)
 
 
-def nlogp_to_logp(nlogp):
+def nlogp_to_logp(nlogp: ArrayLike) -> NDArray[np.float32]:
     """Convert natural-log p-values to float32 -log10(p), clipped to [0, float32 max]."""
     logp = np.asarray(nlogp, dtype=np.float64) / -np.log(10.0) + 0.0
     return np.clip(logp.astype(np.float32), 0, np.finfo(np.float32).max)
 
 
-def clip_p(p):
+def clip_p(p: ArrayLike) -> NDArray[np.float32]:
     """Return p-values as float32, clipped to [smallest positive float32, 1]."""
     return np.clip(np.asarray(p, dtype=np.float32), _FLOAT32_TINY, np.float32(1))
 
 
-def nullhist_to_p(stat, weights, bin_centers):
+def nullhist_to_p(
+    stat: ArrayLike, weights: NDArray[np.float64], bin_centers: np.ndarray
+) -> NDArray[np.float64]:
     """Upper-tail p-values of statistics against a null histogram on uniform bin centres.
 
     A statistic is read from the bin nearest it (halves rounded away from zero); the tail
@@ -75,7 +84,9 @@ def nullhist_to_p(stat, weights, bin_centers):
     return np.maximum(smallest, np.minimum(p, 1.0))
 
 
-def null_to_p(values, null, minimum_p=None):
+def null_to_p(
+    values: ArrayLike, null: ArrayLike, minimum_p: float | None = None
+) -> NDArray[np.float64]:
     """Upper-tail permutation p-values: the fraction of null values >= each value.
 
     Parameters
@@ -99,7 +110,7 @@ def null_to_p(values, null, minimum_p=None):
     return np.maximum(floor, np.minimum(p, 1.0 - 1.0 / null.size))
 
 
-def chi2_to_nlogp(chi2):
+def chi2_to_nlogp(chi2: ArrayLike) -> NDArray[np.float64]:
     """Natural-log upper-tail p-values of chi-square statistics with one degree of freedom.
 
     A chi-square on one degree of freedom is a squared standard normal, so its tail at x is
@@ -109,7 +120,7 @@ def chi2_to_nlogp(chi2):
     return np.minimum(np.log(2.0) + special.log_ndtr(-np.sqrt(chi2)), 0.0)
 
 
-def one_way_chi2(counts, n):
+def one_way_chi2(counts: ArrayLike, n: int) -> NDArray[np.float64]:
     """One-way chi-square of per-voxel counts against their mean (uniformity of activation).
 
     Parameters
@@ -132,7 +143,9 @@ def one_way_chi2(counts, n):
     return (counts - expected) ** 2 * n / denominator
 
 
-def two_way_chi2(counts1, counts2, n1, n2):
+def two_way_chi2(
+    counts1: ArrayLike, counts2: ArrayLike, n1: int, n2: int
+) -> NDArray[np.float64]:
     """Two-way (2 x 2) chi-square of activation against group membership, per voxel.
 
     Voxels where every or no experiment is active (an empty row of the table) get 2.0, the

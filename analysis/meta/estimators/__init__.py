@@ -1,1 +1,3 @@
 """Meta-analytic estimators."""
+
+from __future__ import annotations

@@ -1,5 +1,9 @@
 """Activation likelihood estimation (ALE)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 
@@ -8,9 +12,17 @@ from ..histograms import ale_bin_centers, ale_null_histogram
 from ..kernels import ALEKernel
 from .base import CBMAEstimator, participants_text
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+    from scipy import sparse
+
+    from ..inputs import CoordinateInputs
+
 
 @numba.njit(cache=True)
-def _column_sums(indices, values, n_columns):
+def _column_sums(
+    indices: NDArray[np.int32 | np.int64], values: NDArray[np.float32], n_columns: int
+) -> NDArray[np.float64]:
     """Sum ``values`` by column index, in storage order, in float64."""
     out = np.zeros(n_columns)
     for j in range(indices.size):
@@ -18,7 +30,7 @@ def _column_sums(indices, values, n_columns):
     return out
 
 
-def ale_values(ma):
+def ale_values(ma: sparse.csr_matrix) -> NDArray[np.float32]:
     """Return ALE = 1 - prod(1 - MA) over experiments, as float32.
 
     The product is taken as a sum of float32 ``log1p(-MA)`` accumulated in float64, in
@@ -48,22 +60,26 @@ class ALE(CBMAEstimator):
     mode = MODE_ALE
     citations = ("turkeltaub2002", "eickhoff2009", "eickhoff2012", "turkeltaub2012")
 
-    def _default_kernel(self):
+    def _default_kernel(self) -> ALEKernel:
         return ALEKernel()
 
-    def summary_stat(self, ma):
+    def summary_stat(self, ma: sparse.csr_matrix) -> NDArray[np.float32]:
         """Return ALE values."""
         return ale_values(ma)
 
-    def bin_centers(self, ma, inputs):
+    def bin_centers(
+        self, ma: sparse.csr_matrix, inputs: CoordinateInputs
+    ) -> NDArray[np.float64]:
         """Return the 1e-5 ALE grid up to the largest attainable ALE."""
         return ale_bin_centers(ma)
 
-    def approximate_histogram(self, ma, bins):
+    def approximate_histogram(
+        self, ma: sparse.csr_matrix, bins: np.ndarray
+    ) -> NDArray[np.float64]:
         """Return the approximate ALE null histogram."""
         return ale_null_histogram(ma, bins)
 
-    def _description(self, inputs):
+    def _description(self, inputs: CoordinateInputs) -> str:
         return (
             "An activation likelihood estimation (ALE) meta-analysis (Turkeltaub et al., 2002; "
             "Eickhoff et al., 2009; Eickhoff et al., 2012; Turkeltaub et al., 2012) was "

@@ -1,5 +1,9 @@
 """Shared shape of the estimators: public ``fit`` around a private ``_fit``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..corrections import cluster_level_p, fwe_montecarlo_maps
@@ -10,6 +14,16 @@ from ..montecarlo import DEFAULT_CACHE, MonteCarloDesign
 from ..nulls import ApproximateNull
 from ..results import REFERENCE_IMPLEMENTATION, MetaResult, software_text
 from ..stats import nlogp_to_logp, null_to_p, nullhist_to_p, p_to_z
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from numpy.typing import NDArray
+    from scipy import sparse
+
+    from ..corrections import Correction, MonteCarloFWE
+    from ..kernels import Kernel
+    from ..nulls import MonteCarloNull
 
 
 class FittedModel:
@@ -33,13 +47,17 @@ class FittedModel:
 
     fdr_indep_level = ""
 
-    def __init__(self, maps, mask, tested=None):
+    def __init__(
+        self, maps: dict[str, np.ndarray], mask: Mask, tested: NDArray[np.bool_] | None = None
+    ) -> None:
         self.maps = maps
         self.mask = mask
         self.null_distributions = {}
         self.tested = tested
 
-    def correct_fwe_montecarlo(self, correction):
+    def correct_fwe_montecarlo(
+        self, correction: MonteCarloFWE
+    ) -> tuple[dict[str, NDArray[np.float32]], str]:
         """Return Monte Carlo FWE maps; estimators that support it override this."""
         raise MetaAnalysisInputError(
             f"corrections: {type(self).__name__} does not support Monte Carlo FWE correction"
@@ -61,18 +79,20 @@ class Estimator:
     name = "estimator"
     citations = ()
 
-    def __init__(self, *, corrections=(), mask=None):
+    def __init__(self, *, corrections: Iterable[Correction] = (), mask: Mask | None = None) -> None:
         self.corrections = tuple(corrections)
         self.mask = mask
 
-    def _mask(self):
+    def _mask(self) -> Mask:
         return self.mask if self.mask is not None else Mask.default()
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the estimator's parameters."""
         return {"estimator": self.name}
 
-    def _result(self, model, description, citations):
+    def _result(
+        self, model: FittedModel, description: str, citations: Iterable[str]
+    ) -> MetaResult:
         """Apply the corrections to ``model`` and wrap everything in a MetaResult.
 
         The methods paragraph is ``description`` (what was fitted to what), the mask, each
@@ -104,11 +124,11 @@ class Estimator:
             model.null_distributions,
         )
 
-    def _random_parts(self):
+    def _random_parts(self) -> list[str]:
         """What of this analysis draws random numbers (Monte Carlo or permutation nulls)."""
         return [c.draws for c in self.corrections if getattr(c, "draws", None)]
 
-    def equivalence(self):
+    def equivalence(self) -> str:
         """Return how this estimator's maps compare with the reference implementation's."""
         text = (
             f"Its maps are numerically equivalent to those of {REFERENCE_IMPLEMENTATION} (Salo "
@@ -126,7 +146,7 @@ class Estimator:
         return text
 
 
-def _fields(obj):
+def _fields(obj: object) -> dict[str, int | float | str | bool | None]:
     """Return an object's public, plainly representable attributes."""
     return {
         key: value
@@ -138,14 +158,21 @@ def _fields(obj):
 class CBMAFit(FittedModel):
     """A fitted one-group CBMA model (ALE, MKDA density, KDA)."""
 
-    def __init__(self, maps, mask, design, bins, null_hist):
+    def __init__(
+        self,
+        maps: dict[str, np.ndarray],
+        mask: Mask,
+        design: MonteCarloDesign,
+        bins: np.ndarray,
+        null_hist: NDArray[np.float64],
+    ) -> None:
         super().__init__(maps, mask)
         self.design = design
         self.bins = bins
         self.null_distributions["histweights_corr-none"] = null_hist
         self.null_distributions["histogram_bins"] = bins
 
-    def threshold_for_p(self, p):
+    def threshold_for_p(self, p: float) -> float:
         """Return the statistic whose uncorrected upper tail first falls to ``p``."""
         weights = self.null_distributions["histweights_corr-none"].astype(np.float64)
         tail = np.cumsum(weights[::-1])[::-1]
@@ -155,7 +182,9 @@ class CBMAFit(FittedModel):
             return float(self.bins[-1])
         return float(self.bins[max(0, below[0] - 1)])
 
-    def correct_fwe_montecarlo(self, correction):
+    def correct_fwe_montecarlo(
+        self, correction: MonteCarloFWE
+    ) -> tuple[dict[str, NDArray[np.float32]], str]:
         """Return voxel- and cluster-level FWE maps from the design's Monte Carlo null."""
         threshold = self.threshold_for_p(correction.voxel_thresh)
         cache = DEFAULT_CACHE if correction.cache is None else correction.cache
@@ -191,19 +220,26 @@ class CBMAEstimator(Estimator):
 
     mode = None
 
-    def __init__(self, kernel=None, null=None, *, corrections=(), mask=None):
+    def __init__(
+        self,
+        kernel: Kernel | None = None,
+        null: ApproximateNull | MonteCarloNull | None = None,
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(corrections=corrections, mask=mask)
         self.kernel = kernel if kernel is not None else self._default_kernel()
         self.null = null if null is not None else ApproximateNull()
 
-    def _default_kernel(self):
+    def _default_kernel(self) -> Kernel:
         raise NotImplementedError
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return estimator, kernel and null parameters."""
         return {"estimator": self.name, **self.kernel.params(), **self.null.params()}
 
-    def fit(self, inputs):
+    def fit(self, inputs: CoordinateInputs) -> MetaResult:
         """Fit the estimator to coordinates.
 
         Parameters
@@ -223,14 +259,14 @@ class CBMAEstimator(Estimator):
         citations = (*self.citations, *self.kernel.citations, *self.null.citations)
         return self._result(model, self._description(inputs), citations)
 
-    def _random_parts(self):
+    def _random_parts(self) -> list[str]:
         own = [self.null.draws] if self.null.draws else []
         return own + super()._random_parts()
 
-    def _weights(self, inputs):
+    def _weights(self, inputs: CoordinateInputs) -> NDArray[np.float64]:
         return np.ones(inputs.n_experiments)
 
-    def design(self, inputs, mask):
+    def design(self, inputs: CoordinateInputs, mask: Mask) -> MonteCarloDesign:
         """Return the Monte Carlo design of these inputs (it ignores where foci are)."""
         supports, support_index = self.kernel.null_supports(inputs, mask)
         return MonteCarloDesign(
@@ -242,7 +278,7 @@ class CBMAEstimator(Estimator):
             mask,
         )
 
-    def _fit(self, inputs, mask):
+    def _fit(self, inputs: CoordinateInputs, mask: Mask) -> CBMAFit:
         ma = self.kernel.ma_maps(inputs, mask)
         stat = self.summary_stat(ma)
         bins = self.bin_centers(ma, inputs)
@@ -260,23 +296,25 @@ class CBMAEstimator(Estimator):
         )
         return model
 
-    def summary_stat(self, ma):
+    def summary_stat(self, ma: sparse.csr_matrix) -> np.ndarray:
         """Return the summary statistic of MA maps, one value per voxel."""
         raise NotImplementedError
 
-    def bin_centers(self, ma, inputs):
+    def bin_centers(self, ma: sparse.csr_matrix, inputs: CoordinateInputs) -> np.ndarray:
         """Return the bin centres of the null histogram."""
         raise NotImplementedError
 
-    def approximate_histogram(self, ma, bins):
+    def approximate_histogram(
+        self, ma: sparse.csr_matrix, bins: np.ndarray
+    ) -> NDArray[np.float64]:
         """Return the approximate null histogram over ``bins``."""
         raise NotImplementedError
 
-    def _description(self, inputs):
+    def _description(self, inputs: CoordinateInputs) -> str:
         raise NotImplementedError
 
 
-def participants_text(inputs):
+def participants_text(inputs: CoordinateInputs) -> str:
     """Return ", with a total of N participants" (or of those reporting one), or ""."""
     sizes = np.asarray(inputs.sample_sizes, dtype=np.float64)
     known = np.isfinite(sizes)

@@ -1,5 +1,9 @@
 """MKDA chi-square: uniformity of each group and association between activation and group."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import stats
 
@@ -17,11 +21,23 @@ from ..stats import (
 )
 from .pairwise import PairwiseCBMAEstimator, PairwiseFit, groups_text, padded_geometry
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from numpy.typing import NDArray
+    from scipy import sparse
+
+    from ..corrections import Correction, MonteCarloFWE
+    from ..inputs import CoordinateInputs
+    from ..mask import Mask
+
 #: Statistic of each chi-square map and the NiMARE name of its null distributions.
 TESTS = (("uniformity", "pAgF"), ("group2", "group2"), ("association", "pFgA"))
 
 
-def _chi2_maps(desc, chi2, sign):
+def _chi2_maps(
+    desc: str, chi2: NDArray[np.float64], sign: NDArray[np.float64]
+) -> dict[str, NDArray[np.float32]]:
     """Return the chi2, p, z and logp maps of one chi-square test."""
     nlogp = chi2_to_nlogp(chi2)
     return {
@@ -32,7 +48,7 @@ def _chi2_maps(desc, chi2, sign):
     }
 
 
-def _with_group1(maps):
+def _with_group1(maps: Mapping[str, NDArray[np.float32]]) -> dict[str, NDArray[np.float32]]:
     """Add NiMARE's ``desc-group1`` copies of the ``desc-uniformity`` maps (the same test)."""
     return {**maps, **{name.replace("desc-uniformity", "desc-group1"): value
                        for name, value in maps.items() if "desc-uniformity" in name}}
@@ -43,11 +59,20 @@ class Chi2Fit(PairwiseFit):
 
     fdr_indep_level = "_level-voxel"
 
-    def __init__(self, maps, mask, pooled, n_group1, total):
+    def __init__(
+        self,
+        maps: dict[str, np.ndarray],
+        mask: Mask,
+        pooled: sparse.csr_matrix,
+        n_group1: int,
+        total: NDArray[np.float64],
+    ) -> None:
         super().__init__(maps, mask, pooled, n_group1)
         self.total = total
 
-    def correct_fwe_montecarlo(self, correction):
+    def correct_fwe_montecarlo(
+        self, correction: MonteCarloFWE
+    ) -> tuple[dict[str, NDArray[np.float32]], str]:
         """Return voxel- and cluster-level FWE maps of the three chi-square maps.
 
         Every iteration relabels the pooled experiments into groups of the original sizes
@@ -132,18 +157,25 @@ class MKDAChi2(PairwiseCBMAEstimator):
     name = "MKDAChi2"
     citations = ("wager2007",)
 
-    def __init__(self, kernel=None, prior=0.5, *, corrections=(), mask=None):
+    def __init__(
+        self,
+        kernel: MKDAKernel | None = None,
+        prior: float | None = 0.5,
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(kernel, corrections=corrections, mask=mask)
         self.prior = prior
 
-    def _default_kernel(self):
+    def _default_kernel(self) -> MKDAKernel:
         return MKDAKernel()
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return estimator, kernel and prior parameters."""
         return {**super().params(), "prior": self.prior}
 
-    def _fit(self, ma1, ma2, mask):
+    def _fit(self, ma1: sparse.csr_matrix, ma2: sparse.csr_matrix, mask: Mask) -> Chi2Fit:
         n1, n2 = ma1.shape[0], ma2.shape[0]
         counts1 = np.asarray(ma1.sum(axis=0), dtype=np.float64).ravel()
         counts2 = np.asarray(ma2.sum(axis=0), dtype=np.float64).ravel()
@@ -181,7 +213,7 @@ class MKDAChi2(PairwiseCBMAEstimator):
         )
         return Chi2Fit(_with_group1(maps), mask, self.pool(ma1, ma2), n1, counts1 + counts2)
 
-    def _description(self, inputs1, inputs2):
+    def _description(self, inputs1: CoordinateInputs, inputs2: CoordinateInputs) -> str:
         return (
             "A multilevel kernel density chi-square analysis (MKDA; Wager et al., 2007) was "
             f"performed as in Neurosynth. {groups_text(inputs1, inputs2)} "

@@ -12,8 +12,11 @@ are 0 in every map but ``p`` (1) where NiMARE has NaN, and corrections count onl
 voxels fitted, as NiMARE counts only its non-NaN ones.
 """
 
+from __future__ import annotations
+
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pymare
@@ -23,11 +26,22 @@ from ..inputs import ImageInputs
 from ..stats import nlogp_to_logp
 from .base import Estimator, FittedModel
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from numpy.typing import ArrayLike, NDArray
+    from pymare.estimators.combination import CombinationTest
+    from pymare.estimators.estimators import BaseEstimator
+
+    from ..corrections import Correction
+    from ..mask import Mask
+    from ..results import MetaResult
+
 #: How each likelihood method is named in the methods paragraph.
 _LIKELIHOOD = {"ml": "maximum likelihood", "reml": "restricted maximum likelihood"}
 
 
-def _usable(*arrays):
+def _usable(*arrays: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Voxels where every experiment has a finite, non-zero value in every array."""
     keep = np.ones(arrays[0].shape[1], dtype=bool)
     for array in arrays:
@@ -45,7 +59,9 @@ _MIN_VARCOPE = 1.0 / np.sqrt(np.finfo(np.float32).max)
 _BLOCK_VOXELS = 16384
 
 
-def _blockwise(fit, arrays):
+def _blockwise(
+    fit: Callable[..., Iterable[ArrayLike]], arrays: Sequence[NDArray[np.float64]]
+) -> tuple[np.ndarray, ...]:
     """Apply ``fit`` to blocks of voxels (columns) on threads; join its outputs by voxel.
 
     Every model fitted here is intercept-only and voxel-wise, so a block's results do not
@@ -67,7 +83,7 @@ def _blockwise(fit, arrays):
     edges = list(range(0, n_voxels, _BLOCK_VOXELS)) + [n_voxels]
     spans = list(zip(edges[:-1], edges[1:], strict=True))
 
-    def run(span):
+    def run(span: tuple[int, int]) -> list[np.ndarray]:
         return [np.ravel(out) for out in fit(*(a[:, span[0] : span[1]] for a in arrays))]
 
     with ThreadPoolExecutor(min(len(spans), os.cpu_count() or 1)) as pool:
@@ -75,7 +91,7 @@ def _blockwise(fit, arrays):
     return tuple(np.concatenate(outputs) for outputs in zip(*parts, strict=True))
 
 
-def _expand(values, keep, fill):
+def _expand(values: ArrayLike, keep: NDArray[np.bool_], fill: float) -> NDArray[np.float64]:
     out = np.full(keep.size, fill, dtype=np.float64)
     out[keep] = np.asarray(values, dtype=np.float64).ravel()
     return out
@@ -94,7 +110,7 @@ class IBMAEstimator(Estimator):
 
     inputs_needed = ()
 
-    def fit(self, inputs):
+    def fit(self, inputs: ImageInputs) -> MetaResult:
         """Fit the estimator to per-experiment images.
 
         Parameters
@@ -129,7 +145,14 @@ class IBMAEstimator(Estimator):
     _needs_sample_sizes = False
     method_text = ""
 
-    def _maps(self, keep, z, p, logp, **more):
+    def _maps(
+        self,
+        keep: NDArray[np.bool_],
+        z: ArrayLike,
+        p: ArrayLike,
+        logp: ArrayLike,
+        **more: ArrayLike,
+    ) -> dict[str, NDArray[np.float32]]:
         """Return the full-length maps: z, p, logp, then ``more`` (est, se, tau2, dof, ...)."""
         maps = {
             "z": _expand(z, keep, 0.0).astype(np.float32),
@@ -161,29 +184,40 @@ class _CombinationTest(IBMAEstimator):
     inputs_needed = ("z",)
     test_text = ""
 
-    def __init__(self, two_sided=True, *, corrections=(), mask=None):
+    def __init__(
+        self,
+        two_sided: bool = True,
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(corrections=corrections, mask=mask)
         self.two_sided = two_sided
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the estimator's parameters."""
         return {"estimator": self.name, "two_sided": self.two_sided}
 
     @property
-    def method_text(self):
+    def method_text(self) -> str:
         """The test, as the methods paragraph names it."""
         side = ("two-sided (an effect in either direction)" if self.two_sided
                 else "one-sided (a positive effect)")
         return f"{self.test_text}, {side}"
 
-    def _mode(self):
+    def _mode(self) -> str:
         return "concordant" if self.two_sided else "directed"
 
-    def _pymare(self, inputs, z):
+    def _pymare(self, inputs: ImageInputs, z: NDArray[np.float64]) -> CombinationTest:
         raise NotImplementedError
 
-    def _fit(self, inputs, arrays, keep):
-        def fit(z):
+    def _fit(
+        self,
+        inputs: ImageInputs,
+        arrays: Sequence[NDArray[np.float64]],
+        keep: NDArray[np.bool_],
+    ) -> dict[str, NDArray[np.float32]]:
+        def fit(z: NDArray[np.float64]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             summary = self._pymare(inputs, z).summary()
             return summary.z, summary.p, summary.logp
 
@@ -209,7 +243,7 @@ class Fishers(_CombinationTest):
     citations = ("fisher1925",)
     test_text = "Fisher's combined probability test (Fisher, 1925)"
 
-    def _pymare(self, inputs, z):
+    def _pymare(self, inputs: ImageInputs, z: NDArray[np.float64]) -> CombinationTest:
         return pymare.estimators.FisherCombinationTest(mode=self._mode()).fit(z=z)
 
 
@@ -229,7 +263,14 @@ class Stouffers(_CombinationTest):
     name = "Stouffers"
     citations = ("stouffer1949",)
 
-    def __init__(self, use_sample_size=False, two_sided=True, *, corrections=(), mask=None):
+    def __init__(
+        self,
+        use_sample_size: bool = False,
+        two_sided: bool = True,
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(two_sided, corrections=corrections, mask=mask)
         self.use_sample_size = use_sample_size
         self._needs_sample_sizes = use_sample_size
@@ -237,11 +278,11 @@ class Stouffers(_CombinationTest):
             " weighted by the square root of sample size" if use_sample_size else ""
         )
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the estimator's parameters."""
         return {**super().params(), "use_sample_size": self.use_sample_size}
 
-    def _pymare(self, inputs, z):
+    def _pymare(self, inputs: ImageInputs, z: NDArray[np.float64]) -> CombinationTest:
         estimator = pymare.estimators.StoufferCombinationTest(mode=self._mode())
         if self.use_sample_size:
             return estimator.fit(z=z, w=np.sqrt(inputs.sample_sizes)[:, None])
@@ -254,17 +295,24 @@ class _Regression(IBMAEstimator):
     #: Estimated variance components mapped between ``se`` and ``dof``, as NiMARE maps them.
     variance_maps = ()
 
-    def _estimator(self):
+    def _estimator(self) -> BaseEstimator:
         raise NotImplementedError
 
-    def _dataset(self, inputs, arrays):
+    def _dataset(
+        self, inputs: ImageInputs, arrays: Sequence[NDArray[np.float64]]
+    ) -> pymare.Dataset:
         beta, varcope = arrays
         return pymare.Dataset(y=beta, v=varcope)
 
-    def _fit(self, inputs, arrays, keep):
+    def _fit(
+        self,
+        inputs: ImageInputs,
+        arrays: Sequence[NDArray[np.float64]],
+        keep: NDArray[np.bool_],
+    ) -> dict[str, NDArray[np.float32]]:
         n_experiments = arrays[0].shape[0]
 
-        def fit(*blocks):
+        def fit(*blocks: NDArray[np.float64]) -> tuple[np.ndarray, ...]:
             estimator = self._estimator()
             estimator.fit_dataset(self._dataset(inputs, blocks))
             summary = estimator.summary()
@@ -293,17 +341,19 @@ class WeightedLeastSquares(_Regression):
     citations = ("hedges1985",)
     method_text = "weighted least squares (Hedges and Olkin, 1985)"
 
-    def __init__(self, tau2=0.0, *, corrections=(), mask=None):
+    def __init__(
+        self, tau2: float = 0.0, *, corrections: Iterable[Correction] = (), mask: Mask | None = None
+    ) -> None:
         super().__init__(corrections=corrections, mask=mask)
         self.tau2 = tau2
         self.method_text = (f"weighted least squares (Hedges and Olkin, 1985) with a fixed "
                             f"between-study variance tau^2 = {tau2:g}")
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the estimator's parameters."""
         return {"estimator": self.name, "tau2": self.tau2}
 
-    def _estimator(self):
+    def _estimator(self) -> pymare.estimators.WeightedLeastSquares:
         return pymare.estimators.WeightedLeastSquares(tau2=self.tau2)
 
 
@@ -316,7 +366,7 @@ class DerSimonianLaird(_Regression):
                    "(DerSimonian and Laird, 1986)")
     variance_maps = ("tau2",)
 
-    def _estimator(self):
+    def _estimator(self) -> pymare.estimators.DerSimonianLaird:
         return pymare.estimators.DerSimonianLaird()
 
 
@@ -329,7 +379,7 @@ class Hedges(_Regression):
                    "Olkin, 1985)")
     variance_maps = ("tau2",)
 
-    def _estimator(self):
+    def _estimator(self) -> pymare.estimators.Hedges:
         return pymare.estimators.Hedges()
 
 
@@ -347,17 +397,23 @@ class VarianceBasedLikelihood(_Regression):
     citations = ("hedges1985",)
     variance_maps = ("tau2",)
 
-    def __init__(self, method="ml", *, corrections=(), mask=None):
+    def __init__(
+        self,
+        method: str = "ml",
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(corrections=corrections, mask=mask)
         self.method = method
         self.method_text = (f"a random-effects model fitted by {_LIKELIHOOD[method]} from the "
                             "betas and their variances (Hedges and Olkin, 1985)")
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the estimator's parameters."""
         return {"estimator": self.name, "method": self.method}
 
-    def _estimator(self):
+    def _estimator(self) -> pymare.estimators.VarianceBasedLikelihoodEstimator:
         return pymare.estimators.VarianceBasedLikelihoodEstimator(method=self.method)
 
 
@@ -377,20 +433,28 @@ class SampleSizeBasedLikelihood(_Regression):
     variance_maps = ("tau2", "sigma2")
     _needs_sample_sizes = True
 
-    def __init__(self, method="ml", *, corrections=(), mask=None):
+    def __init__(
+        self,
+        method: str = "ml",
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(corrections=corrections, mask=mask)
         self.method = method
         self.method_text = (f"a random-effects model fitted by {_LIKELIHOOD[method]} from the "
                             "betas and the sample sizes (Hedges and Olkin, 1985)")
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the estimator's parameters."""
         return {"estimator": self.name, "method": self.method}
 
-    def _estimator(self):
+    def _estimator(self) -> pymare.estimators.SampleSizeBasedLikelihoodEstimator:
         return pymare.estimators.SampleSizeBasedLikelihoodEstimator(method=self.method)
 
-    def _dataset(self, inputs, arrays):
+    def _dataset(
+        self, inputs: ImageInputs, arrays: Sequence[NDArray[np.float64]]
+    ) -> pymare.Dataset:
         (beta,) = arrays
         # Laid out as NiMARE lays it out (the transpose of one row per voxel): the numerical
         # optimisation lands a few digits differently on a C-ordered copy.

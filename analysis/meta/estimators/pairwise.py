@@ -1,5 +1,9 @@
 """Shared shape of the two-group CBMA estimators (ALE subtraction, MKDA chi-square)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 from scipy import sparse
@@ -8,8 +12,18 @@ from ..errors import MetaAnalysisInputError
 from ..inputs import CoordinateInputs
 from .base import Estimator, FittedModel, participants_text
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-def label_permutations(n_total, n_iters, seed):
+    from numpy.typing import NDArray
+
+    from ..corrections import Correction
+    from ..kernels import Kernel
+    from ..mask import Mask
+    from ..results import MetaResult
+
+
+def label_permutations(n_total: int, n_iters: int, seed: int) -> NDArray[np.int32]:
     """Return ``n_iters`` seeded permutations of ``range(n_total)`` as an int32 array.
 
     Row ``i`` relabels the pooled experiments of permutation ``i``: its first ``n_group1``
@@ -20,7 +34,9 @@ def label_permutations(n_total, n_iters, seed):
     return rng.permuted(base, axis=1)
 
 
-def padded_geometry(mask):
+def padded_geometry(
+    mask: Mask,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], int]:
     """Return the flood-fill geometry of a mask on a grid padded by one voxel.
 
     Returns
@@ -61,17 +77,19 @@ class PairwiseFit(FittedModel):
         Null distributions used so far.
     """
 
-    def __init__(self, maps, mask, pooled, n_group1):
+    def __init__(
+        self, maps: dict[str, np.ndarray], mask: Mask, pooled: sparse.csr_matrix, n_group1: int
+    ) -> None:
         super().__init__(maps, mask)
         self.pooled = pooled
         self.n_group1 = n_group1
 
-    def permutations(self, n_iters, seed):
+    def permutations(self, n_iters: int, seed: int) -> NDArray[np.int32]:
         """Return the label permutations of ``n_iters`` iterations drawn from ``seed``."""
         return label_permutations(self.pooled.shape[0], n_iters, seed)
 
     @property
-    def n_chunks(self):
+    def n_chunks(self) -> int:
         """Number of parallel chunks the compiled loops use."""
         return numba.get_num_threads()
 
@@ -89,18 +107,24 @@ class PairwiseCBMAEstimator(Estimator):
         Analysis mask.
     """
 
-    def __init__(self, kernel=None, *, corrections=(), mask=None):
+    def __init__(
+        self,
+        kernel: Kernel | None = None,
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(corrections=corrections, mask=mask)
         self.kernel = kernel if kernel is not None else self._default_kernel()
 
-    def _default_kernel(self):
+    def _default_kernel(self) -> Kernel:
         raise NotImplementedError
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return estimator and kernel parameters."""
         return {"estimator": self.name, **self.kernel.params()}
 
-    def fit(self, inputs1, inputs2):
+    def fit(self, inputs1: CoordinateInputs, inputs2: CoordinateInputs) -> MetaResult:
         """Fit the estimator to two groups of experiments.
 
         Parameters
@@ -140,18 +164,18 @@ class PairwiseCBMAEstimator(Estimator):
         return self._result(model, self._description(inputs1, inputs2), citations)
 
     @staticmethod
-    def pool(ma1, ma2):
+    def pool(ma1: sparse.csr_matrix, ma2: sparse.csr_matrix) -> sparse.csr_matrix:
         """Stack two groups' MA maps (group 1's rows first) into one CSR matrix."""
         return sparse.vstack([ma1, ma2], format="csr")
 
-    def _fit(self, ma1, ma2, mask):
+    def _fit(self, ma1: sparse.csr_matrix, ma2: sparse.csr_matrix, mask: Mask) -> PairwiseFit:
         raise NotImplementedError
 
-    def _description(self, inputs1, inputs2):
+    def _description(self, inputs1: CoordinateInputs, inputs2: CoordinateInputs) -> str:
         raise NotImplementedError
 
 
-def groups_text(inputs1, inputs2):
+def groups_text(inputs1: CoordinateInputs, inputs2: CoordinateInputs) -> str:
     """Return a sentence giving the size of each group."""
     return (
         f"Group 1 included {inputs1.n_foci:,} foci from {inputs1.n_experiments:,} experiments"

@@ -1,11 +1,24 @@
 """Permutation-based image meta-analysis: PermutedOLS (least squares with sign flips)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pymare
 
 from ..results import REFERENCE_IMPLEMENTATION
 from ..stats import nlogp_to_z
 from .ibma import IBMAEstimator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from numpy.typing import NDArray
+
+    from ..corrections import Correction
+    from ..inputs import ImageInputs
+    from ..mask import Mask
 
 
 class PermutedOLS(IBMAEstimator):
@@ -30,7 +43,14 @@ class PermutedOLS(IBMAEstimator):
     citations = ("nichols2002",)
     inputs_needed = ("beta",)
 
-    def __init__(self, n_perm=1000, seed=0, *, corrections=(), mask=None):
+    def __init__(
+        self,
+        n_perm: int = 1000,
+        seed: int = 0,
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(corrections=corrections, mask=mask)
         self.n_perm = n_perm
         self.seed = seed
@@ -41,7 +61,7 @@ class PermutedOLS(IBMAEstimator):
             "pattern once where there are no more patterns than that,"
         )
 
-    def equivalence(self):
+    def equivalence(self) -> str:
         """Return that NiMARE's estimator of this name fits another model."""
         return (
             f"{REFERENCE_IMPLEMENTATION} (Salo et al., 2023), the reference implementation "
@@ -51,11 +71,16 @@ class PermutedOLS(IBMAEstimator):
             "drawn from NumPy's generator seeded as stated."
         )
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return the estimator's parameters."""
         return {"estimator": self.name, "n_perm": self.n_perm, "seed": self.seed}
 
-    def _fit(self, inputs, arrays, keep):
+    def _fit(
+        self,
+        inputs: ImageInputs,
+        arrays: Sequence[NDArray[np.float64]],
+        keep: NDArray[np.bool_],
+    ) -> dict[str, NDArray[np.float32]]:
         (beta,) = arrays
         estimator = pymare.estimators.WeightedLeastSquares()
         estimator.fit_dataset(pymare.Dataset(y=beta, v=np.ones_like(beta)))

@@ -1,5 +1,9 @@
 """ALE subtraction: the difference of two groups' ALE maps, against label permutations."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .._permute import ale_difference, ale_difference_null, log_totals, logs_by_voxel
@@ -10,11 +14,21 @@ from ..stats import clip_p, nlogp_to_logp, nlogp_to_z, null_to_p, nullhist_to_p,
 from .ale import ale_values
 from .pairwise import PairwiseCBMAEstimator, PairwiseFit, groups_text
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from numpy.typing import NDArray
+    from scipy import sparse
+
+    from ..corrections import Correction, MonteCarloFWE
+    from ..inputs import CoordinateInputs
+    from ..mask import Mask
+
 DIFF = "desc-group1MinusGroup2"
 VOXEL_NULL = "values_level-voxel_corr-fwe_method-montecarlo"
 
 
-def ale_group_maps(ma, label):
+def ale_group_maps(ma: sparse.csr_matrix, label: str) -> dict[str, NDArray[np.float32]]:
     """Return one group's ALE maps (stat, p, z, logp; approximate null), named for it."""
     stat = ale_values(ma)
     bins = ale_bin_centers(ma)
@@ -30,7 +44,9 @@ def ale_group_maps(ma, label):
 class SubtractionFit(PairwiseFit):
     """A fitted ALE subtraction: its permutation null can be re-drawn for FWE correction."""
 
-    def __init__(self, maps, mask, pooled, n_group1):
+    def __init__(
+        self, maps: dict[str, np.ndarray], mask: Mask, pooled: sparse.csr_matrix, n_group1: int
+    ) -> None:
         super().__init__(maps, mask, pooled, n_group1)
         self.diff = maps[f"stat_{DIFF}"]
         self.by_voxel = logs_by_voxel(pooled)
@@ -40,7 +56,9 @@ class SubtractionFit(PairwiseFit):
         self.observed = ale_difference(n_group1, pooled.shape[0], *self.by_voxel, self.total)
         self._drawn = {}
 
-    def permute(self, n_iters, seed):
+    def permute(
+        self, n_iters: int, seed: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
         """Return (upper counts, lower counts, max |difference|) of a permutation null.
 
         Results are kept, so a correction with the fit's ``n_iters`` and ``seed`` reuses
@@ -57,7 +75,9 @@ class SubtractionFit(PairwiseFit):
             )
         return self._drawn[key]
 
-    def correct_fwe_montecarlo(self, correction):
+    def correct_fwe_montecarlo(
+        self, correction: MonteCarloFWE
+    ) -> tuple[dict[str, NDArray[np.float32]], str]:
         """Return voxel-level FWE maps from the permutation null of the largest |difference|.
 
         Cluster-level inference is not offered for the subtraction (as in NiMARE's default).
@@ -111,19 +131,27 @@ class ALESubtraction(PairwiseCBMAEstimator):
     name = "ALESubtraction"
     citations = ("laird2005", "eickhoff2012")
 
-    def __init__(self, kernel=None, n_iters=5000, seed=0, *, corrections=(), mask=None):
+    def __init__(
+        self,
+        kernel: ALEKernel | None = None,
+        n_iters: int = 5000,
+        seed: int = 0,
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
         super().__init__(kernel, corrections=corrections, mask=mask)
         self.n_iters = int(n_iters)
         self.seed = seed
 
-    def _default_kernel(self):
+    def _default_kernel(self) -> ALEKernel:
         return ALEKernel()
 
-    def params(self):
+    def params(self) -> dict[str, str | float | None]:
         """Return estimator, kernel and permutation parameters."""
         return {**super().params(), "n_iters": self.n_iters, "seed": self.seed}
 
-    def _fit(self, ma1, ma2, mask):
+    def _fit(self, ma1: sparse.csr_matrix, ma2: sparse.csr_matrix, mask: Mask) -> SubtractionFit:
         maps = {**ale_group_maps(ma1, "group1"), **ale_group_maps(ma2, "group2")}
         maps[f"stat_{DIFF}"] = maps["stat_desc-group1"] - maps["stat_desc-group2"]
         model = SubtractionFit(maps, mask, self.pool(ma1, ma2), ma1.shape[0])
@@ -143,10 +171,10 @@ class ALESubtraction(PairwiseCBMAEstimator):
         )
         return model
 
-    def _random_parts(self):
+    def _random_parts(self) -> list[str]:
         return ["the permutation p-values of the difference", *super()._random_parts()]
 
-    def equivalence(self):
+    def equivalence(self) -> str:
         """Return how the maps compare with NiMARE's, and where its p-values differ (ties)."""
         return super().equivalence() + (
             " A relabelling that reproduces the observed difference counts here as a tie in "
@@ -154,7 +182,7 @@ class ALESubtraction(PairwiseCBMAEstimator):
             "differ from its own at voxels covered by a single experiment."
         )
 
-    def _description(self, inputs1, inputs2):
+    def _description(self, inputs1: CoordinateInputs, inputs2: CoordinateInputs) -> str:
         return (
             "An activation likelihood estimation (ALE) subtraction analysis (Laird et al., "
             "2005; Eickhoff et al., 2012) compared two groups of experiments. "
