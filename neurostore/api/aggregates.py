@@ -100,7 +100,7 @@ class AggregateViews:
         nested = args.get("nested", False)
         cacheable = self.nested_cacheable if nested else self.flat_cacheable
         if cacheable and request.headers.get("If-None-Match") is not None:
-            version = reads().current_version(self.service(), actor(), id)
+            version = reads().current_version(actor(), self.service(), id)
             if version is not None and http.etag_matches(version):
                 return http.not_modified(version)
         return self.show(self.service().get(actor(), id), nested, cacheable=cacheable)

@@ -223,7 +223,7 @@ class ReadService:
             ]})
         return out
 
-    def current_version(self, service: AggregateService, actor: Actor, id_: str) -> int | None:
+    def current_version(self, actor: Actor, service: AggregateService, id_: str) -> int | None:
         """The version of an aggregate ``actor`` may read; None when deleted."""
         with UnitOfWork(self._sf) as uow:
             root = service.root(uow.session, id_)

@@ -8,6 +8,17 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from neurostore import json_codec
+from neurostore.services.trees.state import (
+    ANALYSIS_FIELDS,
+    IMAGE_FIELDS,
+    POINT_FIELDS,
+    TABLE_FIELDS,
+)
+
+
+def _pairs(alias: str, fields: tuple[str, ...]) -> str:
+    """``json_build_object`` arguments of columns named as the state's keys."""
+    return ", ".join(f"'{f}', {alias}.{f}" for f in fields)
 
 
 def _iso(column: str) -> str:
@@ -46,9 +57,7 @@ def _tree_sql(document: bool) -> str:
     point_extra = ", 'x', p.x, 'y', p.y, 'z', p.z, 'order', p.\"order\"" if document else ""
     analysis_extra = (", 'table_id', a.table_id, 'order', a.\"order\", 'study', a.study_id,"
                       " 'point_count', coalesce(pj.n, 0)") if document else ""
-    table = "t.id" if document else """json_build_object(
-                'id', t.id, 't_id', t.t_id, 'name', t.name, 'caption', t.caption,
-                'footer', t.footer, 'metadata', t.metadata)"""
+    table = "t.id" if document else f"json_build_object('id', t.id, {_pairs('t', TABLE_FIELDS)})"
     study_extra = (", 'has_coordinates', coalesce(aj.has_coordinates, false),"
                    " 'has_images', coalesce(aj.has_images, false)") if document else ""
     return f"""
@@ -63,9 +72,7 @@ pv AS (SELECT v.point_id,
 pj AS (SELECT p.analysis_id,
               json_agg(json_build_object(
                 'id', p.id, 'coordinates', json_build_array(p.x, p.y, p.z),
-                'space', p.space, 'kind', p.kind, 'label_id', p.label_id,
-                'cluster_size', p.cluster_size, 'subpeak', p.subpeak,
-                'deactivation', p.deactivation, 'values', coalesce(pv.vals, '[]'::json)
+                {_pairs("p", POINT_FIELDS)}, 'values', coalesce(pv.vals, '[]'::json)
                 {point_extra}) ORDER BY p."order") AS points,
               count(*) AS n, bool_or(p.x IS NOT NULL) AS has_coordinates
          FROM p LEFT JOIN pv ON pv.point_id = p.id GROUP BY p.analysis_id),
@@ -78,14 +85,12 @@ cj AS (SELECT l.analysis_id,
          JOIN conditions c ON c.id = l.condition_id GROUP BY l.analysis_id),
 ij AS (SELECT i.analysis_id,
               json_agg(json_build_object(
-                'id', i.id, 'url', i.url, 'filename', i.filename, 'sha256', i.sha256,
-                'space', i.space, 'value_type', i.value_type, 'metadata', i.metadata,
+                'id', i.id, {_pairs("i", IMAGE_FIELDS)},
                 'add_date', {_iso("i.add_date")}) ORDER BY i."order") AS images
          FROM images i JOIN a ON i.analysis_id = a.id GROUP BY i.analysis_id),
 aj AS (SELECT a.study_id,
               json_agg(json_build_object(
-                'id', a.id, 'name', a.name, 'description', a.description,
-                'metadata', a.metadata, 'table', a.table_id,
+                'id', a.id, {_pairs("a", ANALYSIS_FIELDS)}, 'table', a.table_id,
                 'conditions', coalesce(cj.conditions, '[]'::json),
                 'weights', coalesce(cj.weights, '[]'::json),
                 'points', coalesce(pj.points, '[]'::json),

@@ -24,6 +24,11 @@ PUBLICATION_FIELDS = (
     "metadata",
 )
 STUDY_FIELDS = (*PUBLICATION_FIELDS, "source", "source_id", "source_updated_at", "public")
+#: The columns of each child that the state and the rows share, by the same name.
+TABLE_FIELDS = ("t_id", "name", "caption", "footer", "metadata")
+ANALYSIS_FIELDS = ("name", "description", "metadata")
+POINT_FIELDS = ("space", "kind", "label_id", "cluster_size", "subpeak", "deactivation")
+IMAGE_FIELDS = ("url", "filename", "sha256", "space", "value_type", "metadata")
 
 
 @dataclass
@@ -69,15 +74,13 @@ def state_of(write: TreeWrite, condition_rows: dict[str, dict[str, Any]]) -> dic
 
 
 def _table_state(table: dict[str, Any]) -> dict[str, Any]:
-    return {k: table.get(k) for k in ("id", "t_id", "name", "caption", "footer", "metadata")}
+    return {"id": table["id"], **{k: table.get(k) for k in TABLE_FIELDS}}
 
 
 def _analysis_state(a: dict[str, Any], conditions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": a["id"],
-        "name": a.get("name"),
-        "description": a.get("description"),
-        "metadata": a.get("metadata"),
+        **{k: a.get(k) for k in ANALYSIS_FIELDS},
         "table": a.get("table"),
         "conditions": [conditions[c["id"]] for c in a["conditions"]],
         "weights": [float(w) for w in a["weights"]],
@@ -85,12 +88,7 @@ def _analysis_state(a: dict[str, Any], conditions: dict[str, dict[str, Any]]) ->
             {
                 "id": p["id"],
                 "coordinates": list(p["coordinates"]),
-                "space": p.get("space"),
-                "kind": p.get("kind"),
-                "label_id": p.get("label_id"),
-                "cluster_size": p.get("cluster_size"),
-                "subpeak": p.get("subpeak"),
-                "deactivation": p.get("deactivation"),
+                **{k: p.get(k) for k in POINT_FIELDS},
                 "values": [{"kind": v.get("kind"), "value": v.get("value")} for v in p["values"]],
             }
             for p in a["points"]
@@ -98,12 +96,7 @@ def _analysis_state(a: dict[str, Any], conditions: dict[str, dict[str, Any]]) ->
         "images": [
             {
                 "id": i["id"],
-                "url": i.get("url"),
-                "filename": i.get("filename"),
-                "sha256": i.get("sha256"),
-                "space": i.get("space"),
-                "value_type": i.get("value_type"),
-                "metadata": i.get("metadata"),
+                **{k: i.get(k) for k in IMAGE_FIELDS},
                 "add_date": iso(i.get("add_date")),
             }
             for i in a["images"]

@@ -27,7 +27,14 @@ from neurostore.models import (
 )
 from neurostore.services.bulk import copy_rows
 from neurostore.services.errors import Invalid
-from neurostore.services.trees.state import STUDY_FIELDS, TreeWrite
+from neurostore.services.trees.state import (
+    ANALYSIS_FIELDS,
+    IMAGE_FIELDS,
+    POINT_FIELDS,
+    STUDY_FIELDS,
+    TABLE_FIELDS,
+    TreeWrite,
+)
 
 
 def resolve_conditions(
@@ -141,11 +148,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                 {
                     "id": t["id"],
                     "study_id": w.study_id,
-                    "t_id": t.get("t_id"),
-                    "name": t.get("name"),
-                    "caption": t.get("caption"),
-                    "footer": t.get("footer"),
-                    "metadata": t.get("metadata"),
+                    **{k: t.get(k) for k in TABLE_FIELDS},
                     "order": order,
                 }
             )
@@ -157,9 +160,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                     "id": a["id"],
                     "study_id": w.study_id,
                     "table_id": a.get("table"),
-                    "name": a.get("name"),
-                    "description": a.get("description"),
-                    "metadata": a.get("metadata"),
+                    **{k: a.get(k) for k in ANALYSIS_FIELDS},
                     "order": a_order,
                 }
             )
@@ -184,12 +185,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                         "x": x,
                         "y": y,
                         "z": z,
-                        "space": p.get("space"),
-                        "kind": p.get("kind"),
-                        "label_id": p.get("label_id"),
-                        "cluster_size": p.get("cluster_size"),
-                        "subpeak": p.get("subpeak"),
-                        "deactivation": p.get("deactivation"),
+                        **{k: p.get(k) for k in POINT_FIELDS},
                         "order": p_order,
                     }
                 )
@@ -207,12 +203,7 @@ def _insert_children(session: Session, writes: list[TreeWrite]) -> None:
                     {
                         "id": i["id"],
                         "analysis_id": a["id"],
-                        "url": i.get("url"),
-                        "filename": i.get("filename"),
-                        "sha256": i.get("sha256"),
-                        "space": i.get("space"),
-                        "value_type": i.get("value_type"),
-                        "metadata": i.get("metadata"),
+                        **{k: i.get(k) for k in IMAGE_FIELDS},
                         "add_date": i.get("add_date"),
                         "order": i_order,
                     }
