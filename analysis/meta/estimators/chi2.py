@@ -21,7 +21,7 @@ from .pairwise import PairwiseCBMAEstimator, PairwiseFit, groups_text, padded_ge
 TESTS = (("uniformity", "pAgF"), ("group2", "group2"), ("association", "pFgA"))
 
 
-def _chi2_maps(desc, chi2, sign):
+def chi2_test_maps(desc, chi2, sign):
     """Return the chi2, p, z and logp maps of one chi-square test."""
     nlogp = chi2_to_nlogp(chi2)
     return {
@@ -167,13 +167,17 @@ class MKDAChi2(PairwiseCBMAEstimator):
             maps["prob_desc-AgF_prior"] = prior_a_given_f
         maps = {name: value.astype(np.float32) for name, value in maps.items()}
         maps.update(
-            _chi2_maps("uniformity", one_way_chi2(counts1, n1), np.sign(counts1 - np.mean(counts1)))
+            chi2_test_maps(
+                "uniformity", one_way_chi2(counts1, n1), np.sign(counts1 - np.mean(counts1))
+            )
         )
         maps.update(
-            _chi2_maps("group2", one_way_chi2(counts2, n2), np.sign(counts2 - np.mean(counts2)))
+            chi2_test_maps(
+                "group2", one_way_chi2(counts2, n2), np.sign(counts2 - np.mean(counts2))
+            )
         )
         maps.update(
-            _chi2_maps(
+            chi2_test_maps(
                 "association",
                 two_way_chi2(counts1, counts2, n1, n2),
                 np.sign(p_a_given_f - p_a_given_u),
