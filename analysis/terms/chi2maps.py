@@ -221,7 +221,7 @@ def term_maps(
     TermsInputError
         If the sizes of ``indicator``, ``terms`` and ``activation`` disagree.
     """
-    indicator = sparse.csr_matrix(indicator, dtype=bool)
+    indicator = sparse.csr_matrix(indicator, dtype=bool, copy=True)
     if indicator.shape != (len(terms), activation.n_studies):
         raise TermsInputError(
             f"indicator: shape {indicator.shape} does not match {len(terms)} terms x "

@@ -123,7 +123,7 @@ def _counts(
     indicator: sparse.csr_matrix, terms: tuple[str, ...] | list[str], selected: np.ndarray
 ) -> tuple[_Counts, sparse.csr_matrix]:
     """Count each term's selected and unselected studies; drop terms with no study."""
-    indicator = sparse.csr_matrix(indicator, dtype=bool)
+    indicator = sparse.csr_matrix(indicator, dtype=bool, copy=True)
     selected = np.asarray(selected, dtype=bool)
     if indicator.shape != (len(terms), selected.size):
         raise TermsInputError(

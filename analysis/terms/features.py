@@ -120,7 +120,8 @@ class TermWeights:
         threshold = _check_threshold(threshold)
         columns = self._by_term
         selected = sparse.csc_matrix(
-            (columns.data >= threshold, columns.indices, columns.indptr), shape=columns.shape
+            (columns.data >= threshold, columns.indices.copy(), columns.indptr.copy()),
+            shape=columns.shape,
         )
         selected.eliminate_zeros()
         return sparse.csr_matrix(selected.T)
