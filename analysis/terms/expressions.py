@@ -150,18 +150,20 @@ class _Parser:
         return node
 
     def disjunction(self) -> Node:
-        operands = [self.conjunction()]
-        while self.peek().kind == "OR":
-            self.take()
-            operands.append(self.conjunction())
-        return operands[0] if len(operands) == 1 else Or(tuple(operands))
+        return self.chain("OR", self.conjunction, Or)
 
     def conjunction(self) -> Node:
-        operands = [self.negation()]
-        while self.peek().kind == "AND":
+        return self.chain("AND", self.negation, And)
+
+    def chain(
+        self, operator: str, operand: Callable[[], Node], combine: type[And] | type[Or]
+    ) -> Node:
+        """Parse ``operand (operator operand)*``; one operand stands alone."""
+        operands = [operand()]
+        while self.peek().kind == operator:
             self.take()
-            operands.append(self.negation())
-        return operands[0] if len(operands) == 1 else And(tuple(operands))
+            operands.append(operand())
+        return operands[0] if len(operands) == 1 else combine(tuple(operands))
 
     def negation(self) -> Node:
         if self.peek().kind == "NOT":

@@ -2,29 +2,16 @@
 
 import pytest
 
-from analysis.meta import Mask
 from analysis.terms import ActivationMatrix
-from tests.analysis.meta.fixtures import neurosynth_rows, to_inputs
+from tests.analysis.meta.conftest import mask, neurosynth_inputs  # noqa: F401 (fixtures)
 
 from .fixtures import nimare_dataset, subset_weights
 
 
 @pytest.fixture(scope="session")
-def mask():
-    """The default MNI152 2 mm brain mask."""
-    return Mask.default()
-
-
-@pytest.fixture(scope="session")
-def inputs():
-    """Foci of the Neurosynth 20-study subset."""
-    return to_inputs(neurosynth_rows())
-
-
-@pytest.fixture(scope="session")
-def activation(inputs, mask):
-    """The subset's activation matrix (MKDA spheres of 10 mm)."""
-    return ActivationMatrix.build(inputs, mask)
+def activation(neurosynth_inputs, mask):  # noqa: F811
+    """The Neurosynth 20-study subset's activation matrix (MKDA spheres of 10 mm)."""
+    return ActivationMatrix.build(neurosynth_inputs, mask)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from analysis.terms.activation import BLOCK
 from analysis.terms.chi2maps import _groups
 
 
-def test_counts_equal_the_ma_maps(activation, inputs, mask):
-    ma = MKDAKernel().ma_maps(inputs, mask)
+def test_counts_equal_the_ma_maps(activation, neurosynth_inputs, mask):
+    ma = MKDAKernel().ma_maps(neurosynth_inputs, mask)
     active = (ma > 0).astype(np.int64)
     assert mask.n_voxels > 3 * BLOCK  # several blocks are exercised
     np.testing.assert_array_equal(activation.totals, np.asarray(active.sum(axis=0)).ravel())
@@ -22,14 +22,14 @@ def test_counts_equal_the_ma_maps(activation, inputs, mask):
         np.testing.assert_array_equal(activation.count(studies, batch_size=2), expected)
 
 
-def test_batches_do_not_change_the_matrix(activation, inputs, mask):
+def test_batches_do_not_change_the_matrix(activation, neurosynth_inputs, mask):
     seen = []
-    small = ActivationMatrix.build(inputs, mask, batch_size=3,
+    small = ActivationMatrix.build(neurosynth_inputs, mask, batch_size=3,
                                    progress=lambda *counts: seen.append(counts))
     assert seen[-1] == (20, 20) and len(seen) == 7
     np.testing.assert_array_equal(small.indices, activation.indices)
     np.testing.assert_array_equal(small.bounds, activation.bounds)
-    assert small.study_ids == activation.study_ids == inputs.experiment_ids
+    assert small.study_ids == activation.study_ids == neurosynth_inputs.experiment_ids
 
 
 def test_both_ways_of_grouping_agree():

@@ -63,12 +63,12 @@ def _assert_table_equal(ours, theirs):
         assert max_relative_difference(mine[finite], expected[finite]) <= 1e-6, column
 
 
-def test_studies_in_a_region_are_nimare_s(inputs, dataset, weights, roi):
-    selected = studies_in_mask(inputs, roi)
+def test_studies_in_a_region_are_nimare_s(neurosynth_inputs, dataset, weights, roi):
+    selected = studies_in_mask(neurosynth_inputs, roi)
     assert 0 < selected.sum() < selected.size
     assert sorted(dataset.get_studies_by_mask(roi)) == _ids(weights, selected)
-    point = inputs.xyz[0]
-    near = studies_near(inputs, point, 25)
+    point = neurosynth_inputs.xyz[0]
+    near = studies_near(neurosynth_inputs, point, 25)
     assert 0 < near.sum() < near.size
     assert sorted(dataset.get_studies_by_coordinate([point], r=25)) == _ids(weights, near)
 
@@ -77,10 +77,11 @@ def test_studies_in_a_region_are_nimare_s(inputs, dataset, weights, roi):
 @pytest.mark.parametrize("options", [{}, {"correction": "by", "prior": None, "min_studies": 0.2},
                                      {"correction": "bonferroni", "min_studies": 3},
                                      {"correction": None}])
-def test_neurosynth_decoder_equals_nimare(inputs, weights, random_weights, roi, which, options):
+def test_neurosynth_decoder_equals_nimare(neurosynth_inputs, weights, random_weights, roi, which,
+                                         options):
     chosen = weights if which == "real" else random_weights
     dataset = nimare_dataset(chosen)
-    selected = studies_in_mask(inputs, roi)
+    selected = studies_in_mask(neurosynth_inputs, roi)
     decoder = NeurosynthDecoder(**options)
     decoder.fit(dataset)
     theirs = decoder.transform(_ids(chosen, selected))
@@ -90,30 +91,30 @@ def test_neurosynth_decoder_equals_nimare(inputs, weights, random_weights, roi, 
 
 @pytest.mark.parametrize("which", ["real", "random"])
 @pytest.mark.parametrize("correction", ["bh", "by", "bonferroni", None])
-def test_brainmap_decoder_equals_nimare(inputs, weights, random_weights, roi, which,
+def test_brainmap_decoder_equals_nimare(neurosynth_inputs, weights, random_weights, roi, which,
                                         correction):
     chosen = weights if which == "real" else random_weights
     dataset = nimare_dataset(chosen)
-    selected = studies_near(inputs, inputs.xyz[0], 40)
+    selected = studies_near(neurosynth_inputs, neurosynth_inputs.xyz[0], 40)
     decoder = BrainMapDecoder(correction=correction)
     decoder.fit(dataset)
     theirs = decoder.transform(_ids(chosen, selected))
     ours = brainmap_decode(chosen.indicator(), chosen.terms, selected,
-                           inputs.foci_per_experiment, correction=correction)
+                           neurosynth_inputs.foci_per_experiment, correction=correction)
     _assert_table_equal(ours, theirs)
 
 
-def test_ranked_puts_the_strongest_first(inputs, random_weights, roi):
+def test_ranked_puts_the_strongest_first(neurosynth_inputs, random_weights, roi):
     table = neurosynth_decode(random_weights.indicator(), random_weights.terms,
-                              studies_in_mask(inputs, roi))
+                              studies_in_mask(neurosynth_inputs, roi))
     ranked = table.ranked("zReverse")
     values = [value for _, value in ranked]
     assert values == sorted(values, reverse=True)
     assert {term for term, _ in ranked} == set(table.terms)
 
 
-def test_bad_decoding_inputs_are_named(weights, inputs, roi):
-    selected = studies_in_mask(inputs, roi)
+def test_bad_decoding_inputs_are_named(weights, neurosynth_inputs, roi):
+    selected = studies_in_mask(neurosynth_inputs, roi)
     with pytest.raises(TermsInputError, match="correction"):
         neurosynth_decode(weights.indicator(), weights.terms, selected, correction="holm")
     with pytest.raises(TermsInputError, match="does not match"):
