@@ -39,8 +39,12 @@ def _p_maps(maps: Mapping[str, np.ndarray]) -> list[str]:
     return [name for name in maps if name.split("_")[0] == "p" and "_corr-" not in name]
 
 
-def _nlogp(maps: Mapping[str, np.ndarray], p_name: str) -> NDArray[np.float64]:
-    """Natural-log p-values of a p map, taken from logp where p hit its float32 floor."""
+def p_map_nlogp(maps: Mapping[str, np.ndarray], p_name: str) -> NDArray[np.float64]:
+    """Natural-log p-values of a p map, taken from logp where p hit its float32 floor.
+
+    Corrections start from the stored float32 p map (as NiMARE's do), so this is what they
+    adjust.
+    """
     p = np.asarray(maps[p_name])
     nlogp = np.log(np.clip(p.astype(np.float64), np.finfo(np.float64).tiny, 1.0))
     logp_name = p_name.replace("p", "logp", 1)
@@ -50,7 +54,7 @@ def _nlogp(maps: Mapping[str, np.ndarray], p_name: str) -> NDArray[np.float64]:
     return nlogp
 
 
-def _secondary(
+def corrected_maps(
     maps: Mapping[str, np.ndarray], p_name: str, nlogp: NDArray[np.float64], suffix: str
 ) -> dict[str, NDArray[np.float32]]:
     """Return the corrected p, z and logp maps for one p map."""
@@ -77,7 +81,7 @@ def _adjusted(
     only the voxels where a test was made: NaN voxels stay NaN, and voxels an estimator
     left out (see :attr:`FittedModel.tested`) keep p = 1.
     """
-    nlogp = _nlogp(model.maps, p_name)
+    nlogp = p_map_nlogp(model.maps, p_name)
     tested = ~np.isnan(nlogp)
     if model.tested is not None:
         tested &= model.tested
@@ -86,11 +90,34 @@ def _adjusted(
     return adjusted
 
 
-def fdr_nlogp(nlogp: NDArray[np.float64], method: str = "bh") -> NDArray[np.float64]:
-    """Benjamini-Hochberg ("bh") or -Yekutieli ("by") step-up adjustment in log space."""
-    n_tests = nlogp.size
+def fdr_nlogp(nlogp: NDArray[np.float64], method: str = "bh",
+              multiplicity: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """Benjamini-Hochberg ("bh") or -Yekutieli ("by") step-up adjustment in log space.
+
+    Parameters
+    ----------
+    nlogp : numpy.ndarray
+        Natural-log p-values.
+    method : {"bh", "by"}, optional
+        Step-up rule.
+    multiplicity : numpy.ndarray of int, optional
+        How many tests share each value (default: one each). Tied tests all get the value
+        of the last of them in the sorted order, so adjusting distinct values with their
+        multiplicities gives exactly what adjusting every test would.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted natural-log p-values, one per entry of ``nlogp``.
+    """
     order = np.argsort(nlogp)
-    log_factor = np.log(np.arange(1, n_tests + 1) / n_tests)
+    if multiplicity is None:
+        n_tests = nlogp.size
+        ranks = np.arange(1, n_tests + 1)
+    else:
+        ranks = np.cumsum(multiplicity[order])
+        n_tests = int(ranks[-1])
+    log_factor = np.log(ranks / n_tests)
     if method == "by":
         log_factor = log_factor - np.log(np.sum(1 / np.arange(1, n_tests + 1)))
     adjusted = nlogp[order] - log_factor
@@ -127,7 +154,7 @@ class FDRCorrection:
         maps = {}
         for p_name in _p_maps(model.maps):
             adjusted = _adjusted(model, p_name, lambda nlogp: fdr_nlogp(nlogp, rule))
-            maps.update(_secondary(model.maps, p_name, adjusted, suffix))
+            maps.update(corrected_maps(model.maps, p_name, adjusted, suffix))
         return maps, (
             "P-values were adjusted for the false discovery rate (FDR) over the voxels tested "
             + ("with the Benjamini-Hochberg procedure (Benjamini and Hochberg, 1995)."
@@ -153,7 +180,8 @@ class BonferroniCorrection:
             corrected = _adjusted(
                 model, p_name, lambda nlogp: np.minimum(nlogp + np.log(nlogp.size), 0.0)
             )
-            maps.update(_secondary(model.maps, p_name, corrected, "_corr-FWE_method-bonferroni"))
+            suffix = "_corr-FWE_method-bonferroni"
+            maps.update(corrected_maps(model.maps, p_name, corrected, suffix))
         return maps, ("P-values were corrected for family-wise error (FWE) with the Bonferroni "
                       "method over the voxels tested.")
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 TESTS = (("uniformity", "pAgF"), ("group2", "group2"), ("association", "pFgA"))
 
 
-def _chi2_maps(
+def chi2_test_maps(
     desc: str, chi2: NDArray[np.float64], sign: NDArray[np.float64]
 ) -> dict[str, NDArray[np.float32]]:
     """Return the chi2, p, z and logp maps of one chi-square test."""
@@ -199,13 +199,17 @@ class MKDAChi2(PairwiseCBMAEstimator):
             maps["prob_desc-AgF_prior"] = prior_a_given_f
         maps = {name: value.astype(np.float32) for name, value in maps.items()}
         maps.update(
-            _chi2_maps("uniformity", one_way_chi2(counts1, n1), np.sign(counts1 - np.mean(counts1)))
+            chi2_test_maps(
+                "uniformity", one_way_chi2(counts1, n1), np.sign(counts1 - np.mean(counts1))
+            )
         )
         maps.update(
-            _chi2_maps("group2", one_way_chi2(counts2, n2), np.sign(counts2 - np.mean(counts2)))
+            chi2_test_maps(
+                "group2", one_way_chi2(counts2, n2), np.sign(counts2 - np.mean(counts2))
+            )
         )
         maps.update(
-            _chi2_maps(
+            chi2_test_maps(
                 "association",
                 two_way_chi2(counts1, counts2, n1, n2),
                 np.sign(p_a_given_f - p_a_given_u),

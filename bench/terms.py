@@ -1,0 +1,213 @@
+"""Benchmark analysis.terms (term-based meta-analysis and decoding) on a real release.
+
+Prints, for the NeuroQuery release by default (13,459 studies, 7,547 keyword terms):
+(a) building the study x voxel activation matrix; (b) the MKDA chi-square maps of every
+term selecting at least ``--min-studies`` studies (time, peak memory); (c) one term and
+one boolean expression on demand; (d) continuous decoding of a map against every term
+map, and against ``--decode-terms`` maps (the term maps repeated, memory-mapped from a
+temporary file); (e) NiMARE's ``MKDAChi2`` (+ FDR) for ``--nimare-terms`` terms on the
+same data, in a child process, and the ratio to our time per term.
+
+Peak memory is tracemalloc's peak during each step (numpy arrays and Python objects,
+including what earlier steps still hold), and the child's peak resident memory for NiMARE.
+
+Example::
+
+    .venv/bin/python bench/terms.py --data-dir ../shared/data --min-studies 50
+"""
+
+import argparse
+import csv
+import gzip
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+ROOT = Path(__file__).resolve().parents[1]
+# The shared data folder sits next to the repository (as bench/api.py expects it).
+DATA = ROOT.parent / "shared" / "data"
+RELEASE = "neuroquery/data-neuroquery_version-1"
+VOCABULARY = "vocab-neuroquery7547"
+# A script run from anywhere: make the repository's packages importable (also in children).
+sys.path.insert(0, str(ROOT))
+
+from analysis.meta import CoordinateInputs, Mask  # noqa: E402
+from analysis.terms import (  # noqa: E402
+    DEFAULT_MAP,
+    ActivationMatrix,
+    TermMapMatrix,
+    TermWeights,
+    selection_maps,
+    term_maps,
+)
+
+
+def read_coordinates(path):
+    """Return (ids, x, y, z) of every focus (a quote-aware TSV reader: one table name spans
+    two lines)."""
+    ids, xyz = [], []
+    with gzip.open(path, "rt", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            ids.append(row["id"])
+            xyz.append((float(row["x"]), float(row["y"]), float(row["z"])))
+    xyz = np.array(xyz)
+    return ids, xyz[:, 0], xyz[:, 1], xyz[:, 2]
+
+
+def read_weights(metadata, features, vocabulary):
+    """Return the release's term weights (rows in metadata order)."""
+    with gzip.open(metadata, "rt", newline="") as handle:
+        ids = [row["id"] for row in csv.DictReader(handle, delimiter="\t")]
+    terms = Path(vocabulary).read_text().splitlines()
+    return TermWeights.from_matrix(sparse.load_npz(features), ids, terms)
+
+
+def measured(step):
+    """Run ``step()``; return its result, wall seconds and tracemalloc peak in MB."""
+    tracemalloc.reset_peak()
+    start = time.perf_counter()
+    result = step()
+    seconds = time.perf_counter() - start
+    return result, seconds, tracemalloc.get_traced_memory()[1] / 1e6
+
+
+def nimare_chi2(coordinates, selected_ids, queue):
+    """Child process: NiMARE's MKDAChi2 + FDRCorrector for each selection; report times."""
+    warnings.filterwarnings("ignore")
+    from nimare.correct import FDRCorrector
+    from nimare.dataset import Dataset
+    from nimare.meta.cbma import MKDAChi2
+
+    ids, x, y, z = coordinates
+    source = {}
+    for study, *xyz in zip(ids, x, y, z, strict=True):
+        coords = source.setdefault(study, {"contrasts": {"1": {"coords": {"space": "MNI"}}}})
+        coords = coords["contrasts"]["1"]["coords"]
+        for axis, value in zip("xyz", xyz, strict=True):
+            coords.setdefault(axis, []).append(float(value))
+    start = time.perf_counter()
+    dataset = Dataset(source)
+    built = time.perf_counter() - start
+    times = []
+    for selected in selected_ids:
+        chosen = sorted(f"{i}-1" for i in selected)
+        others = sorted(set(dataset.ids) - set(chosen))
+        start = time.perf_counter()
+        result = MKDAChi2().fit(dataset.slice(chosen), dataset.slice(others))
+        FDRCorrector(method="indep", alpha=0.01).transform(result)
+        times.append(time.perf_counter() - start)
+    queue.put((built, times, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", type=Path, default=DATA,
+                        help="shared data folder (default: ../shared/data next to the repository)")
+    parser.add_argument("--coordinates", type=Path,
+                        help=f"default: DATA_DIR/{RELEASE}_coordinates.tsv.gz")
+    parser.add_argument("--metadata", type=Path,
+                        help=f"default: DATA_DIR/{RELEASE}_metadata.tsv.gz")
+    parser.add_argument("--features", type=Path, help="studies x terms weights (scipy npz); "
+                        f"default: the release's {VOCABULARY} keyword counts")
+    parser.add_argument("--vocabulary", type=Path, help="one term a line; default: the release's")
+    parser.add_argument("--threshold", type=float, default=0.001)
+    parser.add_argument("--min-studies", type=int, default=50)
+    parser.add_argument("--term", default="pain")
+    parser.add_argument("--expression", default="pain AND NOT (heat OR somatosensory)")
+    parser.add_argument("--decode-terms", type=int, default=3000)
+    parser.add_argument("--nimare-terms", type=int, default=1,
+                        help="terms NiMARE analyses (about a minute each); 0 skips NiMARE")
+    args = parser.parse_args()
+    base = args.data_dir / RELEASE
+    coordinates_path = args.coordinates or Path(f"{base}_coordinates.tsv.gz")
+    metadata = args.metadata or Path(f"{base}_metadata.tsv.gz")
+    features = args.features or Path(
+        f"{base}_{VOCABULARY}_source-keywords_type-count_features.npz")
+    vocabulary = args.vocabulary or Path(f"{base}_{VOCABULARY}_vocabulary.txt")
+
+    coordinates = read_coordinates(coordinates_path)
+    inputs = CoordinateInputs.from_table(*coordinates)
+    mask = Mask.default()
+    print(f"{inputs.n_experiments:,} studies, {inputs.n_foci:,} foci, {mask.n_voxels:,} voxels")
+    tracemalloc.start()
+
+    activation, seconds, peak = measured(lambda: ActivationMatrix.build(inputs, mask))
+    print(f"(a) activation matrix: {seconds:.1f} s, {activation.indices.size:,} active "
+          f"(study, voxel) pairs, {activation.nbytes / 1e6:.0f} MB held, peak {peak:.0f} MB")
+
+    weights = read_weights(metadata, features, vocabulary).reindex(activation.study_ids)
+    indicator = weights.indicator(args.threshold)
+    n_selected = np.diff(indicator.indptr)
+    todo = np.flatnonzero((n_selected >= args.min_studies) & (n_selected < inputs.n_experiments))
+    names = [weights.terms[i] for i in todo]
+
+    def all_terms():
+        maps = (r.maps[DEFAULT_MAP] for r in term_maps(
+            activation, indicator, weights.terms, min_studies=args.min_studies))
+        return TermMapMatrix.from_maps(names, maps, mask.n_voxels)
+
+    matrix, all_seconds, peak = measured(all_terms)
+    per_term = all_seconds / max(len(names), 1)
+    print(f"(b) all term maps: {len(names):,} terms with >= {args.min_studies} studies "
+          f"({int(n_selected[todo].sum()):,} selections), {all_seconds:.1f} s "
+          f"({1e3 * per_term:.0f} ms a term), peak {peak:.0f} MB "
+          f"(activation matrix and the {DEFAULT_MAP} maps kept for decoding included)")
+
+    for label, text in (("term", f'"{args.term}"'), ("expression", args.expression)):
+        selected = weights.select(text, args.threshold)
+        _, seconds, _ = measured(lambda selected=selected: selection_maps(activation, selected))
+        print(f"(c) on-demand {label} {text}: {int(selected.sum())} studies, {seconds:.2f} s")
+
+    values = next(term_maps(activation, indicator, weights.terms,
+                            min_studies=args.min_studies)).maps["z_desc-uniformity"]
+    matrix.correlate(values)
+    _, seconds, peak = measured(lambda: matrix.correlate(values))
+    print(f"(d) continuous decoding over {len(names):,} term maps: {1e3 * seconds:.0f} ms, "
+          f"peak {peak:.0f} MB (everything held so far included)")
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = np.resize(np.arange(len(names)), args.decode_terms)
+        big = np.lib.format.open_memmap(Path(tmp) / "m.npy", "w+", np.float32,
+                                        (args.decode_terms, mask.n_voxels))
+        big[:] = matrix.standardised[rows]
+        big.flush()
+        repeated = TermMapMatrix(tuple(names[i] for i in rows), big)
+        repeated.correlate(values)
+        _, seconds, peak = measured(lambda m=repeated: m.correlate(values))
+        print(f"    over {args.decode_terms:,} maps ({big.nbytes / 1e9:.2f} GB memory-mapped, "
+              f"read warm): {1e3 * seconds:.0f} ms, peak {peak:.0f} MB (mapped file not included)")
+        del repeated, big  # unmap before NiMARE's child process forks
+
+    if args.nimare_terms:
+        chosen = todo[: args.nimare_terms]
+        selected_ids = [[activation.study_ids[s] for s in
+                         indicator.indices[indicator.indptr[t]:indicator.indptr[t + 1]]]
+                        for t in chosen]
+        ours = []
+        for t in chosen:
+            selected = np.zeros(activation.n_studies, dtype=bool)
+            selected[indicator.indices[indicator.indptr[t]:indicator.indptr[t + 1]]] = True
+            ours.append(measured(lambda s=selected: selection_maps(activation, s))[1])
+        queue = multiprocessing.get_context("fork").Queue()
+        child = multiprocessing.get_context("fork").Process(
+            target=nimare_chi2, args=(coordinates, selected_ids, queue))
+        child.start()
+        built, times, rss = queue.get()
+        child.join()
+        for t, mine, theirs in zip(chosen, ours, times, strict=True):
+            print(f"(e) NiMARE MKDAChi2 + FDR, term {weights.terms[t]!r} "
+                  f"({n_selected[t]} studies): {theirs:.1f} s against our {mine:.2f} s on "
+                  f"demand: {theirs / mine:.0f}x; against our all-terms rate "
+                  f"({1e3 * per_term:.0f} ms a term): {theirs / per_term:.0f}x")
+        print(f"    NiMARE dataset set-up {built:.1f} s (not timed above), peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
