@@ -16,8 +16,7 @@ from analysis.meta import (
     FDRCorrection,
     MKDADensity,
 )
-
-from .fixtures import neurosynth_rows, nimads_rows, to_nimare_dataset
+from tests.support.datasets import neurosynth_rows, nimads_rows, to_nimare_dataset
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*Dataset is deprecated:FutureWarning",

@@ -30,8 +30,7 @@ from analysis.meta import (
 from analysis.meta._simulate import MODE_KDA, MODE_MKDA
 from analysis.meta.kernels import sphere_support
 from analysis.meta.montecarlo import MonteCarloDesign
-
-from .fixtures import nimads_rows, to_nimare_dataset
+from tests.support.datasets import nimads_rows, to_nimare_dataset
 
 N_ITERS = 100
 VOXEL = "values_level-voxel_corr-fwe_method-montecarlo"

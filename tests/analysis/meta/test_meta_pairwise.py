@@ -41,8 +41,8 @@ from analysis.meta.estimators.ale import ale_values
 from analysis.meta.estimators.chi2 import Chi2Fit
 from analysis.meta.estimators.subtraction import SubtractionFit
 from analysis.meta.stats import one_way_chi2, two_way_chi2
+from tests.support.datasets import neurosynth_rows, nimads_rows, to_nimare_dataset
 
-from .fixtures import neurosynth_rows, nimads_rows, to_nimare_dataset
 from .test_meta_cbma_nimare import max_relative_difference
 from .test_meta_fwe import _percentile_difference
 

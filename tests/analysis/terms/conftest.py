@@ -3,13 +3,12 @@
 import pytest
 
 from analysis.terms import ActivationMatrix
-from tests.analysis.meta.conftest import mask, neurosynth_inputs  # noqa: F401 (fixtures)
 
 from .fixtures import nimare_dataset, subset_weights
 
 
 @pytest.fixture(scope="session")
-def activation(neurosynth_inputs, mask):  # noqa: F811
+def activation(neurosynth_inputs, mask):
     """The Neurosynth 20-study subset's activation matrix (MKDA spheres of 10 mm)."""
     return ActivationMatrix.build(neurosynth_inputs, mask)
 

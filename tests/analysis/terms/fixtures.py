@@ -1,30 +1,28 @@
 """The Neurosynth 20-study NiMARE subset with its real tf-idf weights (100 terms).
 
-Coordinates come from the meta-analysis tests' copy of the subset; the weights and
-vocabulary are in ``data/`` (see DATA_NOTICE.md).
+Coordinates, weights and vocabulary are in ``tests/data/neurosynth`` (see DATA_NOTICE.md).
 """
 
 import csv
 import gzip
-from pathlib import Path
 
 import pandas as pd
 from nimare.dataset import Dataset
 from scipy import sparse
 
 from analysis.terms import TermWeights
-from tests.analysis.meta.fixtures import DATA as META_DATA
-from tests.analysis.meta.fixtures import neurosynth_rows, to_nimare_dataset
+from tests.support.data import DATA
+from tests.support.datasets import neurosynth_rows, to_nimare_dataset
 
-DATA = Path(__file__).parent / "data"
+NEUROSYNTH = DATA / "neurosynth"
 
 
 def subset_weights() -> TermWeights:
     """The subset's tf-idf weights, rows in the metadata's order."""
-    with gzip.open(META_DATA / "neurosynth_subset_metadata.tsv.gz", "rt") as handle:
+    with gzip.open(NEUROSYNTH / "nimare-subset_metadata.tsv.gz", "rt") as handle:
         ids = [row["id"] for row in csv.DictReader(handle, delimiter="\t")]
-    terms = (DATA / "neurosynth_subset_vocabulary.txt").read_text().splitlines()
-    weights = sparse.load_npz(DATA / "neurosynth_subset_tfidf_features.npz")
+    terms = (NEUROSYNTH / "nimare-subset_vocabulary.txt").read_text().splitlines()
+    weights = sparse.load_npz(NEUROSYNTH / "nimare-subset_tfidf_features.npz")
     return TermWeights.from_matrix(weights, ids, terms)
 
 

@@ -1,10 +1,10 @@
-"""Shared fixtures of the meta-analysis tests."""
+"""Shared fixtures of the engine tests (meta-analysis and terms): the mask and the small real
+datasets as engine inputs."""
 
 import pytest
 
 from analysis.meta import Mask
-
-from .fixtures import neurosynth_rows, nimads_rows, to_inputs
+from tests.support.datasets import neurosynth_rows, nimads_rows, to_inputs
 
 
 @pytest.fixture(scope="session")

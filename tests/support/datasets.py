@@ -1,4 +1,5 @@
-"""Loaders of the small real datasets in ``tests/data`` (shared by the meta-analysis tests)."""
+"""Loaders of the small real datasets in ``tests/data`` as engine inputs and NiMARE datasets
+(shared by the engine tests)."""
 
 import csv
 import gzip
