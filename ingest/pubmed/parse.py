@@ -128,7 +128,8 @@ def iter_articles(source: str | os.PathLike[str] | BinaryIO) -> Iterator[Article
         response, say), naming the line and column, or if its root is not
         ``PubmedArticleSet``.
     UnsafeXMLError
-        If the document declares entities or is not UTF-8.
+        While iterating, before the first record, if the document declares entities
+        or is not UTF-8.
     """
     with ExitStack() as stack:
         stream = source if hasattr(source, "read") else stack.enter_context(open(source, "rb"))
