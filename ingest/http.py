@@ -6,9 +6,9 @@ Two layers of retry, because failures happen in two places:
   5xx status): urllib3's :class:`~urllib3.util.Retry` inside the session, with
   exponential backoff, honouring ``Retry-After``;
 * while reading the body (a connection cut mid-body, a truncated gzip, invalid
-  JSON): :func:`fetch_json` and :func:`download` repeat the whole request, up to
-  ``attempts`` times (a connection error that outlasts the session's retries is
-  repeated the same way).
+  JSON): :func:`fetch_json`, :func:`post_form` and :func:`download` repeat the whole
+  request, up to ``attempts`` times (a connection error that outlasts the session's
+  retries is repeated the same way).
 
 Every request waits its turn so that at most one starts per ``min_interval``
 seconds (a polite rate limit shared by threads using the session), has a
@@ -23,6 +23,7 @@ import posixpath
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -36,6 +37,7 @@ from urllib3.util import Retry
 DEFAULT_TIMEOUT = (10.0, 60.0)
 DEFAULT_MIN_INTERVAL = 0.25
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 USER_AGENT = "neurostore-ingest (+https://github.com/neurostuff/neurostore)"
 
 # Failures while reading a body, after the status line arrived.
@@ -66,6 +68,10 @@ class PoliteSession(requests.Session):
         Least time in seconds between the starts of two requests.
     max_redirects : int, optional
         Redirects followed before giving up.
+    retry_methods : frozenset of str, optional
+        Methods the session retries after a read error or a retryable status. Add
+        ``"POST"`` only for APIs whose POSTs are read-only queries (NCBI E-utilities):
+        a repeated POST must not change anything twice.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class PoliteSession(requests.Session):
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         min_interval: float = DEFAULT_MIN_INTERVAL,
         max_redirects: int = 10,
+        retry_methods: frozenset[str] = SAFE_METHODS,
     ) -> None:
         super().__init__()
         retry = Retry(
@@ -86,7 +93,7 @@ class PoliteSession(requests.Session):
             other=0,
             backoff_factor=backoff_factor,
             status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET", "HEAD"}),
+            allowed_methods=retry_methods,
             respect_retry_after_header=True,
             raise_on_status=False,
         )
@@ -98,6 +105,7 @@ class PoliteSession(requests.Session):
         self.timeout = timeout
         self.min_interval = min_interval
         self.backoff_factor = backoff_factor
+        self.retry_methods = retry_methods
         self._turn_lock = threading.Lock()
         self._next_start = 0.0
 
@@ -171,6 +179,46 @@ def fetch_json(session: PoliteSession, url: str, *, attempts: int = 3) -> Any:
         except (*BODY_ERRORS, requests.exceptions.JSONDecodeError) as error:
             last = error
     raise FetchError(f"GET {url} failed after {attempts} attempts: {last}") from last
+
+
+def post_form(
+    session: PoliteSession, url: str, data: Mapping[str, str], *, attempts: int = 3
+) -> bytes:
+    """POST form data and return the whole body, repeating the request if the body is cut.
+
+    Parameters
+    ----------
+    session : PoliteSession
+        The session; it retries failures before a response arrives only if its
+        ``retry_methods`` include ``"POST"``.
+    url : str
+        Absolute URL.
+    data : mapping of str to str
+        Form fields, sent ``application/x-www-form-urlencoded``.
+    attempts : int, optional
+        Whole requests tried when reading the body fails.
+
+    Returns
+    -------
+    bytes
+        The response body.
+
+    Raises
+    ------
+    FetchError
+        On an error status (after the session's retries) or when every attempt failed.
+    """
+    last: Exception | None = None
+    for attempt in range(attempts):
+        if attempt:
+            _pause(session, attempt)
+        try:
+            with session.post(url, data=dict(data)) as response:
+                _raise_for_status(response)
+                return response.content
+        except BODY_ERRORS as error:
+            last = error
+    raise FetchError(f"POST {url} failed after {attempts} attempts: {last}") from last
 
 
 def download(
@@ -251,7 +299,10 @@ def _stream_into(
 
 def _raise_for_status(response: requests.Response) -> None:
     if response.status_code >= 400:
-        raise FetchError(f"GET {response.url} answered {response.status_code} {response.reason}")
+        raise FetchError(
+            f"{response.request.method} {response.url} answered"
+            f" {response.status_code} {response.reason}"
+        )
 
 
 def _pause(session: PoliteSession, attempt: int) -> None:

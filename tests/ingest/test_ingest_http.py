@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from ingest.http import FetchError, PoliteSession, download, fetch_json
-from tests.support.replay import Fault
+from ingest.http import FetchError, PoliteSession, download, fetch_json, post_form
+from tests.support.replay import Fault, Reply
 
 DOC = "https://neurovault.org/api/doc.json"
 
@@ -42,6 +42,26 @@ def test_server_errors_are_retried_with_the_configured_count(replay):
             fetch_json(session, _local(replay, DOC))
         assert fetch_json(session, _local(replay, DOC)) == {}
     assert replay.count(DOC) == 3
+
+
+def test_posts_are_retried_only_by_a_session_that_allows_it(replay):
+    query = "https://neurovault.org/api/query"
+    replay.on_post(query, lambda form: Reply(200, {}, ",".join(form["id"]).encode()))
+    replay.inject(query, Fault.ERROR_500)
+    with (
+        PoliteSession(retries=1, backoff_factor=0.0, min_interval=0.0) as session,
+        pytest.raises(FetchError, match="POST .* answered 500"),
+    ):
+        post_form(session, _local(replay, query), {"id": "1,2"})
+    assert replay.count(query) == 1
+    replay.inject(query, Fault.DROP, Fault.ERROR_500)
+    allowing = frozenset({"GET", "POST"})
+    with PoliteSession(
+        retries=2, backoff_factor=0.0, min_interval=0.0, retry_methods=allowing, timeout=(1.0, 1.0)
+    ) as session:
+        assert post_form(session, _local(replay, query), {"id": "1,2"}) == b"1,2"
+    assert replay.count(query) == 4  # 1 by the first session, 3 by the second
+    assert replay.forms[-1] == {"id": ["1,2"]}
 
 
 def test_connection_refused_fails_cleanly(http_session, tmp_path):

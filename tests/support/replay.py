@@ -7,6 +7,10 @@ recorded). Recorded bodies and ``Location`` headers are rewritten so that links 
 the real host point at the matching listener; a client that follows a page's
 ``next`` link therefore takes the same http -> 301 -> https path it takes in
 production.
+
+A POST is answered by a handler registered for its path (:meth:`ReplayServer.on_post`),
+given the parsed form body: an API queried by POST (NCBI E-utilities) answers by
+what was asked, not by path alone. Faults apply to POSTs as to GETs.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 REAL_HOST = "neurovault.org"
+
+Form = dict[str, list[str]]
 
 
 class Fault(Enum):
@@ -29,6 +36,7 @@ class Fault(Enum):
 
     DROP = "drop"  # close the connection without a response
     ERROR_500 = "500"  # answer 500 Internal Server Error
+    ERROR_429 = "429"  # answer 429 Too Many Requests (no Retry-After)
     SLOW = "slow"  # wait ``slow_seconds`` before answering
     TRUNCATE = "truncate"  # announce the full length, send half the body, close
 
@@ -50,11 +58,15 @@ class ReplayServer:
         Delay of a ``Fault.SLOW`` reply.
     requests : list of tuple of (str, str)
         ``(scheme, path?query)`` of every request received, in order.
+    forms : list of dict
+        The parsed form of every POST received, in order.
     """
 
     slow_seconds: float = 1.0
     requests: list[tuple[str, str]] = field(default_factory=list)
+    forms: list[Form] = field(default_factory=list)
     _routes: dict[tuple[str, str], Reply] = field(default_factory=dict)
+    _post_handlers: dict[tuple[str, str], Callable[[Form], Reply]] = field(default_factory=dict)
     _faults: dict[tuple[str, str], deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     _servers: dict[str, ThreadingHTTPServer] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -114,6 +126,11 @@ class ReplayServer:
         }
         self._routes[(parts.scheme, path)] = Reply(status, kept, body)
 
+    def on_post(self, uri: str, handler: Callable[[Form], Reply]) -> None:
+        """Answer POSTs to a real-host URI with ``handler(form)``; unhandled POSTs get 404."""
+        parts = urlsplit(uri)
+        self._post_handlers[(parts.scheme, parts.path)] = handler
+
     def inject(self, uri: str, *faults: Fault) -> None:
         """Queue faults for the next requests of a real-host URI, one per request."""
         parts = urlsplit(uri)
@@ -165,6 +182,20 @@ def _handler_for(replay: ReplayServer, scheme: str) -> type[BaseHTTPRequestHandl
         protocol_version = "HTTP/1.0"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self._answer(lambda: replay._reply_for(scheme, self.path))
+
+        def do_POST(self) -> None:  # noqa: N802
+            # Read the body before any fault, so a dropped connection drops a whole request.
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            form = parse_qs(body.decode(), keep_blank_values=True)
+            with replay._lock:
+                replay.forms.append(form)
+            handler = replay._post_handlers.get((scheme, urlsplit(self.path).path))
+            self._answer(
+                lambda: handler(form) if handler else Reply(404, {}, b"no POST handler")
+            )
+
+        def _answer(self, reply: Callable[[], Reply]) -> None:
             fault = replay._next_fault((scheme, self.path))
             if fault is Fault.DROP:
                 self.close_connection = True
@@ -172,10 +203,12 @@ def _handler_for(replay: ReplayServer, scheme: str) -> type[BaseHTTPRequestHandl
             if fault is Fault.ERROR_500:
                 self._send(Reply(500, {"Content-Type": "text/plain"}, b"server error"))
                 return
+            if fault is Fault.ERROR_429:
+                self._send(Reply(429, {"Content-Type": "text/plain"}, b"too many requests"))
+                return
             if fault is Fault.SLOW:
                 replay._stopping.wait(replay.slow_seconds)
-            reply = replay._reply_for(scheme, self.path)
-            self._send(reply, truncate=fault is Fault.TRUNCATE)
+            self._send(reply(), truncate=fault is Fault.TRUNCATE)
 
         def _send(self, reply: Reply, *, truncate: bool = False) -> None:
             try:
