@@ -32,7 +32,7 @@ from ingest.runs import run_now
 from ingest.sources import Environment, SourceError
 from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import ServiceError
-from neurostore.services.ingest import COUNTS, BatchReport
+from neurostore.services.ingest_reports import COUNTS, BatchReport
 from neurostore.storage import LocalFileStore
 from neurostore.vocabulary import RunStatus
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from ingest.records import ParseError, Skipped, Study
 from neurostore.services.actors import SYSTEM, Actor
-from neurostore.services.ingest import BatchReport
+from neurostore.services.ingest_reports import BatchReport
 from neurostore.services.registry import Services
 from neurostore.services.uow import UnitOfWork
 from neurostore.vocabulary import RunStatus

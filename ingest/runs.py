@@ -16,7 +16,7 @@ from typing import Any
 from ingest.load import DEFAULT_BATCH_SIZE, LoadSummary, Progress, load
 from ingest.sources import Environment, open_source
 from neurostore.services.actors import SYSTEM, Actor
-from neurostore.services.ingest import BatchReport
+from neurostore.services.ingest_reports import BatchReport
 from neurostore.services.registry import Services
 from neurostore.storage import ScratchFileStore
 from neurostore.vocabulary import RunStatus

@@ -20,14 +20,14 @@ _WHERE = {
     "MetaAnalysisInputError": "errors",
     "ALE": "estimators.ale",
     "MKDAChi2": "estimators.chi2",
-    "DerSimonianLaird": "estimators.ibma",
+    "DerSimonianLaird": "estimators.regression",
     "Fishers": "estimators.ibma",
-    "Hedges": "estimators.ibma",
+    "Hedges": "estimators.regression",
     "PermutedOLS": "estimators.permuted",
-    "SampleSizeBasedLikelihood": "estimators.ibma",
+    "SampleSizeBasedLikelihood": "estimators.regression",
     "Stouffers": "estimators.ibma",
-    "VarianceBasedLikelihood": "estimators.ibma",
-    "WeightedLeastSquares": "estimators.ibma",
+    "VarianceBasedLikelihood": "estimators.regression",
+    "WeightedLeastSquares": "estimators.regression",
     "KDA": "estimators.mkda",
     "MKDADensity": "estimators.mkda",
     "ALESubtraction": "estimators.subtraction",
@@ -93,17 +93,16 @@ if TYPE_CHECKING:
     from .errors import MetaAnalysisInputError
     from .estimators.ale import ALE
     from .estimators.chi2 import MKDAChi2
-    from .estimators.ibma import (
+    from .estimators.ibma import Fishers, Stouffers
+    from .estimators.mkda import KDA, MKDADensity
+    from .estimators.permuted import PermutedOLS
+    from .estimators.regression import (
         DerSimonianLaird,
-        Fishers,
         Hedges,
         SampleSizeBasedLikelihood,
-        Stouffers,
         VarianceBasedLikelihood,
         WeightedLeastSquares,
     )
-    from .estimators.mkda import KDA, MKDADensity
-    from .estimators.permuted import PermutedOLS
     from .estimators.subtraction import ALESubtraction
     from .inputs import CoordinateInputs, ImageInputs
     from .kernels import ALEKernel, KDAKernel, MKDAKernel

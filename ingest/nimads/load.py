@@ -32,7 +32,7 @@ from ingest.records import Study
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Invalid, NotFound
 from neurostore.services.history import Provenance
-from neurostore.services.ingest import BatchReport
+from neurostore.services.ingest_reports import BatchReport
 from neurostore.services.registry import Services
 from neurostore.services.uow import UnitOfWork
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
@@ -34,6 +33,7 @@ from neurostore.services import history, versioning
 from neurostore.services.actors import Actor
 from neurostore.services.errors import Conflict, NotFound, flatten_errors
 from neurostore.services.history import Provenance
+from neurostore.services.ingest_reports import COUNTS, BatchReport, run_summary
 from neurostore.services.permissions import DEFAULT_POLICY
 from neurostore.services.source_sync import (
     carry_ids,
@@ -56,37 +56,12 @@ SYSTEM_USER = "system|ingest"
 INGEST_QUEUE = "ingest"
 INGEST_TASK = "ingest.{source}"
 MAX_ERRORS = 1000
-#: The counts of a batch report, by what happened to each record.
-COUNTS = ("created", "updated", "unchanged", "skipped", "failed")
 #: A run creating or updating at least this many studies vacuums and analyzes after.
 ANALYZE_AFTER = 1000
 ANALYZED_TABLES = ("studies", "base_studies", "tables", "analyses", "analysis_conditions",
                    "points", "point_values", "images", "study_documents", "revisions")
 ABANDONED = {"source_id": None, "line": None,
              "reason": "abandoned: the process running it stopped before it finished"}
-
-
-@dataclass
-class BatchReport:
-    """What one batch did (or, in a dry run, would do)."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    failed: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    diffs: list[dict[str, Any]] = field(default_factory=list)
-    #: What the batch made or updated besides studies, by kind (``studyset``: its id).
-    made: dict[str, str] = field(default_factory=dict)
-
-    def add(self, other: BatchReport) -> None:
-        """Accumulate another batch's counts, errors, diffs and what it made."""
-        for name in COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.errors.extend(other.errors)
-        self.diffs.extend(other.diffs)
-        self.made.update(other.made)
 
 
 class IngestService:
@@ -387,16 +362,3 @@ class IngestService:
             report.diffs.append({"source_id": row.source_id, "action": RevisionAction.UPDATE.value,
                                  "study": row.id, "diff": history.diff_states(current, after)})
         return True
-
-
-def run_summary(run: IngestRun) -> dict[str, Any]:
-    """The JSON form of a run."""
-    return {
-        "id": run.id, "source": run.source, "status": run.status,
-        "parameters": run.parameters, "requested_by": run.requested_by,
-        "created_at": run.created_at.isoformat() if run.created_at else None,
-        "started_at": run.started_at.isoformat() if run.started_at else None,
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "created": run.created, "updated": run.updated, "unchanged": run.unchanged,
-        "skipped": run.skipped, "failed": run.failed, "errors": run.errors,
-    }

@@ -16,53 +16,19 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 from analysis.meta import Mask
 from analysis.meta.kernels import eickhoff_fwhm
 from analysis.runner import execute
-from manage import cli
-from neurostore.services.nimads import import_studyset
-from tests.support.examples import example, grouped_annotation, with_sample_sizes
-
-CLUSTER_FWE_P = "p_desc-size_level-cluster_corr-FWE_method-montecarlo"
-PICTURE_SIZE = (800, 288)
-
-
-def _sample_sizes_used(pain: bool | None = None) -> list[int]:
-    """The sample size of every analysis with peaks a run uses, as the user's files say:
-    those included (one group), or those of a ``pain`` group (two groups)."""
-    annotation = (with_sample_sizes(example("nimads_annotation.json")) if pain is None
-                  else grouped_annotation())
-    notes = {n["analysis"]: n["note"] for n in annotation["notes"]}
-    sizes = []
-    for study in example("nimads_studyset.json")["studies"]:
-        for analysis in study["analyses"]:
-            note = notes.get(analysis["id"])
-            peaks = [p for p in analysis["points"]
-                     if p.get("coordinates") and None not in p["coordinates"]]
-            used = note and (note.get("include") if pain is None else note["pain"] is pain)
-            if used and peaks:
-                sizes.append(note["sample_size"])
-    return sizes
-
-
-def _file(client, run_id: str, name: str) -> bytes:
-    response = client.get(f"/api/meta-analyses/{run_id}/files/{name}")
-    assert response.status_code == 200, name
-    return response.data
-
-
-def _run(services, alice, snapshot, **spec) -> dict:
-    run = services.analysis_runs.create(alice, {"snapshot": snapshot["id"], **spec})
-    assert execute(services, run["id"]) == "succeeded"
-    return services.analysis_runs.get(alice, run["id"])
-
-
-def _table(services, results) -> pd.DataFrame:
-    with services.snapshots.files.open(results["clusters_file"]) as fp:
-        return pd.read_csv(fp, sep="\t")
+from tests.support.runs import (
+    CLUSTER_FWE_P,
+    PICTURE_SIZE,
+    cluster_table,
+    run_and_read,
+    run_file,
+    sample_sizes_used,
+)
 
 
 @pytest.fixture
@@ -80,10 +46,10 @@ def test_an_ale_fwe_run_states_what_ran_and_its_table_names_its_map(
     assert execute(services, fwe_run["id"]) == "succeeded"
     run = client.get(f"/api/meta-analyses/{fwe_run['id']}").json
     results = run["results"]
-    methods = _file(client, run["id"], results["methods_file"]).decode()
+    methods = run_file(client, run["id"], results["methods_file"]).decode()
     assert methods == results["methods"]
 
-    sizes = _sample_sizes_used()
+    sizes = sample_sizes_used()
     assert results["n_experiments"] == len(sizes)
     fwhms = [eickhoff_fwhm(n) for n in sizes]
     assert f"the FWHMs used ranged from {min(fwhms):.2f} to {max(fwhms):.2f} mm" in methods
@@ -103,7 +69,7 @@ def test_an_ale_fwe_run_states_what_ran_and_its_table_names_its_map(
 
     assert results["cluster_map"] == CLUSTER_FWE_P and results["cluster_threshold"] == 0.05
     assert results["cluster_peak_map"] == "z" and results["min_cluster_size"] == 1
-    table = pd.read_csv(io.BytesIO(_file(client, run["id"], results["clusters_file"])),
+    table = pd.read_csv(io.BytesIO(run_file(client, run["id"], results["clusters_file"])),
                         sep="\t")
     assert len(table) == len(results["clusters"]) > 0
     assert set(table["map"]) == {CLUSTER_FWE_P} and set(table["threshold"]) == {0.05}
@@ -113,7 +79,7 @@ def test_an_ale_fwe_run_states_what_ran_and_its_table_names_its_map(
     assert (table["size_mm3"] == 8 * table["size_voxels"]).all()
     assert (table["peak_value"] > 3.09).all()
     assert list(table["cluster_id"]) == list(range(1, len(table) + 1))
-    assert "99999" not in _file(client, run["id"], results["clusters_file"]).decode()
+    assert "99999" not in run_file(client, run["id"], results["clusters_file"]).decode()
 
 
 def test_pictures_are_slices_and_a_glass_brain_of_each_threshold(client, services, fwe_run):
@@ -123,7 +89,7 @@ def test_pictures_are_slices_and_a_glass_brain_of_each_threshold(client, service
     expected = {"z_uncorrected", "z_corr-FWE_level-cluster", "z_corr-FWE_level-voxel"}
     assert set(pictures) == expected | {f"{key}_glass" for key in expected}
     for name, file in pictures.items():
-        image = Image.open(io.BytesIO(_file(client, fwe_run["id"], file)))
+        image = Image.open(io.BytesIO(run_file(client, fwe_run["id"], file)))
         assert image.format == "PNG" and image.size == PICTURE_SIZE, name
         image.verify()
     shown = results["picture_thresholds"]
@@ -138,7 +104,7 @@ def test_pictures_are_slices_and_a_glass_brain_of_each_threshold(client, service
 
 def test_an_uncorrected_run_says_so_and_a_minimum_extent_drops_small_clusters(
         services, alice, snapshot):
-    every = _run(services, alice, snapshot, estimator="ALE")["results"]
+    every = run_and_read(services, alice, snapshot, estimator="ALE")["results"]
     methods = every["methods"]
     assert "No correction for multiple comparisons was applied" in methods
     assert "These clusters are not corrected for multiple comparisons." in methods
@@ -149,14 +115,14 @@ def test_an_uncorrected_run_says_so_and_a_minimum_extent_drops_small_clusters(
     sizes = [row["size_voxels"] for row in every["clusters"]]
     assert min(sizes) < max(sizes)
 
-    biggest = _run(services, alice, snapshot, estimator="ALE",
+    biggest = run_and_read(services, alice, snapshot, estimator="ALE",
                    report={"min_cluster_size": max(sizes)})
     assert biggest["spec"]["report"] == {"min_cluster_size": max(sizes)}
     results = biggest["results"]
     kept = [row for row in every["clusters"] if row["size_voxels"] >= max(sizes)]
     assert [(r["peak_x"], r["peak_y"], r["peak_z"], r["size_voxels"]) for r in kept] == [
         (r["peak_x"], r["peak_y"], r["peak_z"], r["size_voxels"]) for r in results["clusters"]]
-    table = _table(services, results)
+    table = cluster_table(services, results)
     assert len(table) == len(kept) and set(table["min_cluster_size"]) == {max(sizes)}
     assert (table["size_voxels"] >= max(sizes)).all()
     assert (f"Only clusters of at least {max(sizes)} voxels ({8 * max(sizes)} mm3, the "
@@ -169,7 +135,7 @@ def test_an_uncorrected_run_says_so_and_a_minimum_extent_drops_small_clusters(
 
 
 def test_an_fdr_table_is_of_the_fdr_map(services, alice, snapshot):
-    results = _run(services, alice, snapshot, estimator="MKDADensity",
+    results = run_and_read(services, alice, snapshot, estimator="MKDADensity",
                    correction={"method": "fdr", "fdr_method": "negcorr"})["results"]
     assert results["cluster_map"] == "p_corr-FDR_method-negcorr"
     assert results["cluster_criterion"] == "FDR q < 0.05 (Benjamini-Yekutieli)"
@@ -179,7 +145,7 @@ def test_an_fdr_table_is_of_the_fdr_map(services, alice, snapshot):
     assert "The uncorrected picture is for orientation only" in methods
     assert set(results["pictures"]) == {"z_corr-FDR", "z_corr-FDR_glass", "z_uncorrected",
                                         "z_uncorrected_glass"}
-    table = _table(services, results)
+    table = cluster_table(services, results)
     assert len(table) == len(results["clusters"])
     assert set(table["map"]) <= {"p_corr-FDR_method-negcorr"}
     assert f"lists the {len(table)} cluster" in methods
@@ -187,149 +153,6 @@ def test_an_fdr_table_is_of_the_fdr_map(services, alice, snapshot):
 
 # Two-group runs: MKDA chi-square from the command line, ALE subtraction from the API.
 
-
-@pytest.fixture
-def split(services, alice) -> dict:
-    """A snapshot of the example whose annotation has a boolean ``pain`` column."""
-    imported = import_studyset(services, alice, example("nimads_studyset.json"),
-                               grouped_annotation())
-    return services.snapshots.create(alice, imported.studyset.id,
-                                     annotation_id=imported.annotation.id)[0]
-
-
-@pytest.fixture
-def invoke(database_url, data_dir, monkeypatch):
-    """Run a ``manage.py`` command on the test database and the fixtures' data folder."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("NEUROSTORE_DATA_DIR", str(data_dir))
-
-    def run(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return run
-
-
-CHI2_CONTRASTS = ("association", "uniformity")
-
-
-def test_a_chi2_run_from_the_command_line_reports_association_and_uniformity(
-        invoke, client, services, alice, split):
-    ran = invoke("analysis", "run", split["id"], "--estimator", "MKDAChi2",
-                 "--groups-column", "pain", "--correction", "montecarlo",
-                 "--correction-param", "n_iters=20", "--correction-param", "seed=3",
-                 "--report-param", "min_cluster_size=2", "--as", alice.id, "--inline")
-    assert ran.exit_code == 0, ran.output
-    assert "succeeded" in ran.output
-    run = client.get(f"/api/meta-analyses/{ran.output.split()[2]}").json
-    results = run["results"]
-    kinds = ("corr-FWE_level-cluster", "corr-FWE_level-voxel", "uncorrected")
-    expected = {f"z_desc-{c}_{k}" for c in CHI2_CONTRASTS for k in kinds}
-    assert set(results["pictures"]) == expected | {f"{key}_glass" for key in expected}
-    for name in results["pictures"]:
-        assert f"picture {name}: " in ran.output
-
-    maps = [f"p_desc-{c}Size_level-cluster_corr-FWE_method-montecarlo" for c in CHI2_CONTRASTS]
-    parts = results["cluster_tables"]
-    assert [p["map"] for p in parts] == maps
-    assert [p["peak_map"] for p in parts] == [f"z_desc-{c}" for c in CHI2_CONTRASTS]
-    assert {p["threshold"] for p in parts} == {0.05}
-    assert results["cluster_map"] == maps[0] and results["min_cluster_size"] == 2
-    table = _table(services, results)
-    assert list(table["cluster_id"]) == list(range(1, len(table) + 1))
-    assert set(table["map"]) <= set(maps) and (table["size_voxels"] >= 2).all()
-    assert [(table["map"] == p["map"]).sum() for p in parts] == [p["clusters"] for p in parts]
-    for part in parts:
-        assert f"{part['clusters']} where {part['criterion']} ({part['map']})" in ran.output
-    for row in table.itertuples():
-        assert row.peak_map == row.map.split("Size")[0].replace("p_", "z_")
-
-    methods = results["methods"]
-    assert "label-permutation procedure of 20 iterations (seed 3)" in methods
-    assert "cluster-forming threshold of uncorrected p < 0.001" in methods
-    assert all(f"(map {m})" in methods for m in maps)
-    assert "Only clusters of at least 2 voxels (16 mm3, the minimum cluster extent)" in methods
-    assert "A cluster was significant when its cluster-level FWE p-value" in methods
-    assert "No correction for multiple comparisons" not in methods
-    assert "Wager et al., 2007" in methods and "NiMARE 0.22.1 (Salo et al., 2023)" in methods
-    for name, file in results["pictures"].items():
-        image = Image.open(io.BytesIO(_file(client, run["id"], file)))
-        assert image.format == "PNG" and image.size == PICTURE_SIZE, name
-
-
-def test_an_uncorrected_chi2_run_says_so_and_tables_both_contrasts(
-        services, alice, split):
-    every = _run(services, alice, split, estimator="MKDAChi2",
-                 groups={"column": "pain"})["results"]
-    maps = [f"p_desc-{c}" for c in CHI2_CONTRASTS]
-    assert [p["map"] for p in every["cluster_tables"]] == maps
-    assert {p["threshold"] for p in every["cluster_tables"]} == {0.001}
-    methods = every["methods"]
-    assert "No correction for multiple comparisons was applied" in methods
-    assert "These clusters are not corrected for multiple comparisons." in methods
-    assert "orientation only" not in methods
-    table = _table(services, every)
-    assert len(table) > 0 and set(table["map"]) <= set(maps)
-    assert list(table["cluster_id"]) == list(range(1, len(table) + 1))
-    assert (table["peak_map"] == table["map"].str.replace("p_", "z_", n=1)).all()
-    assert (table["peak_value"].abs() >= 3.29).all()  # p < 0.001, one degree of freedom
-    for part in every["cluster_tables"]:
-        assert f"the {part['clusters']} cluster" in methods
-
-    shown = every["picture_thresholds"]
-    for contrast in CHI2_CONTRASTS:
-        summary = shown[f"z_desc-{contrast}_uncorrected"]
-        assert summary["p_map"] == f"p_desc-{contrast}" and summary["alpha"] == 0.001
-        rows = table[table["map"] == f"p_desc-{contrast}"]
-        if len(rows):
-            # Peaks are rounded to four significant figures.
-            assert summary["shown_from"] <= rows["peak_value"].abs().min() * (1 + 1e-3)
-            assert summary["shown_from"] >= 3.29
-        else:
-            assert summary["shown_from"] is None
-
-    extent = int(table["size_voxels"].median()) + 1
-    fewer = _run(services, alice, split, estimator="MKDAChi2", groups={"column": "pain"},
-                 report={"min_cluster_size": extent})["results"]
-    kept = _table(services, fewer)
-    expected = table[table["size_voxels"] >= extent]
-    assert 0 < len(kept) < len(table)
-    assert list(kept["size_voxels"]) == list(expected["size_voxels"])
-    assert list(kept["peak_value"]) == list(expected["peak_value"])
-    assert [p["clusters"] for p in fewer["cluster_tables"]] == [
-        int((expected["map"] == m).sum()) for m in maps]
-    assert fewer["maps"] == every["maps"]
-
-
-def test_an_ale_subtraction_from_the_api_tables_its_difference(client, auth, services, split):
-    response = client.post("/api/meta-analyses", headers=auth, json={
-        "snapshot": split["id"], "estimator": "ALESubtraction",
-        "parameters": {"n_iters": 50, "seed": 4}, "groups": {"column": "pain"},
-        "correction": {"method": "montecarlo", "n_iters": 20, "seed": 5}})
-    assert response.status_code == 202, response.json
-    assert execute(services, response.json["id"]) == "succeeded"
-    results = client.get(f"/api/meta-analyses/{response.json['id']}").json["results"]
-    diff = "z_desc-group1MinusGroup2"
-    expected = {f"{diff}_corr-FWE_level-voxel", f"{diff}_uncorrected"}
-    assert set(results["pictures"]) == expected | {f"{key}_glass" for key in expected}
-    assert results["cluster_tables"] == [{
-        "map": "p_desc-group1MinusGroup2_level-voxel_corr-FWE_method-montecarlo",
-        "threshold": 0.05, "peak_map": diff, "criterion": "voxel-level FWE p < 0.05",
-        "clusters": len(results["clusters"])}]
-    methods = results["methods"]
-    assert "50 random relabellings (seed 4)" in methods
-    assert "label-permutation procedure of 20 iterations (seed 5)" in methods
-    assert "The uncorrected picture is for orientation only" in methods
-    assert "Turkeltaub et al., 2012" in methods
-    group1, group2 = _sample_sizes_used(pain=True), _sample_sizes_used(pain=False)
-    assert (f"from {len(group1)} experiments, with a total of {sum(group1):,} participants; "
-            f"group 2 included") in methods
-    assert f"from {len(group2)} experiments, with a total of {sum(group2):,} participants" \
-        in methods
-    fwhms = [eickhoff_fwhm(n) for n in group1 + group2]
-    assert f"the FWHMs used ranged from {min(fwhms):.2f} to {max(fwhms):.2f} mm" in methods
-
-
-# Image-based runs on synthetic z maps: one large positive and one small negative blob.
 
 BLOBS = {"positive": ((20, 40, 40), 2, 4.0), "negative": ((70, 40, 40), 1, -4.0)}
 
@@ -374,10 +197,10 @@ def _mm(ijk: tuple[int, int, int]) -> np.ndarray:
 
 def test_an_image_based_run_tables_its_signed_clusters_and_shows_its_threshold(
         services, alice, images_snapshot):
-    results = _run(services, alice, images_snapshot, estimator="Stouffers",
+    results = run_and_read(services, alice, images_snapshot, estimator="Stouffers",
                    correction={"method": "bonferroni"})["results"]
     assert results["cluster_map"] == "p_corr-FWE_method-bonferroni"
-    table = _table(services, results)
+    table = cluster_table(services, results)
     assert list(table["map"]) == ["p_corr-FWE_method-bonferroni"] * 2
     for row, (name, (centre, radius, value)) in zip(table.itertuples(), BLOBS.items(),
                                                     strict=True):
@@ -414,9 +237,9 @@ def test_an_image_based_run_tables_its_signed_clusters_and_shows_its_threshold(
         blue = ((pixels[:, 2] > 200) & (pixels[:, 0] < 40)).any()
         assert red and blue, name  # both signs drawn, hot and cold
 
-    small = _run(services, alice, images_snapshot, estimator="Stouffers",
+    small = run_and_read(services, alice, images_snapshot, estimator="Stouffers",
                  correction={"method": "bonferroni"},
                  report={"min_cluster_size": int(table["size_voxels"].min()) + 1})["results"]
-    kept = _table(services, small)
+    kept = cluster_table(services, small)
     assert list(kept["size_voxels"]) == [int(table["size_voxels"].max())]
     assert (kept["peak_value"] > 0).all()

@@ -7,7 +7,7 @@ import pymare
 import pytest
 
 from analysis.meta import ImageInputs, Mask, MetaAnalysisInputError
-from analysis.meta.estimators import ibma
+from analysis.meta.estimators import ibma, regression
 from analysis.meta.estimators.permuted import PermutedOLS
 from tests.support.data import PAIN
 
@@ -79,10 +79,11 @@ def test_combination_tests_equal_pymare(pain, ours, reference, weighted, two_sid
 @pytest.mark.parametrize(
     ("ours", "reference"),
     [
-        (ibma.WeightedLeastSquares(), pymare.estimators.WeightedLeastSquares()),
-        (ibma.DerSimonianLaird(), pymare.estimators.DerSimonianLaird()),
-        (ibma.Hedges(), pymare.estimators.Hedges()),
-        (ibma.VarianceBasedLikelihood(), pymare.estimators.VarianceBasedLikelihoodEstimator()),
+        (regression.WeightedLeastSquares(), pymare.estimators.WeightedLeastSquares()),
+        (regression.DerSimonianLaird(), pymare.estimators.DerSimonianLaird()),
+        (regression.Hedges(), pymare.estimators.Hedges()),
+        (regression.VarianceBasedLikelihood(),
+         pymare.estimators.VarianceBasedLikelihoodEstimator()),
     ],
 )
 def test_regressions_equal_pymare(pain, ours, reference):
@@ -101,7 +102,7 @@ def test_sample_size_likelihood_equals_pymare(pain):
     expected = _regression(
         pymare.estimators.SampleSizeBasedLikelihoodEstimator(), pymare.Dataset(y=beta, n=n)
     )
-    _assert_equal_on(keep, ibma.SampleSizeBasedLikelihood().fit(inputs), expected)
+    _assert_equal_on(keep, regression.SampleSizeBasedLikelihood().fit(inputs), expected)
 
 
 def test_permuted_ols_equals_pymare_and_is_exact_for_three_experiments(pain):
@@ -122,7 +123,7 @@ def test_missing_inputs_are_named(pain):
     inputs, _ = pain
     no_sizes = ImageInputs(inputs.mask, z=inputs.z, beta=inputs.beta, varcope=inputs.varcope)
     with pytest.raises(MetaAnalysisInputError, match="sample_sizes"):
-        ibma.SampleSizeBasedLikelihood().fit(no_sizes)
+        regression.SampleSizeBasedLikelihood().fit(no_sizes)
     with pytest.raises(MetaAnalysisInputError, match="t: this estimator needs t"):
         no_sizes.require("t")
     with pytest.raises(MetaAnalysisInputError, match="needs ImageInputs"):

@@ -23,8 +23,9 @@ from nimare.dataset import Dataset
 from nimare.meta import ibma as reference
 from scipy import special
 
+from analysis import meta
 from analysis.meta import BonferroniCorrection, FDRCorrection, ImageInputs, Mask
-from analysis.meta.estimators import ibma
+from analysis.meta.estimators import ibma, regression
 from analysis.meta.estimators.permuted import PermutedOLS
 from tests.support.data import PAIN
 
@@ -53,7 +54,7 @@ CASES = {
 def _pair(case, corrections=()):
     """Our estimator and NiMARE's (masking as ours does) for one case."""
     name, kwargs = CASES[case]
-    ours = getattr(ibma, name)(**kwargs, corrections=corrections)
+    ours = getattr(meta, name)(**kwargs, corrections=corrections)
     return ours, getattr(reference, name)(**kwargs, aggressive_mask=True)
 
 
@@ -158,7 +159,7 @@ def test_non_positive_and_tiny_variances_are_left_out_as_nimare_leaves_them(tmp_
         data = np.asarray(image.dataobj).copy()
         data[tuple(mask.ijk[voxel])] = value
         nib.save(nib.Nifti1Image(data, image.affine, image.header), path)
-    ours = ibma.DerSimonianLaird().fit(_our_inputs(tmp_path, mask))
+    ours = regression.DerSimonianLaird().fit(_our_inputs(tmp_path, mask))
     theirs = reference.DerSimonianLaird(aggressive_mask=True).fit(
         _nimare_dataset(tmp_path, tmp_path / "mask.nii.gz")
     )
