@@ -26,6 +26,9 @@ from neurostore.db import make_engine, make_session_factory
 from neurostore.scratch_db import scratch_database
 from tests.support.factories import make_user
 
+#: Whole journeys through the command line, each compared with NiMARE.
+pytestmark = pytest.mark.slow
+
 nimare_io = pytest.importorskip("nimare.io")
 nimare_cbma = pytest.importorskip("nimare.meta.cbma")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -205,6 +206,7 @@ def _checker(operation, mode, headers, ids, now):
     return check
 
 
+@pytest.mark.slow
 def test_fuzzed_requests_never_fail_and_conform(app, client, services, alice):
     ids = _real_ids(client, services, alice)
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)

@@ -28,6 +28,9 @@ from neurostore.models import Image, Study
 from tests.support.factories import make_user
 from tests.support.statmaps import nidm_pack, on_mni_grid, pain
 
+#: Whole journeys through the command line, each compared with NiMARE.
+pytestmark = pytest.mark.slow
+
 nimare_dataset = pytest.importorskip("nimare.dataset")
 nimare_ibma = pytest.importorskip("nimare.meta.ibma")
 nimare_transforms = pytest.importorskip("nimare.transforms")

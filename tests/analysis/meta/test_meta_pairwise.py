@@ -138,6 +138,7 @@ def test_chi2_permutation_null_is_exact(neurosynth_inputs, nimads_inputs, mask):
             assert mass == pytest.approx(expected_mass, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_chi2_fwe_agrees_with_nimare(neurosynth_inputs, nimads_inputs, nimare_groups, mask):
     ours = MKDAChi2(mask=mask, corrections=[MonteCarloFWE(n_iters=FWE_ITERS, seed=1)]).fit(
         neurosynth_inputs, nimads_inputs
