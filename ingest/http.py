@@ -23,16 +23,18 @@ import posixpath
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
+
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = (10.0, 60.0)
 DEFAULT_MIN_INTERVAL = 0.25
@@ -168,17 +170,13 @@ def fetch_json(session: PoliteSession, url: str, *, attempts: int = 3) -> Any:
     FetchError
         On an error status (after the session's retries) or when every attempt failed.
     """
-    last: Exception | None = None
-    for attempt in range(attempts):
-        if attempt:
-            _pause(session, attempt)
-        try:
-            with session.get(url, headers={"Accept": "application/json"}) as response:
-                _raise_for_status(response)
-                return response.json()
-        except (*BODY_ERRORS, requests.exceptions.JSONDecodeError) as error:
-            last = error
-    raise FetchError(f"GET {url} failed after {attempts} attempts: {last}") from last
+    def request() -> Any:
+        with session.get(url, headers={"Accept": "application/json"}) as response:
+            _raise_for_status(response)
+            return response.json()
+
+    return _repeated(session, f"GET {url}", attempts, request,
+                     (*BODY_ERRORS, requests.exceptions.JSONDecodeError))
 
 
 def post_form(
@@ -208,17 +206,12 @@ def post_form(
     FetchError
         On an error status (after the session's retries) or when every attempt failed.
     """
-    last: Exception | None = None
-    for attempt in range(attempts):
-        if attempt:
-            _pause(session, attempt)
-        try:
-            with session.post(url, data=dict(data)) as response:
-                _raise_for_status(response)
-                return response.content
-        except BODY_ERRORS as error:
-            last = error
-    raise FetchError(f"POST {url} failed after {attempts} attempts: {last}") from last
+    def request() -> bytes:
+        with session.post(url, data=dict(data)) as response:
+            _raise_for_status(response)
+            return response.content
+
+    return _repeated(session, f"POST {url}", attempts, request, BODY_ERRORS)
 
 
 def download(
@@ -261,10 +254,8 @@ def download(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    last: Exception | None = None
-    for attempt in range(attempts):
-        if attempt:
-            _pause(session, attempt)
+
+    def request() -> Download:
         part: Path | None = None
         try:
             with tempfile.NamedTemporaryFile(dir=folder, prefix=".part-", delete=False) as handle:
@@ -273,12 +264,12 @@ def download(
             path = folder / f"{sha256}{_suffix(final_url)}"
             os.replace(part, path)
             return Download(path=path, sha256=sha256, size=size, url=final_url)
-        except (*BODY_ERRORS, urllib3.exceptions.HTTPError) as error:
-            last = error
         finally:
             if part is not None:
                 part.unlink(missing_ok=True)
-    raise FetchError(f"GET {url} failed after {attempts} attempts: {last}") from last
+
+    return _repeated(session, f"GET {url}", attempts, request,
+                     (*BODY_ERRORS, urllib3.exceptions.HTTPError))
 
 
 def _stream_into(
@@ -303,6 +294,21 @@ def _raise_for_status(response: requests.Response) -> None:
             f"{response.request.method} {response.url} answered"
             f" {response.status_code} {response.reason}"
         )
+
+
+def _repeated(session: PoliteSession, what: str, attempts: int, request: Callable[[], T],
+              errors: tuple[type[Exception], ...]) -> T:
+    """``request()``, repeated (after a pause) while reading its body fails with ``errors``:
+    the session's own retries end once a response has arrived, a cut body comes after."""
+    last: Exception | None = None
+    for attempt in range(attempts):
+        if attempt:
+            _pause(session, attempt)
+        try:
+            return request()
+        except errors as error:
+            last = error
+    raise FetchError(f"{what} failed after {attempts} attempts: {last}") from last
 
 
 def _pause(session: PoliteSession, attempt: int) -> None:

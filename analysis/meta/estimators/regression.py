@@ -118,7 +118,32 @@ class Hedges(_Regression):
         return pymare.estimators.Hedges()
 
 
-class VarianceBasedLikelihood(_Regression):
+class _Likelihood(_Regression):
+    """Likelihood-based random-effects models: fitted by ``method`` from the betas and
+    :attr:`source`."""
+
+    citations = ("hedges1985",)
+    #: What the model is fitted from besides the betas, for the methods paragraph.
+    source = ""
+
+    def __init__(
+        self,
+        method: str = "ml",
+        *,
+        corrections: Iterable[Correction] = (),
+        mask: Mask | None = None,
+    ) -> None:
+        super().__init__(corrections=corrections, mask=mask)
+        self.method = method
+        self.method_text = (f"a random-effects model fitted by {_LIKELIHOOD[method]} from the "
+                            f"betas and {self.source} (Hedges and Olkin, 1985)")
+
+    def params(self) -> dict[str, str | float | None]:
+        """Return the estimator's parameters."""
+        return {"estimator": self.name, "method": self.method}
+
+
+class VarianceBasedLikelihood(_Likelihood):
     """Likelihood-based random-effects model from betas and their variances.
 
     Parameters
@@ -129,30 +154,14 @@ class VarianceBasedLikelihood(_Regression):
     """
 
     name = "VarianceBasedLikelihood"
-    citations = ("hedges1985",)
+    source = "their variances"
     variance_maps = ("tau2",)
-
-    def __init__(
-        self,
-        method: str = "ml",
-        *,
-        corrections: Iterable[Correction] = (),
-        mask: Mask | None = None,
-    ) -> None:
-        super().__init__(corrections=corrections, mask=mask)
-        self.method = method
-        self.method_text = (f"a random-effects model fitted by {_LIKELIHOOD[method]} from the "
-                            "betas and their variances (Hedges and Olkin, 1985)")
-
-    def params(self) -> dict[str, str | float | None]:
-        """Return the estimator's parameters."""
-        return {"estimator": self.name, "method": self.method}
 
     def _estimator(self) -> pymare.estimators.VarianceBasedLikelihoodEstimator:
         return pymare.estimators.VarianceBasedLikelihoodEstimator(method=self.method)
 
 
-class SampleSizeBasedLikelihood(_Regression):
+class SampleSizeBasedLikelihood(_Likelihood):
     """Likelihood-based random-effects model from betas and sample sizes (no variances).
 
     Parameters
@@ -163,26 +172,10 @@ class SampleSizeBasedLikelihood(_Regression):
     """
 
     name = "SampleSizeBasedLikelihood"
-    citations = ("hedges1985",)
+    source = "the sample sizes"
     inputs_needed = ("beta",)
     variance_maps = ("tau2", "sigma2")
     _needs_sample_sizes = True
-
-    def __init__(
-        self,
-        method: str = "ml",
-        *,
-        corrections: Iterable[Correction] = (),
-        mask: Mask | None = None,
-    ) -> None:
-        super().__init__(corrections=corrections, mask=mask)
-        self.method = method
-        self.method_text = (f"a random-effects model fitted by {_LIKELIHOOD[method]} from the "
-                            "betas and the sample sizes (Hedges and Olkin, 1985)")
-
-    def params(self) -> dict[str, str | float | None]:
-        """Return the estimator's parameters."""
-        return {"estimator": self.name, "method": self.method}
 
     def _estimator(self) -> pymare.estimators.SampleSizeBasedLikelihoodEstimator:
         return pymare.estimators.SampleSizeBasedLikelihoodEstimator(method=self.method)
