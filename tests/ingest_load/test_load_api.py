@@ -17,7 +17,7 @@ def _jobs(session_factory):
                               " ORDER BY id")).all()
 
 
-def test_admin_queues_a_run_and_its_job(client, admin, session_factory):  # noqa: F811
+def test_admin_queues_a_run_and_its_job(client, admin, session_factory):
     body = {"source": "neuroquery", "parameters": NQ_PARAMS, "batch_size": 50}
     response = client.post("/api/ingest-runs", json=body, headers=admin.headers)
     assert response.status_code == 202, response.json
@@ -35,7 +35,7 @@ def test_admin_queues_a_run_and_its_job(client, admin, session_factory):  # noqa
     assert one.status_code == 200 and one.json["status"] == "queued"
 
 
-def test_a_second_run_of_a_busy_source_is_409(client, admin, session_factory):  # noqa: F811
+def test_a_second_run_of_a_busy_source_is_409(client, admin, session_factory):
     body = {"source": "sleuth", "parameters": SLEUTH_PARAMS}
     assert client.post("/api/ingest-runs", json=body, headers=admin.headers).status_code == 202
     busy = client.post("/api/ingest-runs", json=body, headers=admin.headers)
@@ -47,10 +47,14 @@ def test_a_second_run_of_a_busy_source_is_409(client, admin, session_factory):  
     assert other.json["parameters"] == {}
 
 
-def test_only_admins(client, alice):  # noqa: F811
+def test_only_admins(client, alice):
     body = {"source": "neuroquery"}
     assert client.post("/api/ingest-runs", json=body).status_code == 401
     assert client.post("/api/ingest-runs", json=body, headers=alice.headers).status_code == 403
+    # Who may start a run is answered before what was sent is judged.
+    bad = {"source": "neuroquery", "batch_size": 316.5}
+    assert client.post("/api/ingest-runs", json=bad).status_code == 401
+    assert client.post("/api/ingest-runs", json=bad, headers=alice.headers).status_code == 403
     assert client.get("/api/ingest-runs", headers=alice.headers).status_code == 403
     assert client.get("/api/ingest-runs/1").status_code == 401
 
@@ -71,13 +75,13 @@ def test_only_admins(client, alice):  # noqa: F811
     ({"source": "nimads", "parameters": {"studyset": "s.json", "fetch_images": "maybe"}},
      "parameters.fetch_images"),
 ])
-def test_bad_bodies_are_422_naming_the_field(client, admin, body, field):  # noqa: F811
+def test_bad_bodies_are_422_naming_the_field(client, admin, body, field):
     response = client.post("/api/ingest-runs", json=body, headers=admin.headers)
     assert response.status_code == 422, response.json
     assert field in response.json["errors"]
 
 
-def test_unknown_run_is_404(client, admin):  # noqa: F811
+def test_unknown_run_is_404(client, admin):
     assert client.get("/api/ingest-runs/999", headers=admin.headers).status_code == 404
 
 
