@@ -80,6 +80,23 @@ class RevisionAction(StrEnum):
     MERGE = "merge"
 
 
+class TextKind(StrEnum):
+    """What part of a publication a stored text is."""
+
+    TITLE = "title"
+    ABSTRACT = "abstract"
+    KEYWORDS = "keywords"
+    BODY = "body"
+
+
+class TermBuildKind(StrEnum):
+    """What a term build makes: a feature set, the term maps of one, or a text-to-brain model."""
+
+    FEATURES = "features"
+    TERM_MAPS = "term_maps"
+    TEXT_MODEL = "text_model"
+
+
 #: Statuses of a run that has not finished (at most one such ingest run per source).
 ACTIVE_STATUSES: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING)
 #: Statuses a run ends in; it never leaves them.

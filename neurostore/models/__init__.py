@@ -18,6 +18,7 @@ from neurostore.models.studies import (
     Table,
 )
 from neurostore.models.studysets import Studyset, StudysetStudy
+from neurostore.models.terms import FeatureSet, StudyText, TermBuild
 from neurostore.models.users import ApiToken, User
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ApiToken",
     "BaseStudy",
     "Condition",
+    "FeatureSet",
     "Image",
     "IngestRun",
     "Point",
@@ -41,6 +43,8 @@ __all__ = [
     "StudyDocument",
     "Studyset",
     "StudysetStudy",
+    "StudyText",
     "Table",
+    "TermBuild",
     "User",
 ]

@@ -19,6 +19,7 @@ from neurostore.services.reads.documents import refresh_bulk
 from neurostore.services.snapshots import SnapshotService
 from neurostore.services.studies import StudyService
 from neurostore.services.studysets import StudysetService
+from neurostore.services.texts import TextService
 from neurostore.services.users import UserService
 from neurostore.storage import FileStore, LocalFileStore
 
@@ -37,6 +38,7 @@ class Services:
     snapshots: SnapshotService
     analysis_runs: AnalysisRunService
     conditions: ConditionService
+    texts: TextService
 
 
 def build_services(session_factory: sessionmaker, *, files: FileStore | None = None,
@@ -70,4 +72,5 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
             tally=plugins.runs.tally if plugins.runs is not None else None),
         analysis_runs=AnalysisRunService(session_factory, queue, specs=plugins.runs),
         conditions=ConditionService(session_factory),
+        texts=TextService(session_factory),
     )
