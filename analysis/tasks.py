@@ -1,4 +1,5 @@
-"""Tasks of the ``analysis`` queue: meta-analysis runs, and the recovery of stalled jobs.
+"""Tasks of the ``analysis`` queue: meta-analysis runs, term builds, and the recovery of
+stalled jobs.
 
 A worker process (``manage.py worker``) builds its services from the environment
 (``DATABASE_URL``, ``NEUROSTORE_DATA_DIR``), the same settings every other command uses, and
@@ -14,6 +15,7 @@ from typing import Any
 
 import procrastinate
 
+from analysis import termbuild
 from analysis.meta import NullCache
 from analysis.runner import execute
 from neurostore import jobs
@@ -21,6 +23,7 @@ from neurostore.config import Settings
 from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.analysis_runs import RUN_QUEUE, RUN_TASK
 from neurostore.services.registry import Services, build_services
+from neurostore.services.terms import BUILD_QUEUE, BUILD_TASK
 from neurostore.storage import LocalFileStore
 
 #: A job whose worker sent no heartbeat for this long is taken to be dead and retried.
@@ -46,6 +49,13 @@ def run_meta_analysis(run_id: str) -> None:
     """Run one meta-analysis (a no-op for a run that is finished or cancelled)."""
     services, nulls = worker_runtime()
     execute(services, run_id, null_cache=nulls)
+
+
+@jobs.tasks.task(name=BUILD_TASK, queue=BUILD_QUEUE)
+def build_terms(build_id: str) -> None:
+    """Build a feature set, term maps or a text model (a no-op for a finished build)."""
+    services, _ = worker_runtime()
+    termbuild.execute(services, build_id)
 
 
 async def retry_stalled(app: procrastinate.App, seconds_since_heartbeat: float) -> list[int]:

@@ -20,6 +20,7 @@ from neurostore.api import (
     snapshots,
     studies,
     studysets,
+    terms,
     users,
 )
 from neurostore.api.context import EXTENSION, Backend
@@ -48,6 +49,7 @@ BLUEPRINTS = (
     releases.blp,
     meta_analyses.blp,
     ingest_runs.blp,
+    terms.blp,
 )
 API_DESCRIPTION = (
     "NIMADS studies, studysets and annotations with history and optimistic concurrency.\n\n"

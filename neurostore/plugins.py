@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, Protocol
 
 from neurostore.snapshot.formats import Writer
@@ -63,20 +64,55 @@ class RunSpecs:
     tally: Callable[[], InputsTally]
 
 
+class TermsEngine(Protocol):
+    """Term-based meta-analysis, decoding and text-to-brain maps over a build's files.
+
+    ``files`` maps the names a build's result gives its files to their paths; an engine
+    may keep what it loaded from them (they never change: they are content-addressed).
+    Bad input raises :class:`SpecInvalid`.
+    """
+
+    def check(self, kind: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """A build's parameters, normalised (:class:`SpecInvalid` if they are wrong)."""
+
+    def terms(self, files: Mapping[str, Path]) -> list[dict[str, Any]]:
+        """Every term of a term-maps build: ``term``, ``n_studies``, ``maps`` (built or not)."""
+
+    def describe(self, files: Mapping[str, Path], query: str, *, top: int) -> dict[str, Any]:
+        """A term or boolean expression: its studies (top ``top`` by weight) and, for a
+        built term, its most related terms."""
+
+    def map_image(self, files: Mapping[str, Path], query: str, name: str, *,
+                  picture: bool) -> bytes:
+        """One map of a term or expression, as gzipped NIfTI bytes (a PNG with ``picture``)."""
+
+    def decode(self, files: Mapping[str, Path], request: Mapping[str, Any]) -> dict[str, Any]:
+        """Terms ranked for a map (``image``: NIfTI bytes) or a region (``coordinates`` and
+        ``radius``, or ``roi``: NIfTI bytes)."""
+
+    def text_query(self, files: Mapping[str, Path], text: str, *, top: int) -> dict[str, Any]:
+        """A text-to-brain model's prediction for ``text``: ``map`` (gzipped NIfTI bytes),
+        ``terms``, ``similar_terms``, ``similar_studies`` (``id``, ``similarity``)."""
+
+
 @dataclass(frozen=True)
 class Plugins:
-    """Export writers by format name, and the run specs (None: no runs can be asked for)."""
+    """Export writers by format name, the run specs (None: no runs can be asked for), and
+    the terms engine (None: no term maps, decoding or text-to-brain maps)."""
 
     writers: Mapping[str, Writer] = field(default_factory=dict)
     runs: RunSpecs | None = None
+    terms: TermsEngine | None = None
 
 
 def installed() -> Plugins:
-    """Every plugin declared under :data:`GROUP`, merged (a later one's run specs win)."""
+    """Every plugin declared under :data:`GROUP`, merged (a later one's run specs and terms
+    engine win)."""
     writers: dict[str, Writer] = {}
-    runs = None
+    runs = terms = None
     for point in sorted(entry_points(group=GROUP), key=lambda p: p.name):
         plugin = point.load()
         writers.update(plugin.writers)
         runs = plugin.runs or runs
-    return Plugins(writers=writers, runs=runs)
+        terms = plugin.terms or terms
+    return Plugins(writers=writers, runs=runs, terms=terms)

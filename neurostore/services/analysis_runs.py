@@ -174,6 +174,24 @@ class AnalysisRunService:
             raise NotFound(f"meta-analysis {run_id} has no file {name}")
         return name
 
+    def result_map(self, actor: Actor, run_id: str, name: str | None,
+                   files: Any) -> tuple[bytes, str]:
+        """The bytes of one map of a succeeded run (by default its z map) and its name."""
+        with UnitOfWork(self._sf) as uow:
+            row = self._visible(uow.session, actor, run_id)
+        maps = (row.results or {}).get("maps", {})
+        if row.status != RunStatus.SUCCEEDED or not maps:
+            raise Invalid({"meta_analysis": f"meta-analysis {run_id} has no maps "
+                                            f"(it is {row.status})"})
+        if name is None:
+            zs = sorted((n for n in maps if n == "z" or n.startswith("z_")), key=len)
+            name = zs[0] if zs else sorted(maps)[0]
+        if name not in maps:
+            raise Invalid({"map": f"meta-analysis {run_id} has no map {name!r}; it has "
+                                  f"{', '.join(sorted(maps))}"})
+        with files.open(maps[name]) as stream:
+            return stream.read(), name
+
     def cancel(self, actor: Actor, run_id: str) -> dict[str, Any]:
         """Cancel a queued or running run (a running one stops at its next report)."""
         with UnitOfWork(self._sf) as uow:

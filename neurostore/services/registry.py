@@ -19,6 +19,7 @@ from neurostore.services.reads.documents import refresh_bulk
 from neurostore.services.snapshots import SnapshotService
 from neurostore.services.studies import StudyService
 from neurostore.services.studysets import StudysetService
+from neurostore.services.terms import TermService
 from neurostore.services.texts import TextService
 from neurostore.services.users import UserService
 from neurostore.storage import FileStore, LocalFileStore
@@ -39,6 +40,7 @@ class Services:
     analysis_runs: AnalysisRunService
     conditions: ConditionService
     texts: TextService
+    terms: TermService
 
 
 def build_services(session_factory: sessionmaker, *, files: FileStore | None = None,
@@ -73,4 +75,5 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
         analysis_runs=AnalysisRunService(session_factory, queue, specs=plugins.runs),
         conditions=ConditionService(session_factory),
         texts=TextService(session_factory),
+        terms=TermService(session_factory, files, queue, plugins.terms),
     )
