@@ -60,7 +60,7 @@ UPLOAD_BODY = {"required": True, "content": {
 
 def _map_urls(term: str, names: list[str], feature_set: str | None) -> dict[str, Any]:
     extra = {"feature_set": feature_set} if feature_set else {}
-    return {name: {fmt: url_for("terms.term_map", term=term, name=name, fmt=fmt, **extra)
+    return {name: {fmt: url_for("terms.term_map", term=term, file=f"{name}.{fmt}", **extra)
                    for fmt in MAP_FORMATS} for name in names}
 
 
@@ -124,13 +124,15 @@ def get_term(args: dict[str, Any], term: str) -> Response:
     return http.respond(found)
 
 
-@blp.route("/terms/<term>/maps/<name>.<fmt>", methods=["GET"], endpoint="term_map")
+@blp.route("/terms/<term>/maps/<file>", methods=["GET"], endpoint="term_map")
 @blp.arguments(FeatureSetArg, location="query", error_status_code=400)
 @blp.doc(responses=MAP_RESPONSE)
-def get_term_map(args: dict[str, Any], term: str, name: str, fmt: str) -> Response:
-    """One map of a term or expression: NIfTI (``.nii.gz``) or a picture (``.png``)."""
-    if fmt not in MAP_FORMATS:
-        raise Invalid({"format": f"must be one of {', '.join(MAP_FORMATS)}"})
+def get_term_map(args: dict[str, Any], term: str, file: str) -> Response:
+    """One map of a term or expression: ``{map}.nii.gz`` (NIfTI) or ``{map}.png``."""
+    fmt = next((f for f in MAP_FORMATS if file.endswith(f".{f}")), None)
+    if fmt is None:
+        raise Invalid({"file": f"must end in {' or '.join('.' + f for f in MAP_FORMATS)}"})
+    name = file.removesuffix(f".{fmt}")
     data = services().terms.term_map(term, name, feature_set=args.get("feature_set"),
                                      picture=fmt == "png")
     filename = f"{quote(term, safe='')}_{name}.{fmt}"

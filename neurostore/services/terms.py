@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, case, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -215,7 +216,7 @@ class TermService:
         with self._sf() as session:
             ranked = (
                 select(Study.id, Study.base_study_id)
-                .distinct(Study.base_study_id)
+                .ext(distinct_on(Study.base_study_id))
                 .where(Study.base_study_id.in_(base_study_ids), Study.public,
                        Study.deleted_at.is_(None),
                        select(Point.id).where(Point.study_id == Study.id).exists())

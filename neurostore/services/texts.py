@@ -133,7 +133,7 @@ class TextService:
                 select(BaseStudy.pmid, BaseStudy.id)
                 .where(BaseStudy.pmid.in_(list(pmids)), BaseStudy.deleted_at.is_(None),
                        BaseStudy.merged_into_id.is_(None)))
-            return dict(rows.tuples().all())
+            return {pmid: study for pmid, study in rows}
 
     def corpus(self, kinds: Sequence[str] = ("title", "abstract", "keywords"),
                ) -> Iterator[tuple[str, str]]:
@@ -168,4 +168,4 @@ class TextService:
                 .group_by(texts.c.study).order_by(texts.c.study))
         with self._sf() as session:
             rows = session.execute(stmt.execution_options(yield_per=CORPUS_BATCH))
-            yield from rows.tuples()
+            yield from ((study, body) for study, body in rows)
