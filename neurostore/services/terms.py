@@ -280,7 +280,7 @@ class TermService:
                 try:
                     fs = self._feature_set(session, feature_set)
                 except Invalid as exc:
-                    raise NotFound(exc.field_errors["feature_set"]) from exc
+                    raise NotFound(" ".join(exc.field_errors["feature_set"])) from exc
                 query = query.where(TermBuild.feature_set_id == fs.id)
             row = session.scalars(query.order_by(TermBuild.finished_at.desc()).limit(1)).first()
             if row is None:

@@ -16,6 +16,7 @@ from schemathesis.generation import GenerationMode
 from analysis.runspec import ESTIMATORS
 from neurostore.schemas.api_queries import StudyListArgs
 from tests.support.factories import study_payload
+from tests.support.terms import build_subset
 
 UNDOCUMENTED = ("/api/openapi.json", "/api/docs")
 load_all_checks()
@@ -179,6 +180,18 @@ def as_valid(case, ids, now):
                      for n in body[:1] if isinstance(n, dict)]
     if resource == "snapshots" and isinstance(case.body, dict):
         case.body.pop("include", None)
+    if resource in ("terms", "decode", "feature-sets", "neuroquery"):
+        query.pop("feature_set", None)
+    if resource == "terms" and case.path_parameters:
+        case.path_parameters["term"] = "activations"
+        if "file" in case.path_parameters:
+            case.path_parameters["file"] = "z_desc-association.nii.gz"
+    if resource == "feature-sets" and case.path_parameters:
+        case.path_parameters["ref"] = ids["feature-sets"]
+    if resource == "decode":
+        # Coordinates of a study of the subset; uploads are tested in tests/terms.
+        case.body = {"coordinates": [38, -48, 49], "radius": 10}
+        case.media_type = "application/json"
     if resource == "meta-analyses" and isinstance(case.body, dict):
         estimator = ESTIMATORS.get(case.body.get("estimator"))
         # Image estimators need maps and two-group ones an annotation column or a second
@@ -207,8 +220,10 @@ def _checker(operation, mode, headers, ids, now):
 
 
 @pytest.mark.slow
-def test_fuzzed_requests_never_fail_and_conform(app, client, services, alice):
+def test_fuzzed_requests_never_fail_and_conform(app, client, services, alice, tmp_path):
     ids = _real_ids(client, services, alice)
+    # Term maps of the Neurosynth subset, so the term endpoints have something to serve.
+    ids["feature-sets"] = build_subset(services, tmp_path / "var")["feature_set"]
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 50
