@@ -13,7 +13,7 @@ from cli.ingest import ingest
 from cli.listing import studies, studysets
 from cli.runtime import Runtime
 from cli.serve import serve
-from cli.terms import decode, features, terms
+from cli.terms import decode, features, neuroquery, terms
 from cli.users import tokens, users
 from cli.worker import worker
 from neurostore.config import Settings, SettingsError
@@ -34,7 +34,7 @@ def cli(ctx: click.Context) -> None:
 
 
 for command in (db, users, tokens, ingest, serve, worker, demo, export, analysis, studysets,
-                studies, features, terms, decode):
+                studies, features, terms, decode, neuroquery):
     cli.add_command(command)
 
 

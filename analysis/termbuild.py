@@ -29,8 +29,16 @@ from analysis.termfiles import (
     save_weights,
     weights_digest,
 )
-from analysis.terms import DEFAULT_MAP, ActivationMatrix, TermMapMatrix, TermWeights
+from analysis.terms import (
+    DEFAULT_MAP,
+    ActivationMatrix,
+    TermMapMatrix,
+    TermWeights,
+    tfidf_from_counts,
+    vectorize_texts,
+)
 from analysis.terms.chi2maps import count_maps
+from analysis.textbuild import build_text_model
 from neurostore.services.registry import Services
 from neurostore.vocabulary import TermBuildKind
 
@@ -88,8 +96,6 @@ def features_from_matrix(services: Services, params: dict[str, Any],
         raise BuildError("no row of the matrix names the PMID of a base study in the store")
     matrix = counts[np.asarray(keep)]
     if params["weighting"] == "tfidf":
-        from analysis.terms import tfidf_from_counts
-
         weighted = tfidf_from_counts(counts)[np.asarray(keep)]
     else:
         weighted = matrix.astype(np.float64)
@@ -102,8 +108,6 @@ def features_from_matrix(services: Services, params: dict[str, Any],
 def features_from_texts(services: Services, params: dict[str, Any],
                         progress: Progress) -> tuple[TermWeights, dict[str, Any]]:
     """The store's texts (titles, abstracts, keywords) as tf-idf on a vocabulary."""
-    from analysis.terms import vectorize_texts
-
     ids, texts = [], []
     for study, body in services.texts.corpus(params["kinds"]):
         ids.append(study)
@@ -111,10 +115,9 @@ def features_from_texts(services: Services, params: dict[str, Any],
     if not ids:
         raise BuildError("the store holds no texts to build features from")
     progress("vectorizing", 0, len(ids))
-    weights, terms = vectorize_texts(texts, services.terms.files.path(
-        params["files"]["vocabulary"]))
+    features = vectorize_texts(texts, services.terms.files.path(params["files"]["vocabulary"]))
     progress("vectorizing", len(ids), len(ids))
-    return TermWeights.from_matrix(weights, ids, terms), {
+    return TermWeights.from_matrix(features.tfidf, ids, features.terms), {
         "from": "texts", "kinds": params["kinds"], "studies": len(ids)}
 
 
@@ -222,8 +225,6 @@ def execute(services: Services, build_id: str, *, progress: Progress | None = No
         elif build["kind"] == TermBuildKind.TERM_MAPS:
             services.terms.finish(build_id, token, build_term_maps(services, build, report))
         else:
-            from analysis.textbuild import build_text_model
-
             services.terms.finish(build_id, token, build_text_model(services, build, report))
     except Exception as exc:
         services.terms.fail(build_id, token, f"{type(exc).__name__}: {exc}"

@@ -15,12 +15,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 import nibabel as nib
 import numpy as np
+from nilearn.image import resample_to_img
 
 from analysis.meta import Mask
 from analysis.pictures import background, draw
@@ -42,6 +43,7 @@ from analysis.terms import (
 )
 from analysis.terms.chi2maps import FDR_SUFFIX, count_maps
 from analysis.terms.expressions import And, Or, Term
+from analysis.textbuild import query_model
 from neurostore.plugins import SpecInvalid
 
 #: Expressions whose activation counts are kept per loaded build.
@@ -272,8 +274,6 @@ class TermEngine:
     def _correlate(self, build: LoadedBuild, img: nib.Nifti1Image, top: int) -> dict[str, Any]:
         mask = build.mask
         if img.shape != mask.shape or not np.allclose(img.affine, mask.affine, atol=1e-3):
-            from nilearn.image import resample_to_img
-
             img = resample_to_img(img, mask.img, interpolation="continuous",
                                   force_resample=True, copy_header=True)
         values = np.nan_to_num(masked_values(img, mask), nan=0.0, posinf=0.0, neginf=0.0)
@@ -283,11 +283,32 @@ class TermEngine:
         return {"method": "correlation", "map": DEFAULT_MAP,
                 "terms": [{"term": t, "r": _finite(r)} for t, r in decoded]}
 
+    def study_features(self, weights: Path, study_id: str, *, top: int) -> list[dict[str, Any]]:
+        """A study's heaviest terms (none when the feature set does not hold the study)."""
+        loaded = _weights(str(weights))
+        row = loaded.row_of.get(study_id)
+        if row is None:
+            return []
+        values = loaded.weights.weights[row]
+        order = np.argsort(-values.data, kind="stable")[:top]
+        return [{"term": loaded.weights.terms[values.indices[i]], "weight": float(values.data[i])}
+                for i in order]
+
     def text_query(self, files: Mapping[str, Path], text: str, *, top: int) -> dict[str, Any]:
         """A text-to-brain prediction (see :mod:`analysis.textbuild`)."""
-        from analysis.textbuild import query_model
-
         return query_model(files, text, top=top)
+
+
+@dataclass(frozen=True, eq=False)
+class _Features:
+    weights: TermWeights
+    row_of: dict[str, int]
+
+
+@lru_cache(maxsize=BUILD_CACHE)
+def _weights(path: str) -> _Features:
+    weights = load_weights(path)
+    return _Features(weights, {s: i for i, s in enumerate(weights.study_ids)})
 
 
 def _finite(value: float) -> float | None:

@@ -253,3 +253,53 @@ def decode(rt: Runtime, file: Path | None, coordinates: tuple[str, ...], radius:
     click.echo(f"{decoded['n_studies_selected']} studies in the region ({decoded['method']})")
     for row in decoded["terms"]:
         click.echo(f"{row['probReverse'] or 0:7.3f}  {row['term']}")
+
+
+@click.group()
+def neuroquery() -> None:
+    """NeuroQuery text-to-brain maps: fit the model on a feature set, ask it a text."""
+
+
+@neuroquery.command("fit")
+@FEATURE_SET
+@click.option("--voxel-size", type=click.FloatRange(2, 10), default=4.0, show_default=True,
+              help="mm (NeuroQuery's published model uses 4).")
+@click.option("--fwhm", type=click.FloatRange(1, 30), default=9.0, show_default=True,
+              help="Smoothing of the foci, mm.")
+@click.option("--source", help="Prefer this source's coordinates (e.g. neuroquery).")
+@run_options
+@pass_runtime
+def fit(rt: Runtime, feature_set: str | None, voxel_size: float, fwhm: float,
+        source: str | None, inline: bool, wait: bool) -> None:
+    """Fit NeuroQuery's model (the neuroquery package's) on a feature set and the store's
+    coordinates."""
+    params = {"feature_set": feature_set, "voxel_size": voxel_size, "fwhm": fwhm,
+              "source": source}
+    _run(rt, TermBuildKind.TEXT_MODEL, {k: v for k, v in params.items() if v is not None},
+         inline, wait)
+
+
+@neuroquery.command("query")
+@click.argument("text")
+@FEATURE_SET
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the predicted z map here (NIfTI, .nii.gz).")
+@click.option("--top", type=click.IntRange(min=1, max=100), default=10, show_default=True)
+@pass_runtime
+def query(rt: Runtime, text: str, feature_set: str | None, out: Path | None,
+          top: int) -> None:
+    """Print the terms NeuroQuery reads in TEXT, similar terms and studies; --out writes
+    the predicted map."""
+    try:
+        answer = rt.services.terms.text_query(text, feature_set=feature_set, top=top)
+    except ServiceError as exc:
+        raise fail(exc) from exc
+    click.echo("terms: " + ", ".join(f"{t['term']} ({t['weight']:.2f})"
+                                     for t in answer["terms"]))
+    click.echo("similar terms: " + ", ".join(t["term"] for t in answer["similar_terms"]))
+    click.echo("similar studies:")
+    for s in answer["similar_studies"]:
+        click.echo(f"  {s['id']}  {s['similarity']:.3f}  {s['name'] or ''}")
+    if out is not None:
+        out.write_bytes(answer["map"])
+        click.echo(f"map written to {out}")

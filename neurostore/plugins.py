@@ -90,6 +90,9 @@ class TermsEngine(Protocol):
         """Terms ranked for a map (``image``: NIfTI bytes) or a region (``coordinates`` and
         ``radius``, or ``roi``: NIfTI bytes)."""
 
+    def study_features(self, weights: Path, study_id: str, *, top: int) -> list[dict[str, Any]]:
+        """A study's heaviest terms in a feature set's file: ``term``, ``weight``."""
+
     def text_query(self, files: Mapping[str, Path], text: str, *, top: int) -> dict[str, Any]:
         """A text-to-brain model's prediction for ``text``: ``map`` (gzipped NIfTI bytes),
         ``terms``, ``similar_terms``, ``similar_studies`` (``id``, ``similarity``)."""

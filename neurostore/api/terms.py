@@ -23,6 +23,8 @@ from neurostore.schemas.terms import (
     FeatureSetArg,
     FeatureSetOut,
     FeatureSetPage,
+    StudyFeaturesOut,
+    StudyTextPage,
     TermArgs,
     TermBuildArgs,
     TermBuildIn,
@@ -76,6 +78,22 @@ def list_feature_sets() -> Response:
 def get_feature_set(ref: str) -> Response:
     """A feature set by id, id prefix (8+ characters) or name (the newest of that name)."""
     return http.respond(services().terms.feature_set(ref))
+
+
+@blp.route("/base-studies/<id>/features", methods=["GET"])
+@blp.arguments(TermArgs, location="query", error_status_code=400)
+@blp.response(200, StudyFeaturesOut)
+def base_study_features(args: dict[str, Any], id: str) -> Response:
+    """A publication's heaviest terms in a feature set (NeuroStore's ``features``)."""
+    return http.respond(services().terms.study_features(
+        actor(), id, feature_set=args.get("feature_set"), top=args["top"]))
+
+
+@blp.route("/base-studies/<id>/texts", methods=["GET"])
+@blp.response(200, StudyTextPage)
+def base_study_texts(id: str) -> Response:
+    """A publication's texts (title, abstract, keywords...), by source."""
+    return http.respond({"results": services().texts.of(actor(), id)})
 
 
 @blp.route("/term-builds", methods=["POST"])

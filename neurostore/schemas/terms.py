@@ -167,3 +167,28 @@ class TextQueryOut(Schema):
     terms = fields.List(fields.Dict(), required=True)
     similar_terms = fields.List(fields.Dict(), required=True)
     similar_studies = fields.List(fields.Dict(), required=True)
+
+
+class StudyFeaturesOut(Schema):
+    """A base study's heaviest terms in a feature set (NeuroStore's ``features``)."""
+
+    base_study = fields.String(required=True)
+    feature_set = fields.String(required=True)
+    terms = fields.List(fields.Dict(), required=True, metadata={
+        "description": "term and weight, heaviest first; empty when the feature set does "
+                       "not hold the study"})
+
+
+class StudyTextOut(Schema):
+    """One text of a publication from one source."""
+
+    source = fields.String(required=True)
+    kind = fields.String(required=True)
+    text = fields.String(required=True)
+    updated_at = fields.String(required=True)
+
+
+class StudyTextPage(Schema):
+    """A base study's texts, by source and kind."""
+
+    results = fields.List(fields.Nested(StudyTextOut), required=True)

@@ -340,6 +340,21 @@ class TermService:
         answer["similar_studies"] = self._named(answer["similar_studies"])
         return {"build": build["id"], "feature_set": build["feature_set"], **answer}
 
+    def study_features(self, actor: Actor, base_study_id: str, *,
+                       feature_set: str | None = None, top: int = 20) -> dict[str, Any]:
+        """A base study's heaviest terms in a feature set (the newest by default)."""
+        with self._sf() as session:
+            study = session.get(BaseStudy, base_study_id)
+            if study is None or study.deleted_at is not None:
+                raise NotFound(f"base study {base_study_id} not found")
+            try:
+                fs = self._feature_set(session, feature_set)
+            except Invalid as exc:
+                raise NotFound(" ".join(exc.field_errors["feature_set"])) from exc
+            fs_id, file = fs.id, fs.file
+        terms = self._engine().study_features(self.files.path(file), base_study_id, top=top)
+        return {"base_study": base_study_id, "feature_set": fs_id, "terms": terms}
+
     def _call(self, compute: Any) -> Any:
         try:
             return compute(self._engine())

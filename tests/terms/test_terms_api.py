@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 
 import nibabel as nib
 import numpy as np
 import pytest
+from scipy import sparse
 
 from analysis.meta import Mask
-from tests.support.terms import MIN_STUDIES, build_subset, reference_maps, term_selection
+from neurostore.services.actors import SYSTEM
+from tests.support.terms import (
+    MATRIX,
+    METADATA,
+    MIN_STUDIES,
+    VOCABULARY,
+    build_subset,
+    reference_maps,
+    term_selection,
+)
 
 
 @pytest.fixture
@@ -171,3 +182,26 @@ def test_only_administrators_ask_for_builds(client, built, alice, admin):
                                                     "parameters": {"radius": 3}},
                           headers=admin.headers)
     assert unknown.status_code == 422 and "radius" in unknown.get_data(as_text=True)
+
+
+def test_a_base_study_s_features_and_texts(client, services, built):
+    study = client.get("/api/base-studies?page_size=1").get_json()["results"][0]
+    found = client.get(f"/api/base-studies/{study['id']}/features?top=3").get_json()
+    assert found["feature_set"] == built["feature_set"]
+    row = [r["id"] for r in _metadata()].index(study["pmid"])
+    released = sparse.load_npz(MATRIX).tocsr()[row].toarray().ravel()
+    terms = VOCABULARY.read_text().splitlines()
+    heaviest = [terms[i] for i in np.argsort(-released, kind="stable")[:3] if released[i] > 0]
+    assert [t["term"] for t in found["terms"]] == heaviest
+    assert client.get("/api/base-studies/nope/features").status_code == 404
+    services.texts.put(SYSTEM, [{"base_study": study["id"], "source": "pubmed",
+                                 "kind": "abstract", "text": "An abstract."}])
+    texts = client.get(f"/api/base-studies/{study['id']}/texts").get_json()["results"]
+    assert [(t["source"], t["kind"], t["text"]) for t in texts] == [
+        ("pubmed", "abstract", "An abstract.")]
+    assert client.get("/api/base-studies/nope/texts").status_code == 404
+
+
+def _metadata() -> list[dict[str, str]]:
+    with gzip.open(METADATA, "rt", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
