@@ -8,12 +8,19 @@ map, and against ``--decode-terms`` maps (the term maps repeated, memory-mapped 
 temporary file); (e) NiMARE's ``MKDAChi2`` (+ FDR) for ``--nimare-terms`` terms on the
 same data, in a child process, and the ratio to our time per term.
 
+With ``--text-model`` (``--skip-mkda`` leaves out (a)-(e)), NeuroQuery's text-to-brain
+model: (f) the tf-idf of the release's counts, and ``vectorize_texts`` on every title;
+(g) ``fit_text_model`` on the release, in a child process (time, tracemalloc peak, peak
+resident memory); (h) query latency of ``TextModel.query`` and of the package's
+``NeuroQueryModel.__call__`` on the same saved model, over ``--queries`` titles.
+
 Peak memory is tracemalloc's peak during each step (numpy arrays and Python objects,
 including what earlier steps still hold), and the child's peak resident memory for NiMARE.
 
 Example::
 
     .venv/bin/python bench/terms.py --data-dir ../shared/data --min-studies 50
+    .venv/bin/python bench/terms.py --data-dir ../shared/data --skip-mkda --text-model
 """
 
 import argparse
@@ -21,6 +28,7 @@ import csv
 import gzip
 import multiprocessing
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -45,8 +53,12 @@ from analysis.terms import (  # noqa: E402
     ActivationMatrix,
     TermMapMatrix,
     TermWeights,
+    TextModel,
+    fit_text_model,
     selection_maps,
     term_maps,
+    tfidf_from_counts,
+    vectorize_texts,
 )
 
 
@@ -68,6 +80,13 @@ def read_weights(metadata, features, vocabulary):
         ids = [row["id"] for row in csv.DictReader(handle, delimiter="\t")]
     terms = Path(vocabulary).read_text().splitlines()
     return TermWeights.from_matrix(sparse.load_npz(features), ids, terms)
+
+
+def read_titles(metadata):
+    """Return (ids, titles) of the release's studies, in metadata order."""
+    with gzip.open(metadata, "rt", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [row["id"] for row in rows], [row["title"] for row in rows]
 
 
 def measured(step):
@@ -107,6 +126,78 @@ def nimare_chi2(coordinates, selected_ids, queue):
     queue.put((built, times, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3))
 
 
+def fit_child(tfidf, terms, coordinates, ids, voxel_size, directory, queue):
+    """Child process: fit the text model, save it; report time, tracemalloc and RSS peaks."""
+    tracemalloc.start()
+    model, seconds, peak = measured(lambda: fit_text_model(
+        tfidf, terms, coordinates, study_ids=ids, voxel_size=voxel_size))
+    stages = {reason: len(dropped) for reason, dropped in model.dropped.items()}
+    model.save(directory)
+    queue.put((seconds, peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3,
+               len(model.study_ids), stages))
+
+
+def latencies(ask, queries, warm_up=5):
+    """Return the p50 and p95 of ``ask(query)`` in ms, after ``warm_up`` queries."""
+    for query in queries[:warm_up]:
+        ask(query)
+    times = []
+    for query in queries:
+        start = time.perf_counter()
+        ask(query)
+        times.append(time.perf_counter() - start)
+    return np.percentile(np.array(times) * 1e3, [50, 95])
+
+
+def text_model(args, metadata, features, vocabulary, coordinates):
+    """(f)-(h): NeuroQuery's features, fit and queries on the release."""
+    warnings.filterwarnings("ignore")
+    from neuroquery.encoding import NeuroQueryModel
+
+    tracemalloc.start()
+
+    ids, titles = read_titles(metadata)
+    counts = sparse.load_npz(features)
+    terms = Path(vocabulary).read_text().splitlines()
+    tfidf, seconds, peak = measured(lambda: tfidf_from_counts(counts))
+    print(f"(f) tf-idf of the {counts.shape[0]:,} x {counts.shape[1]:,} counts: "
+          f"{1e3 * seconds:.0f} ms, peak {peak:.0f} MB")
+    texts, seconds, peak = measured(lambda: vectorize_texts(titles, vocabulary))
+    print(f"    vectorize_texts on {len(titles):,} titles ({VOCABULARY}): {seconds:.2f} s, "
+          f"{texts.counts.sum():,} term occurrences, peak {peak:.0f} MB")
+
+    row = {study: index for index, study in enumerate(ids)}
+    study_index = np.array([row[study] for study in coordinates[0]])
+    xyz = np.column_stack(coordinates[1:])
+    directory = Path(tempfile.mkdtemp(prefix="textmodel-"))
+    try:
+        queue = multiprocessing.get_context("fork").Queue()
+        child = multiprocessing.get_context("fork").Process(target=fit_child, args=(
+            tfidf, terms, (study_index, xyz), ids, args.voxel_size, directory / "model", queue))
+        child.start()
+        seconds, peak, rss, n_fitted, dropped = queue.get()
+        child.join()
+        print(f"(g) fit_text_model at {args.voxel_size:g} mm: {seconds / 60:.1f} min, "
+              f"{n_fitted:,} studies (dropped: {dropped}), tracemalloc peak {peak:.0f} MB, "
+              f"peak RSS {rss:.0f} MB")
+        ours = TextModel.load(directory / "model")
+        theirs = NeuroQueryModel.from_data_dir(directory / "model")
+        step = max(len(titles) // args.queries, 1)
+        queries = [t for t in titles[::step] if _known(ours, t)][: args.queries]
+        p_ours = latencies(ours.query, queries)
+        p_theirs = latencies(theirs, queries)
+        print(f"(h) query latency over {len(queries)} titles, p50 / p95: TextModel.query "
+              f"{p_ours[0]:.1f} / {p_ours[1]:.1f} ms; NeuroQueryModel.__call__ "
+              f"{p_theirs[0]:.1f} / {p_theirs[1]:.1f} ms")
+    finally:
+        shutil.rmtree(directory)
+
+
+def _known(model, text):
+    """Whether a text holds a term of the model (else ``query`` refuses it)."""
+    return model.encoder.vectorizer.transform([text]).nnz > 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, default=DATA,
@@ -125,6 +216,12 @@ def main():
     parser.add_argument("--decode-terms", type=int, default=3000)
     parser.add_argument("--nimare-terms", type=int, default=1,
                         help="terms NiMARE analyses (about a minute each); 0 skips NiMARE")
+    parser.add_argument("--skip-mkda", action="store_true", help="leave out steps (a)-(e)")
+    parser.add_argument("--text-model", action="store_true",
+                        help="(f)-(h): NeuroQuery's features, model fit and queries")
+    parser.add_argument("--voxel-size", type=float, default=4.0,
+                        help="voxel size of the text model's maps, in mm")
+    parser.add_argument("--queries", type=int, default=50, help="titles asked in (h)")
     args = parser.parse_args()
     base = args.data_dir / RELEASE
     coordinates_path = args.coordinates or Path(f"{base}_coordinates.tsv.gz")
@@ -134,6 +231,14 @@ def main():
     vocabulary = args.vocabulary or Path(f"{base}_{VOCABULARY}_vocabulary.txt")
 
     coordinates = read_coordinates(coordinates_path)
+    if not args.skip_mkda:
+        mkda(args, coordinates, metadata, features, vocabulary)
+    if args.text_model:
+        text_model(args, metadata, features, vocabulary, coordinates)
+
+
+def mkda(args, coordinates, metadata, features, vocabulary):
+    """(a)-(e): the activation matrix, every term's map, decoding, and NiMARE."""
     inputs = CoordinateInputs.from_table(*coordinates)
     mask = Mask.default()
     print(f"{inputs.n_experiments:,} studies, {inputs.n_foci:,} foci, {mask.n_voxels:,} voxels")

@@ -1,11 +1,16 @@
-"""The Neurosynth 20-study NiMARE subset with its real tf-idf weights (100 terms).
+"""Real data of the term engine's tests (see DATA_NOTICE.md).
 
-Coordinates, weights and vocabulary are in ``tests/data/neurosynth`` (see DATA_NOTICE.md).
+- the Neurosynth 20-study NiMARE subset with its real tf-idf weights (100 terms), in
+  ``tests/data/neurosynth``;
+- the NeuroQuery release's first 300 studies (keyword counts, foci, titles), in
+  ``tests/data/neuroquery``.
 """
 
 import csv
 import gzip
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 from nimare.dataset import Dataset
 from scipy import sparse
@@ -35,3 +40,41 @@ def nimare_dataset(weights: TermWeights) -> Dataset:
     annotations.insert(0, "id", [f"{study}-1" for study in weights.study_ids])
     dataset.annotations = annotations
     return dataset
+
+
+NEUROQUERY = DATA / "neuroquery"
+#: NeuroQuery's 7,547-term vocabulary (one term a line).
+NQ_VOCABULARY = NEUROQUERY / "vocab-neuroquery7547_vocabulary.txt"
+
+
+@dataclass(frozen=True)
+class NeuroQuerySubset:
+    """The release's first 300 studies: ids, titles, keyword counts and foci."""
+
+    ids: list[str]
+    titles: list[str]
+    counts: sparse.csr_matrix
+    terms: list[str]
+    study_index: np.ndarray
+    xyz: np.ndarray
+
+
+def neuroquery_subset() -> NeuroQuerySubset:
+    """Read the NeuroQuery fixture (rows of the counts in metadata order)."""
+    with gzip.open(NEUROQUERY / "first300_metadata.tsv.gz", "rt", newline="") as handle:
+        metadata = list(csv.DictReader(handle, delimiter="\t"))
+    ids = [row["id"] for row in metadata]
+    row = {study: index for index, study in enumerate(ids)}
+    with gzip.open(NEUROQUERY / "first300_coordinates.tsv.gz", "rt", newline="") as handle:
+        foci = list(csv.DictReader(handle, delimiter="\t"))
+    counts = sparse.load_npz(
+        NEUROQUERY / "first300_vocab-neuroquery7547_source-keywords_type-count_features.npz"
+    )
+    return NeuroQuerySubset(
+        ids,
+        [row["title"] for row in metadata],
+        sparse.csr_matrix(counts),
+        NQ_VOCABULARY.read_text().splitlines(),
+        np.array([row[focus["id"]] for focus in foci]),
+        np.array([[float(focus[axis]) for axis in "xyz"] for focus in foci]),
+    )
