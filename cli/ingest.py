@@ -1,4 +1,5 @@
-"""``manage.py ingest``: fill the store from NeuroQuery, Neurosynth, NeuroVault and files."""
+"""``manage.py ingest``: fill the store from NeuroQuery, Neurosynth, NeuroVault and files,
+and its publications' texts from PubMed."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ingest.load import DEFAULT_BATCH_SIZE, LoadSummary
 from ingest.neuroquery import parse as neuroquery
 from ingest.neurosynth import parse as neurosynth
 from ingest.neurovault.client import DEFAULT_BASE_URL
+from ingest.pubmed import client as pubmed
 from ingest.records import ParseError
 from ingest.runs import run_now
 from ingest.sources import Environment, SourceError
@@ -92,7 +94,8 @@ def run_options(command: Callable[..., None]) -> Callable[..., None]:
     """Options every source takes, and the run itself once the command built its parameters."""
 
     @click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
-                  show_default=True, help="Studies written per transaction.")
+                  show_default=True,
+                  help="Studies (pubmed: PMIDs per efetch request) written per transaction.")
     @click.option("--dry-run", is_flag=True, help="Write nothing; print what would change.")
     @click.option("--background", is_flag=True,
                   help="Queue the run for a worker (`manage.py worker`) and return.")
@@ -199,6 +202,41 @@ def nimads_command(studyset: str, annotation: str | None, into: str | None,
                       "images": images or None}
 
 
+@ingest.command("pubmed")
+@click.option("--pmid", "pmids", multiple=True, metavar="PMID",
+              help="Only this PMID (repeat for more). Default: the base studies' PMIDs PubMed"
+                   " has given no text yet.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many PMIDs.")
+@click.option("--refresh", is_flag=True,
+              help="Every base study's PMID, fetched again (changed texts are updated).")
+@click.option("--base-url", default=pubmed.DEFAULT_BASE_URL, show_default=True,
+              help="The E-utilities server.")
+@click.option("--api-key", help="NCBI API key (10 requests a second instead of 3). Default:"
+                                " NCBI_API_KEY, which, unlike this option, is not stored on"
+                                " the run.")
+@click.option("--email", help="Contact address NCBI may write to. Default: NCBI_EMAIL.")
+@click.option("--tool", help="Software name sent to NCBI.  [default: neurostore]")
+@run_options
+def pubmed_command(pmids: tuple[str, ...], limit: int | None, refresh: bool, base_url: str,
+                   api_key: str | None, email: str | None,
+                   tool: str | None) -> tuple[str, dict[str, Any]]:
+    """Titles, abstracts and keywords (MeSH terms included) of the base studies, fetched from
+    PubMed by PMID (NCBI E-utilities efetch), one transaction per request. A re-run fetches
+    only the PMIDs still missing; PMIDs PubMed does not return, and articles without an
+    abstract, are listed as skipped."""
+    try:
+        checked = pubmed.check_pmids(pmids)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--pmid") from error
+    if checked and refresh:
+        raise click.UsageError("--refresh is for the store's PMIDs: a --pmid is always fetched")
+    if urlsplit(base_url).scheme not in ("http", "https"):
+        raise click.BadParameter("expected an http(s):// URL", param_hint="--base-url")
+    identity = {"api_key": api_key, "email": email, "tool": tool}
+    return "pubmed", {"base_url": base_url, "pmids": checked or None, "limit": limit,
+                      "refresh": refresh, **{k: v for k, v in identity.items() if v}}
+
+
 def _enqueue(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int) -> None:
     try:
         run_id = rt.services.ingest.start_run(SYSTEM, source, parameters, queued=True,
@@ -231,7 +269,9 @@ def _run(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int,
                 console.print(f"map {done}/{total}: {name}", highlight=False)
 
         env = Environment(rt.services, rt.settings.data_dir,
-                          LocalFileStore(rt.settings.files_dir), file_progress=file_progress)
+                          LocalFileStore(rt.settings.files_dir), file_progress=file_progress,
+                          ncbi_api_key=rt.settings.ncbi_api_key,
+                          ncbi_email=rt.settings.ncbi_email)
 
         try:
             summary = run_now(rt.services, source, parameters, env, batch_size=batch_size,

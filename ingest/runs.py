@@ -1,5 +1,8 @@
 """An ingest run from start to finish: hold the source, open the run, load, close it.
 
+A source loads studies (:func:`ingest.load.load`), or, for PubMed, the texts of the
+store's base studies (:func:`ingest.pubmed.load.load_texts`); both report the same counts.
+
 The run row is the source of truth: it is ``running`` while a process loads it, its
 counts grow batch by batch, and it ends ``succeeded``, or ``failed`` with its errors
 (an exception, or records that could not be fetched; the next run retries those). A
@@ -14,7 +17,8 @@ from dataclasses import replace
 from typing import Any
 
 from ingest.load import DEFAULT_BATCH_SIZE, LoadSummary, Progress, load
-from ingest.sources import Environment, open_source
+from ingest.pubmed.load import load_texts
+from ingest.sources import Environment, open_pubmed, open_source
 from neurostore.services.actors import SYSTEM, Actor
 from neurostore.services.ingest_reports import BatchReport
 from neurostore.services.registry import Services
@@ -49,7 +53,7 @@ def run_now(
         Who asks (must be an administrator); the system actor by default (a command
         line, a worker).
     batch_size : int, optional
-        Studies per transaction.
+        Studies (PubMed: PMIDs per efetch request) per transaction.
     dry_run : bool, optional
         Write nothing and open no run; the summary holds the diffs.
     progress : callable, optional
@@ -70,9 +74,8 @@ def run_now(
         # store removed at the end.
         with tempfile.TemporaryDirectory(prefix="neurostore-dry-run-") as scratch:
             scratch_env = replace(env, files=ScratchFileStore(scratch, env.files))
-            stream = open_source(source, parameters, scratch_env)
-            summary = load(services, source, stream, batch_size=batch_size, dry_run=True,
-                           progress=progress)
+            summary = _load(services, source, parameters, scratch_env, None,
+                            batch_size=batch_size, dry_run=True, progress=progress)
         summary.status = "dry-run"
         return summary
     with services.ingest.hold(source):
@@ -100,7 +103,7 @@ def execute(
     env : Environment
         Folders, file store, HTTP session.
     batch_size : int, optional
-        Studies per transaction.
+        Studies (PubMed: PMIDs per efetch request) per transaction.
     progress : callable, optional
         Called after each batch.
     final_attempt : bool, optional
@@ -120,9 +123,8 @@ def execute(
     ingest = services.ingest
     run = ingest.get_run(SYSTEM, run_id)
     try:
-        stream = open_source(run["source"], run["parameters"], env)
-        summary = load(services, run["source"], stream, run_id=run_id, batch_size=batch_size,
-                       progress=progress)
+        summary = _load(services, run["source"], run["parameters"], env, run_id,
+                        batch_size=batch_size, progress=progress)
     except Exception as error:
         reason = f"{type(error).__name__}: {error}"
         if final_attempt:
@@ -137,3 +139,16 @@ def execute(
              if summary.failed else None)
     ingest.finish_run(run_id, summary.status, error=error)
     return summary
+
+
+def _load(services: Services, source: str, parameters: dict[str, Any], env: Environment,
+          run_id: int | None, *, batch_size: int, dry_run: bool = False,
+          progress: Progress | None = None) -> LoadSummary:
+    """Open ``source`` from a run's parameters and load it (studies, or PubMed's texts)."""
+    if source == "pubmed":
+        client, selection = open_pubmed(parameters, env, batch_size)
+        return load_texts(services, client, selection, run_id=run_id, dry_run=dry_run,
+                          progress=progress)
+    stream = open_source(source, parameters, env)
+    return load(services, source, stream, run_id=run_id, batch_size=batch_size,
+                dry_run=dry_run, progress=progress)

@@ -25,12 +25,16 @@ from ingest.neurovault.client import DEFAULT_BASE_URL, NeuroVaultClient
 from ingest.neurovault.parse import Selection
 from ingest.nimads import load as nimads
 from ingest.nimads.images import FetchProgress, ImageBase, ImageError, ImageFetcher, UrlIndex
+from ingest.pubmed import client as pubmed
+from ingest.pubmed.load import PmidSelection
 from ingest.records import ParseError, Skipped, Study, StudyStream
 from ingest.sleuth import parse as sleuth
 from neurostore.services.registry import Services
 from neurostore.storage import LocalFileStore
 
-SOURCES = ("neuroquery", "neurosynth", "neurovault", "sleuth", "nimads")
+SOURCES = ("neuroquery", "neurosynth", "neurovault", "sleuth", "nimads", "pubmed")
+PUBMED_PARAMETERS = frozenset({"base_url", "pmids", "limit", "refresh", "api_key", "email",
+                               "tool"})
 
 
 class SourceError(ValueError):
@@ -54,6 +58,9 @@ class Environment:
     file_progress : callable or None
         Told of each map a NIMADS import reads (see
         :data:`~ingest.nimads.images.FetchProgress`).
+    ncbi_api_key, ncbi_email : str or None
+        PubMed's identity when a run's parameters give none (from the settings, so that a
+        key is not stored on the runs).
     """
 
     services: Services
@@ -61,6 +68,8 @@ class Environment:
     files: LocalFileStore
     http: PoliteSession | None = None
     file_progress: FetchProgress | None = None
+    ncbi_api_key: str | None = None
+    ncbi_email: str | None = None
 
     def session(self) -> PoliteSession:
         """The HTTP session."""
@@ -84,7 +93,7 @@ def default_parameters(source: str, location: str | None = None) -> dict[str, An
     location : str, optional
         Where the release is read from instead of its public host: a mirror's URL or a
         folder holding the release's files under their public names (NeuroVault: the API's
-        base URL).
+        base URL; PubMed: the E-utilities base URL).
 
     Returns
     -------
@@ -101,6 +110,9 @@ def default_parameters(source: str, location: str | None = None) -> dict[str, An
                 "require_doi": False,
                 "group_level_only": False, "max_collections": None,
                 "max_images_per_collection": None}
+    if source == "pubmed":
+        return {"base_url": location or pubmed.DEFAULT_BASE_URL, "pmids": None, "limit": None,
+                "refresh": False}
     if source in ("sleuth", "nimads"):
         return {}
     raise SourceError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
@@ -130,6 +142,8 @@ def open_source(source: str, parameters: dict[str, Any], env: Environment) -> So
     ParseError
         If a file is unusable as a whole (the Sleuth and NIMADS files are read here).
     """
+    if source == "pubmed":
+        raise SourceError("pubmed fills texts, not studies: open it with open_pubmed")
     p = {**default_parameters(source), **parameters}
     if source in ("neuroquery", "neurosynth"):
         module = neuroquery if source == "neuroquery" else neurosynth
@@ -160,6 +174,54 @@ def open_source(source: str, parameters: dict[str, Any], env: Environment) -> So
                                   strict=not p.get("skip_bad"), images=images)
     except ValueError as error:  # not JSON, or not a studyset
         raise ParseError(f"{studyset.name}: {error}") from error
+
+
+def open_pubmed(parameters: dict[str, Any], env: Environment,
+                batch_size: int) -> tuple[pubmed.PubMedClient, PmidSelection]:
+    """The client and PMID selection of a PubMed run.
+
+    Parameters
+    ----------
+    parameters : dict
+        As stored on the run: ``base_url``, ``pmids`` (only these), ``limit``, ``refresh``
+        (every PMID, not only those never fetched), and ``api_key``, ``email``, ``tool``
+        (NCBI's identity; the environment's key and address by default).
+    env : Environment
+        The HTTP session (it must retry POSTs; by default one at NCBI's polite rate) and
+        the identity from the settings.
+    batch_size : int
+        PMIDs per request and per transaction (at most efetch's 10,000).
+
+    Returns
+    -------
+    tuple of (PubMedClient, PmidSelection)
+
+    Raises
+    ------
+    SourceError
+        For an unknown parameter or a bad value, naming it.
+    """
+    unknown = sorted(set(parameters) - PUBMED_PARAMETERS)
+    if unknown:
+        raise SourceError(f"pubmed: unknown parameters {', '.join(unknown)}; expected"
+                          f" {', '.join(sorted(PUBMED_PARAMETERS))}")
+    p = {**default_parameters("pubmed"), **parameters}
+    try:
+        pmids = None if p["pmids"] is None else tuple(pubmed.check_pmids(p["pmids"]))
+    except (TypeError, ValueError) as error:
+        raise SourceError(f"pubmed: pmids: {error}") from error
+    limit, refresh = p["limit"], p["refresh"]
+    if limit is not None and (type(limit) is not int or limit < 1):
+        raise SourceError(f"pubmed: limit must be a whole number >= 1, not {limit!r}")
+    if not isinstance(refresh, bool):
+        raise SourceError(f"pubmed: refresh must be true or false, not {refresh!r}")
+    if urlsplit(str(p["base_url"])).scheme not in ("http", "https"):
+        raise SourceError(f"pubmed: base_url must be an http(s) URL, not {p['base_url']!r}")
+    client = pubmed.PubMedClient(
+        p["base_url"], session=env.http, api_key=p.get("api_key") or env.ncbi_api_key,
+        email=p.get("email") or env.ncbi_email, tool=p.get("tool") or "neurostore",
+        batch_size=min(batch_size, pubmed.MAX_BATCH_SIZE))
+    return client, PmidSelection(pmids, refresh=refresh, limit=limit)
 
 
 def _image_fetcher(parameters: dict[str, Any], env: Environment) -> ImageFetcher:

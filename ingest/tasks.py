@@ -53,7 +53,8 @@ def _environment() -> Environment:
     # One engine and service set per worker process, from the worker's own settings.
     settings = Settings.from_env()
     services = build_services(make_session_factory(make_engine(database_url(settings))))
-    return Environment(services, settings.data_dir, LocalFileStore(settings.files_dir))
+    return Environment(services, settings.data_dir, LocalFileStore(settings.files_dir),
+                       ncbi_api_key=settings.ncbi_api_key, ncbi_email=settings.ncbi_email)
 
 
 def run_job(env: Environment, run_id: int, *, attempts: int = 0,

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from croniter import croniter
 
-# Sources whose public releases can be ingested on a schedule (files need a person).
-SCHEDULABLE_SOURCES = ("neuroquery", "neurosynth", "neurovault")
+# Sources that can be ingested on a schedule: public releases and services (files need a
+# person).
+SCHEDULABLE_SOURCES = ("neuroquery", "neurosynth", "neurovault", "pubmed")
 
 
 class SettingsError(ValueError):
@@ -77,7 +78,7 @@ class Settings:
     release_locations : dict of str to str
         Where a source's release is read from instead of its public host, from
         ``NEUROSTORE_<SOURCE>_URL``: a mirror's URL or a folder holding the release's files
-        (NeuroVault: the API's base URL).
+        (NeuroVault: the API's base URL; PubMed: the E-utilities base URL).
     read_cache_mb : int
         Memory each API process may keep recently sent study documents in
         (``NEUROSTORE_READ_CACHE_MB``, default 64; 0 turns the cache off).
@@ -85,6 +86,12 @@ class Settings:
         Origins whose browser pages may call the API (``NEUROSTORE_CORS_ORIGINS``, comma
         separated; default ``*``, any: tokens travel in a header, never in cookies; empty
         turns cross-origin access off).
+    ncbi_api_key : str or None
+        NCBI E-utilities API key of the PubMed source (``NCBI_API_KEY``): 10 requests a
+        second instead of 3. Kept out of the runs' stored parameters.
+    ncbi_email : str or None
+        Contact address NCBI may write to about the PubMed source's traffic
+        (``NCBI_EMAIL``).
     """
 
     database_url: str | None = None
@@ -94,6 +101,8 @@ class Settings:
     release_locations: dict[str, str] = field(default_factory=dict)
     read_cache_mb: int = 64
     cors_origins: tuple[str, ...] = ("*",)
+    ncbi_api_key: str | None = None
+    ncbi_email: str | None = None
 
     @property
     def files_dir(self) -> Path:
@@ -120,4 +129,6 @@ class Settings:
                                .split(",") if o.strip()),
             ingest_schedules=schedules_from_env(env),
             release_locations=release_locations_from_env(env),
+            ncbi_api_key=env.get("NCBI_API_KEY", "").strip() or None,
+            ncbi_email=env.get("NCBI_EMAIL", "").strip() or None,
         )

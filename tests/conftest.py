@@ -8,7 +8,8 @@
   app on them (``app``, ``client``, or ``served`` over real HTTP);
 - users (``alice``, ``bob``, ``curator``, ``admin``): each an actor for the services and a
   token for the API (:class:`tests.support.users.Caller`);
-- the recorded NeuroVault API replayed locally (``replay``, ``http_session``, ``nv_client``).
+- the recorded NeuroVault API replayed locally (``replay``, ``http_session``, ``nv_client``),
+  and recorded PubMed efetch answers (``eutils``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from tests.support.users import Caller, make_caller
 
 #: Fixtures shared beyond one package, kept in tests/support rather than imported from
 #: conftest modules.
-pytest_plugins = ["tests.support.studysets"]
+pytest_plugins = ["tests.support.studysets", "tests.support.efetch"]
 
 # The task queue's tables (migration 0004): jobs left by one test must not reach the next.
 QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",

@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from neurostore.schemas.api_responses import PageMeta
+from neurostore.schemas.fields import Identifier
 
 
 class _Parameters(Schema):
@@ -63,6 +64,29 @@ class NimadsParameters(_Parameters):
                        " own folder by default"})
 
 
+def _no_blank_pmids(pmids: list[str | None]) -> None:
+    if None in pmids:
+        raise ValidationError("every item must be a PMID")
+
+
+class PubMedParameters(_Parameters):
+    """PubMed: which base studies' PMIDs to fetch texts of, and NCBI's identity."""
+
+    base_url = fields.Url(schemes={"http", "https"}, require_tld=False, metadata={
+        "description": "the E-utilities server (NCBI's by default)"})
+    pmids = fields.List(Identifier("pmid"), allow_none=True,
+                        validate=validate.And(validate.Length(min=1), _no_blank_pmids),
+                        metadata={"description": "only these PMIDs; by default those PubMed"
+                                                 " has given no text yet"})
+    limit = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1))
+    refresh = fields.Boolean(metadata={
+        "description": "fetch every base study's PMID again, not only the missing ones"})
+    api_key = fields.String(validate=validate.Length(min=1), metadata={
+        "description": "NCBI API key; the worker's NCBI_API_KEY (not stored) by default"})
+    email = fields.Email(metadata={"description": "contact address; NCBI_EMAIL by default"})
+    tool = fields.String(validate=validate.Length(min=1, max=100))
+
+
 #: The options schema of each source.
 PARAMETERS: dict[str, type[Schema]] = {
     "neuroquery": ReleaseParameters,
@@ -70,6 +94,7 @@ PARAMETERS: dict[str, type[Schema]] = {
     "neurovault": NeuroVaultParameters,
     "sleuth": SleuthParameters,
     "nimads": NimadsParameters,
+    "pubmed": PubMedParameters,
 }
 
 

@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, literal, literal_column, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import sessionmaker
@@ -65,8 +76,11 @@ class TextService:
         self._sf = session_factory
         self.policy = policy
 
-    def put(self, actor: Actor, rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    def put(self, actor: Actor, rows: Iterable[Mapping[str, Any]], *,
+            dry_run: bool = False) -> dict[str, int]:
         """Store texts, each ``{base_study, source, kind, text}``, in one transaction.
+
+        With ``dry_run`` the transaction is rolled back: the counts say what it would do.
 
         Returns
         -------
@@ -98,7 +112,10 @@ class TextService:
                 where=StudyText.text.is_distinct_from(stmt.excluded.text),
             ).returning(literal_column("xmax = 0"))
             written = list(uow.session.scalars(stmt))
-            uow.commit()
+            if dry_run:
+                uow.session.rollback()
+            else:
+                uow.commit()
         created = sum(written)
         return {"created": created, "updated": len(written) - created,
                 "unchanged": len(latest) - len(written)}
@@ -116,12 +133,18 @@ class TextService:
 
     def pmids_without(self, source: str, kind: str, *, limit: int | None = None) -> list[str]:
         """PMIDs of active base studies that have no ``kind`` text from ``source``."""
+        return self._pmids(~select(StudyText.base_study_id).where(
+            StudyText.base_study_id == BaseStudy.id,
+            StudyText.source == source, StudyText.kind == kind).exists(), limit)
+
+    def pmids(self, *, limit: int | None = None) -> list[str]:
+        """PMIDs of every active base study that has one."""
+        return self._pmids(true(), limit)
+
+    def _pmids(self, condition: ColumnElement[bool], limit: int | None) -> list[str]:
         stmt = (select(BaseStudy.pmid)
                 .where(BaseStudy.pmid.is_not(None), BaseStudy.deleted_at.is_(None),
-                       BaseStudy.merged_into_id.is_(None),
-                       ~select(StudyText.base_study_id).where(
-                           StudyText.base_study_id == BaseStudy.id,
-                           StudyText.source == source, StudyText.kind == kind).exists())
+                       BaseStudy.merged_into_id.is_(None), condition)
                 .order_by(BaseStudy.pmid).limit(limit))
         with self._sf() as session:
             return list(session.scalars(stmt))

@@ -16,24 +16,10 @@ from ingest.pubmed.client import (
 )
 from ingest.pubmed.parse import Article
 from ingest.records import Skipped
-from tests.support.data import DATA
-from tests.support.efetch import RecordedEfetch
-from tests.support.replay import Fault, ReplayServer, Reply
+from tests.support.efetch import EFETCH, RECORDED
+from tests.support.replay import Fault, Reply
 
-PUBMED = DATA / "pubmed"
-EFETCH = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/efetch.fcgi"
-PMIDS = ["12091962", "9997", "11748933", "11700088", "27797938"]
-
-
-@pytest.fixture
-def eutils() -> Iterator[ReplayServer]:
-    """E-utilities efetch, answering from the recorded responses."""
-    server = ReplayServer(slow_seconds=2.5)
-    server.start()
-    recorded = RecordedEfetch(*(PUBMED / f"efetch_pubmed{n}.xml" for n in (1, 2, 4)))
-    server.on_post(EFETCH, recorded)
-    yield server
-    server.stop()
+PMIDS = RECORDED
 
 
 @pytest.fixture

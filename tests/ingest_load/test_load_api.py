@@ -61,7 +61,11 @@ def test_only_admins(client, alice):
 
 @pytest.mark.parametrize(("body", "field"), [
     ({}, "source"),
-    ({"source": "pubmed"}, "source"),
+    ({"source": "pubmeds"}, "source"),
+    ({"source": "pubmed", "parameters": {"pmids": ["9997", "x"]}}, "parameters.pmids.1"),
+    ({"source": "pubmed", "parameters": {"pmids": [""]}}, "parameters.pmids"),
+    ({"source": "pubmed", "parameters": {"since": 2020}}, "parameters.since"),
+    ({"source": "pubmed", "parameters": {"limit": 0}}, "parameters.limit"),
     ({"source": "sleuth"}, "parameters.paths"),
     ({"source": "sleuth", "parameters": {"paths": []}}, "parameters.paths"),
     ({"source": "neurovault", "parameters": {"collection_ids": ["x"]}},

@@ -76,7 +76,11 @@ def test_background_queues_the_run_with_its_job(invoke, session_factory):
     (("neurovault", "--collection", "abc"), "not a valid integer"),
     (("neurovault", "--base-url", "ftp://x"), "http(s)"),
     (("sleuth", SLEUTH_PARAMS["paths"][0], "--dry-run", "--background"), "cannot run"),
-    (("pubmed",), "No such command"),
+    (("pubmed", "--pmid", "12x"), "invalid PubMed ids"),
+    (("pubmed", "--pmid", "9997", "--refresh"), "always fetched"),
+    (("pubmed", "--since", "2020"), "No such option"),
+    (("pubmed", "--limit", "0"), "not in the range"),
+    (("pubmeds",), "No such command"),
 ])
 def test_bad_arguments_are_usage_errors(invoke, args, message):
     result = invoke(*args)

@@ -128,7 +128,7 @@ def test_missing_file_and_unknown_source_are_clear_errors(services, env):
     (run,) = services.ingest.list_runs(SYSTEM)
     assert run["status"] == "failed" and "does not exist" in run["errors"][-1]["reason"]
     with pytest.raises(SourceError, match="unknown source"):
-        run_now(services, "pubmed", {}, env, dry_run=True)
+        run_now(services, "pubmeds", {}, env, dry_run=True)
 
 
 def test_one_run_per_source_at_a_time(services, env):

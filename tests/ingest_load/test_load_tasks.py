@@ -97,3 +97,32 @@ def test_a_scheduled_tick_queues_the_release_unless_the_source_is_busy(worker_en
     assert run["parameters"]["coordinates"].startswith("https://github.com/neurosynth/")
     assert _job(session_factory).status == "todo"
     assert tasks.scheduled.func(context, timestamp=60, source="neurosynth") is None
+
+
+@pytest.fixture
+def ncbi_email(monkeypatch):
+    """The contact address a worker's settings give PubMed (set before ``worker_env``)."""
+    monkeypatch.setenv("NCBI_EMAIL", "ops@example.org")
+
+
+def test_a_worker_fills_pubmed_texts_with_the_settings_identity(
+        ncbi_email, worker_env, database_url, admin, eutils):
+    for pmid in ("9997", "27797938"):
+        worker_env.services.base_studies.create(admin.actor, {"name": pmid, "pmid": pmid})
+    app = jobs.connected(database_url)
+    run_id = _queue(worker_env, "pubmed", {"base_url": f"{eutils.https_url}/entrez/eutils/"},
+                    app)
+    with app.open():
+        app.run_worker(queues=["ingest"], wait=False, install_signal_handlers=False)
+    run = worker_env.services.ingest.get_run(SYSTEM, run_id)
+    assert (run["status"], run["created"], run["skipped"]) == ("succeeded", 6, 0)
+    assert eutils.forms[0]["email"] == ["ops@example.org"]
+    assert "email" not in run["parameters"]
+
+
+def test_a_scheduled_pubmed_tick_fetches_what_is_missing_from_ncbi(worker_env, database_url):
+    context = SimpleNamespace(app=jobs.connected(database_url))
+    run_id = tasks.scheduled.func(context, timestamp=0, source="pubmed")
+    run = worker_env.services.ingest.get_run(SYSTEM, run_id)
+    assert run["parameters"] == {"base_url": "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/",
+                                 "pmids": None, "limit": None, "refresh": False}

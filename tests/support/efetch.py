@@ -1,11 +1,21 @@
-"""Answer efetch POSTs from recorded PubMed responses, by the ids in the form."""
+"""Answer efetch POSTs from recorded PubMed responses, by the ids in the form; the
+``eutils`` fixture serves them locally (a pytest plugin the root conftest loads)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support.replay import Form, Reply
+import pytest
+
+from tests.support.data import DATA
+from tests.support.replay import Form, ReplayServer, Reply
+
+PUBMED = DATA / "pubmed"
+EFETCH = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/efetch.fcgi"
+#: The PMIDs of the recorded articles, in the order of the recordings.
+RECORDED = ["12091962", "9997", "11748933", "11700088", "27797938"]
 
 _ARTICLE = re.compile(rb"<PubmedArticle>.*?</PubmedArticle>", re.DOTALL)
 _PMID = re.compile(rb"<PMID[^>]*>(\d+)</PMID>")  # an article's own PMID comes first
@@ -39,3 +49,19 @@ class RecordedEfetch:
         found = [self.articles[i] for i in ids if i in self.articles]
         body = b"\n".join([self._head + b"<PubmedArticleSet>", *found, b"</PubmedArticleSet>\n"])
         return Reply(200, {"Content-Type": "text/xml; charset=UTF-8"}, body)
+
+
+def recorded_efetch() -> RecordedEfetch:
+    """The handler answering from every recorded response."""
+    return RecordedEfetch(*(PUBMED / f"efetch_pubmed{n}.xml" for n in (1, 2, 4)))
+
+
+@pytest.fixture
+def eutils() -> Iterator[ReplayServer]:
+    """E-utilities efetch, answering from the recorded responses; its E-utilities base URL
+    is ``eutils.https_url + "/entrez/eutils/"``."""
+    server = ReplayServer(slow_seconds=2.5)
+    server.start()
+    server.on_post(EFETCH, recorded_efetch())
+    yield server
+    server.stop()
