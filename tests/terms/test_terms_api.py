@@ -13,6 +13,9 @@ from scipy import sparse
 
 from analysis.meta import Mask
 from neurostore.services.actors import SYSTEM
+from neurostore.services.nimads import import_studyset
+from tests.support.examples import example, with_sample_sizes
+from tests.support.runs import run_and_read, run_file
 from tests.support.terms import (
     MATRIX,
     METADATA,
@@ -205,3 +208,26 @@ def test_a_base_study_s_features_and_texts(client, services, built):
 def _metadata() -> list[dict[str, str]]:
     with gzip.open(METADATA, "rt", encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_a_meta_analysis_result_lists_its_top_terms(client, services, built, alice):
+    imported = import_studyset(services, alice, example("nimads_studyset.json"),
+                               with_sample_sizes(example("nimads_annotation.json")))
+    snapshot = services.snapshots.create(alice, imported.studyset.id,
+                                         annotation_id=imported.annotation.id,
+                                         include="include")[0]
+    run = run_and_read(services, alice, snapshot, estimator="MKDADensity",
+                       correction={"method": "none"})
+    answer = client.get(f"/api/meta-analyses/{run['id']}/terms?top=5", headers=alice.headers)
+    body = answer.get_json()
+    assert answer.status_code == 200, body
+    assert body["method"] == "correlation" and len(body["terms"]) == 3
+    assert body["source"] == {"meta_analysis": run["id"], "map": body["source"]["map"]}
+    assert body["source"]["map"].startswith("z")
+    z = run_file(client, run["id"], run["results"]["maps"][body["source"]["map"]])
+    again = client.post("/api/decode", json={"meta_analysis": run["id"]},
+                        headers=alice.headers).get_json()
+    uploaded = client.post("/api/decode", data={"image": (io.BytesIO(z), "z.nii.gz")},
+                           content_type="multipart/form-data").get_json()
+    assert again["terms"] == uploaded["terms"] and again["terms"][:3] == body["terms"]
+    assert client.get("/api/meta-analyses/nope/terms").status_code == 404
