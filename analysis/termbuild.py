@@ -162,6 +162,7 @@ def build_term_maps(services: Services, build: dict[str, Any], progress: Progres
     mask = Mask.default()
     activation = ActivationMatrix.build(
         inputs, mask, progress=lambda done, total: progress("activation", done, total))
+    without_coordinates = len(weights.study_ids) - activation.n_studies
     weights = weights.reindex(activation.study_ids)
     indicator = weights.indicator(params["threshold"])
     n_selected = np.diff(indicator.indptr)
@@ -199,8 +200,7 @@ def build_term_maps(services: Services, build: dict[str, Any], progress: Progres
                                        ("terms", ".json"))}
     stored["weights"] = feature_set["file"]
     return {"files": stored, "n_studies": activation.n_studies,
-            "n_studies_without_coordinates": len(weights.study_ids) - activation.n_studies
-            if len(weights.study_ids) > activation.n_studies else 0,
+            "n_studies_without_coordinates": without_coordinates,
             "n_terms": len(listed), "n_terms_built": int(todo.size),
             "min_studies": params["min_studies"], "threshold": params["threshold"],
             "mask": mask.description(), "map": DEFAULT_MAP}

@@ -237,7 +237,9 @@ class TermEngine:
     def decode(self, files: Mapping[str, Path], request: Mapping[str, Any]) -> dict[str, Any]:
         """Continuous decoding of an image, or discrete decoding of a region."""
         build = self._build(files)
-        top = int(request.get("top") or TOP)
+        top = request.get("top", TOP)
+        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 1000:
+            raise SpecInvalid({"top": "expected an integer from 1 to 1000"})
         if request.get("image") is not None:
             return self._correlate(build, nifti_from_bytes(request["image"], "image"), top)
         method = request.get("method") or "neurosynth"

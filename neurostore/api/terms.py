@@ -173,6 +173,8 @@ def _decode_request() -> tuple[dict[str, Any], dict[str, Any] | None]:
     if run is None:
         return body, None
     name = body.pop("map", None)
+    if not isinstance(run, str) or not (name is None or isinstance(name, str)):
+        raise Invalid({"meta_analysis": "expected a run id, and a map name if any"})
     data, name = services().analysis_runs.result_map(actor(), run, name,
                                                        services().terms.files)
     return {**body, "image": data}, {"meta_analysis": run, "map": name}

@@ -16,7 +16,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -367,7 +367,7 @@ class TermService:
         with self._sf() as session:
             found = {r.id: r for r in session.execute(
                 select(BaseStudy.id, BaseStudy.name, BaseStudy.year, BaseStudy.pmid)
-                .where(and_(BaseStudy.id.in_(ids))))}
+                .where(BaseStudy.id.in_(ids)))}
         return [{**s, "name": getattr(found.get(s["id"]), "name", None),
                  "year": getattr(found.get(s["id"]), "year", None),
                  "pmid": getattr(found.get(s["id"]), "pmid", None)} for s in studies]

@@ -140,6 +140,9 @@ def test_decoding_a_region_by_coordinates_with_the_neurosynth_and_brainmap_decod
     ({"coordinates": [0, 0, 0], "method": "magic"}, "method"),
     ({}, "_schema"),
     ({"meta_analysis": "nope"}, None),
+    ({"coordinates": [0, 0, 0], "top": "many"}, "top"),
+    ({"coordinates": [0, 0, 0], "top": 0}, "top"),
+    ({"meta_analysis": 5}, "meta_analysis"),
 ])
 def test_a_bad_decode_request_is_refused_naming_the_field(client, built, body, field):
     answer = client.post("/api/decode", json=body)
@@ -167,6 +170,7 @@ def test_feature_sets_and_builds_are_listed(client, built):
     assert client.get("/api/feature-sets/nothing").status_code == 404
     build = client.get(f"/api/term-builds/{built['id']}").get_json()
     assert build["status"] == "succeeded" and build["feature_set"] == sets[0]["id"]
+    assert build["result"]["n_studies_without_coordinates"] == 0
     kinds = [b["kind"] for b in client.get("/api/term-builds").get_json()["results"]]
     assert kinds == ["term_maps", "features"]
 
