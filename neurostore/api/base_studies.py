@@ -11,7 +11,12 @@ from neurostore.api import http
 from neurostore.api.aggregates import provenance
 from neurostore.api.context import actor, reads, services
 from neurostore.api.studies import shown_as, split_list_args
-from neurostore.schemas.api_queries import BaseStudyListArgs, MergeBody, NestedArgs, WriteArgs
+from neurostore.schemas.api_queries import (
+    BaseStudyArgs,
+    BaseStudyListArgs,
+    MergeBody,
+    WriteArgs,
+)
 from neurostore.schemas.api_responses import BaseStudyOut, BaseStudyPage, DeletedOut, RevisionOut
 from neurostore.schemas.studies import BaseStudySchema
 from neurostore.services.errors import Invalid
@@ -41,8 +46,14 @@ def list_base_studies(args: dict[str, Any]) -> Response:
     return http.page(fetch)
 
 
-def _show(id: str, nested: bool, status: int = 200, *, location: bool = False) -> Response:
+def _show(id: str, nested: bool, status: int = 200, *, location: bool = False,
+          features: dict[str, Any] | None = None) -> Response:
     state = reads().base_study(actor(), id, nested=nested)
+    if features and features.get("feature_display"):
+        found = services().terms.study_features(
+            actor(), state["id"], feature_set=features["feature_display"],
+            top=features["feature_count"], field="feature_display")
+        state = {**state, "features": {found["name"]: found["terms"]}}
     return http.respond(state, status, version=state["version"],
                         location=url_for("base-studies.base_study", id=state["id"])
                         if location else None)
@@ -61,12 +72,12 @@ def create_base_study(args: dict[str, Any]) -> Response:
 
 
 @blp.route("/<id>", methods=["GET"], endpoint="base_study")
-@blp.arguments(NestedArgs, location="query", error_status_code=400)
+@blp.arguments(BaseStudyArgs, location="query", error_status_code=400)
 @blp.response(200, BaseStudyOut)
 def get_base_study(args: dict[str, Any], id: str) -> Response:
     """One publication (a merged id answers with the survivor); `nested=true` summarises
-    its versions."""
-    return _show(id, args.get("nested", False))
+    its versions; `feature_display=SET` adds its heaviest terms in a feature set."""
+    return _show(id, args.get("nested", False), features=args)
 
 
 def _edit(id: str, args: dict[str, Any], body: Any) -> Response:

@@ -121,6 +121,17 @@ class NestedArgs(Schema):
     nested = _flag("embed related objects instead of listing their ids")
 
 
+class BaseStudyArgs(NestedArgs):
+    """``feature_display`` adds a publication's heaviest terms in a feature set."""
+
+    feature_display = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "a feature set (id, 8+ character id prefix, or name): the response "
+                       "gains `features`, the study's heaviest terms in it (NeuroStore's "
+                       "`feature_display`)"})
+    feature_count = fields.Integer(load_default=20, validate=validate.Range(min=1, max=500),
+                                   metadata={"description": "how many terms `features` lists"})
+
+
 class StudyListArgs(ListArgs, NestedArgs):
     """Search and filters of the study and base-study lists."""
 

@@ -171,6 +171,9 @@ class BaseStudyOut(PublicationOut):
 
     merged_into = _text()
     versions = _ids_or_objects("study ids, or study summaries with nested=true")
+    features = fields.Dict(metadata={
+        "description": "with feature_display: {feature set name: [{term, weight}], heaviest "
+                       "first}"})
 
 
 class StudysetOut(PublicationOut):

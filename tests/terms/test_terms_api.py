@@ -201,6 +201,17 @@ def test_a_base_study_s_features_and_texts(client, services, built):
     heaviest = [terms[i] for i in np.argsort(-released, kind="stable")[:3] if released[i] > 0]
     assert [t["term"] for t in found["terms"]] == heaviest
     assert client.get("/api/base-studies/nope/features").status_code == 404
+    inline = client.get(f"/api/base-studies/{study['id']}?feature_display="
+                        f"{built['feature_set'][:12]}&feature_count=3")
+    assert inline.status_code == 200
+    (name, listed), = inline.get_json()["features"].items()
+    assert listed == found["terms"] and name == client.get(
+        f"/api/feature-sets/{built['feature_set']}").get_json()["name"]
+    assert "features" not in client.get(f"/api/base-studies/{study['id']}").get_json()
+    unknown = client.get(f"/api/base-studies/{study['id']}?feature_display=nosuchset")
+    assert unknown.status_code == 422 and "feature_display" in unknown.get_json()["errors"]
+    assert client.get(f"/api/base-studies/{study['id']}?feature_display=x&feature_count=0"
+                      ).status_code == 400
     services.texts.put(SYSTEM, [{"base_study": study["id"], "source": "pubmed",
                                  "kind": "abstract", "text": "An abstract."}])
     texts = client.get(f"/api/base-studies/{study['id']}/texts").get_json()["results"]

@@ -5,6 +5,9 @@ correlates the input with each term's ``z_desc-association`` map. Its maps must 
 ours within a relative 1e-6, and its r within 1e-6.
 """
 
+import mmap
+import os
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -87,3 +90,32 @@ def test_maps_of_the_wrong_size_are_refused():
     matrix = TermMapMatrix.from_maps(["a"], [np.arange(4.0)], 4)
     with pytest.raises(TermsInputError, match="expected 4 voxels"):
         matrix.correlate(np.ones(5))
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(not hasattr(mmap, "MADV_DONTNEED") or not os.path.exists("/proc/self"),
+                    reason="needs madvise(MADV_DONTNEED) and /proc (Linux)")
+def test_a_mapped_matrix_does_not_stay_resident(tmp_path):
+    """Decoding streams a mapped matrix: 400 MB of term maps leave the process's resident
+    memory as they are read, and the correlations equal those of the matrix in memory."""
+    rng = np.random.default_rng(0)
+    n_terms, n_voxels = 500, 200_000
+    out = np.lib.format.open_memmap(tmp_path / "standardised.npy", mode="w+",
+                                    dtype=np.float32, shape=(n_terms, n_voxels))
+    for start in range(0, n_terms, 50):
+        out[start:start + 50] = rng.standard_normal((50, n_voxels), dtype=np.float32)
+    out.flush()
+    del out
+    (tmp_path / "terms.txt").write_text("".join(f"t{i}\n" for i in range(n_terms)))
+    values = rng.standard_normal(n_voxels)
+    loaded = TermMapMatrix.load(tmp_path)
+    before = _resident_mb()
+    r = loaded.correlate(values)
+    grown = _resident_mb() - before
+    assert grown < 150, f"decoding left {grown:.0f} MB of a 400 MB matrix resident"
+    in_memory = TermMapMatrix(loaded.terms, np.load(tmp_path / "standardised.npy"))
+    np.testing.assert_allclose(r, in_memory.correlate(values), rtol=1e-6, atol=1e-7)
