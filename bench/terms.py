@@ -5,8 +5,9 @@ Prints, for the NeuroQuery release by default (13,459 studies, 7,547 keyword ter
 term selecting at least ``--min-studies`` studies (time, peak memory); (c) one term and
 one boolean expression on demand; (d) continuous decoding of a map against every term
 map, and against ``--decode-terms`` maps (the term maps repeated, saved to a temporary
-file and memory-mapped by a fresh process, as the API does: latency and peak resident memory); (e) NiMARE's ``MKDAChi2`` (+ FDR) for ``--nimare-terms`` terms on the
-same data, in a child process, and the ratio to our time per term.
+file and memory-mapped by a fresh process, as the API does: latency and peak resident
+memory); (e) NiMARE's ``MKDAChi2`` (+ FDR) for ``--nimare-terms`` terms on the same data,
+in a child process, and the ratio to our time per term.
 
 With ``--text-model`` (``--skip-mkda`` leaves out (a)-(e)), NeuroQuery's text-to-brain
 model: (f) the tf-idf of the release's counts, and ``vectorize_texts`` on every title;
