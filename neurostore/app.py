@@ -1,4 +1,4 @@
-"""The Flask application factory of the HTTP API."""
+"""The Flask application factory: the HTTP API and the web pages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_cors import CORS
 
+from neurostore import web
 from neurostore.api import (
     annotation_analyses,
     annotations,
@@ -82,7 +83,7 @@ def _refuse_unknown_parameters() -> Any:
     if len(request.path) + len(request.query_string) > MAX_URL_BYTES:
         return errors.problem(414, "URI Too Long",
                               f"the URL is longer than {MAX_URL_BYTES} bytes")
-    if not request.args or request.endpoint is None:
+    if not request.args or request.endpoint is None or not request.path.startswith("/api"):
         return None
     unknown = sorted(set(request.args) - _query_parameters(
         current_app.view_functions.get(request.endpoint)))
@@ -99,7 +100,7 @@ def _refuse_unknown_parameters() -> Any:
     return None
 
 
-def _refuse_nul() -> Any:
+def _refuse_nul() -> Any:  # on pages as on the API
     # PostgreSQL text cannot hold NUL: refuse it in the path or query before any lookup.
     if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
         return errors.problem(400, "Bad Request", "NUL characters are not allowed in URLs")
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         # The file store of these settings, not of the environment's.
         services = build_services(make_session_factory(engine),
                                   files=LocalFileStore(settings.files_dir))
-    app = Flask("neurostore")
+    app = Flask("neurostore", template_folder="web/templates", static_folder="web/static")
     app.config.update(
         API_TITLE="NeuroStore",
         API_VERSION="1.0",
@@ -154,7 +155,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     meta_analyses.document_run_body(api, services.analysis_runs.spec_schemas())
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
-    errors.register(app)
+    errors.register(app, page=web.error_page)
+    web.register(app, settings)
     app.before_request(_refuse_nul)
     app.before_request(_refuse_unknown_parameters)
     if settings.cors_origins:

@@ -31,6 +31,15 @@ def _count(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (true or false), not {raw!r}")
+
+
 def schedules_from_env(env: Mapping[str, str]) -> dict[str, str]:
     """The cron expression of each source with ``NEUROSTORE_SCHEDULE_<SOURCE>`` set."""
     return {
@@ -92,6 +101,13 @@ class Settings:
     ncbi_email : str or None
         Contact address NCBI may write to about the PubMed source's traffic
         (``NCBI_EMAIL``).
+    secret_key : str or None
+        Key that signs the web pages' session cookies (``NEUROSTORE_SECRET_KEY``); when
+        unset, one is made on first use and kept in ``data_dir/secret_key``, so every
+        process on that folder shares it.
+    secure_cookies : bool
+        Send session cookies over HTTPS only (``NEUROSTORE_SECURE_COOKIES=1``; set it
+        wherever the site is served over HTTPS).
     """
 
     database_url: str | None = None
@@ -103,6 +119,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     ncbi_api_key: str | None = None
     ncbi_email: str | None = None
+    secret_key: str | None = None
+    secure_cookies: bool = False
 
     @property
     def files_dir(self) -> Path:
@@ -131,4 +149,6 @@ class Settings:
             release_locations=release_locations_from_env(env),
             ncbi_api_key=env.get("NCBI_API_KEY", "").strip() or None,
             ncbi_email=env.get("NCBI_EMAIL", "").strip() or None,
+            secret_key=env.get("NEUROSTORE_SECRET_KEY", "").strip() or None,
+            secure_cookies=_flag(env, "NEUROSTORE_SECURE_COOKIES"),
         )

@@ -40,7 +40,7 @@ from tests.support.users import Caller, make_caller
 
 #: Fixtures shared beyond one package, kept in tests/support rather than imported from
 #: conftest modules.
-pytest_plugins = ["tests.support.studysets", "tests.support.efetch"]
+pytest_plugins = ["tests.support.studysets", "tests.support.efetch", "tests.support.browser"]
 
 # The task queue's tables (migration 0004): jobs left by one test must not reach the next.
 QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",
@@ -92,7 +92,8 @@ def services(session_factory, files: LocalFileStore) -> Services:
 @pytest.fixture
 def app(services: Services) -> Flask:
     """The API app with a small request size limit (so 413 is cheap to test)."""
-    return create_app(Settings(max_content_length=2 * 1024 * 1024), services=services)
+    return create_app(Settings(max_content_length=2 * 1024 * 1024, secret_key="tests"),
+                      services=services)
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ def nv_client(replay: ReplayServer, http_session: PoliteSession) -> NeuroVaultCl
 def served(services):
     """The API on the test's ``services``, served over HTTP on a free loopback port (for
     clients that make real requests: neurostore-sdk, NiMARE); its base URL."""
-    app = create_app(Settings(), services=services)
+    app = create_app(Settings(secret_key="tests"), services=services)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

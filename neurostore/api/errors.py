@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, current_app, has_request_context, json, request
 from psycopg.errors import CheckViolation
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -21,6 +21,8 @@ from neurostore.services.errors import (
 )
 
 PROBLEM_TYPE = "application/problem+json"
+#: Extension key of the function that renders an error as a page, for paths outside /api.
+ERROR_PAGE = "neurostore.error_page"
 LOG = logging.getLogger(__name__)
 
 # status, type slug, title of each domain error.
@@ -57,6 +59,9 @@ def problem(
     }
     if errors:
         body["errors"] = errors
+    page = current_app.extensions.get(ERROR_PAGE) if has_request_context() else None
+    if page is not None and not request.path.startswith("/api"):
+        return current_app.make_response(page(status, title, body["detail"], errors or {}))
     body.update(extra)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_TYPE)
     response.headers.update(headers or {})
@@ -149,8 +154,11 @@ def from_unexpected(exc: Exception) -> Response:
     return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
 
 
-def register(app: Flask) -> None:
-    """Install the handlers on ``app`` (after flask-smorest, so these win)."""
+def register(app: Flask, *, page: Any = None) -> None:
+    """Install the handlers on ``app`` (after flask-smorest, so these win); ``page(status,
+    title, detail, errors)`` renders the errors of paths outside ``/api`` for a browser."""
+    if page is not None:
+        app.extensions[ERROR_PAGE] = page
     app.register_error_handler(ServiceError, from_service_error)
     app.register_error_handler(HTTPException, from_http_exception)
     app.register_error_handler(DataError, from_data_error)

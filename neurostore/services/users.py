@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -229,6 +230,38 @@ class UserService:
                 .values(revoked_at=dt.datetime.now(dt.UTC))
             )
 
+    def sign_in(self, token: str) -> tuple[Actor, str]:
+        """Check a token for a web sign-in: its actor and the token's id (which the session
+        keeps, so that revoking the token signs the browser out).
+
+        Raises
+        ------
+        Unauthenticated
+            For an unknown, revoked or expired token.
+        """
+        return self._live(ApiToken.token_hash == hash_token(token))
+
+    def session_actor(self, token_id: str) -> Actor:
+        """The actor of a signed-in session, while its token stays live.
+
+        Raises
+        ------
+        Unauthenticated
+            When the token was revoked, has expired or is gone.
+        """
+        return self._live(ApiToken.id == token_id)[0]
+
+    def _live(self, which: Any) -> tuple[Actor, str]:
+        now = dt.datetime.now(dt.UTC)
+        with UnitOfWork(self._sf) as uow:
+            row = uow.session.execute(
+                select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, User.id, User.role)
+                .join(User, User.id == ApiToken.user_id).where(which)
+            ).first()
+        if row is None or row[1] is not None or (row[2] is not None and row[2] <= now):
+            raise Unauthenticated("the token is unknown, revoked or expired")
+        return Actor(id=row[3], role=row[4]), row[0]
+
     def authenticate(self, token: str | None) -> Actor:
         """Return the actor a bearer token stands for, or anonymous for no token.
 
@@ -239,13 +272,4 @@ class UserService:
         """
         if token is None:
             return ANONYMOUS
-        now = dt.datetime.now(dt.UTC)
-        with UnitOfWork(self._sf) as uow:
-            row = uow.session.execute(
-                select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, User.id, User.role)
-                .join(User, User.id == ApiToken.user_id)
-                .where(ApiToken.token_hash == hash_token(token))
-            ).first()
-            if row is None or row[1] is not None or (row[2] is not None and row[2] <= now):
-                raise Unauthenticated("the token is unknown, revoked or expired")
-            return Actor(id=row[3], role=row[4])
+        return self.sign_in(token)[0]

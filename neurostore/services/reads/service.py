@@ -45,6 +45,7 @@ from neurostore.services.reads.studies import (
     list_base_studies,
     list_studies,
     study_summaries,
+    version_counts,
     visible_study_ids,
 )
 from neurostore.services.studies import StudyService
@@ -127,6 +128,11 @@ class ReadService:
             if nested:
                 self._expand_versions(uow, [state])
             return state
+
+    def version_counts(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Source, peak count and image count of study versions (ids a read returned)."""
+        with UnitOfWork(self._sf) as uow:
+            return version_counts(uow.session, ids)
 
     @staticmethod
     def _expand_versions(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:

@@ -297,3 +297,20 @@ def visible_study_ids(session: Session, actor: Actor, ids: list[str]) -> set[str
     wanted = bindparam("ids", list(ids), type_=ARRAY(String))
     return set(session.execute(select(t.c.id).where(t.c.id == any_(wanted), visible(t, actor)))
                .scalars())
+
+
+def version_counts(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Source, peak count and image count of each study version in ``ids``."""
+    points = (select(Point.study_id, func.count().label("n")).where(Point.study_id.in_(ids))
+              .group_by(Point.study_id).subquery())
+    images = (select(Analysis.study_id, func.count().label("n"))
+              .join(Image, Image.analysis_id == Analysis.id).where(Analysis.study_id.in_(ids))
+              .group_by(Analysis.study_id).subquery())
+    rows = session.execute(
+        select(Study.id, Study.source, func.coalesce(points.c.n, 0),
+               func.coalesce(images.c.n, 0))
+        .outerjoin(points, points.c.study_id == Study.id)
+        .outerjoin(images, images.c.study_id == Study.id)
+        .where(Study.id.in_(ids)))
+    return {id_: {"source": source, "n_points": n_points, "n_images": n_images}
+            for id_, source, n_points, n_images in rows}
