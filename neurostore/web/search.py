@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from marshmallow import ValidationError
 
+from neurostore.api.context import reads
 from neurostore.api.errors import field_errors
 from neurostore.api.studies import shown_as, split_list_args
 from neurostore.schemas.api_queries import SPACES, StudyListArgs
 from neurostore.services.reads.studies import StudyFilters
-from neurostore.api.context import reads
 from neurostore.web.context import protect, web_actor
 
 blp = Blueprint("web-search", __name__)
