@@ -15,6 +15,7 @@ from rich.table import Table
 from analysis.demo import DemoSummary, run_demo_meta_analysis
 from cli.demo_api import running_api, show_requests
 from cli.runtime import Runtime, pass_runtime
+from cli.users import signin_url
 from ingest.demo import ingest_bundled_sample
 from neurostore import migrate
 from neurostore.services.actors import Actor
@@ -92,6 +93,12 @@ def demo(rt: Runtime, keep_serving: bool, port: int, n_iters: int) -> None:
                 include="include", n_iters=n_iters,
             )
         _print_meta_analysis(console, summary)
+        link = signin_url(rt, DEMO_USER, base, next_path=f"/meta-analyses/{summary.run_id}")
+        console.print(f"[bold]web[/] {base}/  signed in as the demo curator: {link}",
+                      soft_wrap=True)
+        if not keep_serving:
+            console.print("  (the demo stops serving now: `./dev demo --serve --port 8000` "
+                          "keeps the pages and the API up)")
         if keep_serving:
             console.print(f"serving on {base}/api until Ctrl-C")
             with contextlib.suppress(KeyboardInterrupt):

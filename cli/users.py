@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import click
 
 from cli.runtime import Runtime, fail, pass_runtime
@@ -30,6 +32,38 @@ def create_user(rt: Runtime, name: str, external_id: str | None, email: str | No
     except ServiceError as exc:
         raise fail(exc) from exc
     click.echo(f"created user {user['id']} ({user['name']}, {user['role']})")
+
+
+@users.command("signin-link")
+@click.argument("user")
+@click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
+              help="Address the web pages are served at.")
+@click.option("--expires-in-days", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--next", "next_path", default="/", show_default=True,
+              help="Page to open once signed in (a path on the site).")
+@pass_runtime
+def signin_link(rt: Runtime, user: str, base_url: str, expires_in_days: int,
+                next_path: str) -> None:
+    """Print a link that signs USER (id or external id) in to the web pages.
+
+    The link carries a new token that expires (revoke it with ``tokens revoke``); give it
+    to that user only.
+    """
+    try:
+        click.echo(signin_url(rt, user, base_url, expires_in_days=expires_in_days,
+                              next_path=next_path))
+    except ServiceError as exc:
+        raise fail(exc) from exc
+
+
+def signin_url(rt: Runtime, user: str, base_url: str, *, expires_in_days: int = 1,
+               next_path: str = "/") -> str:
+    """A sign-in link for ``user``: a new, expiring token named "sign-in link"."""
+    found = rt.services.users.find(user)
+    issued = rt.services.users.issue_token(Actor.system(), found["id"], name="sign-in link",
+                                           expires_in_days=expires_in_days)
+    query = urlencode({"token": issued.token, "next": next_path})
+    return f"{base_url.rstrip('/')}/signin/link?{query}"
 
 
 @click.group()

@@ -81,6 +81,8 @@ def test_demo_runs_end_to_end(run):
     assert "412" in result.output
     assert "ingestion runs" in result.output
     assert "succeeded in" in result.output and "clusters" in result.output
+    assert "/signin/link?token=" in result.output
+    assert "signed in as the demo curator" in result.output
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

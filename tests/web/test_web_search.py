@@ -8,6 +8,11 @@ bad field; sign-in with a token, sign-out, and a revoked token signing the brows
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import requests
 from selenium.webdriver.common.by import By
@@ -15,6 +20,8 @@ from selenium.webdriver.common.by import By
 from ingest.demo import ingest_bundled_sample
 from neurostore.services.actors import Actor
 from tests.support.browser import sign_in, submit
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -123,3 +130,21 @@ def test_a_sign_in_link_signs_in_and_leaves_the_address_bar(browser, site, servi
     assert "unknown, revoked or expired" in browser.find_element(By.ID, "signin-error").text
     browser.get(f"{site}/signin/link?token={issued.token}&next=https://evil.example/")
     assert browser.current_url.startswith(site)
+
+
+def test_the_signin_link_command_opens_a_signed_in_page(browser, site, database_url,
+                                                        tmp_path, alice):
+    env = {**os.environ, "DATABASE_URL": database_url, "NEUROSTORE_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, "manage.py", "users", "signin-link", alice.id, "--base-url",
+               site, "--next", "/search?search=memory"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.strip()
+    assert link.startswith(f"{site}/signin/link?token=")
+    browser.get(link)
+    assert "Signed in as" in browser.find_element(By.CSS_SELECTOR, "header .account").text
+    assert browser.current_url == f"{site}/search?search=memory"
+    unknown = subprocess.run([*command[:4], "nobody"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=120, env=env)
+    assert unknown.returncode == 1 and "nobody" in unknown.stderr + unknown.stdout
