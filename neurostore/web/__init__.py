@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFProtect
 
 from neurostore.config import Settings
@@ -51,6 +52,19 @@ def error_page(status: int, title: str, detail: str, errors: dict[str, Any]) -> 
                            errors=errors), status
 
 
+def _start_clock() -> None:
+    g.page_started = time.perf_counter()
+
+
+def _server_timing(response: Response) -> Response:
+    """Say how long a page took on the server (``Server-Timing: app;dur=MS``): a browser's
+    developer tools and ``bench/web.py`` read it."""
+    if "page_started" in g and not request.path.startswith(API_PREFIX):
+        spent = 1e3 * (time.perf_counter() - g.page_started)
+        response.headers["Server-Timing"] = f"app;dur={spent:.1f}"
+    return response
+
+
 def register(app: Flask, settings: Settings) -> None:
     """Add the pages, sessions and CSRF protection to the API's application."""
     app.config.update(
@@ -65,5 +79,7 @@ def register(app: Flask, settings: Settings) -> None:
     )
     CSRFProtect(app)
     app.context_processor(template_globals)
+    app.before_request(_start_clock)
+    app.after_request(_server_timing)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
