@@ -148,6 +148,18 @@ def load(services: Services, data: Path, wanted: int) -> None:
     print(f"\nloaded {done} studies in {elapsed:.0f} s ({done / elapsed:.0f} studies/s)")
 
 
+def open_store(data_dir: Path | None, database: str) -> tuple[Path, str, Any, Services]:
+    """The embedded store ``database`` under ``data_dir`` (a new temporary folder when
+    None), migrated: its folder, URL, engine and services."""
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix=f"{database}-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.chmod(0o755)  # the embedded server may run as its own user
+    url = embedded_database_url(data_dir, database=database)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    return data_dir, url, engine, build_services(make_session_factory(engine))
+
+
 # measuring ------------------------------------------------------------------------------
 def free_port() -> int:
     """A TCP port nobody listens on (so we never measure someone else's server)."""
@@ -318,13 +330,7 @@ def main() -> None:
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args()
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="neurostore-bench-"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o755)  # the embedded server may run as its own user
-    url = embedded_database_url(data_dir, database="neurostore_bench")
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    services = build_services(make_session_factory(engine))
+    data_dir, url, engine, services = open_store(args.data_dir, "neurostore_bench")
     with engine.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM studies")).scalar_one()
     if have < args.studies:

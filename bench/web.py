@@ -31,20 +31,16 @@ sys.path[0] = str(ROOT)
 import argparse  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 
 import requests  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from bench.api import SEARCHES, free_port, serve  # noqa: E402
-from neurostore import migrate  # noqa: E402
-from neurostore.db import make_engine, make_session_factory  # noqa: E402
-from neurostore.embedded import embedded_database_url  # noqa: E402
+from bench.api import SEARCHES, free_port, open_store, serve  # noqa: E402
 from neurostore.models import BaseStudy, Point, Study  # noqa: E402
 from neurostore.services.actors import SYSTEM  # noqa: E402
-from neurostore.services.registry import Services, build_services  # noqa: E402
+from neurostore.services.registry import Services  # noqa: E402
 
 RELEASES = {
     "neuroquery": "neuroquery/data-neuroquery_version-1",
@@ -141,13 +137,7 @@ def main() -> None:
     for binary in (CHROMIUM, CHROMEDRIVER):
         if not os.access(binary, os.X_OK):
             raise SystemExit(f"{binary} is missing: apt-get install chromium chromium-driver")
-    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="neurostore-web-bench-"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    data_dir.chmod(0o755)  # the embedded server may run as its own user
-    url = embedded_database_url(data_dir, database="neurostore_web_bench")
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    services = build_services(make_session_factory(engine))
+    data_dir, url, engine, services = open_store(args.data_dir, "neurostore_web_bench")
     with engine.connect() as conn:
         have = conn.execute(text("SELECT count(*) FROM base_studies")).scalar_one()
     if have < 10_000:

@@ -45,15 +45,28 @@ def build_subset(services: Services, data_dir: Path) -> dict[str, Any]:
     env = Environment(services=services, data_dir=data_dir, files=services.terms.files)
     run_now(services, "neurosynth", {"coordinates": str(COORDINATES),
                                      "metadata": str(METADATA)}, env)
-    files = services.terms.files
-    stored = {"matrix": files.put_file(MATRIX, ".npz"), "ids": files.put_file(METADATA, ".tsv.gz"),
-              "vocabulary": files.put_file(VOCABULARY, ".txt")}
-    features = services.terms.request(SYSTEM, "features", {
-        "name": "ns-subset", "from": "matrix", "files": stored, "weighting": "none"})
-    termbuild.execute(services, features["id"])
+    import_matrix(services, "ns-subset", MATRIX, VOCABULARY)
     maps = services.terms.request(SYSTEM, "term_maps", {"min_studies": MIN_STUDIES})
     termbuild.execute(services, maps["id"])
     return services.terms.get_build(SYSTEM, maps["id"])
+
+
+def import_matrix(services: Services, name: str, matrix: Path, vocabulary: Path) -> str:
+    """Import a studies x terms matrix over the subset's studies (rows in its metadata's
+    order) as feature set ``name``, weights as given, the way the worker does; its id."""
+    files = services.terms.files
+    stored = {"matrix": files.put_file(matrix, ".npz"),
+              "ids": files.put_file(METADATA, ".tsv.gz"),
+              "vocabulary": files.put_file(vocabulary, ".txt")}
+    build = services.terms.request(SYSTEM, "features", {
+        "name": name, "from": "matrix", "files": stored, "weighting": "none"})
+    termbuild.execute(services, build["id"])
+    return services.terms.get_build(SYSTEM, build["id"])["result"]["feature_set"]
+
+
+def metadata_ids() -> list[str]:
+    """The subset's study ids (PMIDs), in its metadata's order."""
+    return [row["id"] for row in _rows(METADATA)]
 
 
 def term_selection(term: str, threshold: float = 0.001) -> list[str]:

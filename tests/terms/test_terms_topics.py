@@ -20,7 +20,7 @@ from analysis import termbuild
 from analysis.meta import Mask
 from neurostore.services.actors import SYSTEM
 from tests.support.data import DATA
-from tests.support.terms import METADATA, _rows, build_subset, reference_maps
+from tests.support.terms import build_subset, import_matrix, metadata_ids, reference_maps
 
 TOPICS = DATA / "neurosynth" / "vocab-LDA50_vocabulary.txt"
 THRESHOLD = 0.05
@@ -29,18 +29,12 @@ THRESHOLD = 0.05
 @pytest.fixture
 def topics(services, tmp_path):
     build_subset(services, tmp_path / "var")
-    ids = [row["id"] for row in _rows(METADATA)]
+    ids = metadata_ids()
     names = TOPICS.read_text().splitlines()
     weights = np.random.default_rng(7).dirichlet(np.full(len(names), 0.1), size=len(ids))
     path = tmp_path / "topics.npz"
     sparse.save_npz(path, sparse.csr_matrix(weights))
-    files = services.terms.files
-    stored = {"matrix": files.put_file(path, ".npz"), "ids": files.put_file(METADATA, ".tsv.gz"),
-              "vocabulary": files.put_file(TOPICS, ".txt")}
-    features = services.terms.request(SYSTEM, "features", {
-        "name": "lda50", "from": "matrix", "files": stored, "weighting": "none"})
-    termbuild.execute(services, features["id"])
-    feature_set = services.terms.get_build(SYSTEM, features["id"])["result"]["feature_set"]
+    feature_set = import_matrix(services, "lda50", path, TOPICS)
     maps = services.terms.request(SYSTEM, "term_maps", {
         "feature_set": feature_set, "min_studies": 3, "threshold": THRESHOLD})
     termbuild.execute(services, maps["id"])
