@@ -1,0 +1,55 @@
+"""Every page, checked in the real browser for what any page must do: one h1, a label
+for every form control, no request to another site, nothing wider than a phone's screen,
+and a link to the API call that returns the same data."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from ingest.demo import ingest_bundled_sample
+from tests.support.browser import sign_in
+
+UNLABELLED = """
+return Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(e => e.type !== 'hidden' && e.type !== 'submit' && e.type !== 'button')
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+               && !e.getAttribute('aria-labelledby'))
+  .map(e => e.outerHTML.slice(0, 120));
+"""
+FOREIGN = """
+return performance.getEntriesByType('resource').map(r => r.name)
+  .filter(u => !u.startsWith(location.origin));
+"""
+OVERFLOW = "return document.documentElement.scrollWidth - window.innerWidth;"
+
+
+@pytest.fixture
+def pages(services, tmp_path, alice) -> list[str]:
+    """Paths of the pages to check, on the bundled sample."""
+    ingest_bundled_sample(services, tmp_path)
+    return ["/", "/search?search=memory", "/search?x=-40&y=20&z=30&radius=15", "/signin"]
+
+
+def test_every_page_is_accessible_self_contained_and_fits_a_phone(browser, site, pages,
+                                                                  alice):
+    sign_in(browser, site, alice.token)
+    problems = []
+    for width in (1280, 375):
+        browser.set_window_size(width, 900)
+        for path in pages:
+            browser.get(site + path)
+            where = f"{path} at {width}px"
+            if len(browser.find_elements(By.TAG_NAME, "h1")) != 1:
+                problems.append(f"{where}: not exactly one h1")
+            for control in browser.execute_script(UNLABELLED):
+                problems.append(f"{where}: no label for {control}")
+            for url in browser.execute_script(FOREIGN):
+                problems.append(f"{where}: request to another site: {url}")
+            if browser.execute_script(OVERFLOW) > 1:
+                problems.append(f"{where}: wider than the window")
+            if path != "/signin" and not browser.find_elements(By.CSS_SELECTOR,
+                                                               "p.api a[href^='/api/']"):
+                problems.append(f"{where}: no link to the API")
+    browser.set_window_size(1280, 900)
+    assert not problems, "\n".join(problems)
