@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
+from wtforms.validators import ValidationError
 
 from neurostore.api.context import services
 from neurostore.services.actors import ANONYMOUS, Actor
@@ -57,7 +58,7 @@ def protect() -> Any:
         try:
             validate_csrf(request.form.get("csrf_token")
                           or request.headers.get("X-CSRFToken"))
-        except Exception as exc:  # flask-wtf raises ValidationError for every reason
+        except ValidationError as exc:
             raise CSRFError("the form has expired or did not come from this site: "
                             "reload the page and send it again") from exc
     return None
