@@ -14,7 +14,7 @@ COMMON = {"created_at", "updated_at", "version"}
 PAIRS = [
     (studies.StudySchema, out.StudyOut,
      COMMON | {"has_coordinates", "has_images", "parent", "studysets", "user"}),
-    (studies.BaseStudySchema, out.BaseStudyOut, COMMON | {"merged_into", "versions"}),
+    (studies.BaseStudySchema, out.BaseStudyOut, COMMON | {"merged_into", "versions", "features"}),
     (studies.AnalysisSchema, out.AnalysisOut, {"order", "point_count", "study"}),
     (studies.ImageSchema, out.ImageOut, {"analysis", "order", "study"}),
     (studies.ConditionSchema, out.ConditionOut, set()),
