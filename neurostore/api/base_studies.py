@@ -52,7 +52,7 @@ def _show(id: str, nested: bool, status: int = 200, *, location: bool = False,
     if features and features.get("feature_display"):
         found = services().terms.study_features(
             actor(), state["id"], feature_set=features["feature_display"],
-            top=features["feature_count"], field="feature_display")
+            top=features["feature_count"])
         state = {**state, "features": {found["name"]: found["terms"]}}
     return http.respond(state, status, version=state["version"],
                         location=url_for("base-studies.base_study", id=state["id"])

@@ -174,6 +174,7 @@ class StudyFeaturesOut(Schema):
 
     base_study = fields.String(required=True)
     feature_set = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "the feature set's name"})
     terms = fields.List(fields.Dict(), required=True, metadata={
         "description": "term and weight, heaviest first; empty when the feature set does "
                        "not hold the study"})

@@ -341,13 +341,9 @@ class TermService:
         return {"build": build["id"], "feature_set": build["feature_set"], **answer}
 
     def study_features(self, actor: Actor, base_study_id: str, *,
-                       feature_set: str | None = None, top: int = 20,
-                       field: str | None = None) -> dict[str, Any]:
-        """A base study's heaviest terms in a feature set (the newest by default).
-
-        An unknown feature set is a :class:`NotFound`, or, when ``field`` names the request
-        field that chose it, an :class:`Invalid` naming that field.
-        """
+                       feature_set: str | None = None, top: int = 20) -> dict[str, Any]:
+        """A base study's heaviest terms in a feature set (the newest by default); an
+        unknown feature set is a :class:`NotFound`."""
         with self._sf() as session:
             study = session.get(BaseStudy, base_study_id)
             if study is None or study.deleted_at is not None:
@@ -355,10 +351,7 @@ class TermService:
             try:
                 fs = self._feature_set(session, feature_set)
             except Invalid as exc:
-                message = " ".join(exc.field_errors["feature_set"])
-                if field:
-                    raise Invalid({field: message}) from exc
-                raise NotFound(message) from exc
+                raise NotFound(" ".join(exc.field_errors["feature_set"])) from exc
             fs_id, name, file = fs.id, fs.name, fs.file
         terms = self._engine().study_features(self.files.path(file), base_study_id, top=top)
         return {"base_study": base_study_id, "feature_set": fs_id, "name": name,

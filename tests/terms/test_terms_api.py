@@ -209,7 +209,7 @@ def test_a_base_study_s_features_and_texts(client, services, built):
         f"/api/feature-sets/{built['feature_set']}").get_json()["name"]
     assert "features" not in client.get(f"/api/base-studies/{study['id']}").get_json()
     unknown = client.get(f"/api/base-studies/{study['id']}?feature_display=nosuchset")
-    assert unknown.status_code == 422 and "feature_display" in unknown.get_json()["errors"]
+    assert unknown.status_code == 404 and "nosuchset" in unknown.get_json()["detail"]
     assert client.get(f"/api/base-studies/{study['id']}?feature_display=x&feature_count=0"
                       ).status_code == 400
     services.texts.put(SYSTEM, [{"base_study": study["id"], "source": "pubmed",
