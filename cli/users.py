@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import click
 
@@ -37,7 +37,8 @@ def create_user(rt: Runtime, name: str, external_id: str | None, email: str | No
 @users.command("signin-link")
 @click.argument("user")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
-              help="Address the web pages are served at.")
+              callback=lambda _ctx, _param, url: _site_url(url),
+              help="Address the web pages are served at (http or https).")
 @click.option("--expires-in-days", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--next", "next_path", default="/", show_default=True,
               help="Page to open once signed in (a path on the site).")
@@ -54,6 +55,14 @@ def signin_link(rt: Runtime, user: str, base_url: str, expires_in_days: int,
                               next_path=next_path))
     except ServiceError as exc:
         raise fail(exc) from exc
+
+
+def _site_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"{url!r} is not an http(s) address such as "
+                                 "https://neurostore.example.org")
+    return url
 
 
 def signin_url(rt: Runtime, user: str, base_url: str, *, expires_in_days: int = 1,

@@ -47,12 +47,11 @@ def list_base_studies(args: dict[str, Any]) -> Response:
 
 
 def _show(id: str, nested: bool, status: int = 200, *, location: bool = False,
-          features: dict[str, Any] | None = None) -> Response:
+          feature_display: str | None = None, feature_count: int = 20) -> Response:
     state = reads().base_study(actor(), id, nested=nested)
-    if features and features.get("feature_display"):
-        found = services().terms.study_features(
-            actor(), state["id"], feature_set=features["feature_display"],
-            top=features["feature_count"])
+    if feature_display:
+        found = services().terms.study_features(actor(), state["id"],
+                                                feature_set=feature_display, top=feature_count)
         state = {**state, "features": {found["name"]: found["terms"]}}
     return http.respond(state, status, version=state["version"],
                         location=url_for("base-studies.base_study", id=state["id"])
@@ -77,7 +76,8 @@ def create_base_study(args: dict[str, Any]) -> Response:
 def get_base_study(args: dict[str, Any], id: str) -> Response:
     """One publication (a merged id answers with the survivor); `nested=true` summarises
     its versions; `feature_display=SET` adds its heaviest terms in a feature set."""
-    return _show(id, args.get("nested", False), features=args)
+    return _show(id, args.get("nested", False), feature_display=args.get("feature_display"),
+                 feature_count=args["feature_count"])
 
 
 def _edit(id: str, args: dict[str, Any], body: Any) -> Response:

@@ -1,6 +1,6 @@
 """Sign-in and sign-out.
 
-A user signs in with one of their API tokens (``manage.py users token`` or the API's
+A user signs in with one of their API tokens (``manage.py tokens create`` or the API's
 ``/api/users/{id}/tokens``), or with a sign-in link (``manage.py users signin-link``: a
 short-lived token in a URL). There are no passwords to store or leak: the site keeps one
 kind of credential, which administrators already issue, expire and revoke, and the session

@@ -13,9 +13,9 @@ from neurostore.api.context import services
 from neurostore.services.actors import ANONYMOUS, Actor
 from neurostore.services.errors import Unauthenticated
 
-#: Session keys: the signed-in user's id and name, and the id of the token the session
-#: stands on (checked on every request, so revoking it signs the browser out).
-USER, NAME, TOKEN = "user", "name", "token"
+#: Session keys: the signed-in user's name, and the id of the token the session stands on
+#: (checked on every request, so revoking it signs the browser out).
+NAME, TOKEN = "name", "token"
 
 #: Links of the main navigation: (endpoint, label, who sees it: "all", "user", "admin").
 #: Page modules add theirs as they are registered.
@@ -39,7 +39,7 @@ def sign_in(token: str) -> Actor:
     found, token_id = services().users.sign_in(token)
     profile = services().users.get(found, found.id)
     session.clear()
-    session.update({USER: found.id, NAME: profile["name"], TOKEN: token_id})
+    session.update({NAME: profile["name"], TOKEN: token_id})
     session.permanent = True
     g.web_actor = found
     return found

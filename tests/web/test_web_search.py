@@ -128,8 +128,9 @@ def test_a_sign_in_link_signs_in_and_leaves_the_address_bar(browser, site, servi
     browser.delete_all_cookies()
     browser.get(f"{site}/signin/link?token=nst_wrong")
     assert "unknown, revoked or expired" in browser.find_element(By.ID, "signin-error").text
-    browser.get(f"{site}/signin/link?token={issued.token}&next=https://evil.example/")
-    assert browser.current_url.startswith(site)
+    for outside in ("https://evil.example/", "//evil.example/", "/\\evil.example/"):
+        browser.get(f"{site}/signin/link?token={issued.token}&next={outside}")
+        assert browser.current_url.startswith(site), outside
 
 
 def test_the_signin_link_command_opens_a_signed_in_page(browser, site, database_url,
@@ -148,3 +149,6 @@ def test_the_signin_link_command_opens_a_signed_in_page(browser, site, database_
     unknown = subprocess.run([*command[:4], "nobody"], cwd=ROOT, capture_output=True,
                              text=True, timeout=120, env=env)
     assert unknown.returncode == 1 and "nobody" in unknown.stderr + unknown.stdout
+    bad_site = subprocess.run([*command[:5], "--base-url", "localhost:8000"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120, env=env)
+    assert bad_site.returncode == 2 and "localhost:8000" in bad_site.stderr
