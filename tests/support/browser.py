@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = os.environ.get("NEUROSTORE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -91,6 +91,14 @@ def sign_in(browser, site: str, token: str) -> None:
 
 
 def submit(browser, button) -> None:
-    """Click a button that leaves the page, and wait for the next page to load."""
+    """Click a button that leaves the page, and wait for the next page to load.
+
+    The old page is marked first and the wait is for a loaded page without the mark:
+    asking an element of the old page whether it is stale can itself fail while Chromium
+    swaps documents ("node does not belong to the document").
+    """
+    browser.execute_script("window.__leaving = true;")
     button.click()
-    WebDriverWait(browser, 20).until(staleness_of(button))
+    WebDriverWait(browser, 20, ignored_exceptions=(WebDriverException,)).until(
+        lambda driver: driver.execute_script(
+            "return !window.__leaving && document.readyState === 'complete';"))
