@@ -8,6 +8,8 @@
   const PLANE = { x: [1, 2], y: [0, 2], z: [0, 1] };
 
   function setUp(figure) {
+    if (figure.dataset.ready) return;  // the macro's script tag may come more than once
+    figure.dataset.ready = "1";
     const info = JSON.parse(figure.dataset.info);
     const src = figure.dataset.src;
     const at = info.peak.slice();
