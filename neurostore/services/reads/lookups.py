@@ -16,6 +16,12 @@ def list_users(session: Session, query: ListQuery) -> Page:
     return paginate(session, stmt, t.c.id, {"id": SortKey(t.c.id, str)}, query)
 
 
+def user_names(session: Session, ids: list[str]) -> dict[str, str]:
+    """The names of the users in ``ids`` (one query, whatever their number)."""
+    t = User.__table__
+    return dict(session.execute(select(t.c.id, t.c.name).where(t.c.id.in_(ids))).tuples())
+
+
 def list_conditions(session: Session, query: ListQuery, *, name: str | None = None) -> Page:
     """A page of conditions, optionally those whose name contains ``name``."""
     t = Condition.__table__

@@ -36,7 +36,7 @@ from neurostore.services.reads.collections import (
     without_hidden_studies,
 )
 from neurostore.services.reads.documents import DocumentCache, TreeText, read_documents
-from neurostore.services.reads.lookups import list_conditions, list_users
+from neurostore.services.reads.lookups import list_conditions, list_users, user_names
 from neurostore.services.reads.pagination import ListQuery, Page
 from neurostore.services.reads.roots import root_meta
 from neurostore.services.reads.studies import (
@@ -262,6 +262,14 @@ class ReadService:
             page = list_users(uow.session, query)
         page.rows = [{"id": r.id, "name": r.name, "role": r.role} for r in page.rows]
         return page
+
+    def user_names(self, ids: list[str]) -> dict[str, str]:
+        """The names of the given users (for showing who did what)."""
+        wanted = sorted({i for i in ids if i})
+        if not wanted:
+            return {}
+        with UnitOfWork(self._sf) as uow:
+            return user_names(uow.session, wanted)
 
     def conditions(self, query: ListQuery, *, name: str | None = None) -> Page:
         """A page of conditions."""
