@@ -26,6 +26,7 @@ from neurostore.web.study_form import (
     apply,
     input_of,
     patch_of,
+    place_of,
     read_changes,
 )
 
@@ -52,6 +53,8 @@ def _version() -> int:
 
 def _render(state: dict[str, Any], form: StudyForm, status: int = 200,
             problems: Problems | None = None, **extra: Any) -> Any:
+    # Fields the form did not send show their current values.
+    form.fields = {**StudyForm.from_state(state, form.version).fields, **form.fields}
     return render_template("study_edit.html", study=state, form=form, fields=FIELDS,
                            problems=problems or Problems(), **extra), status
 
@@ -96,8 +99,7 @@ def save(id: str) -> Any:
         for path, messages in exc.field_errors.items():
             name = input_of(path, inputs)
             for message in messages:
-                problems.add(name, dict(FIELDS).get(name, path), f"{path}: {message}"
-                             if name == path and path not in dict(FIELDS) else message)
+                problems.add(name, place_of(name, form), message)
         return _render(services().studies.get(actor, id).state, form, 422, problems)
     if record.version == form.version:
         flash("Nothing was changed, so nothing was saved.", "success")

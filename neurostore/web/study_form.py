@@ -118,7 +118,8 @@ class StudyForm:
                 _set(row, match[3], form.get(key, ""))
         for (i, _), row in sorted(rows.items()):
             blocks[i].peaks.append(row)
-        fields = {key: form.get(key, "").strip() for key, _ in FIELDS}
+        # A field the form does not send is left as it is (not blanked).
+        fields = {key: form[key].strip() for key, _ in FIELDS if key in form}
         return cls(version, fields, [blocks[i] for i in sorted(blocks)],
                    form.get("message", "").strip())
 
@@ -396,6 +397,21 @@ def patch_of(applied: Applied, current: dict[str, Any]) -> dict[str, Any]:
     if applied.state["analyses"] != current["analyses"]:
         patch["analyses"] = applied.state["analyses"]
     return patch
+
+
+def place_of(name: str, form: StudyForm) -> str:
+    """A readable place for an input name (``Analysis 2 (contrast), peak 4, x``)."""
+    if name in dict(FIELDS):
+        return dict(FIELDS)[name]
+    match = re.match(r"^analyses-(\d+)-(?:points-(\d+)-(\w+)|(paste)|\w+)$", name)
+    if match is None:
+        return name
+    i = int(match[1])
+    block = form.analyses[i] if i < len(form.analyses) else AnalysisBlock()
+    place = f"Analysis {i + 1}" + (f" ({block.name})" if block.name else "")
+    if match[2] is not None:
+        return f"{place}, peak {int(match[2]) + 1}, {match[3]}"
+    return f"{place}, pasted peaks" if match[4] else place
 
 
 def input_of(path: str, inputs: dict[str, str]) -> str:

@@ -19,7 +19,8 @@ def list_users(session: Session, query: ListQuery) -> Page:
 def user_names(session: Session, ids: list[str]) -> dict[str, str]:
     """The names of the users in ``ids`` (one query, whatever their number)."""
     t = User.__table__
-    return dict(session.execute(select(t.c.id, t.c.name).where(t.c.id.in_(ids))).tuples())
+    return {row.id: row.name for row in session.execute(
+        select(t.c.id, t.c.name).where(t.c.id.in_(ids)))}
 
 
 def list_conditions(session: Session, query: ListQuery, *, name: str | None = None) -> Page:
