@@ -4,11 +4,18 @@ and a link to the API call that returns the same data."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from selenium.webdriver.common.by import By
+from sqlalchemy import func, select
 
 from ingest.demo import ingest_bundled_sample
+from neurostore.models import Study
 from tests.support.browser import sign_in
+from tests.support.factories import study_payload
+
+PAIN = Path(__file__).resolve().parents[1] / "data" / "pain"
 
 UNLABELLED = """
 return Array.from(document.querySelectorAll('input, select, textarea'))
@@ -25,10 +32,24 @@ OVERFLOW = "return document.documentElement.scrollWidth - window.innerWidth;"
 
 
 @pytest.fixture
-def pages(services, tmp_path, alice) -> list[str]:
-    """Paths of the pages to check, on the bundled sample."""
+def pages(services, files, tmp_path, alice) -> list[str]:
+    """Paths of the pages to check, on the bundled sample (and a study of alice's with a
+    map and an edit, for the study pages)."""
     ingest_bundled_sample(services, tmp_path)
-    return ["/", "/search?search=memory", "/search?x=-40&y=20&z=30&radius=15", "/signin"]
+    base = next(b for b in services.session_factory().execute(
+        select(Study.base_study_id).group_by(Study.base_study_id)
+        .having(func.count() > 1)).scalars())
+    payload = study_payload(n_analyses=2, n_points=4)
+    payload["analyses"][0]["images"] = [{
+        "filename": "pain_01_z.nii.gz", "value_type": "Z", "space": "MNI",
+        "sha256": files.put_file(PAIN / "pain_01_z.nii.gz", suffix=".nii.gz")[:64]}]
+    study = services.studies.create(alice.actor, payload)
+    services.studies.update(alice.actor, study.id, {"name": "Renamed"}, if_match=1)
+    image = study.state["analyses"][0]["images"][0]["id"]
+    return ["/", "/search?search=memory", "/search?x=-40&y=20&z=30&radius=15", "/signin",
+            f"/base-studies/{base}", f"/base-studies/{study.state['base_study']}",
+            f"/studies/{study.id}/edit", f"/studies/{study.id}/history",
+            f"/studies/{study.id}/diff?from=1&to=2", f"/studies/{study.id}/images/{image}"]
 
 
 def test_every_page_is_accessible_self_contained_and_fits_a_phone(browser, site, pages,
