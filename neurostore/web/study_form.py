@@ -119,7 +119,7 @@ class StudyForm:
         for (i, _), row in sorted(rows.items()):
             blocks[i].peaks.append(row)
         # A field the form does not send is left as it is (not blanked).
-        fields = {key: form[key].strip() for key, _ in FIELDS if key in form}
+        fields = {key: _clean(form[key]) for key, _ in FIELDS if key in form}
         return cls(version, fields, [blocks[i] for i in sorted(blocks)],
                    form.get("message", "").strip())
 
@@ -130,7 +130,12 @@ def _set(target: PeakRow | AnalysisBlock, name: str, value: str) -> None:
     elif name == "paste":
         target.paste = value  # type: ignore[union-attr]
     else:
-        setattr(target, name, value.strip())
+        setattr(target, name, _clean(value))
+
+
+def _clean(text: str) -> str:
+    """Typed text as compared and stored: browsers send a textarea's line ends as CRLF."""
+    return text.replace("\r\n", "\n").strip()
 
 
 def _value_kind(analysis: dict[str, Any]) -> str | None:
@@ -250,7 +255,7 @@ def read_changes(form: StudyForm, base: dict[str, Any]) -> tuple[Changes, Proble
     labels = dict(FIELDS)
     changed: dict[str, Any] = {}
     for key, typed in form.fields.items():
-        if typed == _text(base.get(key)) or (key == "year" and typed == number_text(
+        if typed == _clean(_text(base.get(key))) or (key == "year" and typed == number_text(
                 base.get("year"))):
             continue
         if key == "year" and typed:
@@ -273,7 +278,7 @@ def read_changes(form: StudyForm, base: dict[str, Any]) -> tuple[Changes, Proble
         before = current.get(block.id, {"name": None, "description": None, "points": []})
         edit = AnalysisEdit(block.id or None, i, removed=block.remove)
         for key in ("name", "description"):
-            if getattr(block, key) != _text(before.get(key)):
+            if getattr(block, key) != _clean(_text(before.get(key))):
                 edit.fields[key] = getattr(block, key) or None
         points = {p["id"]: p for p in before["points"]}
         for j, row in enumerate(block.peaks):

@@ -205,6 +205,13 @@ def test_a_user_without_permission_gets_a_403_page_saying_why(browser, site, bob
                         data={"csrf_token": csrf, "version": "1", "name": "bob's"})
     assert refused.status_code == 403
     assert _nested(site, owned.id)["name"] == owned.state["name"]
+    # bob may make his own copy of it instead, and edit that.
+    browser.get(f"{site}/base-studies/{owned.state['base_study']}")
+    submit(browser, browser.find_element(By.XPATH, "//button[text()='Make my own copy']"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == f"Edit {owned.state['name']}"
+    copy_id = browser.current_url.split("/studies/")[1].split("/")[0]
+    copy = _nested(site, copy_id, bob.headers)
+    assert copy["user"] == bob.id and _peaks(copy) == _peaks(_nested(site, owned.id))
 
 
 def test_a_private_study_is_not_found_for_others(browser, site, services, alice, bob):
@@ -217,6 +224,8 @@ def test_a_private_study_is_not_found_for_others(browser, site, services, alice,
         browser.get(site + path)
         assert "Not found" in browser.find_element(By.TAG_NAME, "h1").text, path
         assert "Alice's draft" not in browser.page_source
+    bad = requests.get(f"{site}/studies/{private.id}/diff", params={"from": "one", "to": 1})
+    assert bad.status_code == 400 and "from" in bad.text
     browser.delete_all_cookies()
     sign_in(browser, site, alice.token)
     browser.get(f"{site}/studies/{private.id}")
