@@ -19,16 +19,8 @@ from neurostore.services.history import Provenance
 from neurostore.web.context import protect, require_signed_in, web_actor
 from neurostore.web.study import check_may_edit
 from neurostore.web.study_compare import compare
-from neurostore.web.study_form import (
-    FIELDS,
-    Problems,
-    StudyForm,
-    apply,
-    input_of,
-    patch_of,
-    place_of,
-    read_changes,
-)
+from neurostore.web.study_edits import Problems, apply, input_of, patch_of, read_changes
+from neurostore.web.study_form import FIELDS, StudyForm, place_of
 
 blp = Blueprint("web-study-edit", __name__)
 blp.before_request(protect)
