@@ -17,10 +17,10 @@ from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFProtect
 
 from neurostore.config import Settings
-from neurostore.web import auth, search
+from neurostore.web import annotation_grid, auth, search, studysets
 from neurostore.web.context import template_globals
 
-BLUEPRINTS = (auth.blp, search.blp)
+BLUEPRINTS = (auth.blp, search.blp, studysets.blp, annotation_grid.blp)
 #: Prefix of the API's paths; everything else is a page (errors render as HTML).
 API_PREFIX = "/api"
 
