@@ -69,10 +69,12 @@ def _cell(kind: str, raw: str | None, where: str) -> Any:
 def annotation(id: str) -> Any:
     """The grid of an annotation's notes."""
     record = services().annotations.get(web_actor(), id)
+    studyset = services().studysets.get(web_actor(), record.state["studyset"]).state
     state = reads().with_note_details([record.state])[0]
     studies = [(study, list(notes)) for study, notes in
                groupby(state["notes"], key=lambda n: n["study"])]
     return render_template("annotation.html", record=record, state=state, studies=studies,
+                           studyset_name=studyset["name"],
                            columns=columns(state["note_keys"]), editable=_may_edit(record),
                            note_types=NOTE_TYPES)
 

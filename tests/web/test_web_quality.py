@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
+from sqlalchemy import select
 
 from ingest.demo import ingest_bundled_sample
+from neurostore.models import Study
 from tests.support.browser import sign_in
 
 UNLABELLED = """
@@ -28,7 +30,16 @@ OVERFLOW = "return document.documentElement.scrollWidth - window.innerWidth;"
 def pages(services, tmp_path, alice) -> list[str]:
     """Paths of the pages to check, on the bundled sample."""
     ingest_bundled_sample(services, tmp_path)
-    return ["/", "/search?search=memory", "/search?x=-40&y=20&z=30&radius=15", "/signin"]
+    with services.session_factory() as session:
+        studies = list(session.execute(select(Study.id).order_by(Study.id).limit(12)).scalars())
+    studyset = services.studysets.create(alice, {"name": "Quality", "studies": studies})
+    services.studysets.screen(alice, studyset.id, studies[:2], "excluded", "wrong population")
+    annotation = services.annotations.create(alice, {
+        "studyset": studyset.id, "note_keys": {"included": "boolean", "task": "string"}})
+    return ["/", "/search?search=memory", "/search?x=-40&y=20&z=30&radius=15", "/signin",
+            "/studysets", "/studysets/new", f"/studysets/{studyset.id}",
+            f"/studysets/{studyset.id}/edit", f"/studysets/{studyset.id}/clone",
+            f"/annotations/{annotation.id}"]
 
 
 def test_every_page_is_accessible_self_contained_and_fits_a_phone(browser, site, pages,

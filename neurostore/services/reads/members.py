@@ -1,7 +1,7 @@
 """The members and annotations of a studyset, as its page lists them.
 
 One query for a whole studyset, whatever its size: each member's title, year, authors,
-journal, source and publication, with its analysis and peak counts aggregated by study.
+journal, source and publication, with its analysis and peak counts.
 """
 
 from __future__ import annotations
@@ -20,20 +20,17 @@ def studyset_members(session: Session, actor: Actor, studyset_id: str) -> list[d
     """The studies of a studyset that ``actor`` may read, in order, each with ``id``,
     ``name``, ``year``, ``authors``, ``publication``, ``source``, ``base_study``,
     ``n_analyses`` and ``n_points``."""
-    members = select(StudysetStudy.study_id).where(StudysetStudy.studyset_id == studyset_id)
-    analyses = (select(Analysis.study_id, func.count().label("n"))
-                .where(Analysis.study_id.in_(members)).group_by(Analysis.study_id).subquery())
-    points = (select(Point.study_id, func.count().label("n"))
-              .where(Point.study_id.in_(members)).group_by(Point.study_id).subquery())
     s = Study.__table__
+    # Counts as correlated subqueries: two index lookups per member whatever the planner
+    # estimates (grouped subqueries joined back can turn into loops over whole groups).
+    n_analyses = (select(func.count()).where(Analysis.study_id == s.c.id)
+                  .correlate(s).scalar_subquery())
+    n_points = select(func.count()).where(Point.study_id == s.c.id).correlate(s).scalar_subquery()
     rows = session.execute(
         select(s.c.id, s.c.name, s.c.year, s.c.authors, s.c.publication, s.c.source,
-               s.c.base_study_id.label("base_study"),
-               func.coalesce(analyses.c.n, 0).label("n_analyses"),
-               func.coalesce(points.c.n, 0).label("n_points"))
+               s.c.base_study_id.label("base_study"), n_analyses.label("n_analyses"),
+               n_points.label("n_points"))
         .join(StudysetStudy, StudysetStudy.study_id == s.c.id)
-        .outerjoin(analyses, analyses.c.study_id == s.c.id)
-        .outerjoin(points, points.c.study_id == s.c.id)
         .where(StudysetStudy.studyset_id == studyset_id, visible(s, actor))
         .order_by(StudysetStudy.order)
     ).mappings()
