@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neurostore.db import new_id
 from neurostore.models import Annotation, Study, Studyset, StudysetStudy
 from neurostore.schemas.studysets import StudysetSchema
-from neurostore.services import history, versioning
+from neurostore.services import history, screening, versioning
 from neurostore.services.actors import Actor
 from neurostore.services.aggregates import AggregateService
 from neurostore.services.errors import Invalid
@@ -159,6 +159,61 @@ class StudysetService(AggregateService):
 
     def _merge_patch(self, current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         return {**current, **patch}
+
+    def add_studies(
+        self, actor: Actor, id_: str, study_ids: list[str], *, if_match: int | None = None,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> tuple[Record, int]:
+        """Append studies to a studyset; ones already in it are left where they are.
+
+        Returns the studyset and how many studies were new (adding a member again is
+        harmless: with nothing new, no revision is written).
+        """
+        if not study_ids:
+            raise Invalid({"studies": "select at least one study"})
+        added: list[str] = []
+
+        def change(before: dict[str, Any]) -> dict[str, Any]:
+            have = set(before["studies"])
+            added.extend(dict.fromkeys(i for i in study_ids if i not in have))
+            return {"studies": [*before["studies"], *added]}
+
+        record = self.modify(actor, id_, change, if_match=if_match, provenance=provenance)
+        return record, len(added)
+
+    def remove_studies(
+        self, actor: Actor, id_: str, study_ids: list[str], *, if_match: int | None = None,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> Record:
+        """Take studies out of a studyset (their screening decisions are kept)."""
+        if not study_ids:
+            raise Invalid({"studies": "select at least one study"})
+        gone = set(study_ids)
+        return self.modify(
+            actor, id_, lambda before: {"studies": [i for i in before["studies"]
+                                                    if i not in gone]},
+            if_match=if_match, provenance=provenance)
+
+    def screen(
+        self, actor: Actor, id_: str, study_ids: list[str], status: str | None,
+        reason: str | None = None, *, if_match: int | None = None,
+        provenance: Provenance = NO_PROVENANCE,
+    ) -> Record:
+        """Include or exclude studies of a studyset (``status`` ``None``: not screened).
+
+        A reason is required to exclude (see :mod:`neurostore.services.screening`); the
+        decisions are written to the studyset's metadata as a new revision.
+        """
+        decision = screening.decide(status, reason) if status is not None else None
+        return self.modify(
+            actor, id_,
+            lambda before: {"metadata": screening.with_decisions(before, study_ids, decision)},
+            if_match=if_match, provenance=provenance)
+
+    def included_study_ids(self, actor: Actor, id_: str) -> list[str]:
+        """The ids of a studyset's studies that screening did not exclude, in order (the
+        studies a meta-analysis of it uses); those ``actor`` may not read are left out."""
+        return screening.included_ids(self.get(actor, id_).state)
 
     def _clone_data(self, state: dict[str, Any]) -> dict[str, Any]:
         return dict(state)

@@ -17,10 +17,20 @@ from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFProtect
 
 from neurostore.config import Settings
-from neurostore.web import auth, search, study, study_edit, study_history, study_images
+from neurostore.web import (
+    annotation_grid,
+    auth,
+    search,
+    study,
+    study_edit,
+    study_history,
+    study_images,
+    studysets,
+)
 from neurostore.web.context import template_globals
 
-BLUEPRINTS = (auth.blp, search.blp, study.blp, study_edit.blp, study_history.blp, study_images.blp)
+BLUEPRINTS = (auth.blp, search.blp, study.blp, study_edit.blp, study_history.blp,
+              study_images.blp, studysets.blp, annotation_grid.blp)
 #: Prefix of the API's paths; everything else is a page (errors render as HTML).
 API_PREFIX = "/api"
 

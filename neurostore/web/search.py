@@ -33,7 +33,8 @@ def _form() -> dict[str, str]:
 @blp.route("/", methods=["GET"])
 @blp.route("/search", methods=["GET"])
 def search() -> Any:
-    """Search publications; each result shows its sources and peak counts."""
+    """Search publications; each result shows its sources and peak counts, and a signed-in
+    user picks results to add to a studyset (the version of each with the most peaks)."""
     form = _form()
     errors: dict[str, list[str]] = {}
     page = None
@@ -50,12 +51,17 @@ def search() -> Any:
     cards = []
     for row in page.rows if page else []:
         versions = [counts[v] for v in row["versions"] if v in counts]
-        cards.append({**row,
+        richest = max((v for v in row["versions"] if v in counts),
+                      key=lambda v: (counts[v]["n_points"], counts[v]["n_images"]), default=None)
+        cards.append({**row, "richest": richest,
                       "sources": sorted({v["source"] or "curated" for v in versions}),
                       "n_points": max((v["n_points"] for v in versions), default=0),
                       "n_images": max((v["n_images"] for v in versions), default=0)})
     status = 400 if errors else 200
+    # Where the signed-in user can add the studies picked among the results.
+    targets = reads().owned_studysets(web_actor()) if page and page.rows else []
     return render_template("search.html", form=form, errors=errors, page=page, cards=cards,
+                           targets=targets,
                            sorts=SORTS, sources=SOURCES, spaces=SPACES,
                            next_args={**form, "cursor": page.next} if page and page.next
                            else None), status

@@ -46,10 +46,19 @@ def pages(services, files, tmp_path, alice) -> list[str]:
     study = services.studies.create(alice.actor, payload)
     services.studies.update(alice.actor, study.id, {"name": "Renamed"}, if_match=1)
     image = study.state["analyses"][0]["images"][0]["id"]
+    with services.session_factory() as session:
+        studies = list(session.execute(select(Study.id).order_by(Study.id).limit(12)).scalars())
+    studyset = services.studysets.create(alice, {"name": "Quality", "studies": studies})
+    services.studysets.screen(alice, studyset.id, studies[:2], "excluded", "wrong population")
+    annotation = services.annotations.create(alice, {
+        "studyset": studyset.id, "note_keys": {"included": "boolean", "task": "string"}})
     return ["/", "/search?search=memory", "/search?x=-40&y=20&z=30&radius=15", "/signin",
             f"/base-studies/{base}", f"/base-studies/{study.state['base_study']}",
             f"/studies/{study.id}/edit", f"/studies/{study.id}/history",
-            f"/studies/{study.id}/diff?from=1&to=2", f"/studies/{study.id}/images/{image}"]
+            f"/studies/{study.id}/diff?from=1&to=2", f"/studies/{study.id}/images/{image}",
+            "/studysets", "/studysets/new", f"/studysets/{studyset.id}",
+            f"/studysets/{studyset.id}/edit", f"/studysets/{studyset.id}/clone",
+            f"/annotations/{annotation.id}"]
 
 
 def test_every_page_is_accessible_self_contained_and_fits_a_phone(browser, site, pages,

@@ -37,6 +37,11 @@ from neurostore.services.reads.collections import (
 )
 from neurostore.services.reads.documents import DocumentCache, TreeText, read_documents
 from neurostore.services.reads.lookups import list_conditions, list_users, user_names
+from neurostore.services.reads.members import (
+    annotations_of,
+    owned_studysets,
+    studyset_members,
+)
 from neurostore.services.reads.pagination import ListQuery, Page
 from neurostore.services.reads.roots import root_meta
 from neurostore.services.reads.studies import (
@@ -149,6 +154,22 @@ class ReadService:
             states = self._studyset_states(uow, actor, [r.id for r in page.rows])
             page.rows = [states[r.id] for r in page.rows]
             return page
+
+    def studyset_members(self, actor: Actor, studyset_id: str) -> list[dict[str, Any]]:
+        """The studies of a studyset ``actor`` may read, with their analysis and peak counts
+        (see :func:`neurostore.services.reads.members.studyset_members`)."""
+        with UnitOfWork(self._sf) as uow:
+            return studyset_members(uow.session, actor, studyset_id)
+
+    def annotations_of(self, actor: Actor, studyset_id: str) -> list[dict[str, Any]]:
+        """The annotations of a studyset ``actor`` may read (id, name, version)."""
+        with UnitOfWork(self._sf) as uow:
+            return annotations_of(uow.session, actor, studyset_id)
+
+    def owned_studysets(self, actor: Actor) -> list[dict[str, Any]]:
+        """The studysets ``actor`` owns (id, name), last changed first."""
+        with UnitOfWork(self._sf) as uow:
+            return owned_studysets(uow.session, actor)
 
     @staticmethod
     def _studyset_states(uow: UnitOfWork, actor: Actor, ids: list[str]
