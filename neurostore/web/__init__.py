@@ -17,10 +17,10 @@ from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFProtect
 
 from neurostore.config import Settings
-from neurostore.web import auth, search
+from neurostore.web import admin, auth, run_files, run_new, runs, search
 from neurostore.web.context import template_globals
 
-BLUEPRINTS = (auth.blp, search.blp)
+BLUEPRINTS = (auth.blp, search.blp, runs.blp, run_new.blp, run_files.blp, admin.blp)
 #: Prefix of the API's paths; everything else is a page (errors render as HTML).
 API_PREFIX = "/api"
 

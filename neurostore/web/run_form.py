@@ -51,6 +51,19 @@ class Field:
         """The number input's step (any for floats)."""
         return "1" if self.param["type"] == "int" else "any"
 
+    @property
+    def help(self) -> str:
+        """The parameter's description with its range and default, for people."""
+        p = self.param
+        parts = []
+        if p.get("minimum") is not None:
+            parts.append(f"{_number(p['minimum'])} to {_number(p['maximum'])}")
+        if p["default"] is not None:
+            parts.append(f"default {_number(p['default'])}")
+        elif p["nullable"]:
+            parts.append("blank: automatic")
+        return p["description"] + (f" ({'; '.join(parts)})" if parts else "")
+
     def shown(self, form: Mapping[str, str]) -> Any:
         """The value to show: what was sent, else the default."""
         if self.name in form:
@@ -134,6 +147,10 @@ class RunForm:
         if self.pairwise:
             spec["groups"] = _groups(form)
         return spec
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _filled(fields: list[Field], form: Mapping[str, str]) -> dict[str, Any]:
