@@ -7,8 +7,11 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
+from analysis.runner import execute
 from ingest.demo import ingest_bundled_sample
+from neurostore.services.nimads import import_studyset
 from tests.support.browser import sign_in
+from tests.support.examples import example, with_sample_sizes
 
 UNLABELLED = """
 return Array.from(document.querySelectorAll('input, select, textarea'))
@@ -25,15 +28,42 @@ OVERFLOW = "return document.documentElement.scrollWidth - window.innerWidth;"
 
 
 @pytest.fixture
-def pages(services, tmp_path, alice) -> list[str]:
+def finished_run(services, alice) -> tuple[str, str]:
+    """A studyset of alice's and a finished ALE of it: (studyset id, run id)."""
+    imported = import_studyset(services, alice, example("nimads_studyset.json"),
+                               with_sample_sizes(example("nimads_annotation.json")))
+    snapshot = services.snapshots.create(alice, imported.studyset.id,
+                                         annotation_id=imported.annotation.id,
+                                         include="include")[0]
+    run = services.analysis_runs.create(alice, {"snapshot": snapshot["id"], "estimator": "ALE"})
+    assert execute(services, run["id"]) == "succeeded"
+    return imported.studyset.id, run["id"]
+
+
+@pytest.fixture
+def pages(services, tmp_path, alice, finished_run) -> list[str]:
     """Paths of the pages to check, on the bundled sample."""
     ingest_bundled_sample(services, tmp_path)
-    return ["/", "/search?search=memory", "/search?x=-40&y=20&z=30&radius=15", "/signin"]
+    studyset, run = finished_run
+    return ["/", "/search?search=memory", "/search?x=-40&y=20&z=30&radius=15", "/signin",
+            f"/studysets/{studyset}/meta-analysis", "/meta-analyses", f"/meta-analyses/{run}"]
 
 
 def test_every_page_is_accessible_self_contained_and_fits_a_phone(browser, site, pages,
                                                                   alice):
     sign_in(browser, site, alice.token)
+    problems = _problems(browser, site, pages)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_admin_pages_are_accessible_self_contained_and_fit_a_phone(browser, site, admin):
+    sign_in(browser, site, admin.token)
+    problems = _problems(browser, site, ["/admin/ingest-runs", "/admin/users"])
+    assert not problems, "\n".join(problems)
+
+
+def _problems(browser, site: str, pages: list[str]) -> list[str]:
+    """What each page at a laptop's and a phone's width does wrong."""
     problems = []
     for width in (1280, 375):
         browser.set_window_size(width, 900)
@@ -52,4 +82,4 @@ def test_every_page_is_accessible_self_contained_and_fits_a_phone(browser, site,
                                                                "p.api a[href^='/api/']"):
                 problems.append(f"{where}: no link to the API")
     browser.set_window_size(1280, 900)
-    assert not problems, "\n".join(problems)
+    return problems
