@@ -259,3 +259,16 @@ def test_anonymous_visitors_are_asked_to_sign_in_to_run(site, imported):
                           allow_redirects=False)
     assert answer.status_code == 302
     assert "/signin?next=" in answer.headers["Location"]
+
+
+def test_a_two_group_estimator_asks_for_its_groups(site, alice, services, imported):
+    session = signed_in(site, alice.token)
+    page = f"/studysets/{imported.studyset.id}/meta-analysis"
+    form = session.get(f"{site}{page}?estimator=MKDAChi2").text
+    assert 'name="groups.column"' in form and 'name="groups.snapshot"' in form
+    refused = post_form(session, site, page, page, {
+        "estimator": "MKDAChi2", "selection": f"{imported.annotation.id}:include",
+        "correction.method": "fdr", "groups.column": ""})
+    assert refused.status_code == 422
+    assert "groups.column" in refused.text and "must name a column" in refused.text
+    assert services.analysis_runs.list(alice) == []
