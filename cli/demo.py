@@ -93,7 +93,7 @@ def demo(rt: Runtime, keep_serving: bool, port: int, n_iters: int) -> None:
                 include="include", n_iters=n_iters,
             )
         _print_meta_analysis(console, summary)
-        link = signin_url(rt, DEMO_USER, base)
+        link = signin_url(rt, DEMO_USER, base, next_path=f"/meta-analyses/{summary.run_id}")
         console.print(f"[bold]web[/] {base}/  signed in as the demo curator: {link}",
                       soft_wrap=True)
         if not keep_serving:

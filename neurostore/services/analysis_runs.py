@@ -76,6 +76,26 @@ class AnalysisRunService:
         return [] if self.specs is None else self.specs.schemas()
 
     # requests --------------------------------------------------------------------------
+    def check(self, data: Any) -> None:
+        """Refuse a spec for what is wrong with it whatever snapshot it would run on (its
+        estimator, parameters, correction and report options), before a snapshot is frozen
+        for it; what depends on the snapshot (its inputs, the groups) :meth:`create` checks.
+
+        Raises
+        ------
+        Invalid
+            Naming each bad field, as :meth:`create` does.
+        """
+        if self.specs is None:
+            raise Invalid({"estimator": "no estimators are installed on this server"})
+        try:
+            self.specs.validate(data, None)
+        except SpecInvalid as exc:
+            errors = {k: v for k, v in exc.field_errors.items()
+                      if k.partition(".")[0] not in ("groups", "snapshot")}
+            if errors:
+                raise Invalid(errors) from exc
+
     def create(self, actor: Actor, data: Any) -> dict[str, Any]:
         """Validate a spec and enqueue its run.
 

@@ -114,10 +114,16 @@ class UserService:
             return profile
 
     def update(
-        self, actor: Actor, user_id: str, changes: dict, *, uow: UnitOfWork | None = None
+        self, actor: Actor, user_id: str, changes: dict, *, uow: UnitOfWork | None = None,
+        if_role: str | None = None,
     ) -> dict:
         """Change ``name``, ``email`` or ``role``: users their own name and email,
-        administrators anything (roles only they may change)."""
+        administrators anything (roles only they may change).
+
+        ``if_role`` is the role the caller saw: when the user's role is another one by
+        now (someone changed it meanwhile), nothing is written and :class:`Conflict` says
+        what it is.
+        """
         require_user(actor, "edit users")
         if not self._may("update", actor, user_id):
             raise PermissionDenied("you may only edit your own profile")
@@ -134,9 +140,12 @@ class UserService:
         if "name" in values:
             values["name"] = values["name"].strip()
         with versioning.unit(self._sf, uow) as u:
-            user = u.session.get(User, user_id)
+            user = u.session.get(User, user_id, with_for_update=if_role is not None)
             if user is None:
                 raise NotFound(f"user {user_id} not found")
+            if if_role is not None and user.role != if_role:
+                raise Conflict(f"{user.name}'s role was changed to {user.role} meanwhile "
+                               f"(you saw {if_role}); nothing was changed")
             for key, value in values.items():
                 setattr(user, key, value)
             u.session.flush()

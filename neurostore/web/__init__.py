@@ -18,8 +18,12 @@ from flask_wtf.csrf import CSRFProtect
 
 from neurostore.config import Settings
 from neurostore.web import (
+    admin,
     annotation_grid,
     auth,
+    run_files,
+    run_new,
+    runs,
     search,
     study,
     study_edit,
@@ -30,7 +34,8 @@ from neurostore.web import (
 from neurostore.web.context import template_globals
 
 BLUEPRINTS = (auth.blp, search.blp, study.blp, study_edit.blp, study_history.blp,
-              study_images.blp, studysets.blp, annotation_grid.blp)
+              study_images.blp, studysets.blp, annotation_grid.blp, runs.blp, run_new.blp,
+              run_files.blp, admin.blp)
 #: Prefix of the API's paths; everything else is a page (errors render as HTML).
 API_PREFIX = "/api"
 

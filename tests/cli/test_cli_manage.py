@@ -83,6 +83,8 @@ def test_demo_runs_end_to_end(run):
     assert "succeeded in" in result.output and "clusters" in result.output
     assert "/signin/link?token=" in result.output
     assert "signed in as the demo curator" in result.output
+    # The link opens the demo's meta-analysis page.
+    assert "&next=%2Fmeta-analyses%2F" in result.output
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

@@ -10,9 +10,12 @@ import pytest
 from selenium.webdriver.common.by import By
 from sqlalchemy import func, select
 
+from analysis.runner import execute
 from ingest.demo import ingest_bundled_sample
 from neurostore.models import Study
+from neurostore.services.nimads import import_studyset
 from tests.support.browser import sign_in
+from tests.support.examples import example, with_sample_sizes
 from tests.support.factories import study_payload
 
 PAIN = Path(__file__).resolve().parents[1] / "data" / "pain"
@@ -32,10 +35,24 @@ OVERFLOW = "return document.documentElement.scrollWidth - window.innerWidth;"
 
 
 @pytest.fixture
-def pages(services, files, tmp_path, alice) -> list[str]:
+def finished_run(services, alice) -> tuple[str, str]:
+    """A studyset of alice's and a finished ALE of it: (studyset id, run id)."""
+    imported = import_studyset(services, alice, example("nimads_studyset.json"),
+                               with_sample_sizes(example("nimads_annotation.json")))
+    snapshot = services.snapshots.create(alice, imported.studyset.id,
+                                         annotation_id=imported.annotation.id,
+                                         include="include")[0]
+    run = services.analysis_runs.create(alice, {"snapshot": snapshot["id"], "estimator": "ALE"})
+    assert execute(services, run["id"]) == "succeeded"
+    return imported.studyset.id, run["id"]
+
+
+@pytest.fixture
+def pages(services, files, tmp_path, alice, finished_run) -> list[str]:
     """Paths of the pages to check, on the bundled sample (and a study of alice's with a
     map and an edit, for the study pages)."""
     ingest_bundled_sample(services, tmp_path)
+    run_studyset, run = finished_run
     base = next(b for b in services.session_factory().execute(
         select(Study.base_study_id).group_by(Study.base_study_id)
         .having(func.count() > 1)).scalars())
@@ -58,12 +75,25 @@ def pages(services, files, tmp_path, alice) -> list[str]:
             f"/studies/{study.id}/diff?from=1&to=2", f"/studies/{study.id}/images/{image}",
             "/studysets", "/studysets/new", f"/studysets/{studyset.id}",
             f"/studysets/{studyset.id}/edit", f"/studysets/{studyset.id}/clone",
-            f"/annotations/{annotation.id}"]
+            f"/annotations/{annotation.id}", f"/studysets/{run_studyset}/meta-analysis",
+            "/meta-analyses", f"/meta-analyses/{run}"]
 
 
 def test_every_page_is_accessible_self_contained_and_fits_a_phone(browser, site, pages,
                                                                   alice):
     sign_in(browser, site, alice.token)
+    problems = _problems(browser, site, pages)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_admin_pages_are_accessible_self_contained_and_fit_a_phone(browser, site, admin):
+    sign_in(browser, site, admin.token)
+    problems = _problems(browser, site, ["/admin/ingest-runs", "/admin/users"])
+    assert not problems, "\n".join(problems)
+
+
+def _problems(browser, site: str, pages: list[str]) -> list[str]:
+    """What each page at a laptop's and a phone's width does wrong."""
     problems = []
     for width in (1280, 375):
         browser.set_window_size(width, 900)
@@ -82,4 +112,4 @@ def test_every_page_is_accessible_self_contained_and_fits_a_phone(browser, site,
                                                                "p.api a[href^='/api/']"):
                 problems.append(f"{where}: no link to the API")
     browser.set_window_size(1280, 900)
-    assert not problems, "\n".join(problems)
+    return problems

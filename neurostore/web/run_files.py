@@ -1,0 +1,120 @@
+"""What a run's page downloads and draws: result files, all of them as one zip, the
+snapshot's exports, and slices of its maps.
+
+The API's download routes read bearer tokens only; these answer the same files to the
+signed-in session (same services, same permission checks, same media types), so a private
+run's owner downloads from the page as they would with a token.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import zipfile
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+from marshmallow import ValidationError
+
+from neurostore.api.context import services
+from neurostore.api.errors import BadRequest, field_errors
+from neurostore.api.meta_analyses import MEDIA_TYPES
+from neurostore.schemas.snapshots import ExportArgs
+from neurostore.services.errors import Invalid, NotFound
+from neurostore.snapshot.formats import FORMATS
+from neurostore.vocabulary import RunStatus
+from neurostore.web.context import protect, web_actor
+from neurostore.web.slices import VOLUMES, Volume, slice_png
+
+blp = Blueprint("web-run-files", __name__)
+blp.before_request(protect)
+
+#: Above this size a zip being written spills from memory to a temporary file.
+SPOOL_BYTES = 32 * 1024 * 1024
+
+
+def _read(name: str) -> bytes:
+    with services().snapshots.files.open(name) as stream:
+        return stream.read()
+
+
+def map_volume(name: str) -> Volume:
+    """The map stored as ``name`` (read once per process: names are content addresses)."""
+    return VOLUMES.get(name, lambda: _read(name))
+
+
+@blp.route("/meta-analyses/<run_id>/files/<name>", methods=["GET"])
+def result_file(run_id: str, name: str) -> Any:
+    """One result file (as ``GET /api/meta-analyses/<id>/files/<name>``)."""
+    found = services().analysis_runs.result_file(web_actor(), run_id, name)
+    suffix = next(s for s in MEDIA_TYPES if found.endswith(s))
+    return send_file(services().snapshots.files.open(found), mimetype=MEDIA_TYPES[suffix],
+                     as_attachment=request.args.get("inline") != "1", download_name=found,
+                     etag=found.split(".")[0], max_age=86400)
+
+
+@blp.route("/meta-analyses/<run_id>/maps/<map_name>/slice", methods=["GET"])
+def map_slice(run_id: str, map_name: str) -> Any:
+    """One slice of a result map as a PNG (``?axis=x|y|z&index=N``; the peak's by default)."""
+    run = services().analysis_runs.get(web_actor(), run_id)
+    maps = (run["results"] or {}).get("maps", {})
+    if map_name not in maps:
+        raise NotFound(f"meta-analysis {run_id} has no map {map_name!r}")
+    raw_index = request.args.get("index")
+    try:
+        index = int(raw_index) if raw_index not in (None, "") else None
+    except ValueError as exc:
+        raise BadRequest("index must be a whole number",
+                         {"index": [f"not a whole number: {raw_index!r}"]}) from exc
+    try:
+        png = slice_png(map_volume(maps[map_name]), request.args.get("axis", "z"), index)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=86400"  # a map never changes
+    return response
+
+
+@blp.route("/meta-analyses/<run_id>/results.zip", methods=["GET"])
+def results_zip(run_id: str) -> Any:
+    """Every result of a succeeded run in one zip: maps, pictures, the cluster table, the
+    methods, the spec and the provenance."""
+    run = services().analysis_runs.get(web_actor(), run_id)
+    results = run["results"] or {}
+    if run["status"] != RunStatus.SUCCEEDED:
+        raise Invalid({"meta_analysis": f"meta-analysis {run_id} has no results "
+                                        f"(it is {run['status']})"})
+    # Closed by the response once sent (send_file owns it from here).
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+    # Maps and pictures are compressed already: stored as they are, only text is deflated.
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as bundle:
+        for name, file in sorted(results.get("maps", {}).items()):
+            bundle.writestr(f"maps/{name}.nii.gz", _read(file))
+        for name, file in sorted(results.get("pictures", {}).items()):
+            bundle.writestr(f"pictures/{name}.png", _read(file))
+        texts = {"clusters.tsv": results.get("clusters_file"),
+                 "methods.txt": results.get("methods_file")}
+        for name, file in texts.items():
+            if file:
+                bundle.writestr(name, _read(file), zipfile.ZIP_DEFLATED)
+        about = {"id": run["id"], "snapshot": run["snapshot"], "spec": run["spec"],
+                 "provenance": run["provenance"], "citations": results.get("citations")}
+        bundle.writestr("run.json", json.dumps(about, indent=2, sort_keys=True),
+                        zipfile.ZIP_DEFLATED)
+    spool.seek(0)
+    return send_file(spool, mimetype="application/zip", as_attachment=True,
+                     download_name=f"meta-analysis-{run_id}.zip")
+
+
+@blp.route("/snapshots/<snapshot_id>/export", methods=["GET"])
+def snapshot_export(snapshot_id: str) -> Any:
+    """A snapshot in one format (as ``GET /api/snapshots/<id>/export``)."""
+    try:
+        args = ExportArgs().load({k: v for k, v in request.args.items() if k == "format"})
+    except ValidationError as exc:
+        raise BadRequest("unknown export format", field_errors(exc.messages)) from exc
+    fmt = FORMATS[args["format"]]
+    export = services().snapshots.export(web_actor(), snapshot_id, fmt.name)
+    return send_file(services().snapshots.files.open(export["file"]), mimetype=fmt.media_type,
+                     as_attachment=True, download_name=f"snapshot-{snapshot_id[:12]}{fmt.suffix}",
+                     etag=export["file"].split(".")[0], max_age=3600)
