@@ -60,9 +60,9 @@ def wait_until_up(base: str, process: subprocess.Popen, log: Path, timeout: floa
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()[-3000:]
         try:
-            if requests.get(f"{base}/api/meta-analyses/estimators", timeout=5).ok:
+            if requests.get(f"{base}/api/meta-analyses/estimators", timeout=30).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.3)
     raise AssertionError(f"{base} did not answer in {timeout} s: {log.read_text()[-3000:]}")
