@@ -128,7 +128,8 @@ def _stored_null(services: Any, key: str) -> dict[str, np.ndarray] | None:
     # An earlier run's file may be unreadable here (another worker's local file store, a
     # damaged file): the null is then simulated again, never a reason to fail the run.
     try:
-        with services.snapshots.files.open(name) as handle, np.load(handle) as stored:
+        # An npz is read by seeking: load a local copy, not the store's stream.
+        with np.load(services.snapshots.files.path(name)) as stored:
             return null_from_artifact({n: stored[n] for n in stored.files})
     except (OSError, ValueError) as exc:
         LOG.warning("null distributions %s of an earlier run not read (%s); simulating",

@@ -24,24 +24,27 @@ from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.analysis_runs import RUN_QUEUE, RUN_TASK
 from neurostore.services.registry import Services, build_services
 from neurostore.services.terms import BUILD_QUEUE, BUILD_TASK
-from neurostore.storage import LocalFileStore
+from neurostore.storage import open_file_store
 
 #: A job whose worker sent no heartbeat for this long is taken to be dead and retried.
 STALLED_AFTER = 30.0
 
 
 @cache
-def _runtime(url: str, data_dir: Path) -> tuple[Services, NullCache]:
-    engine = make_engine(url)
-    services = build_services(make_session_factory(engine),
-                              files=LocalFileStore(data_dir / "files"))
+def _runtime(url: str, data_dir: Path, files_url: str | None,
+             presign_seconds: int) -> tuple[Services, NullCache]:
+    settings = Settings(data_dir=data_dir, files_url=files_url,
+                        files_presign_seconds=presign_seconds)
+    services = build_services(make_session_factory(make_engine(url)),
+                              files=open_file_store(settings))
     return services, NullCache(data_dir / "nulls")
 
 
 def worker_runtime() -> tuple[Services, NullCache]:
     """The services and Monte Carlo null cache of this worker process."""
     settings = Settings.from_env()
-    return _runtime(database_url(settings), settings.data_dir)
+    return _runtime(database_url(settings), settings.data_dir, settings.files_url,
+                    settings.files_presign_seconds)
 
 
 @jobs.tasks.task(name=RUN_TASK, queue=RUN_QUEUE)

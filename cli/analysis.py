@@ -61,15 +61,15 @@ def _describe(rt: Runtime, run: dict) -> str:
     files = rt.services.snapshots.files
     for title, key in (("pictures", "pictures"), ("maps", "maps")):
         for name, file in sorted(results.get(key, {}).items()):
-            lines.append(f"  {title[:-1]} {name}: {files.path(file)}")
+            lines.append(f"  {title[:-1]} {name}: {files.location(file)}")
     if results:
         where = "; ".join(f"{part['clusters']} where {part['criterion']} ({part['map']})"
                           for part in results.get("cluster_tables", []))
         if where:
             where = f": {where}, at least {results.get('min_cluster_size', 1)} voxels"
         lines.append(f"  clusters ({len(results['clusters'])}{where}): "
-                     f"{files.path(results['clusters_file'])}")
-        lines.append(f"  methods: {files.path(results['methods_file'])}")
+                     f"{files.location(results['clusters_file'])}")
+        lines.append(f"  methods: {files.location(results['methods_file'])}")
         excluded = results.get("excluded") or []
         lines.append(f"  experiments: {results['n_experiments']} used, {len(excluded)} left out")
         lines.extend(f"    left out {e['experiment']}: {e['reason']}" for e in excluded[:20])

@@ -35,7 +35,6 @@ from ingest.sources import Environment, SourceError
 from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import ServiceError
 from neurostore.services.ingest_reports import COUNTS, BatchReport
-from neurostore.storage import LocalFileStore
 from neurostore.vocabulary import RunStatus
 
 SHOWN_ERRORS = 10
@@ -269,7 +268,7 @@ def _run(rt: Runtime, source: str, parameters: dict[str, Any], batch_size: int,
                 console.print(f"map {done}/{total}: {name}", highlight=False)
 
         env = Environment(rt.services, rt.settings.data_dir,
-                          LocalFileStore(rt.settings.files_dir), file_progress=file_progress,
+                          rt.services.snapshots.files, file_progress=file_progress,
                           ncbi_api_key=rt.settings.ncbi_api_key,
                           ncbi_email=rt.settings.ncbi_email)
 

@@ -13,6 +13,7 @@ from neurostore.config import Settings
 from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.errors import ServiceError
 from neurostore.services.registry import Services, build_services
+from neurostore.storage import open_file_store
 
 
 @dataclass
@@ -56,7 +57,8 @@ class Runtime:
         """The services on :attr:`engine`, on an up-to-date schema (see
         :meth:`ensure_schema`)."""
         self.ensure_schema()
-        return build_services(make_session_factory(self.engine))
+        return build_services(make_session_factory(self.engine),
+                              files=open_file_store(self.settings))
 
 
 pass_runtime = click.make_pass_decorator(Runtime)

@@ -30,7 +30,7 @@ from ingest.pubmed.load import PmidSelection
 from ingest.records import ParseError, Skipped, Study, StudyStream
 from ingest.sleuth import parse as sleuth
 from neurostore.services.registry import Services
-from neurostore.storage import LocalFileStore
+from neurostore.storage import FileStore
 
 SOURCES = ("neuroquery", "neurosynth", "neurovault", "sleuth", "nimads", "pubmed")
 PUBMED_PARAMETERS = frozenset({"base_url", "pmids", "limit", "refresh", "api_key", "email",
@@ -51,7 +51,7 @@ class Environment:
         The store (the NeuroVault loader asks it which maps it already holds).
     data_dir : Path
         Release downloads go to ``data_dir/downloads``.
-    files : LocalFileStore
+    files : FileStore
         The content-addressed store for the maps NeuroVault and NIMADS files bring.
     http : PoliteSession or None
         The HTTP session to use; a default polite one when None.
@@ -65,7 +65,7 @@ class Environment:
 
     services: Services
     data_dir: Path
-    files: LocalFileStore
+    files: FileStore
     http: PoliteSession | None = None
     file_progress: FetchProgress | None = None
     ncbi_api_key: str | None = None

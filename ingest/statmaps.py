@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ingest.http import PoliteSession, download
 from ingest.neurovault.nifti import NiftiError, NiftiInfo, check_nifti
-from neurostore.storage import LocalFileStore
+from neurostore.storage import FileStore
 
 #: File name endings of a NIfTI map, longest first.
 MAP_SUFFIXES = (".nii.gz", ".nii")
@@ -49,7 +49,7 @@ def map_suffix(name: str | None) -> str:
     return next((s for s in MAP_SUFFIXES if lowered.endswith(s)), "")
 
 
-def store_map(path: str | os.PathLike[str], files: LocalFileStore, *, own_name: str,
+def store_map(path: str | os.PathLike[str], files: FileStore, *, own_name: str,
               suffix: str | None = None) -> StoredMap:
     """Check a local map and copy it into the file store.
 
@@ -57,7 +57,7 @@ def store_map(path: str | os.PathLike[str], files: LocalFileStore, *, own_name: 
     ----------
     path : path
         The file (left where it is).
-    files : LocalFileStore
+    files : FileStore
         The store.
     own_name : str
         What error messages call the map (its file name or URL, not a scratch name).
@@ -96,7 +96,7 @@ def store_map(path: str | os.PathLike[str], files: LocalFileStore, *, own_name: 
     return StoredMap(name=name, sha256=name.split(".", 1)[0], info=info)
 
 
-def download_map(session: PoliteSession, url: str, files: LocalFileStore, *,
+def download_map(session: PoliteSession, url: str, files: FileStore, *,
                  own_name: str | None = None, attempts: int = 3) -> StoredMap:
     """Download a map (with the session's retries), check it and store it.
 
@@ -106,7 +106,7 @@ def download_map(session: PoliteSession, url: str, files: LocalFileStore, *,
         The HTTP session.
     url : str
         Absolute http(s) URL of the map.
-    files : LocalFileStore
+    files : FileStore
         The store.
     own_name : str, optional
         What error messages call the map; the URL by default.
@@ -130,10 +130,11 @@ def download_map(session: PoliteSession, url: str, files: LocalFileStore, *,
                          suffix=map_suffix(url.split("?", 1)[0]) or None)
 
 
-def scratch_folder(files: LocalFileStore) -> tempfile.TemporaryDirectory:
-    """A temporary folder inside the store's root (same file system: renames are cheap)."""
-    files.root.mkdir(parents=True, exist_ok=True)
-    return tempfile.TemporaryDirectory(dir=files.root, prefix=".download-")
+def scratch_folder(files: FileStore) -> tempfile.TemporaryDirectory:
+    """A temporary folder in the store's scratch folder (same file system as the store's
+    own temporary files: renames are cheap)."""
+    files.scratch.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(dir=files.scratch, prefix=".download-")
 
 
 def _sniffed_suffix(path: Path) -> str:

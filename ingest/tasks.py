@@ -34,7 +34,7 @@ from neurostore.services.actors import SYSTEM
 from neurostore.services.errors import Conflict
 from neurostore.services.ingest import INGEST_QUEUE, INGEST_TASK
 from neurostore.services.registry import build_services
-from neurostore.storage import LocalFileStore
+from neurostore.storage import open_file_store
 from neurostore.vocabulary import FINISHED_STATUSES
 
 LOG = logging.getLogger(__name__)
@@ -52,8 +52,9 @@ def task_name(source: str) -> str:
 def _environment() -> Environment:
     # One engine and service set per worker process, from the worker's own settings.
     settings = Settings.from_env()
-    services = build_services(make_session_factory(make_engine(database_url(settings))))
-    return Environment(services, settings.data_dir, LocalFileStore(settings.files_dir),
+    services = build_services(make_session_factory(make_engine(database_url(settings))),
+                              files=open_file_store(settings))
+    return Environment(services, settings.data_dir, services.snapshots.files,
                        ncbi_api_key=settings.ncbi_api_key, ncbi_email=settings.ncbi_email)
 
 

@@ -31,7 +31,7 @@ from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.reads.documents import DocumentCache
 from neurostore.services.reads.service import ReadService
 from neurostore.services.registry import Services, build_services
-from neurostore.storage import LocalFileStore
+from neurostore.storage import open_file_store
 
 BLUEPRINTS = (
     studies.blp,
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         engine = make_engine(database_url(settings), pool_size=10, max_overflow=10)
         # The file store of these settings, not of the environment's.
         services = build_services(make_session_factory(engine),
-                                  files=LocalFileStore(settings.files_dir))
+                                  files=open_file_store(settings))
     app = Flask("neurostore", template_folder="web/templates", static_folder="web/static")
     app.config.update(
         API_TITLE="NeuroStore",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from croniter import croniter
 
@@ -69,6 +71,51 @@ def release_locations_from_env(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+# S3's rule for bucket names: 3-63 lower-case letters, digits, dots and hyphens.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class FilesLocation:
+    """Where the file store keeps files: a local folder, or a bucket and key prefix."""
+
+    scheme: str
+    folder: Path | None = None
+    bucket: str = ""
+    prefix: str = ""
+
+
+def parse_files_url(raw: str | None, default: Path) -> FilesLocation:
+    """Read ``NEUROSTORE_FILES_URL``: ``s3://bucket/prefix``, ``file:///folder``, a folder,
+    or nothing (``default``).
+
+    Raises
+    ------
+    SettingsError
+        For another scheme, a bucket name S3 would refuse, or a ``file://`` URL naming a
+        host.
+    """
+    raw = (raw or "").strip()
+    if not raw:
+        return FilesLocation("file", default)
+    if "://" not in raw:
+        return FilesLocation("file", Path(raw).expanduser().resolve())
+    url = urlsplit(raw)
+    if url.scheme == "file":
+        if url.netloc not in ("", "localhost") or not url.path:
+            raise SettingsError(f"NEUROSTORE_FILES_URL={raw!r}: a file:// URL names a folder"
+                                " of this machine (file:///srv/neurostore/files)")
+        return FilesLocation("file", Path(unquote(url.path)).resolve())
+    if url.scheme == "s3":
+        if not _BUCKET.match(url.netloc) or url.query or url.fragment:
+            raise SettingsError(f"NEUROSTORE_FILES_URL={raw!r}: expected s3://BUCKET/PREFIX"
+                                " with a bucket name of 3-63 lower-case letters, digits,"
+                                " dots and hyphens")
+        return FilesLocation("s3", bucket=url.netloc, prefix=url.path.strip("/"))
+    raise SettingsError(f"NEUROSTORE_FILES_URL={raw!r}: expected s3://bucket/prefix, a folder"
+                        " or file:///folder")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime settings.
@@ -108,6 +155,14 @@ class Settings:
     secure_cookies : bool
         Send session cookies over HTTPS only (``NEUROSTORE_SECURE_COOKIES=1``; set it
         wherever the site is served over HTTPS).
+    files_url : str or None
+        Where the file store is (``NEUROSTORE_FILES_URL``): ``s3://bucket/prefix`` for an
+        S3-compatible object store (endpoint and credentials from boto3's ``AWS_*``
+        variables), a folder or ``file:///folder``; unset: ``data_dir/files``.
+    files_presign_seconds : int
+        With an object store, downloads answer with a redirect to a presigned address valid
+        this long (``NEUROSTORE_FILES_PRESIGN_SECONDS``); 0 (the default) streams them
+        through the API.
     """
 
     database_url: str | None = None
@@ -121,11 +176,19 @@ class Settings:
     ncbi_email: str | None = None
     secret_key: str | None = None
     secure_cookies: bool = False
+    files_url: str | None = None
+    files_presign_seconds: int = 0
 
     @property
     def files_dir(self) -> Path:
-        """Folder of the content-addressed file store."""
-        return self.data_dir / "files"
+        """Folder of the local content-addressed file store (``data_dir/files`` unless
+        ``files_url`` names another folder)."""
+        return self.files_location.folder or self.data_dir / "files"
+
+    @property
+    def files_location(self) -> FilesLocation:
+        """Where the file store is (see ``files_url``)."""
+        return parse_files_url(self.files_url, self.data_dir / "files")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -138,6 +201,8 @@ class Settings:
         """
         env = os.environ if environ is None else environ
         data_dir = Path(env.get("NEUROSTORE_DATA_DIR", "var")).expanduser().resolve()
+        files_url = env.get("NEUROSTORE_FILES_URL", "").strip() or None
+        parse_files_url(files_url, data_dir / "files")
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             data_dir=data_dir,
@@ -151,4 +216,6 @@ class Settings:
             ncbi_email=env.get("NCBI_EMAIL", "").strip() or None,
             secret_key=env.get("NEUROSTORE_SECRET_KEY", "").strip() or None,
             secure_cookies=_flag(env, "NEUROSTORE_SECURE_COOKIES"),
+            files_url=files_url,
+            files_presign_seconds=_count(env, "NEUROSTORE_FILES_PRESIGN_SECONDS", 0),
         )

@@ -40,7 +40,8 @@ from tests.support.users import Caller, make_caller
 
 #: Fixtures shared beyond one package, kept in tests/support rather than imported from
 #: conftest modules.
-pytest_plugins = ["tests.support.studysets", "tests.support.efetch", "tests.support.browser"]
+pytest_plugins = ["tests.support.studysets", "tests.support.efetch", "tests.support.browser",
+                  "tests.support.s3"]
 
 # The task queue's tables (migration 0004): jobs left by one test must not reach the next.
 QUEUE_TABLES = ("procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers",

@@ -25,7 +25,7 @@ from ingest.neurovault.nifti import NiftiError
 from ingest.neurovault.parse import Selection
 from ingest.records import Skipped, Study
 from ingest.statmaps import map_suffix, scratch_folder, store_map
-from neurostore.storage import LocalFileStore
+from neurostore.storage import FileStore
 from neurostore.vocabulary import PointSpace
 
 # Skip reasons that mean "not fetched": the record may well be fine next time.
@@ -40,7 +40,7 @@ StoredFiles = Callable[[str], dict[str, tuple[str, Any]]]
 
 def open_stream(
     client: NeuroVaultClient,
-    files: LocalFileStore,
+    files: FileStore,
     stored_files: StoredFiles,
     selection: Selection | None = None,
     *,
@@ -53,7 +53,7 @@ def open_stream(
     ----------
     client : NeuroVaultClient
         API client (its session holds the retries and the rate limit).
-    files : LocalFileStore
+    files : FileStore
         Where the maps go, named by sha256.
     stored_files : callable
         ``stored_files(collection_id)`` -> ``{url: (sha256, image metadata)}`` of
@@ -96,7 +96,7 @@ def store_space(label: str | None, header_space: str | None) -> str | None:
     return label if label.upper().startswith(_STORE_SPACE_PREFIXES) and " " not in label else None
 
 
-def _with_files(study: Study, client: NeuroVaultClient, files: LocalFileStore,
+def _with_files(study: Study, client: NeuroVaultClient, files: FileStore,
                 stored_files: StoredFiles, skipped: list[Skipped]) -> Study | None:
     known = stored_files(study["source_id"])
     analyses = []
@@ -120,7 +120,7 @@ def _with_files(study: Study, client: NeuroVaultClient, files: LocalFileStore,
     return {**study, "analyses": analyses}
 
 
-def _attach_file(image: dict[str, Any], client: NeuroVaultClient, files: LocalFileStore,
+def _attach_file(image: dict[str, Any], client: NeuroVaultClient, files: FileStore,
                  known: dict[str, tuple[str, Any]]) -> None:
     label = image["space"]
     image["metadata"]["target_template_image"] = label

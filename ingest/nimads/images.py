@@ -45,7 +45,7 @@ from ingest.nimads.nidm import PackError, contents, is_pack, unknown_reason
 from ingest.records import Skipped, Study
 from ingest.statmaps import download_map, map_suffix, scratch_folder, store_map
 from neurostore.schemas.fields import GIVEN_ID, GIVEN_VALUE_TYPE
-from neurostore.storage import LocalFileStore
+from neurostore.storage import FileStore
 
 #: Prefix of the reason of a study left out because a map could not be downloaded (a
 #: failure worth retrying, not a bad record).
@@ -154,7 +154,7 @@ class UrlIndex:
             if isinstance(loaded, dict):
                 self._names = {str(k): str(v) for k, v in loaded.items()}
 
-    def get(self, url: str, files: LocalFileStore) -> str | None:
+    def get(self, url: str, files: FileStore) -> str | None:
         """The store name of ``url``'s content, if it is still in ``files``."""
         name = self._names.get(url)
         try:
@@ -195,7 +195,7 @@ class ImageFetcher:
     ----------
     base : ImageBase
         What relative references are resolved against.
-    files : LocalFileStore
+    files : FileStore
         The file store.
     session : PoliteSession
         The HTTP session for downloads.
@@ -205,7 +205,7 @@ class ImageFetcher:
         Called after each location is read (see :data:`FetchProgress`).
     """
 
-    def __init__(self, base: ImageBase, files: LocalFileStore, session: PoliteSession, *,
+    def __init__(self, base: ImageBase, files: FileStore, session: PoliteSession, *,
                  index: UrlIndex | None = None, progress: FetchProgress | None = None) -> None:
         self.base = base
         self.files = files
@@ -301,7 +301,9 @@ class ImageFetcher:
             if isinstance(location, Path):
                 handle: IO[bytes] = stack.enter_context(open(_existing(location), "rb"))
             else:
-                handle = stack.enter_context(self.files.open(self._pack_in_store(location)))
+                # A zip is read by seeking: open a local copy, not the store's stream.
+                handle = stack.enter_context(
+                    open(self.files.path(self._pack_in_store(location)), "rb"))
             try:
                 archive = stack.enter_context(zipfile.ZipFile(handle))
                 return self._unpack(archive, _shown_name(location))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, send_file, url_for
+from flask import Response, url_for
 from flask_smorest import Blueprint
 
 from neurostore.api import http
 from neurostore.api.context import actor, services
+from neurostore.api.downloads import send_stored
 from neurostore.api.openapi import JSON_VALUE_REF
 from neurostore.schemas.meta_analyses import EstimatorList, RunListArgs, RunOut, RunPage
 from neurostore.schemas.patterns import NOT_BLANK, STORABLE_TEXT
@@ -89,6 +90,5 @@ def download_file(run_id: str, name: str) -> Response:
     """Download a result file: a NIfTI map, a PNG picture, the cluster table, the methods."""
     found = services().analysis_runs.result_file(actor(), run_id, name)
     suffix = next(s for s in MEDIA_TYPES if found.endswith(s))
-    return send_file(services().snapshots.files.open(found), mimetype=MEDIA_TYPES[suffix],
-                     as_attachment=True, download_name=found, etag=found.split(".")[0],
-                     max_age=86400)
+    return send_stored(found, media_type=MEDIA_TYPES[suffix], download_name=found,
+                       max_age=86400)

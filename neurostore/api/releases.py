@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Response, send_file, url_for
+from flask import Response, url_for
 from flask_smorest import Blueprint
 
 from neurostore.api import http
 from neurostore.api.context import actor, services
+from neurostore.api.downloads import send_stored
 from neurostore.schemas.releases import ReleaseListArgs, ReleaseOut, ReleasePage
 from neurostore.snapshot.formats import FORMATS
 
@@ -77,7 +78,6 @@ def get_release(version: str) -> Response:
 def download_release(version: str) -> Response:
     """Download the archive of a release."""
     export = services().snapshots.export(actor(), version, RELEASE.name)
-    return send_file(services().snapshots.files.open(export["file"]),
-                     mimetype=RELEASE.media_type, as_attachment=True,
-                     download_name=f"neurostore-studyset-{version}{RELEASE.suffix}",
-                     etag=export["file"].split(".")[0], max_age=3600)
+    return send_stored(export["file"], media_type=RELEASE.media_type,
+                       download_name=f"neurostore-studyset-{version}{RELEASE.suffix}",
+                       max_age=3600)

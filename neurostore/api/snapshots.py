@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, send_file, url_for
+from flask import Response, url_for
 from flask_smorest import Blueprint
 
 from neurostore.api import http
 from neurostore.api.context import actor, services
+from neurostore.api.downloads import send_stored
 from neurostore.schemas.snapshots import (
     ExportArgs,
     SnapshotBody,
@@ -97,9 +98,8 @@ def export_snapshot(args: dict[str, Any], snapshot_id: str) -> Response:
     """
     fmt = FORMATS[args["format"]]
     export = services().snapshots.export(actor(), snapshot_id, fmt.name)
-    response = send_file(services().snapshots.files.open(export["file"]),
-                         mimetype=fmt.media_type, as_attachment=True,
-                         download_name=f"snapshot-{snapshot_id[:12]}{fmt.suffix}",
-                         etag=export["file"].split(".")[0], max_age=3600)
+    response = send_stored(export["file"], media_type=fmt.media_type,
+                           download_name=f"snapshot-{snapshot_id[:12]}{fmt.suffix}",
+                           max_age=3600)
     response.headers["X-Export-Skipped"] = str(export["summary"].get("n_skipped", 0))
     return response

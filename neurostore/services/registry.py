@@ -22,7 +22,7 @@ from neurostore.services.studysets import StudysetService
 from neurostore.services.terms import TermService
 from neurostore.services.texts import TextService
 from neurostore.services.users import UserService
-from neurostore.storage import FileStore, LocalFileStore
+from neurostore.storage import FileStore, open_file_store
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
     ``plugins`` (export writers, run specs) to those installed (:func:`plugins.installed`).
     """
     plugins = plugins if plugins is not None else installed()
-    files = files if files is not None else LocalFileStore(Settings.from_env().files_dir)
+    files = files if files is not None else open_file_store(Settings.from_env())
     url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
     queue = queue if queue is not None else JobQueue(url)
     # Reads send stored documents: bulk writes store those of the studies they change.

@@ -30,7 +30,7 @@ from neurostore.services.errors import Invalid, NotFound
 from neurostore.services.permissions import DEFAULT_POLICY, Policy
 from neurostore.services.trees.state import iso
 from neurostore.services.uow import UnitOfWork
-from neurostore.storage import LocalFileStore
+from neurostore.storage import FileStore
 from neurostore.vocabulary import ACTIVE_STATUSES, RunStatus, TermBuildKind, values
 
 #: The task a worker runs for a build (declared in ``analysis.tasks``).
@@ -68,7 +68,7 @@ class TermService:
     Parameters
     ----------
     session_factory : sessionmaker
-    files : LocalFileStore
+    files : FileStore
         Where feature sets, term maps and models are kept.
     queue : JobQueue or None
         Where builds are enqueued (None: they stay queued for :meth:`claim` callers).
@@ -76,7 +76,7 @@ class TermService:
         What computes; without one, no build can be asked for and nothing can be read.
     """
 
-    def __init__(self, session_factory: sessionmaker, files: LocalFileStore,
+    def __init__(self, session_factory: sessionmaker, files: FileStore,
                  queue: JobQueue | None, engine: TermsEngine | None,
                  policy: Policy = DEFAULT_POLICY) -> None:
         self._sf = session_factory
