@@ -108,6 +108,9 @@ class Settings:
     secure_cookies : bool
         Send session cookies over HTTPS only (``NEUROSTORE_SECURE_COOKIES=1``; set it
         wherever the site is served over HTTPS).
+    neurovault_publish_url : str
+        The NeuroVault results are published to (``NEUROSTORE_NEUROVAULT_PUBLISH_URL``,
+        default ``https://neurovault.org``; read by the workers and the command line).
     """
 
     database_url: str | None = None
@@ -121,6 +124,7 @@ class Settings:
     ncbi_email: str | None = None
     secret_key: str | None = None
     secure_cookies: bool = False
+    neurovault_publish_url: str = "https://neurovault.org"
 
     @property
     def files_dir(self) -> Path:
@@ -151,4 +155,6 @@ class Settings:
             ncbi_email=env.get("NCBI_EMAIL", "").strip() or None,
             secret_key=env.get("NEUROSTORE_SECRET_KEY", "").strip() or None,
             secure_cookies=_flag(env, "NEUROSTORE_SECURE_COOKIES"),
+            neurovault_publish_url=env.get("NEUROSTORE_NEUROVAULT_PUBLISH_URL", "").strip()
+            or "https://neurovault.org",
         )
