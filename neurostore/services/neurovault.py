@@ -268,12 +268,12 @@ class NeuroVaultService:
             uow.commit()
         return claim
 
-    def _owned(self, claim: Claim, **values: Any) -> bool:
+    def _owned(self, held: Claim, /, **values: Any) -> bool:
         with UnitOfWork(self._sf) as uow:
             done = uow.session.execute(
                 update(NeuroVaultPublication)
-                .where(NeuroVaultPublication.id == claim.publication_id,
-                       NeuroVaultPublication.claim == claim.claim,
+                .where(NeuroVaultPublication.id == held.publication_id,
+                       NeuroVaultPublication.claim == held.claim,
                        NeuroVaultPublication.status == RunStatus.RUNNING)
                 .values(**values).returning(NeuroVaultPublication.id)
             ).first()
