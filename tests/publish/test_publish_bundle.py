@@ -59,7 +59,8 @@ def test_a_private_bundle_with_its_own_name(client, alice, finished):
 def test_only_the_owner_or_an_admin_gets_a_bundle(client, alice, bob, admin, finished):
     assert _bundle(client, finished["id"], admin.headers).status_code == 200
     refused = _bundle(client, finished["id"], bob.headers)
-    assert refused.status_code in (403, 404)
+    assert refused.status_code == 403  # the run is public: bob may read it, not publish it
+    assert client.get(f"/api/meta-analyses/{finished['id']}/neurovault.zip").status_code == 401
     assert _bundle(client, "no-such-run", alice.headers).status_code == 404
 
 
