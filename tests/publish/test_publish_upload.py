@@ -192,3 +192,19 @@ def test_a_malformed_request_names_the_field_without_repeating_the_token(
                           headers=alice.headers, json={})
     assert missing.status_code == 422
     assert "token" in missing.get_json()["errors"]
+
+
+def test_a_job_retried_after_its_worker_died_asks_to_publish_again(
+        client, services, engine, alice, finished, neurovault, nv_session):
+    asked = _publish(client, finished["id"], alice.headers).get_json()
+    died = services.neurovault.claim(asked["id"])  # a worker takes the job, then dies
+    assert died.token == TOKEN
+    assert _stored_token(engine, asked["id"]) is None
+
+    assert _run_job(services, neurovault, nv_session, asked["id"]) == "failed"  # the retry
+    state = _state(client, finished["id"], alice.headers)
+    assert "publish again" in state["error"]
+    assert not services.neurovault.report(died, {"stage": "late"})  # its claim is gone
+
+    _publish(client, finished["id"], alice.headers)
+    assert _run_job(services, neurovault, nv_session, asked["id"]) == "succeeded"
