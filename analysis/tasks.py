@@ -1,5 +1,5 @@
 """Tasks of the ``analysis`` queue: meta-analysis runs, term builds, and the recovery of
-stalled jobs.
+stalled jobs; and of the ``export`` queue: NeuroVault publications.
 
 A worker process (``manage.py worker``) builds its services from the environment
 (``DATABASE_URL``, ``NEUROSTORE_DATA_DIR``), the same settings every other command uses, and
@@ -15,13 +15,14 @@ from typing import Any
 
 import procrastinate
 
-from analysis import termbuild
+from analysis import publish, termbuild
 from analysis.meta import NullCache
 from analysis.runner import execute
 from neurostore import jobs
 from neurostore.config import Settings
 from neurostore.db import database_url, make_engine, make_session_factory
 from neurostore.services.analysis_runs import RUN_QUEUE, RUN_TASK
+from neurostore.services.neurovault import PUBLISH_QUEUE, PUBLISH_TASK
 from neurostore.services.registry import Services, build_services
 from neurostore.services.terms import BUILD_QUEUE, BUILD_TASK
 from neurostore.storage import open_file_store
@@ -59,6 +60,13 @@ def build_terms(build_id: str) -> None:
     """Build a feature set, term maps or a text model (a no-op for a finished build)."""
     services, _ = worker_runtime()
     termbuild.execute(services, build_id)
+
+
+@jobs.tasks.task(name=PUBLISH_TASK, queue=PUBLISH_QUEUE)
+def publish_neurovault(publication_id: str) -> None:
+    """Upload a run's maps to NeuroVault (a no-op for a finished publication)."""
+    services, _ = worker_runtime()
+    publish.execute(services, publication_id, Settings.from_env().neurovault_publish_url)
 
 
 async def retry_stalled(app: procrastinate.App, seconds_since_heartbeat: float) -> list[int]:

@@ -1,4 +1,5 @@
-"""``manage.py analysis``: list the estimators, run meta-analyses of snapshots, follow them."""
+"""``manage.py analysis``: list the estimators, run meta-analyses of snapshots, follow them,
+publish their maps to NeuroVault."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from analysis.runner import execute
 from analysis.runspec import ESTIMATORS
 from analysis.tasks import STALLED_AFTER
 from cli.export import OPERATOR, acting_user
+from cli.publish import publish
 from cli.runtime import Runtime, fail, pass_runtime
 from neurostore.jobs import live_workers
 from neurostore.services.errors import ServiceError
@@ -261,3 +263,6 @@ def cancel(rt: Runtime, run_id: str, as_user: str) -> None:
     except ServiceError as exc:
         raise fail(exc) from exc
     click.echo(f"run {run_id}: {done['status']}")
+
+
+analysis.add_command(publish)

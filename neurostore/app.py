@@ -17,6 +17,7 @@ from neurostore.api import (
     errors,
     ingest_runs,
     meta_analyses,
+    neurovault,
     releases,
     snapshots,
     studies,
@@ -49,6 +50,7 @@ BLUEPRINTS = (
     snapshots.blp,
     releases.blp,
     meta_analyses.blp,
+    neurovault.blp,
     ingest_runs.blp,
     terms.blp,
 )

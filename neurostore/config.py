@@ -163,6 +163,9 @@ class Settings:
         With an object store, downloads answer with a redirect to a presigned address valid
         this long (``NEUROSTORE_FILES_PRESIGN_SECONDS``); 0 (the default) streams them
         through the API.
+    neurovault_publish_url : str
+        The NeuroVault results are published to (``NEUROSTORE_NEUROVAULT_PUBLISH_URL``,
+        default ``https://neurovault.org``; read by the workers and the command line).
     """
 
     database_url: str | None = None
@@ -178,6 +181,7 @@ class Settings:
     secure_cookies: bool = False
     files_url: str | None = None
     files_presign_seconds: int = 0
+    neurovault_publish_url: str = "https://neurovault.org"
 
     @property
     def files_dir(self) -> Path:
@@ -218,4 +222,6 @@ class Settings:
             secure_cookies=_flag(env, "NEUROSTORE_SECURE_COOKIES"),
             files_url=files_url,
             files_presign_seconds=_count(env, "NEUROSTORE_FILES_PRESIGN_SECONDS", 0),
+            neurovault_publish_url=env.get("NEUROSTORE_NEUROVAULT_PUBLISH_URL", "").strip()
+            or "https://neurovault.org",
         )

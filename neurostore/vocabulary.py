@@ -97,6 +97,14 @@ class TermBuildKind(StrEnum):
     TEXT_MODEL = "text_model"
 
 
+class PublicationKind(StrEnum):
+    """What is published to NeuroVault as a collection: a meta-analysis run's maps, or a
+    term map (the same collection and image metadata, from a term build)."""
+
+    META_ANALYSIS = "meta-analysis"
+    TERM_MAP = "term-map"
+
+
 #: Statuses of a run that has not finished (at most one such ingest run per source).
 ACTIVE_STATUSES: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING)
 #: Statuses a run ends in; it never leaves them.

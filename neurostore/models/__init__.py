@@ -6,6 +6,7 @@ from neurostore.models.base_studies import BaseStudy
 from neurostore.models.conditions import Condition
 from neurostore.models.history import Revision
 from neurostore.models.ingest_runs import IngestRun
+from neurostore.models.neurovault import NeuroVaultPublication
 from neurostore.models.snapshots import Snapshot, SnapshotExport, SnapshotReader
 from neurostore.models.studies import (
     Analysis,
@@ -33,6 +34,7 @@ __all__ = [
     "FeatureSet",
     "Image",
     "IngestRun",
+    "NeuroVaultPublication",
     "Point",
     "PointValue",
     "Revision",

@@ -15,6 +15,7 @@ from neurostore.services.base_studies import BaseStudyService
 from neurostore.services.conditions import ConditionService
 from neurostore.services.history import before_commit
 from neurostore.services.ingest import IngestService
+from neurostore.services.neurovault import NeuroVaultService
 from neurostore.services.reads.documents import refresh_bulk
 from neurostore.services.snapshots import SnapshotService
 from neurostore.services.studies import StudyService
@@ -41,6 +42,7 @@ class Services:
     conditions: ConditionService
     texts: TextService
     terms: TermService
+    neurovault: NeuroVaultService
 
 
 def build_services(session_factory: sessionmaker, *, files: FileStore | None = None,
@@ -61,6 +63,10 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
     studysets = StudysetService(session_factory, studies)
     annotations = AnnotationService(session_factory, studysets)
     users = UserService(session_factory)
+    snapshots = SnapshotService(
+        session_factory, studysets, annotations, files, writers=plugins.writers,
+        tally=plugins.runs.tally if plugins.runs is not None else None)
+    analysis_runs = AnalysisRunService(session_factory, queue, specs=plugins.runs)
     return Services(
         session_factory=session_factory,
         users=users,
@@ -69,11 +75,10 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
         studysets=studysets,
         annotations=annotations,
         ingest=IngestService(session_factory, studies, users, queue),
-        snapshots=SnapshotService(
-            session_factory, studysets, annotations, files, writers=plugins.writers,
-            tally=plugins.runs.tally if plugins.runs is not None else None),
-        analysis_runs=AnalysisRunService(session_factory, queue, specs=plugins.runs),
+        snapshots=snapshots,
+        analysis_runs=analysis_runs,
         conditions=ConditionService(session_factory),
         texts=TextService(session_factory),
         terms=TermService(session_factory, files, queue, plugins.terms),
+        neurovault=NeuroVaultService(session_factory, analysis_runs, snapshots, queue),
     )

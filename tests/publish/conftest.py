@@ -1,0 +1,50 @@
+"""Fixtures of the NeuroVault publication tests: a finished run of real NIMADS data, and a
+local NeuroVault that answers as the real one does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ingest.http import PoliteSession
+from ingest.neurovault.upload import WRITE_METHODS
+from neurostore.services.nimads import import_studyset
+from tests.support.examples import example, with_sample_sizes
+from tests.support.neurovault_server import NeuroVaultServer
+from tests.support.runs import run_and_read
+
+#: The API token the local NeuroVault knows (as alice's).
+TOKEN = "good-token-1234"
+
+
+@pytest.fixture
+def snapshot(services, alice) -> dict:
+    """A snapshot of the bundled NIMADS example, with its sample sizes."""
+    imported = import_studyset(services, alice, example("nimads_studyset.json"),
+                               with_sample_sizes(example("nimads_annotation.json")))
+    return services.snapshots.create(alice, imported.studyset.id,
+                                     annotation_id=imported.annotation.id, include="include")[0]
+
+
+@pytest.fixture
+def finished(services, alice, snapshot) -> dict:
+    """alice's finished KDA run of the snapshot."""
+    return run_and_read(services, alice, snapshot, estimator="KDA")
+
+
+@pytest.fixture
+def neurovault() -> Iterator[NeuroVaultServer]:
+    """A local NeuroVault on a free port."""
+    server = NeuroVaultServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def nv_session() -> Iterator[PoliteSession]:
+    """An upload session with the default retries but short backoffs."""
+    with PoliteSession(retry_methods=WRITE_METHODS, backoff_factor=0.01,
+                       min_interval=0.0) as session:
+        yield session
