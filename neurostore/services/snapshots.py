@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from neurostore.models import AnalysisRun, Snapshot, SnapshotExport, SnapshotReader, Study
 from neurostore.plugins import InputsTally
 from neurostore.schemas.fields import GIVEN_VALUE_TYPE
+from neurostore.services import screening
 from neurostore.services.actors import Actor
 from neurostore.services.annotations import AnnotationService
 from neurostore.services.errors import Conflict, Invalid, NotFound
@@ -170,7 +171,9 @@ class SnapshotService:
         state = self.studysets.redact(
             session, actor, [self.studysets._read(session, [studyset_id])[studyset_id]])[0]
         document = {k: state[k] for k in STUDYSET_FIELDS if k != "public"}
-        document.update(id=studyset_id, studies=state["studies"])
+        # Studies screened out (metadata["screening"]) are not frozen: a meta-analysis of
+        # the snapshot uses the included ones, whichever client froze it.
+        document.update(id=studyset_id, studies=screening.included_ids(state))
         return document, root.version, root.public
 
     def _annotation(self, session: Session, actor: Actor, studyset_id: str,

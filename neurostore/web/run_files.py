@@ -17,6 +17,7 @@ from flask import Blueprint, Response, request, send_file
 from marshmallow import ValidationError
 
 from neurostore.api.context import services
+from neurostore.api.downloads import send_stored
 from neurostore.api.errors import BadRequest, field_errors
 from neurostore.api.meta_analyses import MEDIA_TYPES
 from neurostore.schemas.snapshots import ExportArgs
@@ -115,6 +116,5 @@ def snapshot_export(snapshot_id: str) -> Any:
         raise BadRequest("unknown export format", field_errors(exc.messages)) from exc
     fmt = FORMATS[args["format"]]
     export = services().snapshots.export(web_actor(), snapshot_id, fmt.name)
-    return send_file(services().snapshots.files.open(export["file"]), mimetype=fmt.media_type,
-                     as_attachment=True, download_name=f"snapshot-{snapshot_id[:12]}{fmt.suffix}",
-                     etag=export["file"].split(".")[0], max_age=3600)
+    return send_stored(export["file"], media_type=fmt.media_type,
+                       download_name=f"snapshot-{snapshot_id[:12]}{fmt.suffix}", max_age=3600)

@@ -90,3 +90,22 @@ def test_delete_needs_the_owner(client, auth, imported, services, session_factor
                          ).status_code == 403
     assert client.delete(f"/api/snapshots/{snapshot['id']}", headers=auth).status_code == 204
     assert client.get(f"/api/snapshots/{snapshot['id']}").status_code == 404
+
+
+def test_studies_screened_out_are_not_frozen(client, auth, imported):
+    studyset = client.get(f"/api/studysets/{imported.studyset.id}").json
+    whole = _freeze(client, auth, imported).json
+    out = studyset["studies"][0]
+    out = out["id"] if isinstance(out, dict) else out
+    patched = client.put(
+        f"/api/studysets/{imported.studyset.id}", headers={**auth, "If-Match": str(
+            studyset["version"])},
+        json={"metadata": {**(studyset.get("metadata") or {}), "screening": {
+            "decisions": {out: {"status": "excluded", "reason": "wrong population"}}}}})
+    assert patched.status_code == 200, patched.json
+    screened = _freeze(client, auth, imported)
+    assert screened.status_code == 201, screened.json
+    assert screened.json["n_studies"] == whole["n_studies"] - 1
+    document = json.loads(client.get(f"/api/snapshots/{screened.json['id']}/export?format=nimads"
+                                     ).data)
+    assert out not in {study["id"] for study in document["studies"]}
