@@ -14,9 +14,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -50,23 +47,6 @@ def private_studyset(services, alice, imported) -> str:
     studies = imported.studyset.state["studies"]
     return services.studysets.create(alice, {"name": "alice's private set", "public": False,
                                              "studies": studies}).id
-
-
-@pytest.fixture
-def worker(database_url, tmp_path):
-    """``manage.py worker`` on the analysis queue, sharing the test's file store."""
-    env = {**os.environ, "DATABASE_URL": database_url, "NEUROSTORE_DATA_DIR": str(tmp_path)}
-    log = tmp_path / "worker.log"
-    process = subprocess.Popen([sys.executable, "manage.py", "worker", "--queues", "analysis"],
-                               cwd=ROOT, env=env, stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT)
-    yield log
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
 
 
 def _browser_session(browser) -> requests.Session:
