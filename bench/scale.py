@@ -306,8 +306,9 @@ def main() -> None:
     parser.add_argument("--one-size", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--base", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.studies is not None and args.studies < 1:
-        parser.error("--studies must be at least 1")
+    for name in ("studies", "batch_size", "clients", "requests"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.one_size is not None:
         print(json.dumps(measure_size(args)))
         return
