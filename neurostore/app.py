@@ -15,6 +15,7 @@ from neurostore.api import (
     base_studies,
     children,
     errors,
+    health,
     ingest_runs,
     meta_analyses,
     neurovault,
@@ -53,6 +54,7 @@ BLUEPRINTS = (
     neurovault.blp,
     ingest_runs.blp,
     terms.blp,
+    health.blp,
 )
 API_DESCRIPTION = (
     "NIMADS studies, studysets and annotations with history and optimistic concurrency.\n\n"

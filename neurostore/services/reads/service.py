@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from neurostore.json_codec import RawJSON
@@ -66,6 +68,21 @@ class ReadService:
         self._sf = session_factory
         self._studies = studies
         self._documents = documents
+
+    def database_answers(self) -> bool:
+        """Whether the database answers a trivial query now (a health probe's question).
+
+        Returns
+        -------
+        bool
+            False when no connection can be had or the query fails.
+        """
+        try:
+            with self._sf() as session:
+                session.execute(text("SELECT 1"))
+        except DBAPIError:
+            return False
+        return True
 
     def _trees(self, ids: list[str]) -> dict[str, TreeText]:
         """The documents of ``ids``; those it had to build are committed (kept) here."""
