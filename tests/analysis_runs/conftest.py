@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from neurostore.services.nimads import import_studyset
-from tests.support.examples import example, with_sample_sizes
+from tests.support.examples import import_example
 
 
 @pytest.fixture
@@ -20,8 +19,7 @@ def data_dir(tmp_path) -> Path:
 @pytest.fixture
 def imported(services, alice):
     """The bundled NIMADS example imported by alice, annotated with sample sizes."""
-    return import_studyset(services, alice, example("nimads_studyset.json"),
-                           with_sample_sizes(example("nimads_annotation.json")))
+    return import_example(services, alice)
 
 
 @pytest.fixture

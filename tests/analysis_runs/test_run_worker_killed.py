@@ -12,6 +12,7 @@ from pathlib import Path
 
 from analysis.tasks import retry_stalled
 from neurostore import jobs
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,16 +23,6 @@ def _worker(database_url: str, data_dir: Path, log: Path, *extra: str) -> subpro
         [sys.executable, "manage.py", "worker", "--queues", "analysis", *extra],
         cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def _retry(database_url: str) -> list[int]:
@@ -48,7 +39,7 @@ def test_a_killed_worker_is_replaced_and_the_run_completes_once(
                                              "seed": 11}})
     first = _worker(database_url, data_dir, tmp_path / "first.log")
     try:
-        _wait_for(lambda: runs.get(alice, run["id"])["progress"].get("stage") == "monte carlo",
+        wait_for(lambda: runs.get(alice, run["id"])["progress"].get("stage") == "monte carlo",
                   120, "the first worker to start the Monte Carlo correction")
         first.send_signal(signal.SIGKILL)
         first.wait(10)

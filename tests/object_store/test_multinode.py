@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import time
 
 import pytest
 import requests
@@ -29,20 +28,11 @@ from tests.object_store.nodes import (
     wait_until_up,
 )
 from tests.support.examples import EXAMPLES
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
 RUNS = 20
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _scalar(session_factory, sql: str, **params):
@@ -74,7 +64,7 @@ def test_two_apis_and_three_workers_share_only_the_database_and_the_bucket(
         # The bundled sample, ingested in the background by the only worker so far.
         manage(node_env("cli"), "ingest", "nimads", str(EXAMPLES / "nimads_studyset.json"),
                "--annotation", str(EXAMPLES / "nimads_annotation.json"), "--background")
-        _wait_for(lambda: _scalar(session_factory, "SELECT status FROM ingest_runs")
+        wait_for(lambda: _scalar(session_factory, "SELECT status FROM ingest_runs")
                   == "succeeded", 120, "the ingest run")
         studyset = _scalar(session_factory, "SELECT id FROM studysets")
         annotation = _scalar(session_factory, "SELECT id FROM annotations")
@@ -88,7 +78,7 @@ def test_two_apis_and_three_workers_share_only_the_database_and_the_bucket(
         victim = requests.post(f"{two}/api/meta-analyses", headers=auth, timeout=60, json={
             "snapshot": snapshot, "estimator": "KDA",
             "correction": {"method": "montecarlo", "n_iters": 300, "seed": 3}}).json()["id"]
-        _wait_for(lambda: _scalar(session_factory,
+        wait_for(lambda: _scalar(session_factory,
                                   "SELECT progress->>'stage' FROM analysis_runs WHERE id = :r",
                                   r=victim) == "monte carlo", 120, "worker a's Monte Carlo")
         workers["a"].send_signal(signal.SIGKILL)
@@ -107,7 +97,7 @@ def test_two_apis_and_three_workers_share_only_the_database_and_the_bucket(
             assert answer.status_code in (200, 201, 202), answer.text
             runs.append(answer.json()["id"])
 
-        _wait_for(lambda: _scalar(session_factory,
+        wait_for(lambda: _scalar(session_factory,
                                   "SELECT count(*) FROM analysis_runs WHERE status NOT IN"
                                   " ('queued', 'running')") == RUNS, 240, "every run to end")
         for name in ("b", "c"):

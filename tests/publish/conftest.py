@@ -9,8 +9,7 @@ import pytest
 
 from ingest.http import PoliteSession
 from ingest.neurovault.upload import WRITE_METHODS
-from neurostore.services.nimads import import_studyset
-from tests.support.examples import example, with_sample_sizes
+from tests.support.examples import import_example
 from tests.support.neurovault_server import NeuroVaultServer
 from tests.support.runs import run_and_read
 
@@ -21,8 +20,7 @@ TOKEN = "good-token-1234"
 @pytest.fixture
 def snapshot(services, alice) -> dict:
     """A snapshot of the bundled NIMADS example, with its sample sizes."""
-    imported = import_studyset(services, alice, example("nimads_studyset.json"),
-                               with_sample_sizes(example("nimads_annotation.json")))
+    imported = import_example(services, alice)
     return services.snapshots.create(alice, imported.studyset.id,
                                      annotation_id=imported.annotation.id, include="include")[0]
 

@@ -25,6 +25,14 @@ def with_sample_sizes(annotation: dict, size: int = 20) -> dict:
             "notes": notes}
 
 
+def import_example(services, actor):
+    """The example studyset and its annotation (with sample sizes) imported by ``actor``."""
+    from neurostore.services.nimads import import_studyset
+
+    return import_studyset(services, actor, example("nimads_studyset.json"),
+                           with_sample_sizes(example("nimads_annotation.json")))
+
+
 def grouped_annotation() -> dict:
     """The example annotation with a boolean ``pain`` and a string ``task`` column."""
     annotation = with_sample_sizes(example("nimads_annotation.json"))

@@ -13,8 +13,7 @@ from scipy import sparse
 
 from analysis.meta import Mask
 from neurostore.services.actors import SYSTEM
-from neurostore.services.nimads import import_studyset
-from tests.support.examples import example, with_sample_sizes
+from tests.support.examples import import_example
 from tests.support.runs import run_and_read, run_file
 from tests.support.terms import (
     MATRIX,
@@ -226,8 +225,7 @@ def _metadata() -> list[dict[str, str]]:
 
 
 def test_a_meta_analysis_result_lists_its_top_terms(client, services, built, alice):
-    imported = import_studyset(services, alice, example("nimads_studyset.json"),
-                               with_sample_sizes(example("nimads_annotation.json")))
+    imported = import_example(services, alice)
     snapshot = services.snapshots.create(alice, imported.studyset.id,
                                          annotation_id=imported.annotation.id,
                                          include="include")[0]

@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from analysis.runner import execute
 from ingest.demo import ingest_bundled_sample
 from neurostore.models import Study
-from neurostore.services.nimads import import_studyset
 from tests.support.browser import sign_in
-from tests.support.examples import example, with_sample_sizes
+from tests.support.examples import import_example
 from tests.support.factories import study_payload
 
 PAIN = Path(__file__).resolve().parents[1] / "data" / "pain"
@@ -37,8 +36,7 @@ OVERFLOW = "return document.documentElement.scrollWidth - window.innerWidth;"
 @pytest.fixture
 def finished_run(services, alice) -> tuple[str, str]:
     """A studyset of alice's and a finished ALE of it: (studyset id, run id)."""
-    imported = import_studyset(services, alice, example("nimads_studyset.json"),
-                               with_sample_sizes(example("nimads_annotation.json")))
+    imported = import_example(services, alice)
     snapshot = services.snapshots.create(alice, imported.studyset.id,
                                          annotation_id=imported.annotation.id,
                                          include="include")[0]

@@ -24,9 +24,8 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from neurostore.services.nimads import import_studyset
 from tests.support.browser import sign_in, submit
-from tests.support.examples import example, with_sample_sizes
+from tests.support.examples import import_example
 from tests.support.web_session import post_form, signed_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +36,7 @@ LOADED = "return Array.from(document.querySelectorAll('figure.slice-viewer img')
 @pytest.fixture
 def imported(services, alice):
     """The bundled NIMADS example (public) imported by alice, with sample sizes."""
-    return import_studyset(services, alice, example("nimads_studyset.json"),
-                           with_sample_sizes(example("nimads_annotation.json")))
+    return import_example(services, alice)
 
 
 @pytest.fixture
