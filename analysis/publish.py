@@ -15,7 +15,6 @@ from typing import Any
 
 from ingest.http import PoliteSession
 from ingest.neurovault.upload import NeuroVaultUploader, PublishError
-from neurostore.services.actors import Actor
 from neurostore.services.neurovault import TOKEN_GONE, Claim
 from neurostore.vocabulary import RunStatus
 
@@ -81,7 +80,7 @@ def upload(services: Any, claim: Claim, uploader: NeuroVaultUploader, *,
     total = len(plan.images)
     for done, image in enumerate(plan.images):
         report("uploading maps", done=done, total=total, image=image.name)
-        with services.snapshots.files.open(image.file) as stream:
+        with image.open(services.snapshots.files) as stream:
             data = stream.read()
         filename = image.filename.rsplit("/", 1)[-1]
         sent = None
@@ -133,21 +132,18 @@ def execute(services: Any, publication_id: str, base_url: str, *,
     return RunStatus.SUCCEEDED
 
 
-def publish_here(services: Any, actor: Actor, run_id: str, token: str, options: dict[str, Any],
-                 base_url: str, *, site: str | None = None,
+def publish_here(services: Any, claim: Claim, token: str, base_url: str, *,
                  on_progress: Progress | None = None) -> dict[str, Any]:
-    """Publish a run from this process with a token it holds (the command line): nothing
-    secret is stored.
+    """Upload a publication claimed by this process (the command line, with
+    :meth:`NeuroVaultService.start` or :meth:`NeuroVaultService.term_start`) with a token
+    it holds: nothing secret is stored.
 
     Raises
     ------
-    ServiceError
-        The run cannot be published (unknown, not the actor's, not finished, busy).
     PublishError
         NeuroVault refused something (also recorded on the publication).
     """
     publications = services.neurovault
-    claim = publications.start(actor, run_id, options, site=site)
     try:
         return upload(services, claim, NeuroVaultUploader(token, base_url),
                       on_progress=on_progress)

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from analysis import termbuild
 from cli.export import OPERATOR
+from cli.publish import publish_term
 from cli.runtime import Runtime, fail, pass_runtime
 from neurostore.services.errors import ServiceError
 from neurostore.vocabulary import FINISHED_STATUSES, RunStatus, TermBuildKind, TextKind, values
@@ -142,7 +143,11 @@ def list_features(rt: Runtime) -> None:
 
 @click.group()
 def terms() -> None:
-    """Term-based meta-analyses: build every term's maps, list terms, show one."""
+    """Term-based meta-analyses: build every term's maps, list terms, show one, publish
+    one's maps to NeuroVault."""
+
+
+terms.add_command(publish_term)
 
 
 FEATURE_SET = click.option("--feature-set", help="Id, id prefix or name (default: newest).")

@@ -47,7 +47,7 @@ class NeuroVaultPublication(Base):
 
     id: Mapped[PublicId]
     kind: Mapped[str] = mapped_column(String(16))
-    # The published thing's id: a run id (a term map: "<build id>/<term>").
+    # The published thing's id: a run id (a term map: "<build id>/<user id>/<term>").
     source_id: Mapped[str] = mapped_column(String(300))
     owner_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True

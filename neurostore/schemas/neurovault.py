@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from neurostore.schemas.patterns import NOT_BLANK
+from neurostore.schemas.terms import FeatureSetArg
 from neurostore.vocabulary import RunStatus, values
 
 #: A NeuroVault API token: letters and digits (its tokens are 40 hex digits).
@@ -28,6 +29,10 @@ class PublishOptions(Schema):
         metadata={"description": "The task, as a Cognitive Atlas id, when known."})
 
 
+class TermPublishOptions(PublishOptions, FeatureSetArg):
+    """A term map bundle's options, with the term API's feature set selector."""
+
+
 class PublishRequest(PublishOptions):
     """A request to upload a run's maps to NeuroVault with the user's API token."""
 
@@ -43,7 +48,8 @@ class PublicationOut(Schema):
 
     id = fields.String(required=True)
     kind = fields.String(required=True)
-    source = fields.String(required=True, metadata={"description": "the run's id"})
+    source = fields.String(required=True, metadata={
+        "description": "the run's id; a term map's <build id>/<user id>/<term>"})
     status = fields.String(validate=validate.OneOf(values(RunStatus)))
     progress = fields.Dict(metadata={"description": "stage, images done and to do"})
     attempts = fields.Integer()

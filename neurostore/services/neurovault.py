@@ -1,8 +1,11 @@
 """Publishing results to NeuroVault: bundles to download, and upload jobs to run.
 
-A publication row (:class:`~neurostore.models.NeuroVaultPublication`) per published run holds
-the state of its upload job and the ids NeuroVault gave its collection and images, so a
-second publication of the same run updates them rather than making new ones. The uploading
+A publication row (:class:`~neurostore.models.NeuroVaultPublication`) per published run (and
+per user and published term of a term-maps build) holds the state of its upload job and the
+ids NeuroVault gave its collection and images, so a second publication of the same thing
+updates them rather than making new ones. Runs and term maps share everything here but how
+they are found, checked and described (:class:`Target`; term maps in
+:mod:`neurovault_terms`). The uploading
 itself (HTTP) is the job's, outside the store (``analysis.publish``); this service validates
 requests, checks permissions, describes what is sent (:mod:`neurovault_metadata`) and keeps
 the row, with the same claim discipline as analysis runs: a worker writes only while its
@@ -34,8 +37,9 @@ from neurostore.schemas.neurovault import PublishOptions, PublishRequest
 from neurostore.services.actors import Actor
 from neurostore.services.analysis_runs import AnalysisRunService
 from neurostore.services.errors import Conflict, Invalid, NotFound
-from neurostore.services.neurovault_bundle import bundle_stream
-from neurostore.services.neurovault_metadata import Plan, run_plan, subjects
+from neurostore.services.neurovault_bundle import RUN_UPLOAD, bundle_stream
+from neurostore.services.neurovault_metadata import Plan, Target, run_plan, subjects
+from neurostore.services.neurovault_terms import TermMapSource
 from neurostore.services.permissions import DEFAULT_POLICY, Policy, Subject
 from neurostore.services.snapshots import SnapshotService
 from neurostore.services.trees.state import iso
@@ -72,12 +76,14 @@ class Claim:
     """An upload's hold on its publication: what to send, where it went before.
 
     ``token`` is the user's NeuroVault token (None when the caller holds it itself, as the
-    command line does); ``claim`` the attempt's compare-and-set key.
+    command line does); ``claim`` the attempt's compare-and-set key; ``kind`` and ``source``
+    what is published (a run id; a term map's ``<build>/<user>/<term>``).
     """
 
     publication_id: str
     claim: str
-    run_id: str
+    kind: str
+    source: str
     options: dict[str, Any]
     server: str | None
     collection_id: int | None
@@ -86,7 +92,7 @@ class Claim:
 
 
 class NeuroVaultService:
-    """NeuroVault bundles and publications of meta-analysis runs.
+    """NeuroVault bundles and publications of meta-analysis runs and term maps.
 
     Parameters
     ----------
@@ -97,16 +103,20 @@ class NeuroVaultService:
         The runs' snapshots (names, sample sizes) and the file store of their maps.
     queue : JobQueue or None
         Where upload jobs are enqueued; None leaves them for :meth:`claim` callers.
+    term_maps : TermMapSource or None
+        The term maps published (None: none can be).
     """
 
     def __init__(self, session_factory: sessionmaker, runs: AnalysisRunService,
                  snapshots: SnapshotService, queue: JobQueue | None,
-                 policy: Policy = DEFAULT_POLICY) -> None:
+                 policy: Policy = DEFAULT_POLICY, *,
+                 term_maps: TermMapSource | None = None) -> None:
         self._sf = session_factory
         self.runs = runs
         self.snapshots = snapshots
         self.queue = queue
         self.policy = policy
+        self.term_maps = term_maps
 
     # what is sent ------------------------------------------------------------------------
     def _publishable(self, actor: Actor, run_id: str) -> dict[str, Any]:
@@ -133,6 +143,18 @@ class NeuroVaultService:
                 methods = stream.read().decode()
         return run_plan(run, name, subjects(records, used), methods, options)
 
+    def _run_target(self, actor: Actor, run_id: str) -> Target:
+        return _run_target(self._publishable(actor, run_id))
+
+    def _term_target(self, actor: Actor, term: str, feature_set: str | None) -> Target:
+        if self.term_maps is None:
+            raise NotFound("no term maps can be published from this server")
+        return self.term_maps.target(actor, term, feature_set)
+
+    def _bundle(self, target: Target, plan: Plan) -> tuple[str, Iterator[bytes]]:
+        return target.filename, bundle_stream(plan, self.snapshots.files, target.title,
+                                              target.upload)
+
     def bundle(self, actor: Actor, run_id: str, options: Any, *,
                site: str | None = None) -> tuple[str, Iterator[bytes]]:
         """An upload-ready bundle of a run: its file name and its zip bytes, streamed.
@@ -143,30 +165,55 @@ class NeuroVaultService:
         """
         checked = _load(PublishOptions(), options)
         run = self._publishable(actor, run_id)
-        plan = self._plan(run, {**checked, "site": site})
-        title = f"{run['estimator']} meta-analysis run {run_id} of snapshot {run['snapshot']}"
-        return (f"neurovault-{run_id}.zip",
-                bundle_stream(plan, self.snapshots.files, title))
+        return self._bundle(_run_target(run), self._plan(run, {**checked, "site": site}))
+
+    def term_bundle(self, actor: Actor, term: str, options: Any, *,
+                    feature_set: str | None = None,
+                    site: str | None = None) -> tuple[str, Iterator[bytes]]:
+        """An upload-ready bundle of a term's maps (of the newest term maps, or a feature
+        set's): its file name and its zip bytes, streamed.
+
+        Raises
+        ------
+        Unauthenticated
+            For an anonymous caller (any signed-in user may publish term maps).
+        NotFound
+            An unknown term or feature set, or no term maps built.
+        Invalid
+            A malformed option.
+        """
+        checked = _load(PublishOptions(), options)
+        target = self._term_target(actor, term, feature_set)
+        return self._bundle(target, self._plan_of(target.kind, target.source_id,
+                                                  {**checked, "site": site}))
+
+    def _plan_of(self, kind: str, source: str, options: Mapping[str, Any]) -> Plan:
+        if kind == PublicationKind.TERM_MAP:
+            if self.term_maps is None:
+                raise NotFound("no term maps can be published from this server")
+            return self.term_maps.plan(source, options)
+        return self._plan(self.runs.get(Actor.system(), source), options)
 
     def plan(self, claim: Claim) -> Plan:
         """What a claimed upload sends (for the job: no permission check)."""
-        return self._plan(self.runs.get(Actor.system(), claim.run_id), claim.options)
+        return self._plan_of(claim.kind, claim.source, claim.options)
 
     # requests ----------------------------------------------------------------------------
-    def _open(self, session: Any, actor: Actor, run_id: str, options: dict[str, Any],
+    def _open(self, session: Any, actor: Actor, target: Target, options: dict[str, Any],
               token: str | None, status: RunStatus) -> NeuroVaultPublication:
-        """The run's publication row, reset for a new upload (made on the first)."""
+        """The target's publication row, reset for a new upload (made on the first)."""
         row = session.execute(
             select(NeuroVaultPublication)
-            .where(NeuroVaultPublication.kind == KIND, NeuroVaultPublication.source_id == run_id)
+            .where(NeuroVaultPublication.kind == target.kind,
+                   NeuroVaultPublication.source_id == target.source_id)
             .with_for_update()
         ).scalar()
         if row is None:
-            row = NeuroVaultPublication(id=new_id(), kind=KIND, source_id=run_id, images={},
-                                        attempts=0)
+            row = NeuroVaultPublication(id=new_id(), kind=target.kind,
+                                        source_id=target.source_id, images={}, attempts=0)
             session.add(row)
         elif row.status in ACTIVE_STATUSES:
-            raise Conflict(f"meta-analysis {run_id} is already being published to NeuroVault "
+            raise Conflict(f"{target.label} is already being published to NeuroVault "
                            f"({row.progress.get('stage', row.status)}); wait for it to finish")
         now = dt.datetime.now(dt.UTC)
         row.owner_id = row.owner_id or actor.id
@@ -176,6 +223,17 @@ class NeuroVaultService:
         row.finished_at = None
         session.flush()
         return row
+
+    def _request(self, actor: Actor, target: Target, options: dict[str, Any],
+                 token: str) -> dict[str, Any]:
+        with UnitOfWork(self._sf) as uow:
+            row = self._open(uow.session, actor, target, options, token, RunStatus.QUEUED)
+            if self.queue is not None:
+                row.job_id = self.queue.defer(uow.session, PUBLISH_TASK, queue=PUBLISH_QUEUE,
+                                              lock=f"neurovault-{row.id}", publication_id=row.id)
+            state = publication_state(row)
+            uow.commit()
+        return state
 
     def request(self, actor: Actor, run_id: str, data: Any, *,
                 site: str | None = None) -> dict[str, Any]:
@@ -202,43 +260,73 @@ class NeuroVaultService:
         """
         checked = _load(PublishRequest(), data)
         token = checked.pop("token")
-        self._publishable(actor, run_id)
+        return self._request(actor, self._run_target(actor, run_id), {**checked, "site": site},
+                             token)
+
+    def term_request(self, actor: Actor, term: str, data: Any, *,
+                     feature_set: str | None = None,
+                     site: str | None = None) -> dict[str, Any]:
+        """Queue an upload of a term's maps to NeuroVault with the user's token (the
+        actor's own publication of that term of that build: publishing it again updates it).
+
+        Raises
+        ------
+        Invalid, Unauthenticated, NotFound
+            As :meth:`term_bundle`; a missing or malformed token.
+        Conflict
+            The actor's upload of it is already under way.
+        """
+        checked = _load(PublishRequest(), data)
+        token = checked.pop("token")
+        return self._request(actor, self._term_target(actor, term, feature_set),
+                             {**checked, "site": site}, token)
+
+    def _start(self, actor: Actor, target: Target, options: dict[str, Any]) -> Claim:
         with UnitOfWork(self._sf) as uow:
-            row = self._open(uow.session, actor, run_id, {**checked, "site": site}, token,
-                             RunStatus.QUEUED)
-            if self.queue is not None:
-                row.job_id = self.queue.defer(uow.session, PUBLISH_TASK, queue=PUBLISH_QUEUE,
-                                              lock=f"neurovault-{row.id}", publication_id=row.id)
-            state = publication_state(row)
+            row = self._open(uow.session, actor, target, options, None, RunStatus.RUNNING)
+            row.claim, row.attempts = secrets.token_hex(16), row.attempts + 1
+            claim = _claim_of(row, None)
             uow.commit()
-        return state
+        return claim
 
     def start(self, actor: Actor, run_id: str, options: Any, *,
               site: str | None = None) -> Claim:
         """Claim a run's publication for an upload in the caller's own process (the command
         line), which holds the token itself: nothing secret is stored."""
         checked = _load(PublishOptions(), options)
-        self._publishable(actor, run_id)
+        return self._start(actor, self._run_target(actor, run_id), {**checked, "site": site})
+
+    def term_start(self, actor: Actor, term: str, options: Any, *,
+                   feature_set: str | None = None, site: str | None = None) -> Claim:
+        """Claim the actor's publication of a term's maps for an upload in the caller's own
+        process (as :meth:`start`)."""
+        checked = _load(PublishOptions(), options)
+        return self._start(actor, self._term_target(actor, term, feature_set),
+                           {**checked, "site": site})
+
+    def _state(self, kind: str, source_id: str, label: str) -> dict[str, Any]:
         with UnitOfWork(self._sf) as uow:
-            row = self._open(uow.session, actor, run_id, {**checked, "site": site}, None,
-                             RunStatus.RUNNING)
-            row.claim, row.attempts = secrets.token_hex(16), row.attempts + 1
-            claim = _claim_of(row, None)
-            uow.commit()
-        return claim
+            row = uow.session.execute(
+                select(NeuroVaultPublication)
+                .where(NeuroVaultPublication.kind == kind,
+                       NeuroVaultPublication.source_id == source_id)
+            ).scalar()
+            if row is None:
+                raise NotFound(f"{label} has not been published to NeuroVault")
+            return publication_state(row)
 
     def state(self, actor: Actor, run_id: str) -> dict[str, Any]:
         """The publication of a run: status, progress, collection, error."""
         run = self.runs.get(actor, run_id)
         self.policy.check("publish", actor, Subject("meta-analysis", run_id, run["user"], True))
-        with UnitOfWork(self._sf) as uow:
-            row = uow.session.execute(
-                select(NeuroVaultPublication).where(NeuroVaultPublication.kind == KIND,
-                                                    NeuroVaultPublication.source_id == run_id)
-            ).scalar()
-            if row is None:
-                raise NotFound(f"meta-analysis {run_id} has not been published to NeuroVault")
-            return publication_state(row)
+        return self._state(KIND, run_id, f"meta-analysis {run_id}")
+
+    def term_state(self, actor: Actor, term: str, *,
+                   feature_set: str | None = None) -> dict[str, Any]:
+        """The actor's publication of a term's maps (of the newest term maps, or a feature
+        set's): status, progress, collection, error."""
+        target = self._term_target(actor, term, feature_set)
+        return self._state(target.kind, target.source_id, f"your {target.label}")
 
     # the worker's side -------------------------------------------------------------------
     def claim(self, publication_id: str) -> Claim | None:
@@ -322,8 +410,16 @@ class NeuroVaultService:
                            claim=None)
 
 
+def _run_target(run: Mapping[str, Any]) -> Target:
+    run_id = run["id"]
+    return Target(KIND, run_id, f"meta-analysis {run_id}", f"neurovault-{run_id}.zip",
+                  f"{run['estimator']} meta-analysis run {run_id} of snapshot "
+                  f"{run['snapshot']}", RUN_UPLOAD)
+
+
 def _claim_of(row: NeuroVaultPublication, token: str | None) -> Claim:
-    return Claim(publication_id=row.id, claim=row.claim or "", run_id=row.source_id,
+    return Claim(publication_id=row.id, claim=row.claim or "", kind=row.kind,
+                 source=row.source_id,
                  options=dict(row.options), server=row.server,
                  collection_id=row.collection_id, images=dict(row.images), token=token)
 

@@ -35,8 +35,14 @@ README = """# NeuroVault upload bundle
 To upload by hand, create a collection at https://neurovault.org/collections/new with the
 fields of `collection.json`, then add each map with the fields of `images.json`.
 neurostore can also upload it for you with your NeuroVault API token
-(`POST /api/meta-analyses/<run>/neurovault`, or `manage.py analysis publish RUN --neurovault`).
+({upload}).
 """
+
+#: How neurostore uploads each kind of publication for the user (the README's last line).
+RUN_UPLOAD = ("`POST /api/meta-analyses/<run>/neurovault`, or "
+              "`manage.py analysis publish RUN --neurovault`")
+TERM_UPLOAD = ("`POST /api/terms/<term>/neurovault`, or "
+               "`manage.py terms publish TERM --neurovault`")
 
 
 class _Sink:
@@ -58,7 +64,8 @@ class _Sink:
         return out
 
 
-def bundle_stream(plan: Plan, files: Any, title: str) -> Iterator[bytes]:
+def bundle_stream(plan: Plan, files: Any, title: str,
+                  upload: str = RUN_UPLOAD) -> Iterator[bytes]:
     """Yield the bundle's zip bytes, chunk after chunk.
 
     Parameters
@@ -69,20 +76,22 @@ def bundle_stream(plan: Plan, files: Any, title: str) -> Iterator[bytes]:
         Where the maps' files are.
     title : str
         The README's first line (what was published).
+    upload : str
+        How neurostore uploads it (:data:`RUN_UPLOAD`, :data:`TERM_UPLOAD`).
 
     Yields
     ------
     bytes
         Never empty.
     """
-    return (chunk for chunk in _chunks(plan, files, title) if chunk)
+    return (chunk for chunk in _chunks(plan, files, title, upload) if chunk)
 
 
-def _chunks(plan: Plan, files: Any, title: str) -> Iterator[bytes]:
+def _chunks(plan: Plan, files: Any, title: str, upload: str) -> Iterator[bytes]:
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         texts = {
-            "README.md": README.format(title=title),
+            "README.md": README.format(title=title, upload=upload),
             "collection.json": json.dumps(plan.collection, indent=2, ensure_ascii=False) + "\n",
             "images.json": json.dumps(plan.images_json(), indent=2, ensure_ascii=False) + "\n",
             "methods.txt": plan.methods,
@@ -93,7 +102,7 @@ def _chunks(plan: Plan, files: Any, title: str) -> Iterator[bytes]:
         for image in plan.images:
             info = zipfile.ZipInfo(image.filename, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_STORED
-            with files.open(image.file) as source, archive.open(info, "w") as target:
+            with image.open(files) as source, archive.open(info, "w") as target:
                 while chunk := source.read(CHUNK):
                     target.write(chunk)
                     yield sink.drain()

@@ -12,9 +12,11 @@ same :class:`Plan` feeds the bundle download and the upload job, so both send th
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
+from urllib.parse import quote, urlencode
 
 #: NeuroVault's analysis level code for "meta-analysis".
 META_ANALYSIS_LEVEL = "M"
@@ -77,12 +79,25 @@ def subjects(studies: Iterable[Any], used: Iterable[str]) -> int | None:
 
 @dataclass(frozen=True)
 class ImageEntry:
-    """One map to send: where its bytes are, its name in a bundle, NeuroVault's fields."""
+    """One map to send: where its bytes are, its name in a bundle, NeuroVault's fields.
+
+    A stored map (a run's) is named by ``file`` in the file store; a map computed on demand
+    (a term's) comes as its ``content``.
+    """
 
     name: str
-    file: str
+    file: str | None
     filename: str
     fields: dict[str, Any]
+    content: bytes | None = field(default=None, repr=False)
+
+    def open(self, files: Any) -> BinaryIO:
+        """The map's bytes as a stream (from ``files``, the file store, when stored)."""
+        if self.content is not None:
+            return io.BytesIO(self.content)
+        if self.file is None:
+            raise ValueError(f"map {self.name} has neither a stored file nor content")
+        return files.open(self.file)
 
 
 @dataclass(frozen=True)
@@ -164,5 +179,98 @@ def run_plan(run: Mapping[str, Any], snapshot_name: str | None, n_subjects: int 
     return Plan(collection, images, methods)
 
 
+def term_page(site: str | None, term: str, feature_set: str | None) -> str | None:
+    """The API page of a term in a feature set on this store (None without a site)."""
+    if not site:
+        return None
+    query = f"?{urlencode({'feature_set': feature_set})}" if feature_set else ""
+    return f"{site.rstrip('/')}/api/terms/{quote(term, safe='')}{query}"
+
+
+def term_plan(term: Mapping[str, Any], build: Mapping[str, Any],
+              feature_set: Mapping[str, Any], maps: Mapping[str, bytes],
+              options: Mapping[str, Any]) -> Plan:
+    """The collection and images of a term's maps (Neurosynth's term-based meta-analysis).
+
+    Parameters
+    ----------
+    term : mapping
+        The term as the terms service describes it: ``term`` (its canonical name),
+        ``expression`` (computed on demand), ``n_studies``.
+    build : mapping
+        The term-maps build (:func:`neurostore.services.terms.build_state`), succeeded.
+    feature_set : mapping
+        Its feature set (:func:`neurostore.services.terms.feature_set_state`).
+    maps : mapping
+        Map name -> the map as gzipped NIfTI.
+    options : mapping
+        As :func:`run_plan`'s.
+
+    Returns
+    -------
+    Plan
+    """
+    name, build_id = term["term"], build["id"]
+    what = "boolean expression of terms" if term["expression"] else "term"
+    set_name = feature_set.get("name") or feature_set["id"]
+    threshold = (build.get("parameters") or {}).get("threshold")
+    weight = f"at least {threshold:g}" if isinstance(threshold, int | float) else "above zero"
+    methods = (
+        f"Term-based meta-analysis of the {what} '{name}' (Neurosynth's method): the "
+        f"{term['n_studies']} studies whose weight for it in feature set {set_name} "
+        f"({feature_set['id']}; {feature_set.get('weighting') or 'weights'} of "
+        f"{feature_set.get('n_studies')} studies x {feature_set.get('n_terms')} terms) is "
+        f"{weight}, compared with every other study of the feature set by MKDA chi-square "
+        "tests of their peaks: the uniformity test (forward inference, desc-uniformity) and "
+        "the association test (reverse inference, desc-association), each also FDR-corrected"
+        f" (Benjamini-Hochberg). Term-maps build {build_id}.")
+    page = term_page(options.get("site"), name, feature_set["id"])
+    source = [f"Published from neurostore: the maps of {what} '{name}' of term-maps build "
+              f"{build_id} (feature set {set_name})."]
+    if page:
+        source.append(f"Term: {page}")
+    collection: dict[str, Any] = {
+        "name": options.get("name") or (_clip(f"{what.capitalize()} '{name}' maps",
+                                              NAME_LENGTH - 60)
+                                        + f" ({_clip(set_name, 30)}, build {build_id})"),
+        "description": "\n\n".join([methods, *source]),
+        "private": bool(options.get("private", False)),
+    }
+    if page:
+        collection["full_dataset_url"] = page
+    images = []
+    for map_name in sorted(maps):
+        fields: dict[str, Any] = {
+            "name": _clip(f"{name} {map_name}", NAME_LENGTH),
+            "description": f"{map_name} map of the {what} '{name}' ({term['n_studies']} "
+                           f"studies; feature set {set_name}, term-maps build {build_id}).",
+            "map_type": map_type(map_name),
+            "analysis_level": META_ANALYSIS_LEVEL,
+            "modality": MODALITY,
+        }
+        if options.get("cognitive_paradigm_cogatlas"):
+            fields["cognitive_paradigm_cogatlas"] = options["cognitive_paradigm_cogatlas"]
+        images.append(ImageEntry(map_name, None, f"maps/{map_name}.nii.gz", fields,
+                                 maps[map_name]))
+    return Plan(collection, images, methods)
+
+
 def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 3].rstrip() + "..."
+
+
+@dataclass(frozen=True)
+class Target:
+    """A thing to publish, resolved: its publication's key and how it is called.
+
+    ``kind`` and ``source_id`` key its publication row; ``label`` names it in messages
+    ("meta-analysis 3xK...", "term 'pain'"); ``filename``, ``title`` and ``upload`` are its
+    bundle's file name, README title and how neurostore would upload it.
+    """
+
+    kind: str
+    source_id: str
+    label: str
+    filename: str
+    title: str
+    upload: str

@@ -16,6 +16,7 @@ from neurostore.services.conditions import ConditionService
 from neurostore.services.history import before_commit
 from neurostore.services.ingest import IngestService
 from neurostore.services.neurovault import NeuroVaultService
+from neurostore.services.neurovault_terms import TermMapSource
 from neurostore.services.reads.documents import refresh_bulk
 from neurostore.services.snapshots import SnapshotService
 from neurostore.services.studies import StudyService
@@ -67,6 +68,7 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
         session_factory, studysets, annotations, files, writers=plugins.writers,
         tally=plugins.runs.tally if plugins.runs is not None else None)
     analysis_runs = AnalysisRunService(session_factory, queue, specs=plugins.runs)
+    terms = TermService(session_factory, files, queue, plugins.terms)
     return Services(
         session_factory=session_factory,
         users=users,
@@ -79,6 +81,7 @@ def build_services(session_factory: sessionmaker, *, files: FileStore | None = N
         analysis_runs=analysis_runs,
         conditions=ConditionService(session_factory),
         texts=TextService(session_factory),
-        terms=TermService(session_factory, files, queue, plugins.terms),
-        neurovault=NeuroVaultService(session_factory, analysis_runs, snapshots, queue),
+        terms=terms,
+        neurovault=NeuroVaultService(session_factory, analysis_runs, snapshots, queue,
+                                     term_maps=TermMapSource(terms)),
     )

@@ -289,6 +289,17 @@ class TermService:
                                + (f" for feature set {feature_set}" if feature_set else ""))
             return build_state(row)
 
+    def _maps_build(self, feature_set: str | None, build: str | None) -> dict[str, Any]:
+        """The term-maps build named (a succeeded one), else the newest of a feature set."""
+        if build is None:
+            return self._latest(TermBuildKind.TERM_MAPS, feature_set)
+        with self._sf() as session:
+            row = session.get(TermBuild, build)
+            if (row is None or row.kind != TermBuildKind.TERM_MAPS
+                    or row.status != RunStatus.SUCCEEDED):
+                raise NotFound(f"no finished term-maps build {build}")
+            return build_state(row)
+
     def _paths(self, build: dict[str, Any]) -> dict[str, Path]:
         return {key: self.files.path(name) for key, name in build["result"]["files"].items()}
 
@@ -306,19 +317,20 @@ class TermService:
         return {"build": build["id"], "feature_set": build["feature_set"],
                 "count": len(listed), "results": listed[offset:offset + limit]}
 
-    def term(self, query: str, *, feature_set: str | None = None,
-             top: int = 20) -> dict[str, Any]:
-        """A term or boolean expression: its studies, maps and related terms."""
-        build = self._latest(TermBuildKind.TERM_MAPS, feature_set)
-        described = self._call(lambda e: e.describe(self._paths(build), query, top=top))
+    def term(self, query: str, *, feature_set: str | None = None, top: int = 20,
+             build: str | None = None) -> dict[str, Any]:
+        """A term or boolean expression: its studies, maps and related terms (of the newest
+        term maps, of a feature set's, or of the ``build`` named)."""
+        chosen = self._maps_build(feature_set, build)
+        described = self._call(lambda e: e.describe(self._paths(chosen), query, top=top))
         described["top_studies"] = self._named(described["top_studies"])
-        return {"build": build["id"], "feature_set": build["feature_set"], **described}
+        return {"build": chosen["id"], "feature_set": chosen["feature_set"], **described}
 
     def term_map(self, query: str, name: str, *, feature_set: str | None = None,
-                 picture: bool = False) -> bytes:
+                 picture: bool = False, build: str | None = None) -> bytes:
         """One map of a term or expression: gzipped NIfTI, or a PNG picture."""
-        build = self._latest(TermBuildKind.TERM_MAPS, feature_set)
-        return self._call(lambda e: e.map_image(self._paths(build), query, name,
+        chosen = self._maps_build(feature_set, build)
+        return self._call(lambda e: e.map_image(self._paths(chosen), query, name,
                                                 picture=picture))
 
     def decode(self, request: dict[str, Any], *, feature_set: str | None = None,

@@ -3,7 +3,11 @@ local NeuroVault that answers as the real one does."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +50,21 @@ def nv_session() -> Iterator[PoliteSession]:
     with PoliteSession(retry_methods=WRITE_METHODS, backoff_factor=0.01,
                        min_interval=0.0) as session:
         yield session
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(database_url, tmp_path, neurovault) -> dict[str, str]:
+    """A command's environment: the test database, the fixtures' data folder (their file
+    store is ``tmp_path/files``) and the local NeuroVault."""
+    environ = {k: v for k, v in os.environ.items() if k != "NEUROVAULT_TOKEN"}
+    return {**environ, "DATABASE_URL": database_url, "NEUROSTORE_DATA_DIR": str(tmp_path),
+            "NEUROSTORE_NEUROVAULT_PUBLISH_URL": neurovault.url, "PYTHONUNBUFFERED": "1"}
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """``manage.py`` with ``args``, as a separate process in ``env``."""
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)

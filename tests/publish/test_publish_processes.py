@@ -5,32 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 
-from tests.publish.conftest import TOKEN
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def env(database_url, tmp_path, neurovault) -> dict[str, str]:
-    """A command's environment: the test database, the fixtures' data folder (their file
-    store is ``tmp_path/files``) and the local NeuroVault."""
-    environ = {k: v for k, v in os.environ.items() if k != "NEUROVAULT_TOKEN"}
-    return {**environ, "DATABASE_URL": database_url, "NEUROSTORE_DATA_DIR": str(tmp_path),
-            "NEUROSTORE_NEUROVAULT_PUBLISH_URL": neurovault.url, "PYTHONUNBUFFERED": "1"}
-
-
-def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+from tests.publish.conftest import TOKEN, manage
 
 
 def test_an_api_publication_is_uploaded_by_a_worker_process(
@@ -43,7 +22,7 @@ def test_an_api_publication_is_uploaded_by_a_worker_process(
                                  " 'export'")).scalars().all()
     assert args == [{"publication_id": asked.get_json()["id"]}]  # never the token
 
-    worker = _manage(env, "worker", "--queues", "export", "--once")
+    worker = manage(env, "worker", "--queues", "export", "--once")
     assert worker.returncode == 0, worker.stderr[-3000:]
     assert TOKEN not in worker.stdout + worker.stderr
 
@@ -63,7 +42,7 @@ def test_a_bad_token_fails_the_worker_job_with_a_clear_error(
         client, env, alice, finished, neurovault):
     client.post(f"/api/meta-analyses/{finished['id']}/neurovault", headers=alice.headers,
                 json={"token": "someone-elses-token"})
-    worker = _manage(env, "worker", "--queues", "export", "--once")
+    worker = manage(env, "worker", "--queues", "export", "--once")
     assert worker.returncode == 0, worker.stderr[-3000:]
     state = client.get(f"/api/meta-analyses/{finished['id']}/neurovault",
                        headers=alice.headers).get_json()
@@ -75,7 +54,7 @@ def test_a_bad_token_fails_the_worker_job_with_a_clear_error(
 def test_the_command_line_writes_a_bundle(env, alice, finished, tmp_path):
     target = tmp_path / "out" / "bundle.zip"
     target.parent.mkdir()
-    done = _manage(env, "analysis", "publish", finished["id"], "--bundle", str(target),
+    done = manage(env, "analysis", "publish", finished["id"], "--bundle", str(target),
                    "--as", alice.id, "--site", "https://store.example.org")
     assert done.returncode == 0, done.stderr
     assert f"wrote {target}" in done.stdout
@@ -90,7 +69,7 @@ def test_the_command_line_writes_a_bundle(env, alice, finished, tmp_path):
 def test_the_command_line_uploads_with_progress_and_updates_on_a_second_run(
         env, alice, finished, neurovault):
     maps = sorted(finished["results"]["maps"])
-    first = _manage({**env, "NEUROVAULT_TOKEN": TOKEN}, "analysis", "publish", finished["id"],
+    first = manage({**env, "NEUROVAULT_TOKEN": TOKEN}, "analysis", "publish", finished["id"],
                     "--neurovault", "--as", alice.id)
     assert first.returncode == 0, first.stderr
     assert "creating the collection" in first.stdout
@@ -101,7 +80,7 @@ def test_the_command_line_uploads_with_progress_and_updates_on_a_second_run(
             f"{collection['url']} ({len(maps)} maps)") in first.stdout
     assert TOKEN not in first.stdout + first.stderr
 
-    second = _manage(env, "analysis", "publish", finished["id"], "--neurovault",
+    second = manage(env, "analysis", "publish", finished["id"], "--neurovault",
                      "--token", TOKEN, "--as", alice.id)
     assert second.returncode == 0, second.stderr
     assert "updating the collection" in second.stdout
@@ -112,24 +91,24 @@ def test_the_command_line_uploads_with_progress_and_updates_on_a_second_run(
 
 def test_the_command_line_says_why_an_upload_failed(env, alice, bob, finished, neurovault,
                                                     snapshot):
-    no_token = _manage(env, "analysis", "publish", finished["id"], "--neurovault",
+    no_token = manage(env, "analysis", "publish", finished["id"], "--neurovault",
                        "--as", alice.id)
     assert no_token.returncode == 2
     assert "NEUROVAULT_TOKEN" in no_token.stderr
 
-    refused = _manage({**env, "NEUROVAULT_TOKEN": "wrong-token-0000"}, "analysis", "publish",
+    refused = manage({**env, "NEUROVAULT_TOKEN": "wrong-token-0000"}, "analysis", "publish",
                       finished["id"], "--neurovault", "--as", alice.id)
     assert refused.returncode == 1
     assert "refused the API token (401" in refused.stderr
     assert "wrong-token-0000" not in refused.stderr + refused.stdout
 
     neurovault.max_upload = 20_000
-    too_big = _manage({**env, "NEUROVAULT_TOKEN": TOKEN}, "analysis", "publish",
+    too_big = manage({**env, "NEUROVAULT_TOKEN": TOKEN}, "analysis", "publish",
                       finished["id"], "--neurovault", "--as", alice.id)
     assert too_big.returncode == 1
     assert "too large for the server (413" in too_big.stderr
 
-    not_hers = _manage({**env, "NEUROVAULT_TOKEN": TOKEN}, "analysis", "publish",
+    not_hers = manage({**env, "NEUROVAULT_TOKEN": TOKEN}, "analysis", "publish",
                        finished["id"], "--neurovault", "--as", bob.id)
     assert not_hers.returncode == 1
     assert "PermissionDenied" in not_hers.stderr
