@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from typing import Any
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, request, send_file
 from marshmallow import ValidationError
 
 from neurostore.api.context import services
@@ -25,7 +25,8 @@ from neurostore.services.errors import Invalid, NotFound
 from neurostore.snapshot.formats import FORMATS
 from neurostore.vocabulary import RunStatus
 from neurostore.web.context import protect, web_actor
-from neurostore.web.slices import VOLUMES, Volume, slice_png
+from neurostore.web.map_slices import slice_response, stored_volume
+from neurostore.web.slices import Volume
 
 blp = Blueprint("web-run-files", __name__)
 blp.before_request(protect)
@@ -40,8 +41,8 @@ def _read(name: str) -> bytes:
 
 
 def map_volume(name: str) -> Volume:
-    """The map stored as ``name`` (read once per process: names are content addresses)."""
-    return VOLUMES.get(name, lambda: _read(name))
+    """The result map stored as ``name`` (read once per process)."""
+    return stored_volume(name, "the map")
 
 
 @blp.route("/meta-analyses/<run_id>/files/<name>", methods=["GET"])
@@ -61,19 +62,8 @@ def map_slice(run_id: str, map_name: str) -> Any:
     maps = (run["results"] or {}).get("maps", {})
     if map_name not in maps:
         raise NotFound(f"meta-analysis {run_id} has no map {map_name!r}")
-    raw_index = request.args.get("index")
-    try:
-        index = int(raw_index) if raw_index not in (None, "") else None
-    except ValueError as exc:
-        raise BadRequest("index must be a whole number",
-                         {"index": [f"not a whole number: {raw_index!r}"]}) from exc
-    try:
-        png = slice_png(map_volume(maps[map_name]), request.args.get("axis", "z"), index)
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from exc
-    response = Response(png, mimetype="image/png")
-    response.headers["Cache-Control"] = "public, max-age=86400"  # a map never changes
-    return response
+    # A result map never changes.
+    return slice_response(map_volume(maps[map_name]), "public, max-age=86400")
 
 
 @blp.route("/meta-analyses/<run_id>/results.zip", methods=["GET"])

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, render_template, url_for
 
 from neurostore import json_codec
 from neurostore.api.context import reads, services
-from neurostore.api.errors import BadRequest
 from neurostore.services.errors import NotFound
 from neurostore.web.context import protect, web_actor
-from neurostore.web.slices import AXES, VOLUMES, Volume, slice_png, thumbnail_png
+from neurostore.web.map_slices import png_response, slice_response, stored_volume
+from neurostore.web.slices import Volume, thumbnail_png
 
 blp = Blueprint("web-study-images", __name__)
 blp.before_request(protect)
@@ -24,7 +24,7 @@ blp.before_request(protect)
 #: Suffixes a stored map's name may carry (as the file it came from was named).
 MAP_SUFFIXES = (".nii.gz", ".nii")
 #: Browsers may keep a slice for a day: a stored name always means the same bytes.
-CACHE_SECONDS = 86_400
+CACHE_RULE = "private, max-age=86400"
 
 
 def stored_name(image: dict[str, Any]) -> str | None:
@@ -65,22 +65,7 @@ def _volume(image: dict[str, Any]) -> Volume:
     name = stored_name(image)
     if name is None:
         raise NotFound(f"the store does not hold the map of image {image['id']}")
-    files = services().snapshots.files
-
-    def read() -> bytes:
-        with files.open(name) as stream:
-            return stream.read()
-
-    try:
-        return VOLUMES.get(name, read)
-    except ValueError as exc:
-        raise NotFound(f"image {image['id']} cannot be shown: {exc}") from exc
-
-
-def _png(data: bytes) -> Response:
-    response = Response(data, mimetype="image/png")
-    response.headers["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
-    return response
+    return stored_volume(name, f"image {image['id']}")
 
 
 @blp.route("/studies/<id>/images/<image>", methods=["GET"])
@@ -95,23 +80,10 @@ def image(id: str, image: str) -> Any:
 @blp.route("/studies/<id>/images/<image>/slice", methods=["GET"])
 def slice_(id: str, image: str) -> Any:
     """One slice of the map as a PNG (``axis`` x, y or z; ``index`` a voxel index)."""
-    axis = request.args.get("axis", "z")
-    if axis not in AXES:
-        raise BadRequest("axis must be x, y or z", {"axis": [f"{axis!r} is not x, y or z"]})
-    text = request.args.get("index")
-    try:
-        index = int(text) if text not in (None, "") else None
-    except ValueError as exc:
-        raise BadRequest("index must be a whole number",
-                         {"index": [f"{text!r} is not a whole number"]}) from exc
-    volume = _volume(_find(id, image)[2])
-    try:
-        return _png(slice_png(volume, axis, index))
-    except ValueError as exc:
-        raise BadRequest(str(exc), {"index": [str(exc)]}) from exc
+    return slice_response(_volume(_find(id, image)[2]), CACHE_RULE)
 
 
 @blp.route("/studies/<id>/images/<image>/thumbnail", methods=["GET"])
 def thumbnail(id: str, image: str) -> Any:
     """The three slices through the map's peak, as one PNG."""
-    return _png(thumbnail_png(_volume(_find(id, image)[2])))
+    return png_response(thumbnail_png(_volume(_find(id, image)[2])), CACHE_RULE)
