@@ -18,7 +18,12 @@ random studies; then that studyset is frozen into a snapshot (timed once) and th
 database's size is read. Load rates count only the time spent in ingest batches (making
 the synthetic records is not timed).
 
-    ./dev bench scale [--sizes 1,3,10] [--data ../shared/data] [--studies N]
+With ``--keep DIR`` each size's store is built in ``DIR/<size>x`` and kept (its embedded
+server left running); a later run with the same ``DIR`` measures the kept store again
+without loading it, and prints the load rates measured when it was built. That is how
+a change to the read side is measured on large stores in minutes.
+
+    ./dev bench scale [--sizes 1,3,10] [--data ../shared/data] [--studies N] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from ingest.neuroquery import parse as neuroquery  # noqa: E402
 from ingest.neurosynth import parse as neurosynth  # noqa: E402
 from neurostore import migrate  # noqa: E402
 from neurostore.db import make_engine, make_session_factory  # noqa: E402
+from neurostore.embedded import embedded_database_url  # noqa: E402
 from neurostore.models import Analysis, Point, Study  # noqa: E402
 from neurostore.scratch_db import scratch_database  # noqa: E402
 from neurostore.services.actors import SYSTEM, Actor  # noqa: E402
@@ -220,26 +226,56 @@ def reads(base: str, services: Services, actor: Actor, clients: int, n: int
     return out
 
 
-def measure_size(args: argparse.Namespace) -> dict[str, Any]:
-    """Build one size on a fresh database and measure it (run in a process of its own)."""
-    paths = release_paths(args)
-    url, drop = scratch_database("scale")
-    folder = Path(tempfile.mkdtemp(prefix="neurostore-scale-"))
-    os.environ["NEUROSTORE_DATA_DIR"] = str(folder)  # the served API's file store
+def _build(args: argparse.Namespace, url: str, folder: Path) -> tuple[Services, Actor, float]:
+    """Load one size into the empty database at ``url``; the services, actor and seconds."""
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    services = build_services(make_session_factory(engine),
+                              files=LocalFileStore(folder / "files"))
+    user = services.users.create(SYSTEM, name="bench", role="admin")
+    actor = Actor(user["id"], user["role"])
+    seconds = load(services, actor, records(release_paths(args), args.base, args.one_size),
+                   args.batch_size)
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM (ANALYZE)"))
+    return services, actor, seconds
+
+
+def _counts(url: str) -> tuple[int, int]:
     engine = make_engine(url)
     try:
-        migrate.upgrade(url)
-        services = build_services(make_session_factory(engine),
-                                  files=LocalFileStore(folder / "files"))
-        user = services.users.create(SYSTEM, name="bench", role="admin")
-        actor = Actor(user["id"], user["role"])
-        seconds = load(services, actor, records(paths, args.base, args.one_size),
-                       args.batch_size)
         with engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM (ANALYZE)"))
-            studies = conn.execute(text("SELECT count(*) FROM studies")).scalar_one()
-            points = conn.execute(text("SELECT count(*) FROM points")).scalar_one()
+            return (conn.execute(text("SELECT count(*) FROM studies")).scalar_one(),
+                    conn.execute(text("SELECT count(*) FROM points")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def measure_size(args: argparse.Namespace) -> dict[str, Any]:
+    """Build (or reuse, with ``--keep``) one size and measure it (in a process of its own)."""
+    release_paths(args)
+    kept = args.keep / f"{args.one_size:g}x" if args.keep else None
+    if kept:
+        url, drop = embedded_database_url(kept, "scale"), (lambda: None)
+        folder = kept
+    else:
+        url, drop = scratch_database("scale")
+        folder = Path(tempfile.mkdtemp(prefix="neurostore-scale-"))
+    os.environ["NEUROSTORE_DATA_DIR"] = str(folder)  # the served API's file store
+    figures = kept / "load.json" if kept else None
+    try:
+        if figures and figures.is_file():
+            built = json.loads(figures.read_text())
+            services = build_services(make_session_factory(make_engine(url)),
+                                      files=LocalFileStore(folder / "files"))
+            actor = Actor(built["user"], "admin")
+        else:
+            services, actor, seconds = _build(args, url, folder)
+            studies, points = _counts(url)
+            built = {"user": actor.id, "studies": studies, "points": points,
+                     "load_studies/s": studies / seconds, "load_points/s": points / seconds}
+            if figures:
+                figures.write_text(json.dumps(built))
         port = free_port()
         server = serve(url, port, workers=3, threads=4, worker_class="gthread")
         try:
@@ -248,16 +284,14 @@ def measure_size(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             server.terminate()
             server.wait(timeout=30)
-        with engine.connect() as conn:
-            size = conn.execute(text("SELECT pg_database_size(current_database())")
-                                ).scalar_one()
-        return {"size": args.one_size, "studies": studies, "points": points,
-                "load_studies/s": studies / seconds, "load_points/s": points / seconds,
+        with services.session_factory() as s:
+            size = s.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        return {"size": args.one_size, **{k: v for k, v in built.items() if k != "user"},
                 **timings, "db_MiB": size / 2**20}
     finally:
-        engine.dispose()
         drop()
-        shutil.rmtree(folder, ignore_errors=True)
+        if not kept:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # the table ---------------------------------------------------------------------------
@@ -303,6 +337,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000, help="studies per batch")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
     parser.add_argument("--requests", type=int, default=200, help="per request kind")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build each size's store in KEEP/<size>x and keep it; a kept "
+                             "store is measured again without loading")
     parser.add_argument("--one-size", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--base", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
