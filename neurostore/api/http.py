@@ -130,7 +130,8 @@ def respond(body: Any, status: int = 200, *, version: int | None = None,
 
 
 def page(fetch: Callable[[], Any]) -> Response:
-    """The list envelope ``{"metadata": {"total_count", "next"}, "results"}`` of ``fetch()``.
+    """The list envelope ``{"metadata": {"total_count", "total_count_exact", "next"},
+    "results"}`` of ``fetch()``.
 
     A search string, cursor or filter combination the read side refuses is a bad query
     parameter (400), like those the query schema refuses.
@@ -139,7 +140,8 @@ def page(fetch: Callable[[], Any]) -> Response:
         result = fetch()
     except Invalid as exc:
         raise BadRequest(exc.detail, field_errors(exc.field_errors)) from exc
-    return respond({"metadata": {"total_count": result.total_count, "next": result.next},
+    return respond({"metadata": {"total_count": result.total_count,
+                                 "total_count_exact": result.exact, "next": result.next},
                     "results": result.rows})
 
 

@@ -26,6 +26,8 @@ class BaseStudy(PublicationFields, Versioned, Base):
         Index("uq_base_studies_active_pmcid", "pmcid", unique=True, postgresql_where=ACTIVE),
         Index("ix_base_studies_fulltext", text(FULLTEXT_DOCUMENT), postgresql_using="gin"),
         Index("ix_base_studies_created_at_id", "created_at", "id"),
+        # A fixed-size sample, read in id-hash order, estimates large match counts.
+        Index("ix_base_studies_id_hash", text("hashtext(id)")),
     )
 
     id: Mapped[PublicId]

@@ -55,6 +55,8 @@ class Study(PublicationFields, Versioned, Owned, Base):
         ),
         Index("ix_studies_fulltext", text(FULLTEXT_DOCUMENT), postgresql_using="gin"),
         Index("ix_studies_created_at_id", "created_at", "id"),
+        # A fixed-size sample, read in id-hash order, estimates large match counts.
+        Index("ix_studies_id_hash", text("hashtext(id)")),
     )
 
     id: Mapped[PublicId]

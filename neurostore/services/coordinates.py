@@ -22,13 +22,18 @@ def tal_to_mni(xyz: Sequence[float]) -> tuple[float, float, float]:
 
 
 def within(x: float, y: float, z: float, radius: float) -> ColumnElement:
-    """Condition on the ``points`` table: the peak lies within ``radius`` mm of (x, y, z)."""
-    mx, my, mz = (literal_column(f"({expr})") for expr in (MNI_X, MNI_Y, MNI_Z))
+    """Condition on the ``points`` table: the peak lies within ``radius`` mm of (x, y, z).
+
+    The GiST index finds the candidates; see :func:`near` for the same test row by row.
+    """
     centre = func.point(literal(float(x)), literal(float(y)))
     circle = func.circle(centre, literal(float(radius)))
+    return and_(literal_column(MNI_XY_POINT).op("<@")(circle), near(x, y, z, radius))
+
+
+def near(x: float, y: float, z: float, radius: float) -> ColumnElement:
+    """:func:`within` without its index condition: checks one study's few peaks without
+    reading the GiST index (a search scanning studies in order checks them this way)."""
+    mx, my, mz = (literal_column(f"({expr})") for expr in (MNI_X, MNI_Y, MNI_Z))
     squared = (mx - x) * (mx - x) + (my - y) * (my - y) + (mz - z) * (mz - z)
-    return and_(
-        literal_column(MNI_XY_POINT).op("<@")(circle),
-        mz.between(z - radius, z + radius),
-        squared <= radius * radius,
-    )
+    return and_(mz.between(z - radius, z + radius), squared <= radius * radius)

@@ -2,6 +2,13 @@
 
 Pages are addressed by an opaque cursor holding the sort key and id of the last row, so a
 page deep in the result set costs the same as the first (no OFFSET scan).
+
+Searches (full text, radius) over the large tables keep their cost flat as the store
+grows. A page is first looked for among the next :data:`PROBE_ROWS` rows in sort order,
+checked one by one; only a search matching too few of them goes through its indexes,
+whose cost grows with the number of matches, not with the store. Counts are exact up to
+:data:`EXACT_COUNT_LIMIT`; past it the count is estimated from a fixed-size sample of
+rows and the page says it is an estimate.
 """
 
 from __future__ import annotations
@@ -13,12 +20,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from neurostore.services.errors import Invalid
 
 MAX_LIMIT = 1000
+#: Rows a search checks one by one, in sort order, before it turns to its indexes.
+PROBE_ROWS = 500
+#: Counts up to this are exact; larger ones are estimated.
+EXACT_COUNT_LIMIT = 5000
+#: Rows in the sample an estimated count is made from.
+SAMPLE_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -35,18 +48,23 @@ class ListQuery:
 
 @dataclass
 class Page:
-    """One page: the rows, the total count of the filtered list and the next cursor."""
+    """One page: the rows, the total count of the filtered list and the next cursor.
+
+    ``exact`` is false when ``total_count`` is an estimate (a count above
+    :data:`EXACT_COUNT_LIMIT`, rounded to two significant digits).
+    """
 
     rows: list[Any]
     total_count: int
     next: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    exact: bool = True
 
 
 def timestamps_sort(table: Any) -> dict[str, SortKey]:
     """The sort orders every versioned aggregate offers."""
     return {
-        "created_at": SortKey(table.c.created_at, dt.datetime),
+        "created_at": SortKey(table.c.created_at, dt.datetime, indexed=True),
         "updated_at": SortKey(func.coalesce(table.c.updated_at, table.c.created_at), dt.datetime),
     }
 
@@ -76,24 +94,30 @@ def _decode(cursor: str, kind: type) -> tuple[Any, str]:
 
 @dataclass(frozen=True)
 class SortKey:
-    """A documented sort order: a non-null SQL expression and the Python type of its values."""
+    """A documented sort order: a non-null SQL expression and the Python type of its values.
+
+    ``indexed`` when an index on (expression, id) reads the table in this order.
+    """
 
     expression: ColumnElement
     kind: type
+    indexed: bool = False
 
 
 def paginate(
     session: Session, stmt: Select, id_column: Any, sort_keys: dict[str, SortKey],
-    query: ListQuery, *, count: bool = True, selective: bool = False,
+    query: ListQuery, *, count: bool = True, scan: Select | None = None,
+    sampled: bool = False,
 ) -> Page:
     """Run ``stmt`` (a select of rows, filters applied) one keyset page at a time.
 
     ``sort_keys`` maps the documented sort names to their keys; the row id breaks ties.
     The rows come back as ``Row`` objects with an extra ``_sort`` column.
 
-    With ``selective`` (costly filters that match few rows, such as a text or radius
-    search), the filters run once for both the count and the page; otherwise the page is
-    read in sort order from an index and the count is a separate statement.
+    ``scan`` is given for a costly search: the same select with its conditions in a
+    form checked row by row (no index), used on the next rows in sort order and on the
+    count's sample. ``sampled`` tables have an index on ``hashtext(id)``; their large
+    counts are estimated.
     """
     if query.sort not in sort_keys:
         raise Invalid({"sort": [f"one of {', '.join(sorted(sort_keys))}"]})
@@ -101,18 +125,29 @@ def paginate(
         raise Invalid({"page": ["give either page or cursor"]})
     if not 1 <= query.limit <= MAX_LIMIT:
         raise Invalid({"limit": [f"between 1 and {MAX_LIMIT}"]})
-    key = sort_keys[query.sort].expression
-    after = _decode(query.cursor, sort_keys[query.sort].kind) if query.cursor else None
-    if selective and count:
-        return _paginate_matches(session, stmt.add_columns(key.label("_sort")), id_column.name,
-                                 query, after)
-    total = (
-        session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        .scalar_one() if count else -1
-    )
-    rows = session.execute(_page(stmt.add_columns(key.label("_sort")), key, id_column,
-                                 query, after)).all()
-    return _page_of(rows, total, query)
+    sort = sort_keys[query.sort]
+    after = _decode(query.cursor, sort.kind) if query.cursor else None
+    rows = None
+    if scan is not None and sort.indexed and not query.page:
+        rows = _probe(session, scan.add_columns(sort.expression.label("_sort")),
+                      sort.expression, id_column, query, after)
+    if rows is None:
+        rows = session.execute(_page(stmt.add_columns(sort.expression.label("_sort")),
+                                     sort.expression, id_column, query, after)).all()
+    if not count:
+        return _page_of(rows, -1, query)
+    if sampled:
+        total, exact = _bounded_count(session, stmt, scan, id_column)
+    else:
+        total, exact = _count(session, stmt), True
+    page = _page_of(rows, total, query)
+    page.exact = exact
+    return page
+
+
+def _count(session: Session, stmt: Select, limit: int | None = None) -> int:
+    counted = stmt.order_by(None).limit(limit)
+    return session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
 
 
 def _page(stmt: Select, key: Any, id_column: Any, query: ListQuery,
@@ -127,20 +162,50 @@ def _page(stmt: Select, key: Any, id_column: Any, query: ListQuery,
     return stmt.offset((query.page - 1) * query.limit) if query.page else stmt
 
 
-def _paginate_matches(session: Session, stmt: Select, id_name: str, query: ListQuery,
-                      after: tuple[Any, str] | None) -> Page:
-    # Referenced twice, the CTE is computed once (PostgreSQL materialises it).
-    matches = stmt.cte("matches")
-    total = select(func.count()).select_from(matches).scalar_subquery()
-    paged = _page(select(*matches.c, total.label("_total")), matches.c._sort,
-                  matches.c[id_name],
-                  query, after)
-    rows = session.execute(paged).all()
-    if rows:
-        count = rows[0]._total
-    else:
-        count = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    return _page_of(rows, count, query)
+def _probe(session: Session, scan: Select, key: Any, id_column: Any, query: ListQuery,
+           after: tuple[Any, str] | None) -> list[Any] | None:
+    """The page found among the next :data:`PROBE_ROWS` rows in sort order, or None when
+    they hold too few matches (the search is rare: its indexes find it faster)."""
+    ahead = select(key, id_column).select_from(id_column.table)
+    edge = session.execute(
+        _page(ahead, key, id_column, ListQuery(limit=PROBE_ROWS, desc=query.desc), after)
+        .offset(PROBE_ROWS - 1)).first()
+    if edge is not None:
+        position, last = tuple_(key, id_column), tuple_(*edge)
+        scan = scan.where(position >= last if query.desc else position <= last)
+    rows = session.execute(_page(scan, key, id_column, query, after)).all()
+    # Without an edge the probe covered every remaining row: its answer is complete.
+    return rows if edge is None or len(rows) > query.limit else None
+
+
+def _bounded_count(session: Session, stmt: Select, scan: Select | None,
+                   id_column: Any) -> tuple[int, bool]:
+    """(count, exact): exact up to :data:`EXACT_COUNT_LIMIT`, else estimated from a sample
+    of :data:`SAMPLE_ROWS` rows taken in id-hash order."""
+    table = id_column.table
+    rows = session.execute(
+        select(literal_column("reltuples")).select_from(text("pg_class"))
+        .where(literal_column("oid") == func.to_regclass(table.name))).scalar()
+    if rows is None or rows <= 4 * SAMPLE_ROWS:
+        # Small (or never analysed) tables are counted.
+        return _count(session, stmt), True
+    # hashtext is uniform over int4: the rows whose id hashes lowest are a random sample.
+    in_sample = func.hashtext(id_column) < int(-(2**31) + SAMPLE_ROWS / rows * 2**32)
+    taken = session.execute(select(func.count()).select_from(table).where(in_sample)
+                            ).scalar_one()
+    hits = _count(session, (scan if scan is not None else stmt).where(in_sample))
+    estimate = hits * rows / taken if taken else 0.0
+    if estimate > 2 * EXACT_COUNT_LIMIT:
+        return _rounded(estimate), False
+    counted = _count(session, stmt, EXACT_COUNT_LIMIT + 1)
+    if counted <= EXACT_COUNT_LIMIT:
+        return counted, True
+    return max(_rounded(estimate), EXACT_COUNT_LIMIT), False
+
+
+def _rounded(value: float) -> int:
+    """``value`` to two significant digits: an estimate should not look exact."""
+    return int(float(f"{value:.2g}"))
 
 
 def _page_of(rows: list[Any], total: int, query: ListQuery) -> Page:

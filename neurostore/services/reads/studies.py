@@ -9,7 +9,6 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     String,
-    and_,
     any_,
     bindparam,
     exists,
@@ -118,8 +117,10 @@ def _image_exists(study_id: ColumnElement, *where: ColumnElement) -> ColumnEleme
     )
 
 
-def _content_clauses(f: StudyFilters, study_id: ColumnElement) -> list[ColumnElement]:
-    """Conditions on a study's analyses (the study is ``study_id``)."""
+def _content_clauses(f: StudyFilters, study_id: ColumnElement, *, scan: bool = False
+                     ) -> list[ColumnElement]:
+    """Conditions on a study's analyses (the study is ``study_id``); with ``scan``, a
+    radius search checks the study's own peaks instead of reading the GiST index."""
     clauses = []
     if f.has_coordinates is not None:
         found = _point_exists(study_id, Point.x.is_not(None))
@@ -146,7 +147,8 @@ def _content_clauses(f: StudyFilters, study_id: ColumnElement) -> list[ColumnEle
         ))
     location = f.location()
     if location is not None:
-        clauses.append(_point_exists(study_id, coordinates.within(*location)))
+        near = coordinates.near if scan else coordinates.within
+        clauses.append(_point_exists(study_id, near(*location)))
     return clauses
 
 
@@ -171,10 +173,13 @@ def _publication_clauses(f: StudyFilters, table: Any) -> list[ColumnElement]:
     return clauses
 
 
-def study_clauses(f: StudyFilters, actor: Actor) -> list[ColumnElement]:
-    """Every condition of the study list for ``f``, visibility included."""
+def study_clauses(f: StudyFilters, actor: Actor, *, scan: bool = False
+                  ) -> list[ColumnElement]:
+    """Every condition of the study list for ``f``, visibility included (``scan``: in
+    the form checked row by row, see :func:`_content_clauses`)."""
     t = Study.__table__
-    clauses = [visible(t, actor), *_publication_clauses(f, t), *_content_clauses(f, t.c.id)]
+    clauses = [visible(t, actor), *_publication_clauses(f, t),
+               *_content_clauses(f, t.c.id, scan=scan)]
     if f.source:
         clauses.append(t.c.source == f.source)
     if f.source_id:
@@ -202,20 +207,31 @@ def list_studies(session: Session, actor: Actor, f: StudyFilters, query: ListQue
     """A page of visible studies matching ``f``; rows are ``(id, version, created_at, ...)``."""
     t = Study.__table__
     stmt = select(t.c.id).where(*study_clauses(f, actor))
-    return paginate(session, stmt, t.c.id, _publication_sorts(t), query,
-                    selective=f.is_search())
+    scan = select(t.c.id).where(*study_clauses(f, actor, scan=True)) if f.is_search() else None
+    return paginate(session, stmt, t.c.id, _publication_sorts(t), query, scan=scan,
+                    sampled=True)
 
 
 def list_base_studies(
     session: Session, actor: Actor, f: StudyFilters, query: ListQuery
 ) -> Page:
     """A page of publications matching ``f``; content filters apply to their visible studies."""
+    b = BaseStudy.__table__
+    stmt = select(b.c.id).where(*_base_study_clauses(f, actor))
+    scan = (select(b.c.id).where(*_base_study_clauses(f, actor, scan=True))
+            if f.is_search() else None)
+    return paginate(session, stmt, b.c.id, _publication_sorts(b), query, scan=scan,
+                    sampled=True)
+
+
+def _base_study_clauses(f: StudyFilters, actor: Actor, *, scan: bool = False
+                        ) -> list[ColumnElement]:
     b, s = BaseStudy.__table__, Study.__table__
     clauses = [b.c.deleted_at.is_(None), b.c.merged_into_id.is_(None),
                publication_visible(b, actor), *_publication_clauses(f, b)]
     if f.unique:
         clauses.append(first_of_its_value(b, f.unique, actor))
-    version_clauses = _content_clauses(f, s.c.id)
+    version_clauses = _content_clauses(f, s.c.id, scan=scan)
     if f.source:
         version_clauses.append(s.c.source == f.source)
     if f.source_id:
@@ -227,9 +243,7 @@ def list_base_studies(
             select(s.c.id).where(s.c.base_study_id == b.c.id, visible(s, actor),
                                  *version_clauses)
         ))
-    stmt = select(b.c.id).where(and_(*clauses))
-    return paginate(session, stmt, b.c.id, _publication_sorts(b), query,
-                    selective=f.is_search())
+    return clauses
 
 
 def study_summaries(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
