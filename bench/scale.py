@@ -266,6 +266,7 @@ def measure_size(args: argparse.Namespace) -> dict[str, Any]:
     try:
         if figures and figures.is_file():
             built = json.loads(figures.read_text())
+            migrate.upgrade(url)  # a store kept by an older checkout
             services = build_services(make_session_factory(make_engine(url)),
                                       files=LocalFileStore(folder / "files"))
             actor = Actor(built["user"], "admin")

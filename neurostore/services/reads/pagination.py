@@ -31,7 +31,7 @@ PROBE_ROWS = 500
 #: Counts up to this are exact; larger ones are estimated.
 EXACT_COUNT_LIMIT = 5000
 #: Rows in the sample an estimated count is made from.
-SAMPLE_ROWS = 2000
+SAMPLE_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,14 @@ def paginate(
     if scan is not None and sort.indexed and not query.page:
         rows = _probe(session, scan.add_columns(sort.expression.label("_sort")),
                       sort.expression, id_column, query, after)
-    if rows is None:
+    if rows is None and scan is not None:
+        # Materialised, the search's own indexes find every match before they are sorted:
+        # a plan walking the sort order would check row after row for a rare search.
+        matches = (stmt.add_columns(sort.expression.label("_sort")).cte("matches")
+                   .prefix_with("MATERIALIZED"))
+        rows = session.execute(_page(select(*matches.c), matches.c._sort,
+                                     matches.c[id_column.name], query, after)).all()
+    elif rows is None:
         rows = session.execute(_page(stmt.add_columns(sort.expression.label("_sort")),
                                      sort.expression, id_column, query, after)).all()
     if not count:
@@ -182,19 +189,16 @@ def _bounded_count(session: Session, stmt: Select, scan: Select | None,
                    id_column: Any) -> tuple[int, bool]:
     """(count, exact): exact up to :data:`EXACT_COUNT_LIMIT`, else estimated from a sample
     of :data:`SAMPLE_ROWS` rows taken in id-hash order."""
-    table = id_column.table
     rows = session.execute(
         select(literal_column("reltuples")).select_from(text("pg_class"))
-        .where(literal_column("oid") == func.to_regclass(table.name))).scalar()
+        .where(literal_column("oid") == func.to_regclass(id_column.table.name))).scalar()
     if rows is None or rows <= 4 * SAMPLE_ROWS:
         # Small (or never analysed) tables are counted.
         return _count(session, stmt), True
     # hashtext is uniform over int4: the rows whose id hashes lowest are a random sample.
-    in_sample = func.hashtext(id_column) < int(-(2**31) + SAMPLE_ROWS / rows * 2**32)
-    taken = session.execute(select(func.count()).select_from(table).where(in_sample)
-                            ).scalar_one()
-    hits = _count(session, (scan if scan is not None else stmt).where(in_sample))
-    estimate = hits * rows / taken if taken else 0.0
+    fraction = SAMPLE_ROWS / rows
+    in_sample = func.hashtext(id_column) < int(-(2**31) + fraction * 2**32)
+    estimate = _count(session, (scan if scan is not None else stmt).where(in_sample)) / fraction
     if estimate > 2 * EXACT_COUNT_LIMIT:
         return _rounded(estimate), False
     counted = _count(session, stmt, EXACT_COUNT_LIMIT + 1)
