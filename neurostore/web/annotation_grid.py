@@ -18,8 +18,7 @@ from neurostore.schemas.studysets import NOTE_TYPES, note_type
 from neurostore.services.errors import Invalid
 from neurostore.services.permissions import Subject
 from neurostore.services.versioning import Record
-from neurostore.web.context import protect, require_signed_in, web_actor
-from neurostore.web.studysets import form_version
+from neurostore.web.context import form_version, protect, require_signed_in, web_actor
 
 blp = Blueprint("web-annotations", __name__)
 blp.before_request(protect)

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
 from neurostore.api.context import services
+from neurostore.api.errors import BadRequest
 from neurostore.services.actors import ANONYMOUS, Actor
 from neurostore.services.errors import Unauthenticated
 
@@ -91,3 +92,13 @@ def template_globals() -> dict[str, Any]:
     who = web_actor()
     return {"actor": who, "user_name": session.get(NAME), "csrf_token": generate_csrf,
             "api_link": api_link, "nav_links": _nav_links(who)}
+
+
+def form_version() -> int:
+    """The version the page showed (its hidden ``version`` field), sent as If-Match."""
+    raw = request.form.get("version", "")
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest("the form carries no valid version: reload the page and send it again",
+                         {"version": [f"expected a whole number, got {raw!r}"]}) from None

@@ -9,7 +9,9 @@ run's owner downloads from the page as they would with a token.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+import time
 import zipfile
 from typing import Any
 
@@ -33,11 +35,17 @@ blp.before_request(protect)
 
 #: Above this size a zip being written spills from memory to a temporary file.
 SPOOL_BYTES = 32 * 1024 * 1024
+#: Bytes copied at a time from the file store into a zip.
+COPY_BYTES = 1024 * 1024
 
 
-def _read(name: str) -> bytes:
-    with services().snapshots.files.open(name) as stream:
-        return stream.read()
+def _copy_in(bundle: zipfile.ZipFile, name: str, stored: str,
+             compression: int = zipfile.ZIP_STORED) -> None:
+    """Stream the stored file ``stored`` into ``bundle`` as ``name`` (never whole in memory)."""
+    entry = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    entry.compress_type = compression
+    with services().snapshots.files.open(stored) as source, bundle.open(entry, "w") as target:
+        shutil.copyfileobj(source, target, COPY_BYTES)
 
 
 def map_volume(name: str) -> Volume:
@@ -80,14 +88,14 @@ def results_zip(run_id: str) -> Any:
     # Maps and pictures are compressed already: stored as they are, only text is deflated.
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as bundle:
         for name, file in sorted(results.get("maps", {}).items()):
-            bundle.writestr(f"maps/{name}.nii.gz", _read(file))
+            _copy_in(bundle, f"maps/{name}.nii.gz", file)
         for name, file in sorted(results.get("pictures", {}).items()):
-            bundle.writestr(f"pictures/{name}.png", _read(file))
+            _copy_in(bundle, f"pictures/{name}.png", file)
         texts = {"clusters.tsv": results.get("clusters_file"),
                  "methods.txt": results.get("methods_file")}
         for name, file in texts.items():
             if file:
-                bundle.writestr(name, _read(file), zipfile.ZIP_DEFLATED)
+                _copy_in(bundle, name, file, zipfile.ZIP_DEFLATED)
         about = {"id": run["id"], "snapshot": run["snapshot"], "spec": run["spec"],
                  "provenance": run["provenance"], "citations": results.get("citations")}
         bundle.writestr("run.json", json.dumps(about, indent=2, sort_keys=True),

@@ -13,10 +13,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from neurostore.api.context import reads, services
-from neurostore.api.errors import BadRequest
 from neurostore.services.errors import Invalid, RevisionConflict
 from neurostore.services.history import Provenance
-from neurostore.web.context import protect, require_signed_in, web_actor
+from neurostore.web.context import form_version, protect, require_signed_in, web_actor
 from neurostore.web.study import check_may_edit
 from neurostore.web.study_compare import compare
 from neurostore.web.study_edits import Problems, apply, input_of, patch_of, read_changes
@@ -33,14 +32,6 @@ class FormProblems(Exception):
     def __init__(self, problems: Problems) -> None:
         super().__init__("the form has problems")
         self.problems = problems
-
-
-def _version() -> int:
-    text = request.form.get("version", "")
-    if not text.isdigit():
-        raise BadRequest("the form does not say which version it edits: reload the page",
-                         {"version": [f"{text!r} is not a version number"]})
-    return int(text)
 
 
 def _render(state: dict[str, Any], form: StudyForm, status: int = 200,
@@ -67,7 +58,7 @@ def save(id: str) -> Any:
     if (signin := require_signed_in()) is not None:
         return signin
     actor = web_actor()
-    form = StudyForm.from_request(request.form, _version())
+    form = StudyForm.from_request(request.form, form_version())
     inputs: dict[str, str] = {}
 
     def change(current: dict[str, Any]) -> dict[str, Any]:

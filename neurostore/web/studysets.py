@@ -20,7 +20,7 @@ from neurostore.services import screening
 from neurostore.services.errors import Invalid, PermissionDenied
 from neurostore.services.permissions import Subject
 from neurostore.services.versioning import Record
-from neurostore.web.context import NAV, protect, require_signed_in, web_actor
+from neurostore.web.context import NAV, form_version, protect, require_signed_in, web_actor
 
 blp = Blueprint("web-studysets", __name__)
 blp.before_request(protect)
@@ -29,16 +29,6 @@ NAV.append(("web-studysets.studysets", "Studysets", "all"))
 #: What the screening form's buttons do, and what each sets a study's decision to.
 SCREENING_ACTIONS = {"include": screening.INCLUDED, "exclude": screening.EXCLUDED,
                      "clear": None}
-
-
-def form_version() -> int:
-    """The version the page showed (its hidden ``version`` field), sent as If-Match."""
-    raw = request.form.get("version", "")
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequest("the form carries no valid version: reload the page and send it again",
-                         {"version": [f"expected a whole number, got {raw!r}"]}) from None
 
 
 def may_edit(record: Record) -> bool:
