@@ -229,3 +229,16 @@ def test_volumes_are_declared_and_the_app_shares_none(compose):
         # workers share nothing but the database and the bucket.
         assert "volumes" not in services[name]
         assert services[name]["environment"]["NEUROSTORE_DATA_DIR"] in volumes
+
+
+def test_third_party_images_are_pinned_to_a_release(compose):
+    # An unpinned image changes under a deployment on its next pull.
+    for name, service in compose["services"].items():
+        image = service.get("image", "")
+        if not image or image.startswith("neurostore:"):
+            continue
+        repository, _, tag = image.partition(":")
+        assert tag and tag != "latest", f"{name}: {image} has no release tag"
+        if repository.startswith("minio/"):
+            # MinIO's images are tagged by release date only.
+            assert re.fullmatch(r"RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", tag), image
