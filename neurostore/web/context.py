@@ -9,14 +9,13 @@ from flask import current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf, validate_csrf
 from wtforms.validators import ValidationError
 
-from neurostore.api.context import services
+from neurostore.api.context import SESSION_TOKEN, services, session_actor
 from neurostore.api.errors import BadRequest
 from neurostore.services.actors import ANONYMOUS, Actor
-from neurostore.services.errors import Unauthenticated
 
 #: Session keys: the signed-in user's name, and the id of the token the session stands on
 #: (checked on every request, so revoking it signs the browser out).
-NAME, TOKEN = "name", "token"
+NAME, TOKEN = "name", SESSION_TOKEN
 
 #: Links of the main navigation: (endpoint, label, who sees it: "all", "user", "admin").
 #: Page modules add theirs as they are registered.
@@ -26,12 +25,7 @@ NAV: list[tuple[str, str, str]] = []
 def web_actor() -> Actor:
     """The signed-in user, or anonymous (a revoked or expired token signs out)."""
     if "web_actor" not in g:
-        g.web_actor = ANONYMOUS
-        if TOKEN in session:
-            try:
-                g.web_actor = services().users.session_actor(session[TOKEN])
-            except Unauthenticated:
-                session.clear()
+        g.web_actor = session_actor()
     return g.web_actor
 
 

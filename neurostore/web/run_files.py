@@ -1,10 +1,6 @@
-"""What a run's page downloads and draws: result files, all of them as one zip, the
-snapshot's exports, and slices of its maps.
-
-The API's download routes read bearer tokens only; these answer the same files to the
-signed-in session (same services, same permission checks, same media types), so a private
-run's owner downloads from the page as they would with a token.
-"""
+"""What a run's page downloads and draws beyond the API: all its results as one zip, and
+slices of its maps. Single files and snapshot exports are the API's own downloads, which
+take the signed-in session for reads."""
 
 from __future__ import annotations
 
@@ -15,16 +11,10 @@ import time
 import zipfile
 from typing import Any
 
-from flask import Blueprint, request, send_file
-from marshmallow import ValidationError
+from flask import Blueprint, send_file
 
 from neurostore.api.context import services
-from neurostore.api.downloads import send_stored
-from neurostore.api.errors import BadRequest, field_errors
-from neurostore.api.meta_analyses import MEDIA_TYPES
-from neurostore.schemas.snapshots import ExportArgs
 from neurostore.services.errors import Invalid, NotFound
-from neurostore.snapshot.formats import FORMATS
 from neurostore.vocabulary import RunStatus
 from neurostore.web.context import protect, web_actor
 from neurostore.web.map_slices import slice_response, stored_volume
@@ -51,16 +41,6 @@ def _copy_in(bundle: zipfile.ZipFile, name: str, stored: str,
 def map_volume(name: str) -> Volume:
     """The result map stored as ``name`` (read once per process)."""
     return stored_volume(name, "the map")
-
-
-@blp.route("/meta-analyses/<run_id>/files/<name>", methods=["GET"])
-def result_file(run_id: str, name: str) -> Any:
-    """One result file (as ``GET /api/meta-analyses/<id>/files/<name>``)."""
-    found = services().analysis_runs.result_file(web_actor(), run_id, name)
-    suffix = next(s for s in MEDIA_TYPES if found.endswith(s))
-    return send_file(services().snapshots.files.open(found), mimetype=MEDIA_TYPES[suffix],
-                     as_attachment=request.args.get("inline") != "1", download_name=found,
-                     etag=found.split(".")[0], max_age=86400)
 
 
 @blp.route("/meta-analyses/<run_id>/maps/<map_name>/slice", methods=["GET"])
@@ -103,16 +83,3 @@ def results_zip(run_id: str) -> Any:
     spool.seek(0)
     return send_file(spool, mimetype="application/zip", as_attachment=True,
                      download_name=f"meta-analysis-{run_id}.zip")
-
-
-@blp.route("/snapshots/<snapshot_id>/export", methods=["GET"])
-def snapshot_export(snapshot_id: str) -> Any:
-    """A snapshot in one format (as ``GET /api/snapshots/<id>/export``)."""
-    try:
-        args = ExportArgs().load({k: v for k, v in request.args.items() if k == "format"})
-    except ValidationError as exc:
-        raise BadRequest("unknown export format", field_errors(exc.messages)) from exc
-    fmt = FORMATS[args["format"]]
-    export = services().snapshots.export(web_actor(), snapshot_id, fmt.name)
-    return send_stored(export["file"], media_type=fmt.media_type,
-                       download_name=f"snapshot-{snapshot_id[:12]}{fmt.suffix}", max_age=3600)

@@ -225,3 +225,37 @@ def test_sweep_every_get_route_as_another_user_and_anonymously(app, client, alic
                 f"/api/tables/{secrets.ids['table'][0]}",
                 f"/api/annotation-analyses/{secrets.ids['note'][0]}"):
         assert client.get(url, headers=alice.headers).status_code == 200, url
+
+
+def _signed_in(app, client, caller):
+    """``client`` as a browser signed in to the web pages with ``caller``'s token."""
+    _, token_id = app.extensions["neurostore"].services.users.sign_in(caller.token)
+    with client.session_transaction() as browser_session:
+        browser_session["token"] = token_id
+    return token_id
+
+
+def test_the_web_session_reads_the_api_as_its_user_and_never_writes(app, client, alice, bob,
+                                                                     services):
+    study = _private_study(client, alice)
+    url = f"/api/studies/{study['id']}"
+    assert client.get(url).status_code == 404
+    token_id = _signed_in(app, client, alice)
+    r = client.get(url)
+    assert r.status_code == 200 and r.json["name"] == f"{MARK} title"
+    assert "Cookie" in r.headers.get("Vary", "")
+    # A write needs the token itself: a session cookie can be sent by another site's form.
+    created = client.post("/api/studies", json=study_payload(0, 0))
+    assert created.status_code == 401, created.json
+    # To an anonymous caller the private study does not exist.
+    assert client.delete(url).status_code == 404
+    assert client.get(url).status_code == 200
+    # A bearer token wins over the session.
+    assert client.get(url, headers=bob.headers).status_code == 404
+    # Revoking the token signs the browser out of the API too.
+    services.users.revoke_token(alice.actor, token_id)
+    assert client.get(url).status_code == 404
+    with client.session_transaction() as browser_session:
+        assert "token" not in browser_session
+    _signed_in(app, client, bob)
+    assert client.get(url).status_code == 404
