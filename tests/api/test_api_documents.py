@@ -133,7 +133,8 @@ def test_a_search_page_past_the_last_match_is_empty_with_the_count(client, servi
     after_second = first_two["metadata"]["next"]
     page = client.get("/api/studies", query_string={
         **order, "search": everything[0]["name"].split()[0], "cursor": after_second}).json
-    assert page["results"] == [] and page["metadata"] == {"total_count": 1, "next": None}
+    assert page["results"] == [] and page["metadata"] == {"total_count": 1, "next": None,
+                                                          "total_count_exact": True}
     page = client.get("/api/studies", query_string={
         **order, "search": "insula", "cursor": after_second}).json
     assert [s["id"] for s in page["results"]] == [everything[2]["id"]]
