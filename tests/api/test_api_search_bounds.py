@@ -23,6 +23,7 @@ def store(services, alice, engine, monkeypatch):
     """Half the studies say "common" and have a peak at COMMON; ten old ones say "rare"
     and have a peak at RARE; 90 say "medium"."""
     monkeypatch.setattr(pagination, "PROBE_ROWS", 20)
+    monkeypatch.setattr(pagination, "MAX_PROBE_ROWS", 100)
     monkeypatch.setattr(pagination, "SAMPLE_ROWS", 250)
     monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 60)
     truth = {"common": set(), "rare": set(), "medium": set()}

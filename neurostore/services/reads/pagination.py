@@ -4,11 +4,12 @@ Pages are addressed by an opaque cursor holding the sort key and id of the last 
 page deep in the result set costs the same as the first (no OFFSET scan).
 
 Searches (full text, radius) over the large tables keep their cost flat as the store
-grows. A page is first looked for among the next :data:`PROBE_ROWS` rows in sort order,
-checked one by one; only a search matching too few of them goes through its indexes,
-whose cost grows with the number of matches, not with the store. Counts are exact up to
-:data:`EXACT_COUNT_LIMIT`; past it the count is estimated from a fixed-size sample of
-rows and the page says it is an estimate.
+grows. Counts are exact up to :data:`EXACT_COUNT_LIMIT`; past it the count is estimated
+from a fixed-size sample of rows and the page says it is an estimate. The page is then
+looked for among the next rows in sort order, checked one by one: twice as many as the
+sample says should hold a page, within :data:`PROBE_ROWS` and :data:`MAX_PROBE_ROWS`.
+Only a search too rare for that goes through its indexes, at a cost that grows with its
+matches (few, by then), not with the store.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +28,10 @@ from sqlalchemy.orm import Session
 from neurostore.services.errors import Invalid
 
 MAX_LIMIT = 1000
-#: Rows a search checks one by one, in sort order, before it turns to its indexes.
+#: Rows a search checks one by one, in sort order, before it turns to its indexes: at
+#: least this many, more for a search its count found rare, up to the maximum.
 PROBE_ROWS = 500
+MAX_PROBE_ROWS = 2000
 #: Counts up to this are exact; larger ones are estimated.
 EXACT_COUNT_LIMIT = 5000
 #: Rows in the sample an estimated count is made from.
@@ -127,10 +131,16 @@ def paginate(
         raise Invalid({"limit": [f"between 1 and {MAX_LIMIT}"]})
     sort = sort_keys[query.sort]
     after = _decode(query.cursor, sort.kind) if query.cursor else None
+    total, exact, share = -1, True, None
+    if count and sampled:
+        total, exact, share = _bounded_count(session, stmt, scan, id_column)
+    elif count:
+        total = _count(session, stmt)
     rows = None
-    if scan is not None and sort.indexed and not query.page:
+    span = _probe_rows(query, share)
+    if scan is not None and sort.indexed and not query.page and span:
         rows = _probe(session, scan.add_columns(sort.expression.label("_sort")),
-                      sort.expression, id_column, query, after)
+                      sort.expression, id_column, query, after, span)
     if rows is None and scan is not None:
         # Materialised, the search's own indexes find every match before they are sorted:
         # a plan walking the sort order would check row after row for a rare search.
@@ -141,15 +151,19 @@ def paginate(
     elif rows is None:
         rows = session.execute(_page(stmt.add_columns(sort.expression.label("_sort")),
                                      sort.expression, id_column, query, after)).all()
-    if not count:
-        return _page_of(rows, -1, query)
-    if sampled:
-        total, exact = _bounded_count(session, stmt, scan, id_column)
-    else:
-        total, exact = _count(session, stmt), True
     page = _page_of(rows, total, query)
     page.exact = exact
     return page
+
+
+def _probe_rows(query: ListQuery, share: float | None) -> int:
+    """How many rows to check in sort order: twice what should hold a page, given the
+    share of rows the count's sample found matching, and at least :data:`PROBE_ROWS`;
+    0 (go to the indexes) when that is more than :data:`MAX_PROBE_ROWS`."""
+    if share is None:
+        return PROBE_ROWS
+    needed = math.ceil(2 * (query.limit + 1) / share) if share else MAX_PROBE_ROWS + 1
+    return max(PROBE_ROWS, needed) if needed <= MAX_PROBE_ROWS else 0
 
 
 def _count(session: Session, stmt: Select, limit: int | None = None) -> int:
@@ -170,13 +184,13 @@ def _page(stmt: Select, key: Any, id_column: Any, query: ListQuery,
 
 
 def _probe(session: Session, scan: Select, key: Any, id_column: Any, query: ListQuery,
-           after: tuple[Any, str] | None) -> list[Any] | None:
-    """The page found among the next :data:`PROBE_ROWS` rows in sort order, or None when
-    they hold too few matches (the search is rare: its indexes find it faster)."""
+           after: tuple[Any, str] | None, span: int) -> list[Any] | None:
+    """The page found among the next ``span`` rows in sort order, or None when they hold
+    too few matches (the search is rare: its indexes find it faster)."""
     ahead = select(key, id_column).select_from(id_column.table)
     edge = session.execute(
-        _page(ahead, key, id_column, ListQuery(limit=PROBE_ROWS, desc=query.desc), after)
-        .offset(PROBE_ROWS - 1)).first()
+        _page(ahead, key, id_column, ListQuery(limit=span, desc=query.desc), after)
+        .offset(span - 1)).first()
     if edge is not None:
         position, last = tuple_(key, id_column), tuple_(*edge)
         scan = scan.where(position >= last if query.desc else position <= last)
@@ -186,25 +200,31 @@ def _probe(session: Session, scan: Select, key: Any, id_column: Any, query: List
 
 
 def _bounded_count(session: Session, stmt: Select, scan: Select | None,
-                   id_column: Any) -> tuple[int, bool]:
-    """(count, exact): exact up to :data:`EXACT_COUNT_LIMIT`, else estimated from a sample
-    of :data:`SAMPLE_ROWS` rows taken in id-hash order."""
+                   id_column: Any) -> tuple[int, bool, float | None]:
+    """(count, exact, share): exact up to :data:`EXACT_COUNT_LIMIT`, else estimated from a
+    sample of :data:`SAMPLE_ROWS` rows taken in id-hash order; ``share`` is the fraction
+    of the sample that matched (None when the table is small enough to count)."""
     rows = session.execute(
         select(literal_column("reltuples")).select_from(text("pg_class"))
         .where(literal_column("oid") == func.to_regclass(id_column.table.name))).scalar()
     if rows is None or rows <= 4 * SAMPLE_ROWS:
         # Small (or never analysed) tables are counted.
-        return _count(session, stmt), True
+        return _count(session, stmt), True, None
     # hashtext is uniform over int4: the rows whose id hashes lowest are a random sample.
     fraction = SAMPLE_ROWS / rows
     in_sample = func.hashtext(id_column) < int(-(2**31) + fraction * 2**32)
-    estimate = _count(session, (scan if scan is not None else stmt).where(in_sample)) / fraction
+    # Split across parallel workers, a scan of the whole table can look cheaper to the
+    # planner than reading the sample through its index; it is not, and it grows.
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+    hits = _count(session, (scan if scan is not None else stmt).where(in_sample))
+    session.execute(text("RESET max_parallel_workers_per_gather"))
+    share, estimate = hits / SAMPLE_ROWS, hits / fraction
     if estimate > 2 * EXACT_COUNT_LIMIT:
-        return _rounded(estimate), False
+        return _rounded(estimate), False, share
     counted = _count(session, stmt, EXACT_COUNT_LIMIT + 1)
     if counted <= EXACT_COUNT_LIMIT:
-        return counted, True
-    return max(_rounded(estimate), EXACT_COUNT_LIMIT), False
+        return counted, True, share
+    return max(_rounded(estimate), EXACT_COUNT_LIMIT), False, share
 
 
 def _rounded(value: float) -> int:
