@@ -261,7 +261,7 @@ class PageMeta(Schema):
     total_count = fields.Integer(required=True)
     total_count_exact = fields.Boolean(metadata={
         "description": "false when total_count is an estimate: a search matching more than"
-                       " 5,000 rows of a large store is counted from a sample and rounded"
+                       " 1,000 rows of a large store is counted from a sample and rounded"
                        " to two significant digits"})
     next = fields.String(allow_none=True, required=True,
                          metadata={"description": "cursor of the next page; null at the end"})

@@ -4,12 +4,13 @@ Pages are addressed by an opaque cursor holding the sort key and id of the last 
 page deep in the result set costs the same as the first (no OFFSET scan).
 
 Searches (full text, radius) over the large tables keep their cost flat as the store
-grows. Counts are exact up to :data:`EXACT_COUNT_LIMIT`; past it the count is estimated
-from a fixed-size sample of rows and the page says it is an estimate. The page is then
-looked for among the next rows in sort order, checked one by one: twice as many as the
-sample says should hold a page, within :data:`PROBE_ROWS` and :data:`MAX_PROBE_ROWS`.
-Only a search too rare for that goes through its indexes, at a cost that grows with its
-matches (few, by then), not with the store.
+grows. A fixed-size sample of rows first estimates how many match. A search estimated to
+match at most :data:`EXACT_COUNT_LIMIT` rows finds them all through its indexes, once,
+for an exact count and the page. A larger one reports the estimate (the page says so)
+and looks for its page among the next rows in sort order, checked one by one: twice as
+many as the sample says should hold a page, at least :data:`PROBE_ROWS`. Only when that
+is more than :data:`MAX_PROBE_ROWS`, or the probe comes back short, do its indexes find
+the page, at a cost that grows with its matches, not with the store.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from neurostore.services.errors import Invalid
 
 MAX_LIMIT = 1000
 #: Rows a search checks one by one, in sort order, before it turns to its indexes: at
-#: least this many, more for a search its count found rare, up to the maximum.
+#: least this many, more for a search the sample found rarer, up to the maximum.
 PROBE_ROWS = 500
-MAX_PROBE_ROWS = 2000
+MAX_PROBE_ROWS = 5000
 #: Counts up to this are exact; larger ones are estimated.
-EXACT_COUNT_LIMIT = 5000
+EXACT_COUNT_LIMIT = 1000
 #: Rows in the sample an estimated count is made from.
 SAMPLE_ROWS = 1000
 
@@ -110,8 +111,7 @@ class SortKey:
 
 def paginate(
     session: Session, stmt: Select, id_column: Any, sort_keys: dict[str, SortKey],
-    query: ListQuery, *, count: bool = True, scan: Select | None = None,
-    sampled: bool = False,
+    query: ListQuery, *, scan: Select | None = None, sampled: bool = False,
 ) -> Page:
     """Run ``stmt`` (a select of rows, filters applied) one keyset page at a time.
 
@@ -120,8 +120,8 @@ def paginate(
 
     ``scan`` is given for a costly search: the same select with its conditions in a
     form checked row by row (no index), used on the next rows in sort order and on the
-    count's sample. ``sampled`` tables have an index on ``hashtext(id)``; their large
-    counts are estimated.
+    count's sample. ``sampled`` tables have an index on ``hashtext(id)``; their counts
+    above :data:`EXACT_COUNT_LIMIT` are estimated.
     """
     if query.sort not in sort_keys:
         raise Invalid({"sort": [f"one of {', '.join(sorted(sort_keys))}"]})
@@ -131,11 +131,13 @@ def paginate(
         raise Invalid({"limit": [f"between 1 and {MAX_LIMIT}"]})
     sort = sort_keys[query.sort]
     after = _decode(query.cursor, sort.kind) if query.cursor else None
-    total, exact, share = -1, True, None
-    if count and sampled:
-        total, exact, share = _bounded_count(session, stmt, scan, id_column)
-    elif count:
-        total = _count(session, stmt)
+    keyed = stmt.add_columns(sort.expression.label("_sort"))
+    estimate, share = _estimate(session, stmt, scan, id_column) if sampled else (None, None)
+    if estimate is None or estimate <= EXACT_COUNT_LIMIT:
+        if scan is not None:
+            return _paginate_matches(session, keyed, id_column.name, query, after)
+        rows = session.execute(_page(keyed, sort.expression, id_column, query, after)).all()
+        return _page_of(rows, _count(session, stmt), query)
     rows = None
     span = _probe_rows(query, share)
     if scan is not None and sort.indexed and not query.page and span:
@@ -144,30 +146,26 @@ def paginate(
     if rows is None and scan is not None:
         # Materialised, the search's own indexes find every match before they are sorted:
         # a plan walking the sort order would check row after row for a rare search.
-        matches = (stmt.add_columns(sort.expression.label("_sort")).cte("matches")
-                   .prefix_with("MATERIALIZED"))
+        matches = keyed.cte("matches").prefix_with("MATERIALIZED")
         rows = session.execute(_page(select(*matches.c), matches.c._sort,
                                      matches.c[id_column.name], query, after)).all()
     elif rows is None:
-        rows = session.execute(_page(stmt.add_columns(sort.expression.label("_sort")),
-                                     sort.expression, id_column, query, after)).all()
-    page = _page_of(rows, total, query)
-    page.exact = exact
+        rows = session.execute(_page(keyed, sort.expression, id_column, query, after)).all()
+    page = _page_of(rows, _rounded(estimate), query)
+    page.exact = False
     return page
 
 
-def _probe_rows(query: ListQuery, share: float | None) -> int:
+def _probe_rows(query: ListQuery, share: float) -> int:
     """How many rows to check in sort order: twice what should hold a page, given the
-    share of rows the count's sample found matching, and at least :data:`PROBE_ROWS`;
-    0 (go to the indexes) when that is more than :data:`MAX_PROBE_ROWS`."""
-    if share is None:
-        return PROBE_ROWS
+    share of rows the sample found matching, and at least :data:`PROBE_ROWS`; 0 (go to
+    the indexes) when that is more than :data:`MAX_PROBE_ROWS`."""
     needed = math.ceil(2 * (query.limit + 1) / share) if share else MAX_PROBE_ROWS + 1
     return max(PROBE_ROWS, needed) if needed <= MAX_PROBE_ROWS else 0
 
 
-def _count(session: Session, stmt: Select, limit: int | None = None) -> int:
-    counted = stmt.order_by(None).limit(limit)
+def _count(session: Session, stmt: Select) -> int:
+    counted = stmt.order_by(None)
     return session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
 
 
@@ -199,17 +197,16 @@ def _probe(session: Session, scan: Select, key: Any, id_column: Any, query: List
     return rows if edge is None or len(rows) > query.limit else None
 
 
-def _bounded_count(session: Session, stmt: Select, scan: Select | None,
-                   id_column: Any) -> tuple[int, bool, float | None]:
-    """(count, exact, share): exact up to :data:`EXACT_COUNT_LIMIT`, else estimated from a
-    sample of :data:`SAMPLE_ROWS` rows taken in id-hash order; ``share`` is the fraction
-    of the sample that matched (None when the table is small enough to count)."""
+def _estimate(session: Session, stmt: Select, scan: Select | None, id_column: Any
+              ) -> tuple[float | None, float | None]:
+    """(estimated count, share of rows matching) from a sample of :data:`SAMPLE_ROWS` rows
+    taken in id-hash order; (None, None) for a table small enough to count."""
     rows = session.execute(
         select(literal_column("reltuples")).select_from(text("pg_class"))
         .where(literal_column("oid") == func.to_regclass(id_column.table.name))).scalar()
     if rows is None or rows <= 4 * SAMPLE_ROWS:
         # Small (or never analysed) tables are counted.
-        return _count(session, stmt), True, None
+        return None, None
     # hashtext is uniform over int4: the rows whose id hashes lowest are a random sample.
     fraction = SAMPLE_ROWS / rows
     in_sample = func.hashtext(id_column) < int(-(2**31) + fraction * 2**32)
@@ -218,13 +215,22 @@ def _bounded_count(session: Session, stmt: Select, scan: Select | None,
     session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     hits = _count(session, (scan if scan is not None else stmt).where(in_sample))
     session.execute(text("RESET max_parallel_workers_per_gather"))
-    share, estimate = hits / SAMPLE_ROWS, hits / fraction
-    if estimate > 2 * EXACT_COUNT_LIMIT:
-        return _rounded(estimate), False, share
-    counted = _count(session, stmt, EXACT_COUNT_LIMIT + 1)
-    if counted <= EXACT_COUNT_LIMIT:
-        return counted, True, share
-    return max(_rounded(estimate), EXACT_COUNT_LIMIT), False, share
+    return hits / fraction, hits / SAMPLE_ROWS
+
+
+def _paginate_matches(session: Session, stmt: Select, id_name: str, query: ListQuery,
+                      after: tuple[Any, str] | None) -> Page:
+    """A search with few matches: its indexes find them all once, for both the exact
+    count and the page (referenced twice, the CTE is computed once)."""
+    matches = stmt.cte("matches")
+    total = select(func.count()).select_from(matches).scalar_subquery()
+    rows = session.execute(_page(select(*matches.c, total.label("_total")), matches.c._sort,
+                                 matches.c[id_name], query, after)).all()
+    if rows:
+        count = rows[0]._total
+    else:
+        count = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    return _page_of(rows, count, query)
 
 
 def _rounded(value: float) -> int:
