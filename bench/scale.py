@@ -19,7 +19,7 @@ database's size is read. Load rates count only the time spent in ingest batches 
 the synthetic records is not timed).
 
 With ``--keep DIR`` each size's store is built in ``DIR/<size>x`` and kept (its embedded
-server left running); a later run with the same ``DIR`` measures the kept store again
+server stopped at exit); a later run with the same ``DIR`` measures the kept store again
 without loading it, and prints the load rates measured when it was built. That is how
 a change to the read side is measured on large stores in minutes.
 
@@ -256,7 +256,8 @@ def measure_size(args: argparse.Namespace) -> dict[str, Any]:
     release_paths(args)
     kept = args.keep / f"{args.one_size:g}x" if args.keep else None
     if kept:
-        url, drop = embedded_database_url(kept, "scale"), (lambda: None)
+        url, drop = embedded_database_url(kept, "scale", keep_running=False,
+                                          keep_data=True), None
         folder = kept
     else:
         url, drop = scratch_database("scale")
@@ -290,7 +291,8 @@ def measure_size(args: argparse.Namespace) -> dict[str, Any]:
         return {"size": args.one_size, **{k: v for k, v in built.items() if k != "user"},
                 **timings, "db_MiB": size / 2**20}
     finally:
-        drop()
+        if drop is not None:
+            drop()
         if not kept:
             shutil.rmtree(folder, ignore_errors=True)
 

@@ -16,7 +16,8 @@ DATABASE_NAME = "neurostore"
 
 
 def embedded_database_url(
-    data_dir: Path, database: str = DATABASE_NAME, *, keep_running: bool = True
+    data_dir: Path, database: str = DATABASE_NAME, *, keep_running: bool = True,
+    keep_data: bool = False,
 ) -> str:
     """Start (or reuse) the embedded server under ``data_dir`` and return its URL.
 
@@ -29,6 +30,9 @@ def embedded_database_url(
     keep_running : bool
         Leave the server running when this process exits (so later commands share it);
         ``False`` stops it and deletes the cluster at exit (tests).
+    keep_data : bool
+        With ``keep_running=False``, stop the server at exit but keep the cluster (a
+        benchmark's store, measured again later).
 
     Returns
     -------
@@ -41,9 +45,8 @@ def embedded_database_url(
         import pgserver
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(
-            data_dir / "pg", cleanup_mode=None if keep_running else "delete"
-        )
+        at_exit = None if keep_running else "stop" if keep_data else "delete"
+        server = pgserver.get_server(data_dir / "pg", cleanup_mode=at_exit)
     uri = server.get_uri()
     _ensure_database(uri, database)
     base, _, query = uri.partition("?")
