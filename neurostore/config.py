@@ -163,6 +163,10 @@ class Settings:
         With an object store, downloads answer with a redirect to a presigned address valid
         this long (``NEUROSTORE_FILES_PRESIGN_SECONDS``); 0 (the default) streams them
         through the API.
+    files_cache_mb : int
+        With an object store, the most the node's cache of file copies may hold
+        (``NEUROSTORE_FILES_CACHE_MB``, default 10240); the least recently used copies
+        go first, never one used in the last ten minutes.
     neurovault_publish_url : str
         The NeuroVault results are published to (``NEUROSTORE_NEUROVAULT_PUBLISH_URL``,
         default ``https://neurovault.org``; read by the workers and the command line).
@@ -181,6 +185,7 @@ class Settings:
     secure_cookies: bool = False
     files_url: str | None = None
     files_presign_seconds: int = 0
+    files_cache_mb: int = 10240
     neurovault_publish_url: str = "https://neurovault.org"
 
     @property
@@ -222,6 +227,7 @@ class Settings:
             secure_cookies=_flag(env, "NEUROSTORE_SECURE_COOKIES"),
             files_url=files_url,
             files_presign_seconds=_count(env, "NEUROSTORE_FILES_PRESIGN_SECONDS", 0),
+            files_cache_mb=_count(env, "NEUROSTORE_FILES_CACHE_MB", 10240),
             neurovault_publish_url=env.get("NEUROSTORE_NEUROVAULT_PUBLISH_URL", "").strip()
             or "https://neurovault.org",
         )

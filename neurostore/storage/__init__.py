@@ -33,5 +33,6 @@ def open_file_store(settings: Settings) -> FileStore:
     where = settings.files_location
     if where.scheme == "s3":
         return S3FileStore(where.bucket, where.prefix, cache=settings.data_dir / "files-cache",
-                           presign_seconds=settings.files_presign_seconds)
+                           presign_seconds=settings.files_presign_seconds,
+                           cache_bytes=settings.files_cache_mb * 2**20)
     return LocalFileStore(where.folder)

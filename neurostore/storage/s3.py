@@ -15,11 +15,13 @@ is read from its start (:class:`VerifiedStream`).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,6 +40,8 @@ _TRANSFER = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD,
 _CLIENT_CONFIG = Config(signature_version="s3v4",
                         retries={"mode": "standard", "max_attempts": 5})
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+#: A cached copy used this recently is never pruned (a caller may be about to open it).
+CACHE_GRACE_SECONDS = 600
 
 
 class VerifiedStream(io.RawIOBase):
@@ -98,6 +102,10 @@ class S3FileStore(FileStore):
     cache : path
         A local folder of this node: verified copies of files read through :meth:`path`,
         and temporary files. It may be emptied whenever no process is running.
+    cache_bytes : int, optional
+        The most the copies may hold: after each new copy, the least recently used ones
+        are deleted, never one used in the last :data:`CACHE_GRACE_SECONDS` (a caller
+        may be about to open it). ``None``: no bound.
     presign_seconds : int, optional
         When above 0, :meth:`download_url` gives presigned addresses valid that long, and
         the API redirects downloads there instead of streaming them.
@@ -107,12 +115,14 @@ class S3FileStore(FileStore):
     """
 
     def __init__(self, bucket: str, prefix: str = "", *, cache: str | os.PathLike[str],
-                 presign_seconds: int = 0, client: Any = None) -> None:
+                 presign_seconds: int = 0, client: Any = None,
+                 cache_bytes: int | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.cache = Path(cache)
         self.scratch = self.cache / "tmp"
         self.presign_seconds = presign_seconds
+        self.cache_bytes = cache_bytes
         self._given_client = client
         self._clients: dict[int, Any] = {}
         self._lock = threading.Lock()
@@ -195,9 +205,10 @@ class S3FileStore(FileStore):
         FileNotFoundError
             When no object has that name.
         """
-        cached = self._cached(name)
-        if cached.exists():
-            return open(cached, "rb")
+        try:
+            return open(self._cached(name), "rb")
+        except FileNotFoundError:
+            pass  # not cached, or just pruned
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=self.key(name))
         except ClientError as exc:
@@ -210,8 +221,11 @@ class S3FileStore(FileStore):
     def path(self, name: str) -> Path:
         """A verified copy of the file in this node's cache (downloaded on first use)."""
         cached = self._cached(name)
-        if cached.exists():
+        try:
+            os.utime(cached)  # used now: the last a pruning would take
             return cached
+        except FileNotFoundError:
+            pass
         cached.parent.mkdir(parents=True, exist_ok=True)
         with (self.open(name) as src,
               tempfile.NamedTemporaryFile(dir=cached.parent, delete=False,
@@ -222,7 +236,29 @@ class S3FileStore(FileStore):
                 os.unlink(tmp.name)
                 raise
         os.replace(tmp.name, cached)
+        self._prune()
         return cached
+
+    def _prune(self) -> None:
+        """Delete the least recently used copies while the cache holds more than
+        :attr:`cache_bytes` (never one used in the last :data:`CACHE_GRACE_SECONDS`)."""
+        if self.cache_bytes is None:
+            return
+        copies = []
+        for folder in self.cache.iterdir():
+            if folder.is_dir() and folder != self.scratch:
+                for entry in os.scandir(folder):
+                    if entry.is_file() and not entry.name.startswith("."):
+                        info = entry.stat()
+                        copies.append((info.st_mtime, info.st_size, entry.path))
+        held = sum(size for _, size, _ in copies)
+        recent = time.time() - CACHE_GRACE_SECONDS
+        for used, size, path in sorted(copies):
+            if held <= self.cache_bytes or used > recent:
+                break
+            with contextlib.suppress(FileNotFoundError):  # another process pruned it
+                os.unlink(path)
+            held -= size
 
     def download_url(self, name: str, *, filename: str, media_type: str) -> str | None:
         """A presigned GET address of the file, when :attr:`presign_seconds` is set."""

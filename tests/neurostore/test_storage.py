@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from neurostore.storage import (
     ScratchFileStore,
     open_file_store,
 )
-from neurostore.storage.s3 import MULTIPART_THRESHOLD
+from neurostore.storage.s3 import CACHE_GRACE_SECONDS, MULTIPART_THRESHOLD
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -167,6 +168,44 @@ def test_s3_another_node_sees_what_one_stored(s3_server, tmp_path):
     assert two.exists(name)
     assert two.path(name).read_bytes() == b"shared"
     assert two.path(name).is_relative_to(tmp_path / "two")
+
+
+def test_s3_cache_drops_the_least_recently_used_copies_beyond_its_bound(s3_server, tmp_path):
+    store = S3FileStore(s3_server.new_bucket(), "", cache=tmp_path / "cache",
+                        client=s3_server.client(), cache_bytes=2500)
+    names = [store.put_bytes(bytes([n]) * 1000, ".bin") for n in range(4)]
+    long_ago = time.time() - 2 * CACHE_GRACE_SECONDS
+    for age, name in enumerate(names[:3]):
+        os.utime(store.path(name), (long_ago + age, long_ago + age))
+    # Using the oldest copy again makes it the most recently used.
+    os.utime(store.path(names[0]), (long_ago + 10, long_ago + 10))
+    store.path(names[3])  # 4,000 bytes now: the two least recently used copies go
+    cached = {p.name for p in (tmp_path / "cache").rglob("*.bin")}
+    assert cached == {names[0], names[3]}
+    # A dropped copy is read from the bucket again, and cached again.
+    assert store.open(names[1]).read() == bytes([1]) * 1000
+    assert store.path(names[1]).read_bytes() == bytes([1]) * 1000
+
+
+def test_s3_cache_keeps_copies_used_recently_even_beyond_its_bound(s3_server, tmp_path):
+    store = S3FileStore(s3_server.new_bucket(), "", cache=tmp_path / "cache",
+                        client=s3_server.client(), cache_bytes=100)
+    names = [store.put_bytes(bytes([n]) * 1000, ".bin") for n in range(3)]
+    paths = [store.path(name) for name in names]
+    # Each may be about to be opened by whoever asked for it.
+    assert all(path.is_file() for path in paths)
+
+
+def test_the_cache_bound_is_a_setting(tmp_path, s3_server, monkeypatch):
+    for key, value in s3_server.env.items():
+        monkeypatch.setenv(key, value)
+    data = {"NEUROSTORE_DATA_DIR": str(tmp_path),
+            "NEUROSTORE_FILES_URL": f"s3://{s3_server.new_bucket()}/x"}
+    assert open_file_store(Settings.from_env(data)).cache_bytes == 10240 * 2**20
+    store = open_file_store(Settings.from_env({**data, "NEUROSTORE_FILES_CACHE_MB": "64"}))
+    assert store.cache_bytes == 64 * 2**20
+    with pytest.raises(SettingsError, match="NEUROSTORE_FILES_CACHE_MB"):
+        Settings.from_env({**data, "NEUROSTORE_FILES_CACHE_MB": "lots"})
 
 
 # -- choosing the store: NEUROSTORE_FILES_URL ----------------------------------------------
