@@ -46,7 +46,9 @@ def test_a_worker_runs_a_one_minute_schedule_from_a_mirror(
         runs: list = []
         while time.monotonic() < deadline:
             runs = services.ingest.list_runs(SYSTEM, source="neurosynth")
-            if any(r["status"] in ("succeeded", "failed") for r in runs):
+            # On a slow machine the next minute's run may start before the first ends:
+            # wait until every run started so far has ended.
+            if runs and all(r["status"] in ("succeeded", "failed") for r in runs):
                 break
             assert worker.poll() is None, log.read_text()
             time.sleep(1)
@@ -58,10 +60,11 @@ def test_a_worker_runs_a_one_minute_schedule_from_a_mirror(
             worker.kill()
     output = log.read_text()
     assert runs, f"no scheduled run within 3 minutes\n{output}"
-    done = next(r for r in runs if r["status"] in ("succeeded", "failed"))
-    assert done["status"] == "succeeded", (done, output)
-    assert done["parameters"]["coordinates"].startswith(str(tmp_path / "mirror"))
-    assert done["created"] == 24, done
+    assert all(r["status"] == "succeeded" for r in runs), (runs, output)
+    for done in runs:
+        assert done["parameters"]["coordinates"].startswith(str(tmp_path / "mirror"))
+    # The first run loads the mirror's 24 studies; a later one finds them all there.
+    assert sum(r["created"] for r in runs) == 24, runs
     assert "TypeError" not in output and "Traceback" not in output, output
 
 
