@@ -256,8 +256,7 @@ def measure_size(args: argparse.Namespace) -> dict[str, Any]:
     release_paths(args)
     kept = args.keep / f"{args.one_size:g}x" if args.keep else None
     if kept:
-        url, drop = embedded_database_url(kept, "scale", keep_running=False,
-                                          keep_data=True), None
+        url, drop = embedded_database_url(kept, "scale", at_exit="stop"), None
         folder = kept
     else:
         url, drop = scratch_database("scale")

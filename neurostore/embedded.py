@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import psycopg
 
@@ -16,8 +17,8 @@ DATABASE_NAME = "neurostore"
 
 
 def embedded_database_url(
-    data_dir: Path, database: str = DATABASE_NAME, *, keep_running: bool = True,
-    keep_data: bool = False,
+    data_dir: Path, database: str = DATABASE_NAME, *,
+    at_exit: Literal["keep", "stop", "delete"] = "keep",
 ) -> str:
     """Start (or reuse) the embedded server under ``data_dir`` and return its URL.
 
@@ -27,12 +28,10 @@ def embedded_database_url(
         The project's data folder; the cluster lives in ``data_dir / "pg"``.
     database : str
         Database to create if missing.
-    keep_running : bool
-        Leave the server running when this process exits (so later commands share it);
-        ``False`` stops it and deletes the cluster at exit (tests).
-    keep_data : bool
-        With ``keep_running=False``, stop the server at exit but keep the cluster (a
-        benchmark's store, measured again later).
+    at_exit : {"keep", "stop", "delete"}
+        When this process exits: ``keep`` leaves the server running (so later commands
+        share it), ``stop`` stops it and keeps the cluster (a benchmark's store, measured
+        again later), ``delete`` stops it and deletes the cluster (tests).
 
     Returns
     -------
@@ -45,8 +44,8 @@ def embedded_database_url(
         import pgserver
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        at_exit = None if keep_running else "stop" if keep_data else "delete"
-        server = pgserver.get_server(data_dir / "pg", cleanup_mode=at_exit)
+        server = pgserver.get_server(data_dir / "pg",
+                                     cleanup_mode=None if at_exit == "keep" else at_exit)
     uri = server.get_uri()
     _ensure_database(uri, database)
     base, _, query = uri.partition("?")

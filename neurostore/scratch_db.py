@@ -27,7 +27,7 @@ def scratch_database(prefix: str = "scratch") -> tuple[str, Callable[[], None]]:
         # its own system user, which must reach its data folder.
         root = Path(tempfile.mkdtemp(prefix=f"neurostore-{prefix}-"))
         root.chmod(0o755)
-        return embedded_database_url(root, prefix, keep_running=False), lambda: None
+        return embedded_database_url(root, prefix, at_exit="delete"), lambda: None
     url = make_url(settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -248,9 +248,11 @@ class S3FileStore(FileStore):
         for folder in self.cache.iterdir():
             if folder.is_dir() and folder != self.scratch:
                 for entry in os.scandir(folder):
-                    if entry.is_file() and not entry.name.startswith("."):
-                        info = entry.stat()
-                        copies.append((info.st_mtime, info.st_size, entry.path))
+                    # Another process may prune the same copy while this one walks.
+                    with contextlib.suppress(FileNotFoundError):
+                        if entry.is_file() and not entry.name.startswith("."):
+                            info = entry.stat()
+                            copies.append((info.st_mtime, info.st_size, entry.path))
         held = sum(size for _, size, _ in copies)
         recent = time.time() - CACHE_GRACE_SECONDS
         for used, size, path in sorted(copies):

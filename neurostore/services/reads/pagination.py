@@ -151,9 +151,7 @@ def paginate(
                                      matches.c[id_column.name], query, after)).all()
     elif rows is None:
         rows = session.execute(_page(keyed, sort.expression, id_column, query, after)).all()
-    page = _page_of(rows, _rounded(estimate), query)
-    page.exact = False
-    return page
+    return _page_of(rows, _rounded(estimate), query, exact=False)
 
 
 def _probe_rows(query: ListQuery, share: float) -> int:
@@ -238,7 +236,7 @@ def _rounded(value: float) -> int:
     return int(float(f"{value:.2g}"))
 
 
-def _page_of(rows: list[Any], total: int, query: ListQuery) -> Page:
+def _page_of(rows: list[Any], total: int, query: ListQuery, *, exact: bool = True) -> Page:
     nxt = None
     if len(rows) > query.limit and query.everything:
         raise Invalid({"paginate": [f"{total} matches: more than {query.limit} cannot come in"
@@ -246,4 +244,4 @@ def _page_of(rows: list[Any], total: int, query: ListQuery) -> Page:
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         nxt = _encode(rows[-1]._sort, rows[-1].id)
-    return Page(rows=rows, total_count=total, next=nxt)
+    return Page(rows=rows, total_count=total, next=nxt, exact=exact)
